@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * aoki/ipc.h - Aoki IPC: non-blocking shared-memory channels between a
+ * client process and a server process.
+ *
+ * Model (see docs/ipc.md for the full protocol):
+ *   - A server listens on a *port*, a Unix-domain stream socket.
+ *   - A client connects and hands the server a *channel*: a sealed memfd
+ *     it created, holding a ring of fixed-size message slots and a
+ *     completion ring.  The control socket stays open for the channel's
+ *     life; its hang-up tells each side that the other is gone.
+ *   - Requests and replies travel through the channel memory only.  The
+ *     kernel is entered only to wake a peer that published "I sleep".
+ *   - Larger data travels through *grants*: memfd regions the client
+ *     registers with the server and refers to as (grant, offset, length).
+ *
+ * Conventions (liburing style): the caller allocates what it passes in;
+ * functions return 0 or a non-negative count on success and -errno on
+ * failure; errno is never set.  Each function states its progress
+ * guarantee: wait-free (bounded steps), lock-free (some thread always
+ * makes progress), or blocking (may sleep in the kernel, always with a
+ * deadline).
+ */
+#ifndef AOKI_IPC_H
+#define AOKI_IPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Protocol version carried in every channel header and control message. */
+#define AOKI_IPC_VERSION 1
+
+/* Bytes of inline payload in one message slot (request or reply). */
+#define AOKI_MSG_PAYLOAD 32
+
+/* Opcodes at or above this value are reserved for the library itself. */
+#define AOKI_OP_RESERVED 0xff00
+
+/* Grant rights, as seen by the server. */
+#define AOKI_GRANT_READ  0x1u	/* server may read the region */
+#define AOKI_GRANT_WRITE 0x2u	/* server may write the region */
+
+/* A reference to grant data, carried inside a message payload. */
+struct aoki_grant_ref {
+	uint32_t grant;		/* grant id returned by aoki_grant_*() */
+	uint32_t length;	/* bytes */
+	uint64_t offset;	/* bytes from the start of the grant */
+};
+
+struct aoki_chan;		/* client side of one channel (opaque) */
+struct aoki_server;		/* a server: port, acceptor, workers (opaque) */
+struct aoki_req;		/* one request, valid inside a handler (opaque) */
+
+/* ---------------------------------------------------------------- ports */
+
+/*
+ * aoki_port_path - resolve a port name to a socket path.
+ * A name containing '/' is used as is.  Otherwise the path is
+ * "<run dir>/<name>.sock", the run directory being $AOKI_RUN_DIR, else
+ * $XDG_RUNTIME_DIR/aoki, else /run/aoki.
+ * Returns the path length, -ENAMETOOLONG if it does not fit in @cap
+ * (or in a sockaddr_un), -EINVAL for an empty name.  Wait-free.
+ */
+int aoki_port_path(const char *name, char *buf, size_t cap);
+
+/* ------------------------------------------------------------- client */
+
+/* Channel options; zero-initialise and set what you need. */
+struct aoki_chan_opts {
+	unsigned slots;		/* ring size, a power of two in [2, 4096]; 0: 64 */
+	unsigned max_grants;	/* grant table size in [0, 1024]; 0: 16 */
+	int64_t spin_ns;	/* spin before sleeping; <0: never spin; 0: default 20 us */
+	int64_t timeout_ns;	/* per-call deadline; 0: none (peer death still noticed) */
+};
+
+/*
+ * aoki_connect - create a channel and hand it to the server on @port.
+ * @port is a name or path as for aoki_port_path(); @opts may be NULL.
+ * On success *@out owns a new channel.  Returns 0, or -ENOENT /
+ * -ECONNREFUSED (no server), -EACCES (refused by the server's policy),
+ * -EPROTO (the server speaks another protocol version), -EINVAL (bad
+ * options), -ENOMEM, -ETIMEDOUT (server did not answer within 5 s).
+ * Blocking, with that 5 s deadline.
+ */
+int aoki_connect(const char *port, const struct aoki_chan_opts *opts,
+		 struct aoki_chan **out);
+
+/*
+ * aoki_close - tear down a channel.  Any requests still in flight are
+ * abandoned (the server notices the hang-up and releases the channel
+ * and its grants).  No other thread may use @ch during or after the
+ * call.  Blocking only for close(2); never fails.
+ */
+void aoki_close(struct aoki_chan *ch);
+
+/*
+ * aoki_call - synchronous request/reply, the fast path.
+ * Sends opcode @op with @len bytes of inline payload (at most
+ * AOKI_MSG_PAYLOAD), waits for the reply, copies up to @rep_cap reply
+ * bytes into @rep and their count into *@rep_len (may be NULL).
+ * Returns the server's status (>= 0 success, < 0 an -errno of the
+ * handler), or a library error: -EMSGSIZE (payload too large),
+ * -EAGAIN (no free slot: the ring is full of async requests),
+ * -ECONNRESET (the server hung up or dropped the channel), -ETIMEDOUT
+ * (the channel's deadline passed; the request may still run), -EINVAL.
+ * Thread-safe.  Lock-free to submit (one CAS on a client-local tail that
+ * fails only if another thread of this channel succeeded; with one
+ * calling thread a single attempt), then blocking for the reply: it
+ * spins for spin_ns, then sleeps on a futex in slices, checking that the
+ * server is alive, so a dead server is noticed within 50 ms.
+ */
+int aoki_call(struct aoki_chan *ch, uint16_t op, const void *req, size_t len,
+	      void *rep, size_t rep_cap, size_t *rep_len);
+
+/* One asynchronous request. */
+struct aoki_sqe {
+	uint16_t op;
+	uint16_t len;		/* inline payload bytes, <= AOKI_MSG_PAYLOAD */
+	uint32_t reserved;	/* must be 0 */
+	uint64_t tag;		/* returned in the completion */
+	const void *data;	/* payload, may be NULL when len == 0 */
+};
+
+/* One completion. */
+struct aoki_cqe {
+	uint64_t tag;
+	int32_t status;
+	uint32_t len;		/* reply payload bytes */
+	uint8_t payload[AOKI_MSG_PAYLOAD];
+};
+
+/*
+ * aoki_submit - queue up to @n asynchronous requests, in order.
+ * Returns how many were queued (0..n; fewer when the ring fills), or
+ * -EINVAL (a bad sqe: nothing after it is queued), -ECONNRESET.  The
+ * server is woken at most once per call, and only if it sleeps.
+ * Lock-free per request (as aoki_call).
+ */
+int aoki_submit(struct aoki_chan *ch, const struct aoki_sqe *sqes, unsigned n);
+
+/*
+ * aoki_reap - collect up to @max completions into @cqes.
+ * Waits until at least @min_complete (<= max) are available or
+ * @timeout_ns passes (0: do not wait; <0: the channel's deadline, or
+ * forever while the server lives).  Returns the number collected (may be
+ * fewer than min_complete on timeout), or -ECONNRESET when the server is
+ * gone and nothing is left to reap.  Lock-free when not waiting.
+ */
+int aoki_reap(struct aoki_chan *ch, struct aoki_cqe *cqes, unsigned max,
+	      unsigned min_complete, int64_t timeout_ns);
+
+/*
+ * aoki_chan_eventfd - a descriptor that becomes readable when
+ * completions may be available, for epoll users.  Before sleeping on
+ * it, call aoki_chan_arm(); after waking, read(2) it to clear it and
+ * reap.  Returns the fd (owned by the channel).  Wait-free.
+ */
+int aoki_chan_eventfd(struct aoki_chan *ch);
+
+/*
+ * aoki_chan_arm - ask the server to signal the eventfd on the next
+ * completion.  Returns 1 if completions are already waiting (do not
+ * sleep; reap), 0 if armed.  Wait-free.
+ */
+int aoki_chan_arm(struct aoki_chan *ch);
+
+/* -------------------------------------------------------------- grants */
+
+/*
+ * aoki_grant_create - allocate a @size-byte shared region, map it here,
+ * and register it with the server with @rights (AOKI_GRANT_*).
+ * On success *@id is the grant id to put in struct aoki_grant_ref and
+ * *@mem its address here (valid until aoki_grant_revoke or close).
+ * Returns 0, -EINVAL, -ENOSPC (grant table full), -ENOMEM,
+ * -ECONNRESET, or the server's refusal.  Blocking (a control-socket
+ * round trip, 5 s deadline).  Thread-safe.
+ */
+int aoki_grant_create(struct aoki_chan *ch, size_t size, unsigned rights,
+		      uint32_t *id, void **mem);
+
+/*
+ * aoki_grant_register_fd - register an existing memfd with the server.
+ * The memfd must be sealed with F_SEAL_SHRINK (aoki_grant_create does
+ * this for you).  The whole file is granted.  Returns as above.
+ */
+int aoki_grant_register_fd(struct aoki_chan *ch, int memfd, unsigned rights,
+			   uint32_t *id);
+
+/*
+ * aoki_grant_revoke - withdraw grant @id.  When it returns 0 the server
+ * has unmapped the region and will never touch it again; a later
+ * reference to @id fails with -ENOENT.  A region from aoki_grant_create
+ * is unmapped here too.  Returns 0, -ENOENT, -ECONNRESET, -ETIMEDOUT.
+ * Blocking (an in-band request, ordered after every request submitted
+ * before it).
+ */
+int aoki_grant_revoke(struct aoki_chan *ch, uint32_t id);
+
+/* -------------------------------------------------------------- server */
+
+/*
+ * A request handler.  It reads the request with aoki_req_*() and either
+ * replies with aoki_req_reply() and returns 0, or returns AOKI_DEFERRED
+ * and completes later (from the same worker thread) with
+ * aoki_req_complete().  Any other negative return is sent as the status
+ * with an empty reply.  The request payload is a private copy: a client
+ * changing its memory meanwhile cannot change it under the handler.
+ */
+#define AOKI_DEFERRED 1
+typedef int (*aoki_handler_fn)(struct aoki_req *req, void *arg);
+
+/* Client credentials as seen by the access policy. */
+struct aoki_peer {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+};
+
+/* Access policy: return 0 to accept, -EACCES (or any -errno) to refuse. */
+typedef int (*aoki_policy_fn)(const struct aoki_peer *peer, void *arg);
+
+/* Server configuration; zero-initialise and set what you need. */
+struct aoki_server_config {
+	const char *port;	/* name or path; ignored if listen_fd >= 0 */
+	int listen_fd;		/* an already listening socket, or -1 */
+	aoki_handler_fn handler;
+	void *handler_arg;
+	aoki_policy_fn policy;	/* NULL: same uid as the server, or root */
+	void *policy_arg;
+	unsigned workers;	/* worker threads; 0: 1 */
+	unsigned batch;		/* max requests per channel per turn; 0: 16 */
+	int64_t spin_ns;	/* idle spin before sleeping; <0: none; 0: 50 us */
+	unsigned max_channels;	/* 0: 1024 */
+	int quiet;		/* do not log accepts/drops to stderr */
+};
+
+/*
+ * aoki_server_create - set up a server: bind (or adopt) the listening
+ * socket and allocate the workers.  Nothing runs until
+ * aoki_server_start().  Returns 0, -EINVAL, -EADDRINUSE (another server
+ * listens on the path), -ENOMEM, or a bind/listen error.
+ */
+int aoki_server_create(const struct aoki_server_config *cfg,
+		       struct aoki_server **out);
+
+/*
+ * aoki_server_start - start the acceptor and worker threads.
+ * Returns 0 or -errno from pthread_create.
+ */
+int aoki_server_start(struct aoki_server *srv);
+
+/*
+ * aoki_server_stop - stop all threads, drop every channel.  Idempotent;
+ * async-signal-unsafe.  Blocking until the threads have exited.
+ */
+void aoki_server_stop(struct aoki_server *srv);
+
+/* aoki_server_destroy - stop if needed, close the socket, free. */
+void aoki_server_destroy(struct aoki_server *srv);
+
+/* Counters, for tools and tests.  Each a relaxed snapshot. */
+struct aoki_server_stats {
+	uint64_t requests;	/* requests completed */
+	uint64_t channels;	/* channels currently attached */
+	uint64_t accepted;	/* channels ever attached */
+	uint64_t dropped;	/* channels dropped for a protocol violation */
+	uint64_t refused;	/* connections refused (policy, bad header) */
+	uint64_t sleeps;	/* times a worker went to sleep */
+};
+void aoki_server_get_stats(struct aoki_server *srv,
+			   struct aoki_server_stats *out);
+
+/* ----------------------------------------------- inside a handler only */
+
+/* The request's opcode. */
+uint16_t aoki_req_opcode(const struct aoki_req *req);
+
+/* The request's inline payload (a private copy) and its length. */
+const void *aoki_req_data(const struct aoki_req *req, size_t *len);
+
+/* Credentials of the client that owns the channel. */
+const struct aoki_peer *aoki_req_peer(const struct aoki_req *req);
+
+/*
+ * aoki_req_grant - resolve a grant reference for access with @rights.
+ * On success *@ptr points at @ref->length bytes of client memory that
+ * stay mapped until the handler completes the request.  The client may
+ * change that memory at any time: copy before validating.
+ * Returns 0, -ENOENT (no such grant), -EACCES (the grant lacks @rights),
+ * -EFAULT (offset/length outside the grant).  Wait-free.
+ */
+int aoki_req_grant(struct aoki_req *req, const struct aoki_grant_ref *ref,
+		   unsigned rights, void **ptr);
+
+/*
+ * aoki_req_reply - set the reply: @status and @len (<= AOKI_MSG_PAYLOAD)
+ * bytes of payload.  Returns 0 or -EMSGSIZE.  Wait-free.
+ */
+int aoki_req_reply(struct aoki_req *req, int32_t status, const void *data,
+		   size_t len);
+
+/*
+ * aoki_req_defer - keep a request past the handler's return: returns a
+ * heap copy of @req that the handler hands to aoki_req_complete() later,
+ * from the same worker thread.  NULL on -ENOMEM.
+ */
+struct aoki_req *aoki_req_defer(struct aoki_req *req);
+
+/*
+ * aoki_req_complete - publish the reply of a deferred request and free
+ * it.  If the channel went away meanwhile, only frees.  Wait-free.
+ */
+void aoki_req_complete(struct aoki_req *req);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AOKI_IPC_H */

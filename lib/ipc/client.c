@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client.c - connecting a channel, call, submit and reap.
+ *
+ * Ring protocol (client side).  Positions are claimed from a client-local
+ * counter.  The slot at position p is usable when its state is FREE; the
+ * client writes the message and then publishes slot_state(p, QUEUED).
+ * The server replies in place with slot_state(p, DONE), and for async
+ * requests also pushes the slot index on the completion ring.  Whoever
+ * consumes the reply stores FREE.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "ctl.h"
+#include "sys.h"
+
+#define DEFAULT_SLOTS 64
+#define DEFAULT_GRANTS 16
+#define DEFAULT_SPIN_NS 20000
+
+static int open_port(const char *port)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	r = aoki_port_path(port, sa.sun_path, sizeof(sa.sun_path));
+	if (r < 0)
+		return r;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int make_channel_memory(struct aoki_chan *ch)
+{
+	const unsigned seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+	void *mem;
+
+	ch->memfd = memfd_create("aoki-chan", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (ch->memfd < 0)
+		return -errno;
+	if (ftruncate(ch->memfd, (off_t)ch->geom.total_size) < 0 ||
+	    fcntl(ch->memfd, F_ADD_SEALS, seals) < 0)
+		return -errno;
+	mem = mmap(NULL, ch->geom.total_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   ch->memfd, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	ch->hdr = mem;
+	ch->slots = chan_slots(mem, &ch->geom);
+	ch->cq = chan_cq(mem, &ch->geom);
+	chan_header_write(ch->hdr, &ch->geom);
+	return 0;
+}
+
+static int hello(struct aoki_chan *ch)
+{
+	struct ctl_msg m = { 0 };
+	int pair[2], fds[CTL_MAX_FDS];
+	unsigned nfds;
+	int r;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) < 0)
+		return -errno;
+	ch->notify_fd = pair[0];
+	fds[0] = ch->memfd;
+	fds[1] = pair[1];
+	r = ctl_send(ch->ctl_fd, CTL_HELLO, &m, fds, 2);
+	close(pair[1]);
+	if (r < 0)
+		return r == -EPIPE ? -ECONNRESET : r;
+	r = ctl_recv(ch->ctl_fd, &m, fds, &nfds, CTL_TIMEOUT_MS);
+	for (unsigned i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (r < 0)
+		return r;
+	if (m.type != CTL_HELLO_ACK)
+		return -EBADMSG;
+	return m.status;
+}
+
+int aoki_connect(const char *port, const struct aoki_chan_opts *opts,
+		 struct aoki_chan **out)
+{
+	struct aoki_chan_opts o = { 0 };
+	struct aoki_chan *ch;
+	int r;
+
+	if (opts)
+		o = *opts;
+	if (!o.slots)
+		o.slots = DEFAULT_SLOTS;
+	if (!o.max_grants)
+		o.max_grants = DEFAULT_GRANTS;
+	if (!o.spin_ns)
+		o.spin_ns = DEFAULT_SPIN_NS;
+	if (o.timeout_ns < 0)
+		return -EINVAL;
+
+	ch = aligned_alloc(CACHELINE, sizeof(*ch));
+	if (!ch)
+		return -ENOMEM;
+	memset(ch, 0, sizeof(*ch));
+	ch->memfd = ch->ctl_fd = ch->notify_fd = -1;
+	ch->spin_ns = o.spin_ns;
+	ch->timeout_ns = o.timeout_ns;
+	pthread_mutex_init(&ch->ctl_lock, NULL);
+
+	r = chan_geometry_init(&ch->geom, o.slots, o.max_grants);
+	if (r < 0)
+		goto fail;
+	ch->grants = calloc(o.max_grants ? o.max_grants : 1, sizeof(*ch->grants));
+	ch->orphan = calloc(o.slots, sizeof(*ch->orphan));
+	r = -ENOMEM;
+	if (!ch->grants || !ch->orphan)
+		goto fail;
+	r = make_channel_memory(ch);
+	if (r < 0)
+		goto fail;
+	r = open_port(port);
+	if (r < 0)
+		goto fail;
+	ch->ctl_fd = r;
+	r = hello(ch);
+	if (r < 0)
+		goto fail;
+	*out = ch;
+	return 0;
+fail:
+	aoki_close(ch);
+	return r;
+}
+
+void aoki_close(struct aoki_chan *ch)
+{
+	if (!ch)
+		return;
+	if (ch->ctl_fd >= 0)
+		close(ch->ctl_fd);
+	if (ch->notify_fd >= 0)
+		close(ch->notify_fd);
+	if (ch->hdr)
+		munmap(ch->hdr, ch->geom.total_size);
+	if (ch->memfd >= 0)
+		close(ch->memfd);
+	for (unsigned i = 0; ch->grants && i < ch->geom.max_grants; i++)
+		if (ch->grants[i].mem)
+			munmap(ch->grants[i].mem, ch->grants[i].size);
+	free(ch->grants);
+	free(ch->orphan);
+	pthread_mutex_destroy(&ch->ctl_lock);
+	free(ch);
+}
+
+int chan_check_alive(struct aoki_chan *ch)
+{
+	struct pollfd p = { .fd = ch->ctl_fd, .events = POLLIN | POLLRDHUP };
+
+	if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
+		return 0;
+	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR)))
+		atomic_store_explicit(&ch->dead, 1, memory_order_relaxed);
+	return !atomic_load_explicit(&ch->dead, memory_order_relaxed);
+}
+
+/* Remember that nobody waits for this slot's reply any more. */
+static void orphan_slot(struct aoki_chan *ch, uint32_t idx)
+{
+	atomic_store_explicit(&ch->orphan[idx], 1, memory_order_relaxed);
+}
+
+/*
+ * Free an orphaned slot whose late reply has arrived, so the ring moves
+ * on.  Returns 1 if the slot is now FREE.  The exchange makes exactly one
+ * submitter do it.
+ */
+static int reclaim_orphan(struct aoki_chan *ch, uint32_t idx, uint32_t st)
+{
+	if ((st & SLOT_KIND_MASK) != SLOT_DONE ||
+	    !atomic_exchange_explicit(&ch->orphan[idx], 0, memory_order_relaxed))
+		return 0;
+	atomic_store_explicit(&ch->slots[idx].state, (st & ~SLOT_KIND_MASK) | SLOT_FREE,
+			      memory_order_relaxed);
+	return 1;
+}
+
+int chan_submit_one(struct aoki_chan *ch, uint16_t op, const void *data, size_t len,
+		    uint64_t tag, uint16_t flags, uint64_t *pos)
+{
+	struct chan_slot *s;
+	uint64_t t;
+	uint32_t st;
+
+	t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+	for (;;) {
+		s = &ch->slots[t & ch->geom.mask];
+		/* Acquire pairs with the release store of FREE by the thread
+		 * that consumed this slot's previous reply: its reads of the
+		 * slot happen before our writes below. */
+		st = atomic_load_explicit(&s->state, memory_order_acquire);
+		if ((st & SLOT_KIND_MASK) != SLOT_FREE) {
+			if (!reclaim_orphan(ch, t & ch->geom.mask, st))
+				return -EAGAIN;	/* ring full */
+			continue;
+		}
+		/* Relaxed suffices on the claim itself: the slot's state,
+		 * checked above, carries the ordering.  A failed CAS means
+		 * another thread claimed t (lock-free) and reloads t. */
+		if (atomic_compare_exchange_weak_explicit(&ch->tail, &t, t + 1,
+							  memory_order_relaxed,
+							  memory_order_relaxed))
+			break;
+	}
+	s->op = op;
+	s->len = (uint16_t)len;
+	s->tag = tag;
+	s->seq = t;
+	s->status = 0;
+	s->flags = flags;
+	s->cpu = sys_cpu();
+	if (len)
+		memcpy(s->payload, data, len);
+	/* Release pairs with the server's acquire load of the state: the
+	 * message fields above are visible before it sees QUEUED. */
+	atomic_store_explicit(&s->state, slot_state(t, SLOT_QUEUED), memory_order_release);
+	*pos = t;
+	return 0;
+}
+
+void chan_kick(struct aoki_chan *ch)
+{
+	/* Store-load ordering (Dekker) with the server's sleep protocol:
+	 * it stores srv_sleeping = 1, fences, then rechecks the slots; we
+	 * stored QUEUED, fence, then check srv_sleeping.  At least one of
+	 * us sees the other's store, so a request is never left unseen
+	 * while the server sleeps. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&ch->hdr->srv_sleeping, memory_order_relaxed)) {
+		atomic_store_explicit(&ch->hdr->srv_sleeping, 0, memory_order_relaxed);
+		futex_wake_shared(&ch->hdr->srv_sleeping, 1);
+	}
+}
+
+struct done_wait {
+	struct chan_slot *slot;
+	uint32_t want;
+};
+
+static int slot_done(struct aoki_chan *ch, void *arg)
+{
+	struct done_wait *w = arg;
+
+	(void)ch;
+	/* Acquire pairs with the server's release store of DONE: the reply
+	 * fields are visible once we see it. */
+	return atomic_load_explicit(&w->slot->state, memory_order_acquire) == w->want;
+}
+
+static int64_t deadline_for(const struct aoki_chan *ch)
+{
+	return ch->timeout_ns ? now_ns() + ch->timeout_ns : 0;
+}
+
+int aoki_call(struct aoki_chan *ch, uint16_t op, const void *req, size_t len,
+	      void *rep, size_t rep_cap, size_t *rep_len)
+{
+	if (op >= AOKI_OP_RESERVED)
+		return -EINVAL;
+	return chan_call(ch, op, req, len, rep, rep_cap, rep_len);
+}
+
+int chan_call(struct aoki_chan *ch, uint16_t op, const void *req, size_t len,
+	      void *rep, size_t rep_cap, size_t *rep_len)
+{
+	struct done_wait w;
+	uint64_t pos;
+	size_t n;
+	int r, status;
+
+	if (len > AOKI_MSG_PAYLOAD)
+		return -EMSGSIZE;
+	if ((len && !req) || (rep_cap && !rep))
+		return -EINVAL;
+	if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
+		return -ECONNRESET;
+	r = chan_submit_one(ch, op, req, len, 0, 0, &pos);
+	if (r < 0)
+		return r;
+	chan_kick(ch);
+
+	w.slot = &ch->slots[pos & ch->geom.mask];
+	w.want = slot_state(pos, SLOT_DONE);
+	r = chan_wait(ch, slot_done, &w, deadline_for(ch));
+	if (r < 0) {
+		/* The server may still complete it; the next submitter to
+		 * reach this slot frees it then. */
+		orphan_slot(ch, pos & ch->geom.mask);
+		return r;
+	}
+	status = w.slot->status;
+	n = w.slot->len;
+	if (n > AOKI_MSG_PAYLOAD)	/* the server is trusted, but be safe */
+		n = AOKI_MSG_PAYLOAD;
+	if (n > rep_cap)
+		n = rep_cap;
+	if (n)
+		memcpy(rep, w.slot->payload, n);
+	if (rep_len)
+		*rep_len = n;
+	/* Release pairs with the acquire in chan_submit_one: our reads of
+	 * the reply happen before the slot is reused. */
+	atomic_store_explicit(&w.slot->state, slot_state(pos, SLOT_FREE),
+			      memory_order_release);
+	return status;
+}
+
+int aoki_submit(struct aoki_chan *ch, const struct aoki_sqe *sqes, unsigned n)
+{
+	unsigned i;
+	uint64_t pos;
+	int r = 0;
+
+	if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
+		return -ECONNRESET;
+	for (i = 0; i < n; i++) {
+		const struct aoki_sqe *e = &sqes[i];
+
+		if (e->len > AOKI_MSG_PAYLOAD || (e->len && !e->data) ||
+		    e->reserved || e->op >= AOKI_OP_RESERVED) {
+			r = -EINVAL;
+			break;
+		}
+		r = chan_submit_one(ch, e->op, e->data, e->len, e->tag, MSG_F_ASYNC, &pos);
+		if (r < 0)
+			break;
+	}
+	if (i)
+		chan_kick(ch);	/* one doorbell for the whole batch, at most */
+	if (i == 0 && r == -EAGAIN)
+		return 0;
+	return i ? (int)i : (r == -EAGAIN ? 0 : r);
+}
+
+static unsigned cq_pending(struct aoki_chan *ch)
+{
+	/* Acquire pairs with the server's release store of cq_tail: the
+	 * entries and the slots they name are visible. */
+	uint32_t t = atomic_load_explicit(&ch->hdr->cq_tail, memory_order_acquire);
+
+	return t - atomic_load_explicit(&ch->cq_head, memory_order_relaxed);
+}
+
+static int cq_ready(struct aoki_chan *ch, void *arg)
+{
+	(void)arg;
+	return cq_pending(ch) != 0;
+}
+
+static unsigned reap_some(struct aoki_chan *ch, struct aoki_cqe *out, unsigned max)
+{
+	unsigned n = 0;
+
+	while (n < max) {
+		uint32_t h = atomic_load_explicit(&ch->cq_head, memory_order_relaxed);
+		/* Acquire: as in cq_pending. */
+		uint32_t t = atomic_load_explicit(&ch->hdr->cq_tail, memory_order_acquire);
+		uint32_t idx;
+
+		if (h == t)
+			break;
+		idx = atomic_load_explicit(&ch->cq[h & ch->geom.mask], memory_order_relaxed);
+		/* A reaper owns entry h once its CAS succeeds.  The entry
+		 * cannot have been overwritten meanwhile: that needs more
+		 * unreaped completions than there are slots.  Failure means
+		 * another reaper took h (lock-free); retry. */
+		if (!atomic_compare_exchange_weak_explicit(&ch->cq_head, &h, h + 1,
+							   memory_order_relaxed,
+							   memory_order_relaxed))
+			continue;
+		if (idx > ch->geom.mask)
+			continue;	/* a corrupt entry: nothing to free */
+
+		struct chan_slot *s = &ch->slots[idx];
+		/* Acquire pairs with the server's release store of DONE. */
+		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
+		uint32_t len = s->len;
+
+		out[n].tag = s->tag;
+		out[n].status = s->status;
+		out[n].len = len > AOKI_MSG_PAYLOAD ? AOKI_MSG_PAYLOAD : len;
+		memcpy(out[n].payload, s->payload, out[n].len);
+		/* Release pairs with the acquire in chan_submit_one. */
+		atomic_store_explicit(&s->state, (st & ~SLOT_KIND_MASK) | SLOT_FREE,
+				      memory_order_release);
+		n++;
+	}
+	return n;
+}
+
+int aoki_reap(struct aoki_chan *ch, struct aoki_cqe *cqes, unsigned max,
+	      unsigned min_complete, int64_t timeout_ns)
+{
+	int64_t deadline = 0;
+	unsigned n;
+	int r;
+
+	if (min_complete > max)
+		return -EINVAL;
+	n = reap_some(ch, cqes, max);
+	if (n >= min_complete || timeout_ns == 0)
+		return (int)n;
+	if (timeout_ns > 0)
+		deadline = now_ns() + timeout_ns;
+	else
+		deadline = deadline_for(ch);
+	while (n < min_complete) {
+		r = chan_wait(ch, cq_ready, NULL, deadline);
+		if (r < 0) {
+			n += reap_some(ch, cqes + n, max - n);
+			if (n)
+				return (int)n;
+			return r == -ETIMEDOUT ? 0 : r;
+		}
+		n += reap_some(ch, cqes + n, max - n);
+	}
+	return (int)n;
+}
+
+int aoki_chan_eventfd(struct aoki_chan *ch)
+{
+	return ch->notify_fd;
+}
+
+int aoki_chan_arm(struct aoki_chan *ch)
+{
+	char buf[64];
+
+	/* Drain notifications already delivered; they are level hints. */
+	while (recv(ch->notify_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	/* seq_cst RMW orders the arm before the CQ check below, pairing
+	 * with the server's "publish completion; fence; load cli_wait". */
+	atomic_fetch_or_explicit(&ch->hdr->cli_wait, CLI_WAIT_ARMED, memory_order_seq_cst);
+	return cq_pending(ch) != 0 || atomic_load_explicit(&ch->dead, memory_order_relaxed);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ctl.h - the control protocol on a port's stream socket.  Fixed-size
+ * messages; descriptors ride along with SCM_RIGHTS.  Only set-up and
+ * grant registration use it: requests never do.
+ */
+#ifndef AOKI_CTL_H
+#define AOKI_CTL_H
+
+#include <stdint.h>
+
+#define CTL_MAGIC 0x4c54434bu	/* "KCTL" */
+
+enum ctl_type {
+	CTL_HELLO = 1,		/* client: fds = { channel memfd, notify socket } */
+	CTL_HELLO_ACK = 2,	/* server: status, arg = epoch */
+	CTL_GRANT_ADD = 3,	/* client: fds = { memfd }, rights */
+	CTL_GRANT_ACK = 4,	/* server: status, id */
+};
+
+struct ctl_msg {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t type;
+	int32_t status;
+	uint32_t id;
+	uint32_t rights;
+	uint32_t reserved;
+	uint64_t arg;
+};
+
+#define CTL_MAX_FDS 2
+
+/* Deadline for one control round trip. */
+#define CTL_TIMEOUT_MS 5000
+
+/*
+ * ctl_send - send one message with @nfds descriptors.  Returns 0 or
+ * -errno (-EPIPE when the peer is gone).  Never raises SIGPIPE.
+ */
+int ctl_send(int sock, uint16_t type, const struct ctl_msg *m, const int *fds,
+	     unsigned nfds);
+
+/*
+ * ctl_recv - receive one message, waiting at most @timeout_ms (-1: do
+ * not wait beyond what the socket gives).  Received descriptors are
+ * stored in @fds (up to CTL_MAX_FDS; the rest are closed) and counted in
+ * *@nfds; the caller closes them.  Returns 0, -ECONNRESET (peer closed),
+ * -ETIMEDOUT, -EBADMSG (bad magic, truncated message), -EPROTO (other
+ * version).
+ */
+int ctl_recv(int sock, struct ctl_msg *m, int *fds, unsigned *nfds, int timeout_ms);
+
+#endif

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/* request.c - what a handler sees of a request, and its completion. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include "server.h"
+#include "sys.h"
+
+uint16_t aoki_req_opcode(const struct aoki_req *req)
+{
+	return req->op;
+}
+
+const void *aoki_req_data(const struct aoki_req *req, size_t *len)
+{
+	if (len)
+		*len = req->len;
+	return req->data;
+}
+
+const struct aoki_peer *aoki_req_peer(const struct aoki_req *req)
+{
+	return &req->ch->peer;
+}
+
+int aoki_req_grant(struct aoki_req *req, const struct aoki_grant_ref *ref,
+		   unsigned rights, void **ptr)
+{
+	struct srv_chan *ch = req->ch;
+	struct srv_grant *g;
+
+	if (ref->grant >= ch->geom.max_grants)
+		return -ENOENT;
+	/* Acquire pairs with the acceptor's release CAS in add_grant. */
+	g = atomic_load_explicit(&ch->grants[ref->grant], memory_order_acquire);
+	if (!g)
+		return -ENOENT;
+	if (!rights || (rights & ~g->rights))
+		return -EACCES;
+	if (ref->offset > g->len || ref->length > g->len - ref->offset)
+		return -EFAULT;
+	*ptr = (char *)g->base + ref->offset;
+	return 0;
+}
+
+int aoki_req_reply(struct aoki_req *req, int32_t status, const void *data, size_t len)
+{
+	if (len > AOKI_MSG_PAYLOAD)
+		return -EMSGSIZE;
+	req->status = status;
+	req->rep_len = (uint16_t)len;
+	if (len)
+		memcpy(req->rep, data, len);
+	return 0;
+}
+
+struct aoki_req *aoki_req_defer(struct aoki_req *req)
+{
+	struct aoki_req *copy = malloc(sizeof(*copy));
+
+	if (!copy)
+		return NULL;
+	*copy = *req;
+	req->deferred = 1;
+	copy->deferred = 1;
+	srv_chan_ref(req->ch);
+	req->ch->ndeferred++;
+	return copy;
+}
+
+void req_publish(struct aoki_req *req)
+{
+	struct srv_chan *ch = req->ch;
+	struct chan_slot *s = &ch->slots[req->idx];
+
+	s->status = req->status;
+	s->len = req->rep_len;
+	if (req->rep_len)
+		memcpy(s->payload, req->rep, req->rep_len);
+	/* Release pairs with the client's acquire load of the state (in
+	 * aoki_call's wait or in reap): the reply is visible first. */
+	atomic_store_explicit(&s->state, slot_state(req->pos, SLOT_DONE), memory_order_release);
+	if (req->flags & MSG_F_ASYNC) {
+		/* Relaxed: the entry is published by the release store of
+		 * cq_tail in chan_notify. */
+		atomic_store_explicit(&ch->cq[ch->cq_tail & ch->geom.mask], req->idx,
+				      memory_order_relaxed);
+		ch->cq_tail++;
+		ch->cq_dirty = 1;
+	}
+	atomic_fetch_add_explicit(&ch->srv->st.requests, 1, memory_order_relaxed);
+}
+
+void chan_notify(struct srv_chan *ch)
+{
+	uint32_t w;
+
+	if (ch->cq_dirty) {
+		/* Release pairs with the client's acquire load of cq_tail:
+		 * the entries and the DONE slots behind them come first. */
+		atomic_store_explicit(&ch->hdr->cq_tail, ch->cq_tail, memory_order_release);
+		ch->cq_dirty = 0;
+	}
+	/* Store-load (Dekker) with chan_wait(): we stored DONE, fence, and
+	 * load cli_wait; a client adds itself to cli_wait (seq_cst RMW) and
+	 * then re-checks its reply.  One of us sees the other. */
+	atomic_thread_fence(memory_order_seq_cst);
+	w = atomic_load_explicit(&ch->hdr->cli_wait, memory_order_relaxed);
+	if (w & CLI_WAIT_SLEEPERS) {
+		atomic_fetch_add_explicit(&ch->hdr->cli_futex, 1, memory_order_release);
+		futex_wake_shared(&ch->hdr->cli_futex, INT_MAX);
+	}
+	if ((w & CLI_WAIT_ARMED) &&
+	    (atomic_fetch_and_explicit(&ch->hdr->cli_wait, ~CLI_WAIT_ARMED,
+				       memory_order_relaxed) & CLI_WAIT_ARMED)) {
+		/* MSG_DONTWAIT: a full socket means a notification is
+		 * already pending; we never block on a client's descriptor. */
+		send(ch->notify_fd, "", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
+}
+
+/* Revoke a grant: the requests before it are done, so nobody uses it. */
+static void revoke(struct aoki_req *req)
+{
+	struct srv_chan *ch = req->ch;
+	uint32_t id;
+	struct srv_grant *g;
+
+	if (req->len != sizeof(id)) {
+		req->status = -EINVAL;
+		return;
+	}
+	memcpy(&id, req->data, sizeof(id));
+	if (id >= ch->geom.max_grants) {
+		req->status = -ENOENT;
+		return;
+	}
+	/* The exchange makes this worker the grant's only owner; the
+	 * acceptor may reuse the id from now on. */
+	g = atomic_exchange_explicit(&ch->grants[id], NULL, memory_order_acq_rel);
+	if (!g) {
+		req->status = -ENOENT;
+		return;
+	}
+	munmap(g->base, g->len);
+	free(g);
+	req->status = 0;
+}
+
+static void run_parked(struct srv_chan *ch)
+{
+	while (ch->parked && ch->ndeferred == 0) {
+		struct aoki_req *r = ch->parked;
+
+		ch->parked = r->next;
+		revoke(r);
+		req_publish(r);
+		chan_notify(ch);
+		free(r);
+	}
+}
+
+void aoki_req_complete(struct aoki_req *req)
+{
+	struct srv_chan *ch = req->ch;
+
+	ch->ndeferred--;
+	if (!atomic_load_explicit(&ch->dead, memory_order_relaxed)) {
+		req_publish(req);
+		chan_notify(ch);
+		run_parked(ch);
+	}
+	free(req);
+	srv_chan_unref(ch);
+}
+
+void req_dispatch(struct aoki_req *req)
+{
+	struct srv_chan *ch = req->ch;
+	int r;
+
+	if (req->len > AOKI_MSG_PAYLOAD || (req->flags & ~MSG_F_ASYNC)) {
+		req->status = -EINVAL;
+	} else if (req->op == OP_GRANT_REVOKE) {
+		if (ch->ndeferred) {
+			/* Deferred requests may still hold grant pointers. */
+			struct aoki_req *copy = malloc(sizeof(*copy));
+
+			if (copy) {
+				*copy = *req;
+				copy->next = ch->parked;
+				ch->parked = copy;
+				return;
+			}
+			req->status = -ENOMEM;
+		} else {
+			revoke(req);
+		}
+	} else if (req->op >= AOKI_OP_RESERVED) {
+		req->status = -ENOSYS;
+	} else {
+		r = ch->srv->cfg.handler(req, ch->srv->cfg.handler_arg);
+		if (r == AOKI_DEFERRED && req->deferred)
+			return;
+		if (r == AOKI_DEFERRED) {
+			srv_log(ch->srv, "handler deferred op %u without aoki_req_defer", req->op);
+			req->status = -EIO;
+			req->rep_len = 0;
+		} else if (r < 0) {
+			req->status = r;
+			req->rep_len = 0;
+		}
+	}
+	req_publish(req);
+}

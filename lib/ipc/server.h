@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/* server.h - the server half of libaoki (private). */
+#ifndef AOKI_SERVER_H
+#define AOKI_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "layout.h"
+
+struct srv_grant {
+	void *base;
+	size_t len;
+	unsigned rights;
+};
+
+/* A channel as the server sees it.  Owned jointly by the acceptor (while
+ * its control socket is watched) and one worker; freed on the last ref. */
+struct srv_chan {
+	struct aoki_server *srv;
+	struct worker *worker;
+	int ctl_fd;
+	int notify_fd;
+	void *mem;
+	struct chan_hdr *hdr;
+	struct chan_slot *slots;
+	_Atomic uint32_t *cq;
+	struct chan_geom geom;	/* validated private copy: never re-read */
+	struct aoki_peer peer;
+	_Atomic int refs;
+	_Atomic int dead;	/* hung up, dropped, or server stopping */
+	int attached;		/* HELLO done (acceptor only) */
+	struct srv_chan *all_prev, *all_next;	/* acceptor's list */
+	_Atomic(struct srv_grant *) *grants;
+
+	/* Worker-only state. */
+	uint64_t head;		/* next position to take */
+	uint32_t cq_tail;	/* private copy of the CQ producer index */
+	int cq_dirty;		/* completions pushed but tail not published */
+	unsigned spurious;	/* wake-ups with nothing to do, in a row */
+	unsigned ndeferred;	/* deferred requests not yet completed */
+	struct aoki_req *parked;	/* revokes waiting for ndeferred == 0 */
+	uint16_t cli_cpu;	/* last submitter CPU seen */
+	uint16_t published_cpu;
+};
+
+struct worker {
+	struct aoki_server *srv;
+	pthread_t thread;
+	unsigned id;
+	int started;
+	_Atomic uint32_t wake;	/* bumped to wake the worker (new channel, stop) */
+	_Atomic unsigned load;	/* channels owned, for placement */
+	pthread_mutex_t inbox_lock;
+	struct srv_chan **inbox;
+	unsigned ninbox, inbox_cap;
+	struct srv_chan **chans;	/* worker-only */
+	unsigned nchans, chans_cap;
+	unsigned rr;		/* round-robin start */
+	uint16_t cpu;
+};
+
+struct aoki_server {
+	struct aoki_server_config cfg;
+	int listen_fd;
+	int own_listen;		/* we bound it: unlink the path at the end */
+	char path[108];
+	int epfd;
+	int stop_fd;		/* eventfd that wakes the acceptor */
+	_Atomic int stop;
+	uint32_t epoch;
+	pthread_t acceptor;
+	int acceptor_started;
+	struct worker *workers;
+	unsigned nworkers;
+	_Atomic unsigned nchannels;
+	struct srv_chan *all;	/* every channel the acceptor watches */
+	struct {
+		_Atomic uint64_t requests, accepted, dropped, refused, sleeps;
+	} st;
+};
+
+struct aoki_req {
+	struct srv_chan *ch;
+	uint64_t pos;
+	uint32_t idx;
+	uint16_t op, flags, len, cpu;
+	uint64_t tag, seq;
+	uint8_t data[AOKI_MSG_PAYLOAD];
+	int32_t status;
+	uint16_t rep_len;
+	uint8_t deferred;
+	struct aoki_req *next;	/* parked list */
+	uint8_t rep[AOKI_MSG_PAYLOAD];
+};
+
+void srv_chan_ref(struct srv_chan *ch);
+void srv_chan_unref(struct srv_chan *ch);
+
+/* Drop a channel for a protocol violation, logging @why. */
+void srv_chan_drop(struct srv_chan *ch, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Mark dead and wake everybody who might wait on it. */
+void srv_chan_kill(struct srv_chan *ch);
+
+/* Hand a freshly attached channel to the least loaded worker. */
+void worker_adopt(struct aoki_server *srv, struct srv_chan *ch);
+void *worker_main(void *arg);
+void worker_kick(struct worker *w);
+
+/* Write a request's reply into its slot and queue its completion. */
+void req_publish(struct aoki_req *req);
+/* Publish the CQ tail and wake the client if it sleeps or is armed. */
+void chan_notify(struct srv_chan *ch);
+/* Run one request taken from the ring (handler or library op). */
+void req_dispatch(struct aoki_req *req);
+
+void srv_log(const struct aoki_server *srv, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wait.c - how a client thread waits for the server: a bounded spin, then
+ * a futex sleep published through cli_wait so that the server makes the
+ * wake system call only when somebody really sleeps.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+
+#include "client.h"
+#include "sys.h"
+
+/* Sleep in slices this long, checking between them that the server lives. */
+#define SLICE_NS 50000000
+
+static int spin(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *), void *arg)
+{
+	int64_t start;
+
+	if (ch->spin_ns <= 0)
+		return 0;
+	/* Spinning on the CPU the server runs on only steals its time slice:
+	 * go straight to sleep (the hint is relaxed: a stale value costs one
+	 * wrong guess, never correctness). */
+	if (atomic_load_explicit(&ch->hdr->srv_cpu, memory_order_relaxed) == sys_cpu())
+		return 0;
+	start = now_ns();
+	do {
+		for (int i = 0; i < 64; i++) {
+			if (ready(ch, arg))
+				return 1;
+			cpu_relax();
+		}
+	} while (now_ns() - start < ch->spin_ns);
+	return 0;
+}
+
+int chan_wait(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *),
+	      void *arg, int64_t deadline)
+{
+	int r = 0;
+
+	if (ready(ch, arg) || spin(ch, ready, arg))
+		return 0;
+
+	/* Publish that we sleep.  The seq_cst RMW orders this store before
+	 * the loads of cli_futex and of the ring below; it pairs with the
+	 * server's "store DONE; fence; load cli_wait" (Dekker): either the
+	 * server sees a sleeper and wakes us, or we see its reply. */
+	atomic_fetch_add_explicit(&ch->hdr->cli_wait, 1, memory_order_seq_cst);
+	for (;;) {
+		uint32_t seq = atomic_load_explicit(&ch->hdr->cli_futex, memory_order_acquire);
+		int64_t slice = SLICE_NS;
+
+		if (ready(ch, arg))
+			break;
+		if (atomic_load_explicit(&ch->dead, memory_order_relaxed)) {
+			r = -ECONNRESET;
+			break;
+		}
+		if (deadline) {
+			int64_t left = deadline - now_ns();
+
+			if (left <= 0) {
+				r = -ETIMEDOUT;
+				break;
+			}
+			if (left < slice)
+				slice = left;
+		}
+		/* A wake or a timeout without our reply may mean the server
+		 * dropped the channel or died: look at the control socket. */
+		if (futex_wait_shared(&ch->hdr->cli_futex, seq, slice) != -EAGAIN &&
+		    !ready(ch, arg))
+			chan_check_alive(ch);
+	}
+	atomic_fetch_sub_explicit(&ch->hdr->cli_wait, 1, memory_order_relaxed);
+	/* A reply that raced with the death notice still counts. */
+	if (r == -ECONNRESET && ready(ch, arg))
+		r = 0;
+	return r;
+}

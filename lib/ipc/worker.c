@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * worker.c - a worker thread serves many channels: round-robin over its
+ * channels, at most cfg.batch requests from each per turn, so that one
+ * deep queue cannot starve a neighbour.  When no channel has work it
+ * spins for cfg.spin_ns, then sleeps in one futex_waitv(2) on every
+ * channel's doorbell word plus its own wake word.
+ *
+ * Everything read from channel memory is hostile: a slot state other than
+ * the few a correct client can produce drops the channel.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+#include "sys.h"
+
+/* Sleep at most this long, so a worker re-checks its world now and then. */
+#define SLEEP_NS 1000000000
+/* With more channels than futex_waitv takes, poll the rest this often. */
+#define OVERFLOW_SLEEP_NS 1000000
+/* Wake-ups in a row with no work on a channel whose doorbell moved. */
+#define SPURIOUS_LIMIT 10000
+
+void worker_kick(struct worker *w)
+{
+	atomic_fetch_add_explicit(&w->wake, 1, memory_order_release);
+	futex_wake_shared(&w->wake, 1);
+}
+
+void worker_adopt(struct aoki_server *srv, struct srv_chan *ch)
+{
+	struct worker *best = &srv->workers[0];
+
+	for (unsigned i = 1; i < srv->nworkers; i++)
+		if (atomic_load_explicit(&srv->workers[i].load, memory_order_relaxed) <
+		    atomic_load_explicit(&best->load, memory_order_relaxed))
+			best = &srv->workers[i];
+	ch->worker = best;
+	srv_chan_ref(ch);	/* the worker's */
+	atomic_fetch_add_explicit(&best->load, 1, memory_order_relaxed);
+	pthread_mutex_lock(&best->inbox_lock);
+	if (best->ninbox == best->inbox_cap) {
+		unsigned cap = best->inbox_cap ? best->inbox_cap * 2 : 8;
+		struct srv_chan **n = realloc(best->inbox, cap * sizeof(*n));
+
+		if (!n) {
+			pthread_mutex_unlock(&best->inbox_lock);
+			atomic_fetch_sub_explicit(&best->load, 1, memory_order_relaxed);
+			srv_chan_kill(ch);
+			srv_chan_unref(ch);
+			return;
+		}
+		best->inbox = n;
+		best->inbox_cap = cap;
+	}
+	best->inbox[best->ninbox++] = ch;
+	pthread_mutex_unlock(&best->inbox_lock);
+	worker_kick(best);
+}
+
+static void take_inbox(struct worker *w)
+{
+	pthread_mutex_lock(&w->inbox_lock);
+	for (unsigned i = 0; i < w->ninbox; i++) {
+		if (w->nchans == w->chans_cap) {
+			unsigned cap = w->chans_cap ? w->chans_cap * 2 : 8;
+			struct srv_chan **n = realloc(w->chans, cap * sizeof(*n));
+
+			if (!n) {	/* cannot serve it: refuse politely */
+				srv_chan_kill(w->inbox[i]);
+				srv_chan_unref(w->inbox[i]);
+				atomic_fetch_sub_explicit(&w->load, 1, memory_order_relaxed);
+				continue;
+			}
+			w->chans = n;
+			w->chans_cap = cap;
+		}
+		w->chans[w->nchans++] = w->inbox[i];
+	}
+	w->ninbox = 0;
+	pthread_mutex_unlock(&w->inbox_lock);
+}
+
+static void remove_chan(struct worker *w, unsigned i)
+{
+	struct srv_chan *ch = w->chans[i];
+
+	w->chans[i] = w->chans[--w->nchans];
+	atomic_fetch_sub_explicit(&w->load, 1, memory_order_relaxed);
+	srv_chan_unref(ch);
+}
+
+/*
+ * The states a correct client can leave at the server's head position:
+ * QUEUED(head) (handled by the caller), FREE (not yet submitted), or the
+ * previous lap still DONE (not yet reaped) or QUEUED (deferred by us).
+ */
+static int state_plausible(const struct srv_chan *ch, uint32_t st)
+{
+	uint64_t prev = ch->head - ch->geom.nslots;
+
+	return (st & SLOT_KIND_MASK) == SLOT_FREE ||
+	       st == slot_state(prev, SLOT_DONE) || st == slot_state(prev, SLOT_QUEUED);
+}
+
+static int chan_has_work(const struct srv_chan *ch)
+{
+	const struct chan_slot *s = &ch->slots[ch->head & ch->geom.mask];
+
+	return atomic_load_explicit(&s->state, memory_order_relaxed) ==
+	       slot_state(ch->head, SLOT_QUEUED);
+}
+
+/* Serve up to @budget requests of @ch; returns how many were taken. */
+static unsigned serve(struct worker *w, struct srv_chan *ch, unsigned budget)
+{
+	unsigned n = 0;
+
+	while (n < budget) {
+		struct chan_slot *s = &ch->slots[ch->head & ch->geom.mask];
+		/* Acquire pairs with the client's release store of QUEUED:
+		 * the message fields are visible before we copy them. */
+		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
+		struct aoki_req req;
+
+		if (st != slot_state(ch->head, SLOT_QUEUED)) {
+			if (!state_plausible(ch, st))
+				srv_chan_drop(ch, "slot %u holds state %#x at position %llu",
+					      (unsigned)(ch->head & ch->geom.mask), st,
+					      (unsigned long long)ch->head);
+			break;
+		}
+		/* Copy the request out before looking at it (no TOCTOU). */
+		req.ch = ch;
+		req.pos = ch->head;
+		req.idx = (uint32_t)(ch->head & ch->geom.mask);
+		req.op = s->op;
+		req.flags = s->flags;
+		req.len = s->len;
+		req.cpu = s->cpu;
+		req.tag = s->tag;
+		req.seq = s->seq;
+		memcpy(req.data, s->payload, sizeof(req.data));
+		req.status = 0;
+		req.rep_len = 0;
+		req.deferred = 0;
+		req.next = NULL;
+		ch->head++;
+		/* Relaxed: srv_head is a progress report for recovery and
+		 * tools; nothing is ordered by it. */
+		atomic_store_explicit(&ch->hdr->srv_head, ch->head, memory_order_relaxed);
+		ch->cli_cpu = req.cpu;
+		if (ch->published_cpu != w->cpu) {
+			ch->published_cpu = w->cpu;
+			atomic_store_explicit(&ch->hdr->srv_cpu, w->cpu, memory_order_relaxed);
+		}
+		req_dispatch(&req);
+		n++;
+		if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
+			break;
+	}
+	if (n)
+		chan_notify(ch);
+	return n;
+}
+
+/*
+ * Go to sleep unless some channel has work.  Store-load (Dekker) with
+ * chan_kick(): we store srv_sleeping = 1, fence, and re-check each ring;
+ * a client stores QUEUED, fences, and checks srv_sleeping.
+ */
+static void worker_sleep(struct worker *w)
+{
+	struct futex_waiter wv[FUTEX_WAITV_LIMIT];
+	unsigned n = 0, i;
+	uint32_t seen = atomic_load_explicit(&w->wake, memory_order_acquire);
+	int r;
+
+	for (i = 0; i < w->nchans; i++)
+		atomic_store_explicit(&w->chans[i]->hdr->srv_sleeping, 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst);
+	for (i = 0; i < w->nchans; i++)
+		if (chan_has_work(w->chans[i]))
+			goto awake;
+	wv[n++] = (struct futex_waiter){ &w->wake, seen };
+	for (i = 0; i < w->nchans && n < FUTEX_WAITV_LIMIT; i++)
+		wv[n++] = (struct futex_waiter){ &w->chans[i]->hdr->srv_sleeping, 1 };
+	atomic_fetch_add_explicit(&w->srv->st.sleeps, 1, memory_order_relaxed);
+	r = futex_waitv_shared(wv, n, w->nchans + 1 > FUTEX_WAITV_LIMIT ? OVERFLOW_SLEEP_NS
+									 : SLEEP_NS);
+	if (r == -ENOSYS) {	/* pre-5.16 kernel: a plain timed wait */
+		futex_wait_shared(&w->wake, seen, OVERFLOW_SLEEP_NS);
+		r = 0;
+	}
+	/* A doorbell that moved with no work behind it, again and again, is
+	 * a client keeping us awake on purpose: drop it. */
+	if (r != 0 && r != -ETIMEDOUT) {
+		for (i = 0; i < w->nchans; i++) {
+			struct srv_chan *ch = w->chans[i];
+
+			if (atomic_load_explicit(&ch->hdr->srv_sleeping, memory_order_relaxed) == 1 ||
+			    chan_has_work(ch))
+				continue;
+			if (++ch->spurious > SPURIOUS_LIMIT)
+				srv_chan_drop(ch, "doorbell rung %u times with no request",
+					      ch->spurious);
+		}
+	}
+awake:
+	for (i = 0; i < w->nchans; i++)
+		atomic_store_explicit(&w->chans[i]->hdr->srv_sleeping, 0, memory_order_relaxed);
+}
+
+void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct aoki_server *srv = w->srv;
+	int64_t idle_since = 0;
+
+	while (!atomic_load_explicit(&srv->stop, memory_order_relaxed)) {
+		unsigned work = 0, i;
+
+		take_inbox(w);
+		w->cpu = sys_cpu();
+		for (i = 0; i < w->nchans;) {
+			struct srv_chan *ch = w->chans[(w->rr + i) % w->nchans];
+			unsigned got;
+
+			if (atomic_load_explicit(&ch->dead, memory_order_relaxed)) {
+				remove_chan(w, (w->rr + i) % w->nchans);
+				continue;
+			}
+			got = serve(w, ch, srv->cfg.batch);
+			if (got)
+				ch->spurious = 0;
+			work += got;
+			i++;
+		}
+		if (w->nchans)
+			w->rr = (w->rr + 1) % w->nchans;
+		if (work) {
+			idle_since = 0;
+			continue;
+		}
+		if (!idle_since)
+			idle_since = now_ns();
+		/* Spin while it can help: not when our last client runs on our
+		 * CPU, where spinning only delays it. */
+		if (srv->cfg.spin_ns > 0 && now_ns() - idle_since < srv->cfg.spin_ns &&
+		    !(w->nchans == 1 && w->chans[0]->cli_cpu == w->cpu)) {
+			for (int k = 0; k < 16; k++)
+				cpu_relax();
+			continue;
+		}
+		worker_sleep(w);
+		idle_since = 0;
+	}
+	take_inbox(w);
+	while (w->nchans) {
+		srv_chan_kill(w->chans[0]);
+		remove_chan(w, 0);
+	}
+	return NULL;
+}

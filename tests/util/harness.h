@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * harness.h - helpers for the test binaries.  One binary per test; exit
+ * 0 = pass, 1 = fail, 77 = skip (liburing / automake convention).
+ */
+#ifndef AOKI_TEST_HARNESS_H
+#define AOKI_TEST_HARNESS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define T_EXIT_PASS 0
+#define T_EXIT_FAIL 1
+#define T_EXIT_SKIP 77
+
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
+				__LINE__, #cond);                              \
+			exit(T_EXIT_FAIL);                                     \
+		}                                                              \
+	} while (0)
+
+#define CHECK_EQ(a, b)                                                         \
+	do {                                                                   \
+		long long _a = (long long)(a), _b = (long long)(b);            \
+		if (_a != _b) {                                                \
+			fprintf(stderr, "%s:%d: check failed: %s == %s "       \
+				"(%lld != %lld)\n", __FILE__, __LINE__, #a, #b, \
+				_a, _b);                                       \
+			exit(T_EXIT_FAIL);                                     \
+		}                                                              \
+	} while (0)
+
+/* Print why and exit 77. */
+void t_skip(const char *why) __attribute__((noreturn));
+
+/*
+ * t_run_dir - make a private run directory for this test, point
+ * AOKI_RUN_DIR at it, and remove it at exit.  Returns its path.
+ */
+const char *t_run_dir(void);
+
+/* Monotonic nanoseconds. */
+int64_t t_now_ns(void);
+
+/* Sort @n int64 values in place and return the @pct percentile. */
+int64_t t_percentile(int64_t *v, size_t n, double pct);
+
+#endif

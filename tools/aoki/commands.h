@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+/* commands.h - the subcommands of aoki(1).  Each returns an exit code:
+ * 0 success, 1 failure, 2 usage error. */
+#ifndef AOKI_COMMANDS_H
+#define AOKI_COMMANDS_H
+
+#define AOKI_VERSION_STRING "0.1.0"
+
+int cmd_demo(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif
