@@ -91,7 +91,12 @@ $(BUILD)/aoki.pc: aoki.pc.in Makefile
 	@mkdir -p $(dir $@)
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' $< > $@
 
-tests: all $(TEST_BIN)
+# Further components add their rules and their test binaries (TEST_EXTRA)
+# in mk/*.mk.
+TEST_EXTRA :=
+-include $(sort $(wildcard mk/*.mk))
+
+tests: all $(TEST_BIN) $(TEST_EXTRA)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory tests

@@ -4,5 +4,6 @@
 #define AOKI_BENCH_H
 
 int bench_ipc_main(int argc, char **argv);
+int bench_domain_main(int argc, char **argv);
 
 #endif

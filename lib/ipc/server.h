@@ -109,6 +109,9 @@ void srv_chan_kill(struct srv_chan *ch);
 void worker_adopt(struct aoki_server *srv, struct srv_chan *ch);
 void *worker_main(void *arg);
 void worker_kick(struct worker *w);
+/* Serve up to @budget requests of @ch; returns how many were taken.
+ * Drops the channel on a protocol violation.  (Exported for fuzz/.) */
+unsigned worker_serve(struct worker *w, struct srv_chan *ch, unsigned budget);
 
 /* Write a request's reply into its slot and queue its completion. */
 void req_publish(struct aoki_req *req);

@@ -114,8 +114,7 @@ static int chan_has_work(const struct srv_chan *ch)
 	       slot_state(ch->head, SLOT_QUEUED);
 }
 
-/* Serve up to @budget requests of @ch; returns how many were taken. */
-static unsigned serve(struct worker *w, struct srv_chan *ch, unsigned budget)
+unsigned worker_serve(struct worker *w, struct srv_chan *ch, unsigned budget)
 {
 	unsigned n = 0;
 
@@ -233,7 +232,7 @@ void *worker_main(void *arg)
 				remove_chan(w, (w->rr + i) % w->nchans);
 				continue;
 			}
-			got = serve(w, ch, srv->cfg.batch);
+			got = worker_serve(w, ch, srv->cfg.batch);
 			if (got)
 				ch->spurious = 0;
 			work += got;
