@@ -118,6 +118,8 @@ unsigned worker_serve(struct worker *w, struct srv_chan *ch, unsigned budget)
 {
 	unsigned n = 0;
 
+	if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
+		return 0;	/* dropped: never touch its memory again */
 	while (n < budget) {
 		struct chan_slot *s = &ch->slots[ch->head & ch->geom.mask];
 		/* Acquire pairs with the client's release store of QUEUED:

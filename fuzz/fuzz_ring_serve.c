@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuzz_ring_serve - the server consuming a ring that a hostile client
+ * controls: slot states, opcodes, lengths, flags, payloads, grant
+ * references, and memory changed between the server's passes.
+ *
+ * Input layout:
+ *   byte 0        log2(slots) - 1 (masked to 1..5 -> 2..32 slots)
+ *   then          initial content of the slot array (as much as given)
+ *   then          rounds of (u16 offset, u8 value) writes; after each 8
+ *                 writes the worker serves one batch.
+ * The client is also given a well-formed head so that the first requests
+ * get served: every state at the head position is rewritten as QUEUED
+ * with probability given by the data itself.
+ *
+ * Properties: no crash or sanitizer report; every completion the server
+ * publishes names a slot inside the ring; a channel, once dropped, is
+ * never served again.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "../lib/ipc/server.h"
+#include "echo.h"
+
+#define GRANT_SIZE 256
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct echo_state est = { 0 };
+	struct aoki_server srv = { 0 };
+	struct worker w = { 0 };
+	struct srv_chan ch = { 0 };
+	struct srv_grant *grant, *left;
+	_Atomic(struct srv_grant *) grants[2];
+	struct chan_geom g;
+	void *mem;
+	size_t used, n;
+	int dropped_before;
+
+	if (size < 1)
+		return 0;
+	if (chan_geometry_init(&g, 1u << ((data[0] % 5) + 1), 2))
+		abort();
+	mem = aligned_alloc(CACHELINE, g.total_size);
+	if (!mem)
+		return 0;
+	memset(mem, 0, g.total_size);
+	chan_header_write(mem, &g);
+
+	srv.cfg.handler = echo_handler;
+	srv.cfg.handler_arg = &est;
+	srv.cfg.quiet = 1;
+	w.srv = &srv;
+	ch.srv = &srv;
+	ch.worker = &w;
+	ch.ctl_fd = -1;
+	ch.notify_fd = -1;
+	ch.mem = mem;
+	ch.hdr = mem;
+	ch.geom = g;
+	ch.slots = chan_slots(mem, &g);
+	ch.cq = chan_cq(mem, &g);
+	/* The library owns grants (a revoke munmaps and frees them), so
+	 * make this one the way the acceptor does. */
+	grant = malloc(sizeof(*grant));
+	if (!grant)
+		abort();
+	grant->base = mmap(NULL, GRANT_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (grant->base == MAP_FAILED)
+		abort();
+	grant->len = GRANT_SIZE;
+	grant->rights = AOKI_GRANT_READ;
+	atomic_init(&grants[0], grant);
+	atomic_init(&grants[1], NULL);
+	ch.grants = grants;
+	atomic_init(&ch.refs, 1);
+
+	used = 1;
+	n = size - used;
+	if (n > (size_t)g.nslots * CHAN_SLOT_SIZE)
+		n = (size_t)g.nslots * CHAN_SLOT_SIZE;
+	memcpy(ch.slots, data + used, n);
+	used += n;
+
+	for (int round = 0; round < 64; round++) {
+		uint32_t cq_before = ch.cq_tail;
+
+		for (int k = 0; k < 8 && used + 3 <= size; k++, used += 3) {
+			uint16_t off;
+
+			memcpy(&off, data + used, sizeof(off));
+			off %= g.nslots * CHAN_SLOT_SIZE;
+			((uint8_t *)ch.slots)[off] = data[used + 2];
+			/* Make the head request look queued half the time, so
+			 * the decode paths behind the state check are reached. */
+			if (data[used + 2] & 1)
+				atomic_store(&ch.slots[ch.head & g.mask].state,
+					     slot_state(ch.head, SLOT_QUEUED));
+		}
+		dropped_before = atomic_load(&ch.dead);
+		n = worker_serve(&w, &ch, 16);
+		if (dropped_before && n)
+			abort();	/* a dead channel must not be served */
+		for (uint32_t i = cq_before; i != ch.cq_tail; i++)
+			if (atomic_load(&ch.cq[i & g.mask]) > g.mask)
+				abort();
+		if (used + 3 > size && !n)
+			break;
+	}
+	if (est.deferred) {
+		aoki_req_complete(est.deferred);	/* drops the ref it took */
+		est.deferred = NULL;
+	}
+	while (ch.parked) {
+		struct aoki_req *r = ch.parked;
+
+		ch.parked = r->next;
+		free(r);
+	}
+	left = atomic_load(&grants[0]);
+	if (left) {
+		munmap(left->base, left->len);
+		free(left);
+	}
+	free(mem);
+	return 0;
+}
