@@ -192,9 +192,13 @@ void req_dispatch(struct aoki_req *req)
 			struct aoki_req *copy = malloc(sizeof(*copy));
 
 			if (copy) {
+				struct aoki_req **tail = &ch->parked;
+
 				*copy = *req;
-				copy->next = ch->parked;
-				ch->parked = copy;
+				copy->next = NULL;
+				while (*tail)	/* FIFO: revokes complete in order */
+					tail = &(*tail)->next;
+				*tail = copy;
 				return;
 			}
 			req->status = -ENOMEM;
