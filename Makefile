@@ -71,10 +71,11 @@ $(LIBA): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(LIBSO): $(LIB_OBJ)
+$(LIBSO): $(LIB_OBJ) lib/libaoki.map
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -shared -Wl,-soname,libaoki.so.0 -o $@ $^ $(LDFLAGS)
+	$(Q)$(CC) -shared -Wl,-soname,libaoki.so.0 -Wl,--version-script=lib/libaoki.map \
+		-o $@ $(filter %.o,$^) $(LDFLAGS)
 	$(Q)ln -sf libaoki.so.0 $(BUILD)/lib/libaoki.so
 
 $(AOKI): $(TOOL_OBJ) $(TEST_UTIL_OBJ) $(LIBA)

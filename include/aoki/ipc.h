@@ -156,16 +156,19 @@ int aoki_reap(struct aoki_chan *ch, struct aoki_cqe *cqes, unsigned max,
 
 /*
  * aoki_chan_eventfd - a descriptor that becomes readable when
- * completions may be available, for epoll users.  Before sleeping on
- * it, call aoki_chan_arm(); after waking, read(2) it to clear it and
- * reap.  Returns the fd (owned by the channel).  Wait-free.
+ * completions may be available, for epoll users.  (A datagram socket, not
+ * an eventfd: the server must never block on a descriptor a client
+ * controls, and send(MSG_DONTWAIT) on a socket cannot block.)  Before
+ * sleeping on it call aoki_chan_arm(); after waking, reap.  Returns the fd,
+ * owned by the channel.  Wait-free.
  */
 int aoki_chan_eventfd(struct aoki_chan *ch);
 
 /*
- * aoki_chan_arm - ask the server to signal the eventfd on the next
- * completion.  Returns 1 if completions are already waiting (do not
- * sleep; reap), 0 if armed.  Wait-free.
+ * aoki_chan_arm - drain old notifications from the descriptor and ask the
+ * server to signal it on the next completion.  Returns 1 if completions
+ * are already waiting or the channel is dead (do not sleep: reap), 0 if
+ * armed.  Wait-free (non-blocking recv calls, bounded by what is queued).
  */
 int aoki_chan_arm(struct aoki_chan *ch);
 
