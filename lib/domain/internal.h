@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/* internal.h - compartment runtime internals shared by lib/domain. */
+#ifndef AOKI_DOMAIN_INTERNAL_H
+#define AOKI_DOMAIN_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aoki/domain.h"
+
+/* Nothing below is part of the library's ABI. */
+#pragma GCC visibility push(hidden)
+
+#define DOM_TABLE_LEN 1024	/* entries of aoki__pkru_table (one page); gate.S */
+#define DOM_MAX_DEPTH 32	/* nested gates per thread */
+#define DOM_SPAN 16384		/* heap span */
+#define DOM_NCLS 9		/* size classes 16 .. 4096 */
+#define DOM_MAX_PLACES 8	/* aoki_domain_place() ranges per compartment */
+#define DOM_ALTSTACK (64 * 1024)
+
+/* PKRU: two bits per key, AD (access disable) at 2k, WD (write disable) at 2k+1. */
+#define PKRU_AD(k) (1u << (2 * (k)))
+#define PKRU_WD(k) (1u << (2 * (k) + 1))
+#define PKRU_ALL_DENIED 0xfffffffcu	/* key 0 read-write, keys 1..15 denied */
+
+/* One gate activation; layout known to gate.S. */
+struct dom_frame {
+	uint32_t caller_pkru;	/* +0 */
+	uint32_t pad;
+	void *caller_rsp;	/* +8 */
+	struct aoki_domain *d;	/* +16 */
+};
+
+/* One thread's stack in one compartment. */
+struct dom_stack {
+	struct dom_stack *next;	/* in the compartment's list (d->lock) */
+	struct dom_stack **owner; /* the thread's slot pointing here */
+	void *base;		/* mapping, guard page first */
+	size_t len;
+	void *top;
+};
+
+struct dom_span {
+	uint8_t kind;		/* SPAN_FREE, SPAN_SMALL, SPAN_LARGE, SPAN_CONT */
+	uint8_t cls;
+	uint16_t nfree;
+	uint32_t next, prev;	/* class list of spans with free slots */
+	uint32_t nspans;	/* SPAN_LARGE: spans in the block */
+	uint64_t bits[DOM_SPAN / 16 / 64];	/* SPAN_SMALL: 1 = allocated */
+};
+
+struct dom_heap {
+	pthread_mutex_t lock;
+	uint8_t *base;
+	uint32_t nspans;
+	struct dom_span *spans;	/* out of band: ordinary (key 0) memory */
+	uint32_t head[DOM_NCLS];
+};
+
+struct dom_place {
+	void *addr;
+	size_t len;
+};
+
+struct aoki_domain {
+	char name[32];
+	unsigned flags;
+	int idx;		/* slot in the runtime and in aoki__pkru_table */
+	int pkey;		/* -1 in unprotected mode */
+	uint32_t gen;		/* of the slot, to spot stale per-thread stacks */
+	uint32_t pkru;		/* PKRU inside (also in the table) */
+	size_t stack_size;
+	unsigned nattached;	/* compartments attached to this one */
+	uint8_t attach[AOKI_DOMAIN_MAX];	/* rights on other slots */
+	pthread_mutex_t lock;	/* stacks */
+	struct dom_stack *stacks;
+	struct dom_place places[DOM_MAX_PLACES];
+	unsigned nplaces;
+	struct dom_heap heap;
+};
+
+/* Per-thread state (ordinary TLS). */
+struct dom_tls {
+	int depth;
+	struct dom_frame frames[DOM_MAX_DEPTH];
+	struct dom_stack *stacks[AOKI_DOMAIN_MAX];
+	uint32_t stack_gen[AOKI_DOMAIN_MAX];
+	uint8_t rights[AOKI_DOMAIN_MAX];	/* unprotected mode: recorded rights */
+	bool has_fault;
+	bool registered;
+	struct aoki_domain_fault fault;
+	void *altstack;
+};
+
+struct dom_rt {
+	pthread_mutex_t lock;
+	atomic_bool inited;
+	bool isolated;
+	bool hardened;
+	unsigned flags;
+	struct aoki_domain *slots[AOKI_DOMAIN_MAX];
+	uint32_t gen[AOKI_DOMAIN_MAX];
+	pthread_key_t tls_key;
+};
+
+extern struct dom_rt dom_rt;
+extern __thread struct dom_tls dom_tls;
+
+/* gate.S */
+long aoki__gate_enter(struct dom_frame *f, unsigned idx, void *stack_top,
+		      aoki_domain_fn fn, void *arg);
+long aoki__gate_enter_nopku(struct dom_frame *f, void *stack_top,
+			    aoki_domain_fn fn, void *arg);
+uint32_t aoki__rdpkru(void);
+void aoki__wrpkru(uint32_t v);
+long aoki__sys(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
+void aoki__sigreturn(void);
+extern const char aoki__gate_text_start[], aoki__gate_text_end[];
+extern const char aoki__sys_ip[], aoki__sigreturn_ip[], aoki__gate_exit[];
+extern uint32_t aoki__pkru_table[DOM_TABLE_LEN];
+
+/* cpu.c */
+bool dom_cpu_has_pku(void);
+unsigned dom_xsave_pkru_offset(void);
+
+/* sys.c: system calls through the trusted site; return -errno */
+void *dom_mmap(void *addr, size_t len, int prot, int flags);
+int dom_munmap(void *addr, size_t len);
+int dom_mprotect(void *addr, size_t len, int prot);
+int dom_pkey_mprotect(void *addr, size_t len, int prot, int pkey);
+int dom_pkey_alloc(unsigned rights);
+int dom_pkey_free(int pkey);
+int dom_sigaction_raw(int sig, const struct sigaction *act, struct sigaction *old);
+int dom_tag(void *addr, size_t len, int pkey);	/* RW pages with @pkey (or plain RW) */
+
+/* arena.c: all heaps and stacks come from one 4 GiB aligned window */
+int dom_arena_init(void);
+void *dom_arena_get(size_t len);
+void dom_arena_put(void *p, size_t len);
+void dom_arena_range(uintptr_t *lo, uintptr_t *hi);
+
+/* heap.c */
+int dom_heap_init(struct dom_heap *h, size_t size, int pkey);
+void dom_heap_fini(struct dom_heap *h);
+
+/* stack.c */
+struct dom_stack *dom_stack_get(struct aoki_domain *d);
+void dom_stacks_free(struct aoki_domain *d);
+int dom_thread_setup(void);
+void dom_thread_exit(void *arg);
+
+/* fault.c */
+int dom_fault_install(void);
+
+/* scan.c, seccomp.c */
+int dom_scan_self(bool report_only);
+int dom_seccomp_install(void);
+int dom_seccomp_protect(void *addr, size_t len);
+
+/* runtime.c */
+uint32_t dom_pkru_of(const struct aoki_domain *d);
+int dom_table_set(unsigned idx, uint32_t pkru);
+
+#pragma GCC visibility pop
+
+#endif

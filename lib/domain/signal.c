@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * signal.c - signal handlers that cannot hand rights back to the
+ * interrupted code.  The kernel runs every handler with the default PKRU
+ * (no compartment rights) and restores PKRU from the signal frame on
+ * sigreturn; a handler that rewrites the frame's PKRU ("PKU Pitfalls")
+ * would grant the interrupted context rights it never had.  The wrapper
+ * saves the frame's PKRU before the handler and writes it back after.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <ucontext.h>
+
+#include "internal.h"
+
+#ifndef FP_XSTATE_MAGIC1
+#define FP_XSTATE_MAGIC1 0x46505853u
+#endif
+#define XFEATURE_PKRU 9
+
+static struct sigaction user_act[NSIG];
+static unsigned pkru_off;
+
+/* The PKRU slot of the XSAVE image in the signal frame, NULL if none. */
+static uint32_t *frame_pkru(ucontext_t *uc, uint64_t **xstate_bv)
+{
+	uint8_t *x = (uint8_t *)uc->uc_mcontext.fpregs;
+	uint32_t magic;
+	uint64_t features;
+
+	if (!x || !pkru_off)
+		return NULL;
+	/* fxsave bytes 464..511 (sw_reserved): magic1, extended size,
+	 * xfeatures present in the frame. */
+	memcpy(&magic, x + 464, 4);
+	memcpy(&features, x + 472, 8);
+	if (magic != FP_XSTATE_MAGIC1 || !(features & (1ull << XFEATURE_PKRU)))
+		return NULL;
+	*xstate_bv = (uint64_t *)(x + 512);
+	return (uint32_t *)(x + pkru_off);
+}
+
+static void wrapper(int sig, siginfo_t *si, void *ucv)
+{
+	struct sigaction *a = &user_act[sig];
+	uint64_t *bv = NULL;
+	uint32_t *pk = frame_pkru(ucv, &bv);
+	uint32_t saved = pk ? *pk : 0;
+
+	if (a->sa_flags & SA_SIGINFO)
+		a->sa_sigaction(sig, si, ucv);
+	else if (a->sa_handler != SIG_IGN && a->sa_handler != SIG_DFL)
+		a->sa_handler(sig);
+	if (pk) {
+		*pk = saved;
+		*bv |= 1ull << XFEATURE_PKRU;	/* restore it, not the init value */
+	}
+}
+
+int aoki_domain_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	struct sigaction w;
+	int r;
+
+	if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP)
+		return -EINVAL;
+	if (!pkru_off && aoki_domain_isolated())
+		pkru_off = dom_xsave_pkru_offset();
+	if (old)
+		*old = user_act[sig];
+	if (!act)
+		return 0;
+	if (!(act->sa_flags & SA_SIGINFO) &&
+	    (act->sa_handler == SIG_DFL || act->sa_handler == SIG_IGN)) {
+		user_act[sig] = *act;
+		return dom_sigaction_raw(sig, act, NULL);
+	}
+	w = *act;
+	w.sa_sigaction = wrapper;
+	/* SA_ONSTACK: the handler runs with no compartment rights, so it
+	 * cannot use a compartment's stack (the thread's alternate stack is
+	 * set up on its first gate entry). */
+	w.sa_flags |= SA_SIGINFO | SA_ONSTACK;
+	user_act[sig] = *act;
+	r = dom_sigaction_raw(sig, &w, NULL);
+	return r;
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hardtest.h - the frame of the hardening tests: each attack runs in a
+ * fresh child, once without and once with the hardening mode; it exits
+ * ATTACK_WORKED when it read or changed the compartment's secret, or
+ * ATTACK_BLOCKED when the system refused it.
+ */
+#ifndef AOKI_HARDTEST_H
+#define AOKI_HARDTEST_H
+
+#include "dtest.h"
+
+#define ATTACK_WORKED 10
+#define ATTACK_BLOCKED 20
+#define SECRET 0x5ec2e7L
+
+static struct aoki_domain *A;
+static long *secret;
+
+static long put_secret(void *arg) { poke(arg, SECRET); return 0; }
+static __attribute__((unused)) long get_secret(void *arg) { return peek(arg); }
+
+/* In the child: init (hardened or not), compartment A with a secret. */
+static void victim_setup(unsigned flags)
+{
+	void *p;
+	int r = aoki_domain_init(flags | AOKI_DOMAIN_QUIET);
+
+	if (r) {
+		fprintf(stderr, "init: %d\n", r);
+		_exit(1);
+	}
+	CHECK(aoki_domain_isolated());
+	CHECK_EQ(aoki_domain_create("victim", NULL, &A), 0);
+	CHECK_EQ(aoki_domain_alloc(A, 4096, &p), 0);	/* a page of its own */
+	secret = p;
+	CHECK_EQ(aoki_domain_call(A, put_secret, secret), 0);
+	CHECK_EQ(aoki_domain_rights(A), AOKI_DOMAIN_NONE);
+}
+
+static void probe(void *arg)
+{
+	(void)arg;
+	aoki_domain_init(AOKI_DOMAIN_QUIET);
+	_exit(aoki_domain_isolated() ? 0 : 77);
+}
+
+struct attack {
+	const char *name;
+	void (*run)(unsigned flags);
+	int plain_only_blocked;	/* 1: not run without hardening (would crash) */
+};
+
+static void run_one(void *arg)
+{
+	const struct attack *a = ((void **)arg)[0];
+	unsigned flags = *(unsigned *)((void **)arg)[1];
+
+	a->run(flags);
+	_exit(1);	/* an attack must decide */
+}
+
+static int run_attacks(const struct attack *list, unsigned n)
+{
+	struct child_result r;
+	unsigned plain = 0, hard = AOKI_DOMAIN_HARDEN;
+
+	CHECK(in_child(probe, NULL, &r) == 0);
+	if (r.exited && r.code == 77) {
+		printf("SKIP: no PKU here\n");
+		return 77;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		void *args[2] = { (void *)&list[i], &plain };
+
+		if (!list[i].plain_only_blocked) {
+			CHECK(in_child(run_one, args, &r) == 0);
+			if (!r.exited || r.code != ATTACK_WORKED) {
+				fprintf(stderr, "%s without hardening: expected it to work, got %s %d: %s\n",
+					list[i].name, r.exited ? "exit" : "signal", r.code, r.err);
+				return 1;
+			}
+		}
+		args[1] = &hard;
+		CHECK(in_child(run_one, args, &r) == 0);
+		if (!r.exited || r.code != ATTACK_BLOCKED) {
+			fprintf(stderr, "%s with hardening: expected it blocked, got %s %d: %s\n",
+				list[i].name, r.exited ? "exit" : "signal", r.code, r.err);
+			return 1;
+		}
+		printf("ok: %s: %s, blocked with hardening\n", list[i].name,
+		       list[i].plain_only_blocked ? "not run without (would crash)" : "works without");
+	}
+	return 0;
+}
+
+#endif
