@@ -11,7 +11,7 @@ def put(name, fname, data):
         f.write(data)
 
 MAGIC = 0x314e48434b4f4155
-HDR = 256
+HDR = 320
 
 def header(nslots, grants):
     slots_off = HDR

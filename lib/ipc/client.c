@@ -66,6 +66,13 @@ static int make_channel_memory(struct aoki_chan *ch)
 	ch->slots = chan_slots(mem, &ch->geom);
 	ch->cq = chan_cq(mem, &ch->geom);
 	chan_header_write(ch->hdr, &ch->geom);
+	/* Stamp each slot FREE as if consumed one lap before position 0
+	 * (see slot_free_for).  Relaxed: the server sees this memory only
+	 * after the HELLO system call that hands it over. */
+	for (uint32_t i = 0; i < ch->geom.nslots; i++)
+		atomic_store_explicit(&ch->slots[i].state,
+				      slot_state((uint64_t)i - ch->geom.nslots, SLOT_FREE),
+				      memory_order_relaxed);
 	return 0;
 }
 
@@ -195,9 +202,28 @@ static int reclaim_orphan(struct aoki_chan *ch, uint32_t idx, uint32_t st)
 	if ((st & SLOT_KIND_MASK) != SLOT_DONE ||
 	    !atomic_exchange_explicit(&ch->orphan[idx], 0, memory_order_relaxed))
 		return 0;
+	/* Release, as every store of FREE: it pairs with the acquire in
+	 * chan_submit_one of whichever thread claims the slot next, passing
+	 * on the server's reply writes that our acquire load of DONE (@st)
+	 * saw, so that the next message's writes come after them. */
 	atomic_store_explicit(&ch->slots[idx].state, (st & ~SLOT_KIND_MASK) | SLOT_FREE,
-			      memory_order_relaxed);
+			      memory_order_release);
 	return 1;
+}
+
+/*
+ * The state of a slot that position @t may claim: FREE, stamped with the
+ * position it carried one lap before (consumers store FREE with the
+ * position they consumed; make_channel_memory stamps the first lap).
+ * Checking the stamp, not only the kind, keeps two threads out of one
+ * slot: while the owner of position t has won the tail CAS but not yet
+ * published QUEUED, the slot still reads FREE(t - nslots), and a thread
+ * claiming t + nslots (others having taken the lap in between) needs
+ * FREE(t), so it sees a full ring instead of overwriting t's message.
+ */
+static uint32_t slot_free_for(const struct aoki_chan *ch, uint64_t t)
+{
+	return slot_state(t - ch->geom.nslots, SLOT_FREE);
 }
 
 int chan_submit_one(struct aoki_chan *ch, uint16_t op, const void *data, size_t len,
@@ -214,9 +240,20 @@ int chan_submit_one(struct aoki_chan *ch, uint16_t op, const void *data, size_t 
 		 * that consumed this slot's previous reply: its reads of the
 		 * slot happen before our writes below. */
 		st = atomic_load_explicit(&s->state, memory_order_acquire);
-		if ((st & SLOT_KIND_MASK) != SLOT_FREE) {
-			if (!reclaim_orphan(ch, t & ch->geom.mask, st))
-				return -EAGAIN;	/* ring full */
+		if (st != slot_free_for(ch, t)) {
+			uint64_t now;
+
+			if (reclaim_orphan(ch, t & ch->geom.mask, st))
+				continue;
+			/* A stale t (claimed by others since we loaded it)
+			 * shows a later state: reload.  Relaxed, as the load
+			 * above: the state re-checked next carries the
+			 * ordering.  The slot at the current tail still in
+			 * use means the ring is full. */
+			now = atomic_load_explicit(&ch->tail, memory_order_relaxed);
+			if (now == t)
+				return -EAGAIN;
+			t = now;
 			continue;
 		}
 		/* Relaxed suffices on the claim itself: the slot's state,
@@ -302,11 +339,9 @@ int chan_call(struct aoki_chan *ch, uint16_t op, const void *req, size_t len,
 	r = chan_submit_one(ch, op, req, len, 0, 0, &pos);
 	if (r < 0)
 		return r;
-	chan_kick(ch);
-
 	w.slot = &ch->slots[pos & ch->geom.mask];
 	w.want = slot_state(pos, SLOT_DONE);
-	r = chan_wait(ch, slot_done, &w, deadline_for(ch));
+	r = chan_wait(ch, slot_done, &w, deadline_for(ch), 1);
 	if (r < 0) {
 		/* The server may still complete it; the next submitter to
 		 * reach this slot frees it then. */
@@ -430,7 +465,7 @@ int aoki_reap(struct aoki_chan *ch, struct aoki_cqe *cqes, unsigned max,
 	else
 		deadline = deadline_for(ch);
 	while (n < min_complete) {
-		r = chan_wait(ch, cq_ready, NULL, deadline);
+		r = chan_wait(ch, cq_ready, NULL, deadline, 0);
 		if (r < 0) {
 			n += reap_some(ch, cqes + n, max - n);
 			if (n)

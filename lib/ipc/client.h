@@ -53,11 +53,15 @@ void chan_kick(struct aoki_chan *ch);
 /*
  * chan_wait - wait until @ready(ch, arg) is true: spin for spin_ns, then
  * sleep on cli_futex in slices, checking the server is alive.
+ * @kick_pending: the caller queued a request without ringing the doorbell
+ * (chan_kick); chan_wait rings it after about a microsecond of polling,
+ * and always before sleeping.  A polling server answers sooner, and the
+ * store-load fence the doorbell check needs is then never paid.
  * Returns 0, -ETIMEDOUT (@deadline, absolute ns, passed; 0 = none), or
  * -ECONNRESET.
  */
 int chan_wait(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *),
-	      void *arg, int64_t deadline);
+	      void *arg, int64_t deadline, int kick_pending);
 
 /* Mark the channel dead if the control socket has hung up; returns dead. */
 int chan_check_alive(struct aoki_chan *ch);

@@ -3,11 +3,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "client.h"
 #include "ctl.h"
+#include "sys.h"
 
 int aoki_grant_register_fd(struct aoki_chan *ch, int memfd, unsigned rights,
 			   uint32_t *id)
@@ -83,17 +85,43 @@ int aoki_grant_create(struct aoki_chan *ch, size_t size, unsigned rights,
 int aoki_grant_revoke(struct aoki_chan *ch, uint32_t id)
 {
 	struct client_grant g = { 0 };
+	int64_t deadline;
 	int r;
 
 	if (id >= ch->geom.max_grants)
 		return -ENOENT;
-	r = chan_call(ch, OP_GRANT_REVOKE, &id, sizeof(id), NULL, 0, NULL);
-	if (r < 0)
-		return r;
+	/* Take our record of the grant *before* the revoke: once the server
+	 * has revoked it, another thread's aoki_grant_create may get the
+	 * same id and store its own mapping here, which we must not unmap.
+	 * Until the revoke succeeds the server cannot hand the id out, so
+	 * the record taken now is the one being revoked. */
 	pthread_mutex_lock(&ch->ctl_lock);
 	g = ch->grants[id];
 	ch->grants[id] = (struct client_grant){ 0 };
 	pthread_mutex_unlock(&ch->ctl_lock);
+	/* Blocking, as documented: -EAGAIN (the slot at our ring position
+	 * still holds another thread's reply) is waited out, within the
+	 * control deadline, instead of being returned. */
+	deadline = now_ns() + (int64_t)CTL_TIMEOUT_MS * 1000000;
+	while ((r = chan_call(ch, OP_GRANT_REVOKE, &id, sizeof(id), NULL, 0, NULL)) == -EAGAIN) {
+		if (now_ns() > deadline) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		sched_yield();
+	}
+	if (r < 0) {
+		/* Not revoked (or not known to be): keep the mapping.  Only
+		 * if the id was reused meanwhile (a timed-out revoke that
+		 * went through after all) is ours stale: unmap it. */
+		pthread_mutex_lock(&ch->ctl_lock);
+		if (!ch->grants[id].mem)
+			ch->grants[id] = g;
+		else if (g.mem)
+			munmap(g.mem, g.size);
+		pthread_mutex_unlock(&ch->ctl_lock);
+		return r;
+	}
 	if (g.mem)
 		munmap(g.mem, g.size);
 	return 0;

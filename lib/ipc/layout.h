@@ -3,7 +3,7 @@
  * layout.h - the memory layout of a channel, shared by the client and the
  * server halves of libaoki (and by the fuzz harnesses).  See docs/ipc.md.
  *
- *   offset 0            struct chan_hdr (4 cache lines)
+ *   offset 0            struct chan_hdr (5 cache lines)
  *   slots_off           nslots x struct chan_slot (64 bytes each)
  *   cq_off              nslots x uint32_t completion ring
  *
@@ -83,10 +83,9 @@ struct chan_hdr {
 	uint64_t total_size;
 	uint8_t pad0[8];
 
-	/* Line 1: written by the server; read by the client off the fast path. */
+	/* Line 1: written by the server, rarely (per batch at most). */
 	alignas(CACHELINE) _Atomic uint32_t epoch;	/* server epoch that attached */
 	_Atomic uint32_t srv_cpu;	/* CPU of the worker serving us, a hint */
-	_Atomic uint64_t srv_head;	/* next position the server will take */
 	_Atomic uint32_t cq_tail;	/* completion ring producer index */
 
 	/* Line 2: the server's wait word; the client's doorbell. */
@@ -95,9 +94,14 @@ struct chan_hdr {
 	/* Line 3: the client's wait words. */
 	alignas(CACHELINE) _Atomic uint32_t cli_wait;	/* CLI_WAIT_* */
 	_Atomic uint32_t cli_futex;	/* bumped by the server to wake sleepers */
-	uint8_t pad3[CACHELINE - 8];
+
+	/* Line 4: the server's progress report, written per batch.  A line
+	 * of its own: the client reads line 1 (srv_cpu) while it waits for a
+	 * reply, and must not lose it to this store on every request. */
+	alignas(CACHELINE) _Atomic uint64_t srv_head;	/* next position to take */
+	uint8_t pad4[CACHELINE - 8];
 };
-_Static_assert(sizeof(struct chan_hdr) == 4 * CACHELINE, "header geometry");
+_Static_assert(sizeof(struct chan_hdr) == 5 * CACHELINE, "header geometry");
 
 /* The validated, private geometry of a channel. */
 struct chan_geom {

@@ -52,6 +52,7 @@ struct worker {
 	int started;
 	_Atomic uint32_t wake;	/* bumped to wake the worker (new channel, stop) */
 	_Atomic unsigned load;	/* channels owned, for placement */
+	_Atomic int inbox_pending;	/* inbox non-empty: worth taking the lock */
 	pthread_mutex_t inbox_lock;
 	struct srv_chan **inbox;
 	unsigned ninbox, inbox_cap;

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 
 #include "client.h"
 #include "sys.h"
@@ -13,35 +14,66 @@
 /* Sleep in slices this long, checking between them that the server lives. */
 #define SLICE_NS 50000000
 
-static int spin(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *), void *arg)
+/* Polls of the reply before a deferred doorbell check (about 1 us). */
+#define KICK_AFTER_POLLS 32
+
+static int spin(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *), void *arg,
+		int *kick_pending)
 {
 	int64_t start;
+	int polls = 0;
 
 	if (ch->spin_ns <= 0)
 		return 0;
 	/* Spinning on the CPU the server runs on only steals its time slice:
-	 * go straight to sleep (the hint is relaxed: a stale value costs one
-	 * wrong guess, never correctness). */
-	if (atomic_load_explicit(&ch->hdr->srv_cpu, memory_order_relaxed) == sys_cpu())
-		return 0;
-	start = now_ns();
-	do {
-		for (int i = 0; i < 64; i++) {
+	 * yield it instead, so the server runs now and we find the reply
+	 * when we are scheduled again, with no sleep or wake call on either
+	 * side (the server yields back, see worker.c wait_for_work).  The
+	 * hint is relaxed: a stale value costs one wrong guess, never
+	 * correctness. */
+	int same_cpu = atomic_load_explicit(&ch->hdr->srv_cpu, memory_order_relaxed) == sys_cpu();
+
+	if (same_cpu && *kick_pending) {
+		chan_kick(ch);
+		*kick_pending = 0;
+	}
+	/* The clock costs ~20 ns: read it only once the first round of
+	 * polls has failed, so a fast reply never pays for it. */
+	start = 0;
+	for (;;) {
+		/* A yield takes a microsecond or more: look at the clock after
+		 * each; a pause takes nanoseconds: after 64. */
+		for (int i = 0; i < (same_cpu ? 1 : 64); i++) {
 			if (ready(ch, arg))
 				return 1;
-			cpu_relax();
+			/* A polling server answers well within the first
+			 * polls; only then is the doorbell worth its fence. */
+			if (*kick_pending && ++polls == KICK_AFTER_POLLS) {
+				chan_kick(ch);
+				*kick_pending = 0;
+			}
+			if (same_cpu)
+				sched_yield();
+			else
+				cpu_relax();
 		}
-	} while (now_ns() - start < ch->spin_ns);
-	return 0;
+		if (!start)
+			start = now_ns();
+		else if (now_ns() - start >= ch->spin_ns)
+			return 0;
+	}
 }
 
 int chan_wait(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *),
-	      void *arg, int64_t deadline)
+	      void *arg, int64_t deadline, int kick_pending)
 {
 	int r = 0;
 
-	if (ready(ch, arg) || spin(ch, ready, arg))
+	if (ready(ch, arg) || spin(ch, ready, arg, &kick_pending))
 		return 0;
+	/* Never sleep with the doorbell unchecked: the server may sleep too. */
+	if (kick_pending)
+		chan_kick(ch);
 
 	/* Publish that we sleep.  The seq_cst RMW orders this store before
 	 * the loads of cli_futex and of the ring below; it pairs with the

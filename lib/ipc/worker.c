@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,13 +58,19 @@ void worker_adopt(struct aoki_server *srv, struct srv_chan *ch)
 		best->inbox_cap = cap;
 	}
 	best->inbox[best->ninbox++] = ch;
+	atomic_store_explicit(&best->inbox_pending, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&best->inbox_lock);
 	worker_kick(best);
 }
 
 static void take_inbox(struct worker *w)
 {
+	/* Relaxed peek, so the common empty case costs no lock: a channel
+	 * added after it is picked up next pass (worker_adopt also kicks). */
+	if (!atomic_load_explicit(&w->inbox_pending, memory_order_relaxed))
+		return;
 	pthread_mutex_lock(&w->inbox_lock);
+	atomic_store_explicit(&w->inbox_pending, 0, memory_order_relaxed);
 	for (unsigned i = 0; i < w->ninbox; i++) {
 		if (w->nchans == w->chans_cap) {
 			unsigned cap = w->chans_cap ? w->chans_cap * 2 : 8;
@@ -150,9 +157,6 @@ unsigned worker_serve(struct worker *w, struct srv_chan *ch, unsigned budget)
 		req.deferred = 0;
 		req.next = NULL;
 		ch->head++;
-		/* Relaxed: srv_head is a progress report for recovery and
-		 * tools; nothing is ordered by it. */
-		atomic_store_explicit(&ch->hdr->srv_head, ch->head, memory_order_relaxed);
 		ch->cli_cpu = req.cpu;
 		if (ch->published_cpu != w->cpu) {
 			ch->published_cpu = w->cpu;
@@ -163,8 +167,12 @@ unsigned worker_serve(struct worker *w, struct srv_chan *ch, unsigned budget)
 		if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
 			break;
 	}
-	if (n)
+	if (n) {
+		/* Relaxed: srv_head is a progress report for recovery and
+		 * tools; nothing is ordered by it.  Once per batch. */
+		atomic_store_explicit(&ch->hdr->srv_head, ch->head, memory_order_relaxed);
 		chan_notify(ch);
+	}
 	return n;
 }
 
@@ -173,11 +181,10 @@ unsigned worker_serve(struct worker *w, struct srv_chan *ch, unsigned budget)
  * chan_kick(): we store srv_sleeping = 1, fence, and re-check each ring;
  * a client stores QUEUED, fences, and checks srv_sleeping.
  */
-static void worker_sleep(struct worker *w)
+static void worker_sleep(struct worker *w, uint32_t seen)
 {
 	struct futex_waiter wv[FUTEX_WAITV_LIMIT];
 	unsigned n = 0, i;
-	uint32_t seen = atomic_load_explicit(&w->wake, memory_order_acquire);
 	int r;
 
 	for (i = 0; i < w->nchans; i++)
@@ -215,15 +222,60 @@ awake:
 		atomic_store_explicit(&w->chans[i]->hdr->srv_sleeping, 0, memory_order_relaxed);
 }
 
+/*
+ * Poll every channel's head slot until one has work, the worker is kicked,
+ * or spin_ns has passed since *@idle_since (set here on the first call of
+ * an idle period).  Returns 1 if there may be work.  The inner loop only
+ * loads (the lines stay shared in our cache until a client writes them),
+ * so a request is seen within about one `pause` of arriving; the clock
+ * (~20 ns) is read only after each 32 rounds.  When our only client runs
+ * on our CPU, spinning would only keep it off the CPU: yield instead, so
+ * that a same-core round trip costs two sched_yield calls rather than four
+ * sleep/wake calls.
+ */
+static int wait_for_work(struct worker *w, int64_t *idle_since, int64_t spin_ns)
+{
+	uint32_t seen = atomic_load_explicit(&w->wake, memory_order_relaxed);
+	int same_cpu = w->nchans == 1 && w->chans[0]->cli_cpu == w->cpu;
+
+	for (;;) {
+		for (unsigned k = 0; k < 32; k++) {
+			for (unsigned i = 0; i < w->nchans; i++)
+				if (chan_has_work(w->chans[i]))
+					return 1;
+			if (atomic_load_explicit(&w->wake, memory_order_relaxed) != seen)
+				return 1;
+			if (same_cpu)
+				sched_yield();
+			else
+				cpu_relax();
+		}
+		if (!*idle_since)
+			*idle_since = now_ns();
+		else if (now_ns() - *idle_since >= spin_ns)
+			return 0;
+	}
+}
+
 void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct aoki_server *srv = w->srv;
 	int64_t idle_since = 0;
 
-	while (!atomic_load_explicit(&srv->stop, memory_order_relaxed)) {
+	for (;;) {
 		unsigned work = 0, i;
+		/* Read the wake word before the stop flag and the inbox, and
+		 * sleep on this value: a kick (stop, new channel) that lands
+		 * after this load makes worker_sleep's futex_waitv return at
+		 * once; one that landed before it is seen by the checks below.
+		 * (Loaded inside worker_sleep, a kick between the checks and
+		 * the load was lost until the 1 s timeout.)  Acquire pairs
+		 * with the release increment in worker_kick. */
+		uint32_t seen = atomic_load_explicit(&w->wake, memory_order_acquire);
 
+		if (atomic_load_explicit(&srv->stop, memory_order_relaxed))
+			break;
 		take_inbox(w);
 		w->cpu = sys_cpu();
 		for (i = 0; i < w->nchans;) {
@@ -246,17 +298,9 @@ void *worker_main(void *arg)
 			idle_since = 0;
 			continue;
 		}
-		if (!idle_since)
-			idle_since = now_ns();
-		/* Spin while it can help: not when our last client runs on our
-		 * CPU, where spinning only delays it. */
-		if (srv->cfg.spin_ns > 0 && now_ns() - idle_since < srv->cfg.spin_ns &&
-		    !(w->nchans == 1 && w->chans[0]->cli_cpu == w->cpu)) {
-			for (int k = 0; k < 16; k++)
-				cpu_relax();
+		if (srv->cfg.spin_ns > 0 && wait_for_work(w, &idle_since, srv->cfg.spin_ns))
 			continue;
-		}
-		worker_sleep(w);
+		worker_sleep(w, seen);
 		idle_since = 0;
 	}
 	take_inbox(w);
