@@ -67,7 +67,7 @@ static int make_channel_memory(struct aoki_chan *ch)
 	ch->cq = chan_cq(mem, &ch->geom);
 	chan_header_write(ch->hdr, &ch->geom);
 	/* Stamp each slot FREE as if consumed one lap before position 0
-	 * (see slot_free_for).  Relaxed: the server sees this memory only
+	 * (see slot_claimable).  Relaxed: the server sees this memory only
 	 * after the HELLO system call that hands it over. */
 	for (uint32_t i = 0; i < ch->geom.nslots; i++)
 		atomic_store_explicit(&ch->slots[i].state,
@@ -134,8 +134,9 @@ int aoki_connect(const char *port, const struct aoki_chan_opts *opts,
 		goto fail;
 	ch->grants = calloc(o.max_grants ? o.max_grants : 1, sizeof(*ch->grants));
 	ch->orphan = calloc(o.slots, sizeof(*ch->orphan));
+	ch->consumed = calloc(o.slots, sizeof(*ch->consumed));
 	r = -ENOMEM;
-	if (!ch->grants || !ch->orphan)
+	if (!ch->grants || !ch->orphan || !ch->consumed)
 		goto fail;
 	r = make_channel_memory(ch);
 	if (r < 0)
@@ -171,6 +172,7 @@ void aoki_close(struct aoki_chan *ch)
 			munmap(ch->grants[i].mem, ch->grants[i].size);
 	free(ch->grants);
 	free(ch->orphan);
+	free(ch->consumed);
 	pthread_mutex_destroy(&ch->ctl_lock);
 	free(ch);
 }
@@ -193,8 +195,19 @@ static void orphan_slot(struct aoki_chan *ch, uint32_t idx)
 }
 
 /*
- * Free an orphaned slot whose late reply has arrived, so the ring moves
- * on.  Returns 1 if the slot is now FREE.  The exchange makes exactly one
+ * Mark the reply in slot @idx, whose state word is @done, as consumed: the
+ * slot may be claimed again one lap later.  Release pairs with the acquire
+ * in slot_claimable: the consumer's reads of the reply happen before the
+ * next owner's writes.  Client-local memory, so no shared line is written.
+ */
+static void slot_consumed(struct aoki_chan *ch, uint32_t idx, uint32_t done)
+{
+	atomic_store_explicit(&ch->consumed[idx], done, memory_order_release);
+}
+
+/*
+ * Release an orphaned slot whose late reply has arrived, so the ring moves
+ * on.  Returns 1 if it was released.  The exchange makes exactly one
  * submitter do it.
  */
 static int reclaim_orphan(struct aoki_chan *ch, uint32_t idx, uint32_t st)
@@ -202,28 +215,30 @@ static int reclaim_orphan(struct aoki_chan *ch, uint32_t idx, uint32_t st)
 	if ((st & SLOT_KIND_MASK) != SLOT_DONE ||
 	    !atomic_exchange_explicit(&ch->orphan[idx], 0, memory_order_relaxed))
 		return 0;
-	/* Release, as every store of FREE: it pairs with the acquire in
-	 * chan_submit_one of whichever thread claims the slot next, passing
-	 * on the server's reply writes that our acquire load of DONE (@st)
-	 * saw, so that the next message's writes come after them. */
-	atomic_store_explicit(&ch->slots[idx].state, (st & ~SLOT_KIND_MASK) | SLOT_FREE,
-			      memory_order_release);
+	slot_consumed(ch, idx, st);
 	return 1;
 }
 
 /*
- * The state of a slot that position @t may claim: FREE, stamped with the
- * position it carried one lap before (consumers store FREE with the
- * position they consumed; make_channel_memory stamps the first lap).
- * Checking the stamp, not only the kind, keeps two threads out of one
- * slot: while the owner of position t has won the tail CAS but not yet
- * published QUEUED, the slot still reads FREE(t - nslots), and a thread
- * claiming t + nslots (others having taken the lap in between) needs
- * FREE(t), so it sees a full ring instead of overwriting t's message.
+ * May position @t claim its slot, whose state word is @st?  Yes if the slot
+ * holds the previous lap's reply, DONE(t - nslots), and that reply has been
+ * consumed; or, on the first lap, the FREE(t - nslots) that
+ * make_channel_memory stamped.  Checking the position stamp, not only the
+ * kind, keeps two threads out of one slot: while the owner of t has won the
+ * tail CAS but not yet published QUEUED, the slot still shows the previous
+ * lap, and a thread claiming t + nslots (others having taken the lap in
+ * between) needs lap t's state, so it sees a full ring instead of
+ * overwriting t's message.
  */
-static uint32_t slot_free_for(const struct aoki_chan *ch, uint64_t t)
+static int slot_claimable(struct aoki_chan *ch, uint64_t t, uint32_t st)
 {
-	return slot_state(t - ch->geom.nslots, SLOT_FREE);
+	uint64_t prev = t - ch->geom.nslots;
+
+	if (st == slot_state(prev, SLOT_FREE))
+		return 1;
+	/* Acquire pairs with the release in slot_consumed. */
+	return st == slot_state(prev, SLOT_DONE) &&
+	       atomic_load_explicit(&ch->consumed[t & ch->geom.mask], memory_order_acquire) == st;
 }
 
 int chan_submit_one(struct aoki_chan *ch, uint16_t op, const void *data, size_t len,
@@ -236,11 +251,11 @@ int chan_submit_one(struct aoki_chan *ch, uint16_t op, const void *data, size_t 
 	t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
 	for (;;) {
 		s = &ch->slots[t & ch->geom.mask];
-		/* Acquire pairs with the release store of FREE by the thread
-		 * that consumed this slot's previous reply: its reads of the
-		 * slot happen before our writes below. */
+		/* Acquire pairs with the server's release store of DONE: its
+		 * reply writes come before ours (and slot_claimable orders us
+		 * after the consumer's reads). */
 		st = atomic_load_explicit(&s->state, memory_order_acquire);
-		if (st != slot_free_for(ch, t)) {
+		if (!slot_claimable(ch, t, st)) {
 			uint64_t now;
 
 			if (reclaim_orphan(ch, t & ch->geom.mask, st))
@@ -358,10 +373,7 @@ int chan_call(struct aoki_chan *ch, uint16_t op, const void *req, size_t len,
 		memcpy(rep, w.slot->payload, n);
 	if (rep_len)
 		*rep_len = n;
-	/* Release pairs with the acquire in chan_submit_one: our reads of
-	 * the reply happen before the slot is reused. */
-	atomic_store_explicit(&w.slot->state, slot_state(pos, SLOT_FREE),
-			      memory_order_release);
+	slot_consumed(ch, (uint32_t)(pos & ch->geom.mask), w.want);
 	return status;
 }
 
@@ -440,9 +452,7 @@ static unsigned reap_some(struct aoki_chan *ch, struct aoki_cqe *out, unsigned m
 		out[n].status = s->status;
 		out[n].len = len > AOKI_MSG_PAYLOAD ? AOKI_MSG_PAYLOAD : len;
 		memcpy(out[n].payload, s->payload, out[n].len);
-		/* Release pairs with the acquire in chan_submit_one. */
-		atomic_store_explicit(&s->state, (st & ~SLOT_KIND_MASK) | SLOT_FREE,
-				      memory_order_release);
+		slot_consumed(ch, idx, st);
 		n++;
 	}
 	return n;

@@ -37,6 +37,10 @@ struct aoki_chan {
 	struct client_grant *grants;
 	/* Per slot: 1 when a timed-out call left it for the server to finish. */
 	_Atomic uint8_t *orphan;
+	/* Per slot: the DONE state word whose reply has been consumed.  Kept
+	 * here, not as a FREE store into the slot, so that finishing a call
+	 * writes no shared cache line (see slot_claimable in client.c). */
+	_Atomic uint32_t *consumed;
 };
 
 /* Claim the next position and fill its slot; see client.c. */
