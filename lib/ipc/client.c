@@ -126,6 +126,7 @@ int aoki_connect(const char *port, const struct aoki_chan_opts *opts,
 	memset(ch, 0, sizeof(*ch));
 	ch->memfd = ch->ctl_fd = ch->notify_fd = -1;
 	ch->spin_ns = o.spin_ns;
+	atomic_init(&ch->spin_cur, o.spin_ns > 0 ? o.spin_ns : 0);
 	ch->timeout_ns = o.timeout_ns;
 	pthread_mutex_init(&ch->ctl_lock, NULL);
 

@@ -23,7 +23,8 @@ struct aoki_chan {
 	int memfd;
 	int ctl_fd;		/* control socket to the server */
 	int notify_fd;		/* our end of the notify socketpair (epoll) */
-	int64_t spin_ns;
+	int64_t spin_ns;	/* the most a waiter spins */
+	_Atomic int64_t spin_cur;	/* adaptive budget, <= spin_ns (wait.c) */
 	int64_t timeout_ns;
 	_Atomic int dead;	/* the server hung up or dropped us */
 

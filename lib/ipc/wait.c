@@ -17,6 +17,31 @@
 /* Polls of the reply before a deferred doorbell check (about 1 us). */
 #define KICK_AFTER_POLLS 32
 
+/*
+ * Adaptive spin budget (as glibc's adaptive mutexes): a spin that ends in
+ * a reply doubles the budget, up to spin_ns; one that ends in sleep halves
+ * it.  When the machine is oversubscribed (more runnable threads than
+ * CPUs), spins fail, the budget falls, and waiting clients sleep instead
+ * of taking CPU from the server that would answer them.  Relaxed: a
+ * per-channel heuristic shared by its threads; a lost update costs one
+ * imperfect guess.
+ */
+static int64_t spin_limit(const struct aoki_chan *ch)
+{
+	return atomic_load_explicit(&ch->spin_cur, memory_order_relaxed);
+}
+
+static void spin_adapt(struct aoki_chan *ch, int replied)
+{
+	int64_t cur = spin_limit(ch);
+
+	if (replied)
+		cur = cur * 2 + 1000 > ch->spin_ns ? ch->spin_ns : cur * 2 + 1000;
+	else
+		cur /= 2;
+	atomic_store_explicit(&ch->spin_cur, cur, memory_order_relaxed);
+}
+
 static int spin(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *), void *arg,
 		int *kick_pending)
 {
@@ -44,8 +69,10 @@ static int spin(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *), 
 		/* A yield takes a microsecond or more: look at the clock after
 		 * each; a pause takes nanoseconds: after 64. */
 		for (int i = 0; i < (same_cpu ? 1 : 64); i++) {
-			if (ready(ch, arg))
+			if (ready(ch, arg)) {
+				spin_adapt(ch, 1);
 				return 1;
+			}
 			/* A polling server answers well within the first
 			 * polls; only then is the doorbell worth its fence. */
 			if (*kick_pending && ++polls == KICK_AFTER_POLLS) {
@@ -59,9 +86,11 @@ static int spin(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *), 
 		}
 		if (!start)
 			start = now_ns();
-		else if (now_ns() - start >= ch->spin_ns)
-			return 0;
+		else if (now_ns() - start >= spin_limit(ch))
+			break;
 	}
+	spin_adapt(ch, 0);
+	return 0;
 }
 
 int chan_wait(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *),
