@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ipc_util.h - header-only helpers shared by the tests/ipc-*.c binaries:
+ * deterministic payloads derived from a tag (so any reply can be checked
+ * without remembering what was sent), an in-process echo server, and
+ * "wait until" loops with a deadline.
+ */
+#ifndef AOKI_TEST_IPC_UTIL_H
+#define AOKI_TEST_IPC_UTIL_H
+
+#include <errno.h>
+#include <sched.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aoki/ipc.h"
+#include "echo.h"
+#include "harness.h"
+
+/* Payload length for @tag: 0..AOKI_MSG_PAYLOAD, so every length is used. */
+static inline size_t t_tag_len(uint64_t tag)
+{
+	return (size_t)((tag ^ (tag >> 32)) % (AOKI_MSG_PAYLOAD + 1));
+}
+
+/* Fill @buf with t_tag_len(@tag) bytes that depend on every bit of @tag. */
+static inline size_t t_tag_fill(uint64_t tag, uint8_t *buf)
+{
+	size_t len = t_tag_len(tag);
+	uint64_t x = tag * 0x9e3779b97f4a7c15ull + 1;
+
+	for (size_t i = 0; i < len; i++) {
+		x ^= x >> 29;
+		x *= 0xbf58476d1ce4e5b9ull;
+		buf[i] = (uint8_t)(x >> 56);
+	}
+	return len;
+}
+
+/* Is (@buf, @len) exactly the payload of @tag? */
+static inline int t_tag_check(uint64_t tag, const void *buf, size_t len)
+{
+	uint8_t want[AOKI_MSG_PAYLOAD];
+	size_t n = t_tag_fill(tag, want);
+
+	return n == len && memcmp(want, buf, n) == 0;
+}
+
+static inline void t_sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/*
+ * An echo server inside this process, on @port, with @workers workers.
+ * @st must outlive the server.  Exits the test on failure.
+ */
+static inline struct aoki_server *t_echo_inproc(const char *port, unsigned workers,
+						 struct echo_state *st,
+						 aoki_policy_fn policy, void *policy_arg)
+{
+	struct aoki_server_config cfg = {
+		.port = port, .listen_fd = -1, .handler = echo_handler,
+		.handler_arg = st, .workers = workers, .quiet = 1,
+		.policy = policy, .policy_arg = policy_arg,
+	};
+	struct aoki_server *srv = NULL;
+
+	memset(st, 0, sizeof(*st));
+	CHECK_EQ(aoki_server_create(&cfg, &srv), 0);
+	CHECK_EQ(aoki_server_start(srv), 0);
+	return srv;
+}
+
+/* Which counter of struct aoki_server_stats t_wait_stat watches. */
+enum t_stat { T_CHANNELS, T_ACCEPTED, T_DROPPED, T_REFUSED, T_REQUESTS };
+
+static inline uint64_t t_stat(struct aoki_server *srv, enum t_stat which)
+{
+	struct aoki_server_stats s;
+
+	aoki_server_get_stats(srv, &s);
+	switch (which) {
+	case T_CHANNELS: return s.channels;
+	case T_ACCEPTED: return s.accepted;
+	case T_DROPPED: return s.dropped;
+	case T_REFUSED: return s.refused;
+	case T_REQUESTS: return s.requests;
+	}
+	return 0;
+}
+
+/* Wait up to @ms for counter @which to equal @want; returns 1 if it did. */
+static inline int t_wait_stat(struct aoki_server *srv, enum t_stat which, uint64_t want,
+			      unsigned ms)
+{
+	int64_t end = t_now_ns() + (int64_t)ms * 1000000;
+
+	do {
+		if (t_stat(srv, which) == want)
+			return 1;
+		t_sleep_ms(1);
+	} while (t_now_ns() < end);
+	return t_stat(srv, which) == want;
+}
+
+/* One ECHO round trip of @tag's payload, checked.  Retries -EAGAIN. */
+static inline int t_echo_ok(struct aoki_chan *ch, uint64_t tag)
+{
+	uint8_t req[AOKI_MSG_PAYLOAD], rep[AOKI_MSG_PAYLOAD];
+	size_t len = t_tag_fill(tag, req), got = 999;
+	int r;
+
+	for (int tries = 0; tries < 100000; tries++) {
+		r = aoki_call(ch, ECHO_OP_ECHO, req, len, rep, sizeof(rep), &got);
+		if (r != -EAGAIN)
+			break;
+		sched_yield();
+	}
+	if (r != (int)len) {
+		fprintf(stderr, "echo tag %llu: status %d, want %zu\n",
+			(unsigned long long)tag, r, len);
+		return 0;
+	}
+	if (!t_tag_check(tag, rep, got)) {
+		fprintf(stderr, "echo tag %llu: reply payload corrupt\n",
+			(unsigned long long)tag);
+		return 0;
+	}
+	return 1;
+}
+
+#endif
