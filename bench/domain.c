@@ -217,7 +217,8 @@ int bench_domain_main(int argc, char **argv)
 	fprintf(tbl, "aoki bench domain: mode %s\n", mode);
 	if (!strcmp(mode, "unprotected"))
 		fprintf(tbl, "  NOTE: no PKU here: compartments are NOT isolated; a gate is only a stack\n"
-			     "  switch, without the two wrpkru writes it costs on PKU hardware.\n");
+			     "  switch, without the four wrpkru writes (and the protected frame\n"
+			     "  stack) it costs on PKU hardware.\n");
 	else if (emu)
 		fprintf(tbl, "  NOTE: EMULATED PKU (QEMU TCG): these numbers are meaningless for speed.\n");
 	fprintf(tbl, "  %-24s %12s %12s\n", "operation", "cycles", "ns");

@@ -110,10 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (used + 3 > size && !n)
 			break;
 	}
-	if (est.deferred) {
-		aoki_req_complete(est.deferred);	/* drops the ref it took */
-		est.deferred = NULL;
-	}
+	echo_flush_deferred();	/* a parked DEFER drops the ref it took */
 	while (ch.parked) {
 		struct aoki_req *r = ch.parked;
 

@@ -8,11 +8,15 @@
  *     pages tagged with it: a private heap, one stack per thread that
  *     enters it, and any globals placed in it with aoki_domain_place().
  *   - A *gate*, aoki_domain_call(), runs a function inside a compartment:
- *     it saves the caller's PKRU and stack, switches to the compartment's
- *     stack for this thread, writes the compartment's PKRU, runs the
- *     function, restores both, and checks every PKRU value it wrote
- *     (wrpkru; lfence; cmp; jne) so that jumping into the middle of a gate
- *     does not yield rights the gate would not have given.
+ *     it saves the caller's PKRU and stack on the thread's frame stack (in
+ *     pages of a key of the runtime's own that no compartment holds),
+ *     switches to the compartment's stack for this thread, writes the
+ *     compartment's PKRU, runs the function, and restores both from that
+ *     frame stack only, so a compartment cannot choose the PKRU or stack
+ *     its gate returns with.  Every PKRU value written to open a key is
+ *     checked (wrpkru; lfence; cmp; jne) against read-only memory, so that
+ *     jumping into the middle of a gate does not yield rights the gate
+ *     would not have given (docs/domain.md says where that stops).
  *   - Inside a compartment a thread can access key 0 (ordinary memory:
  *     libc, the caller's stack) read-write, the compartment's own key, and
  *     the keys of regions attached to it; all other keys are denied.
@@ -47,8 +51,9 @@ extern "C" {
 #endif
 
 /* Most compartments (including shared regions) alive at once.  With PKU
- * the limit is the number of free hardware keys (at most 15): keys are not
- * virtualised, aoki_domain_create() refuses with -ENOSPC. */
+ * the limit is the number of free hardware keys (at most 14: key 0 is
+ * shared and one key holds the gates' frames): keys are not virtualised,
+ * aoki_domain_create() refuses with -ENOSPC. */
 #define AOKI_DOMAIN_MAX 64
 
 /* Page size compartments are tagged in. */
@@ -92,11 +97,13 @@ struct aoki_domain_fault {
 /*
  * aoki_domain_init - detect PKU and set the runtime up; idempotent (later
  * calls return 0 and ignore @flags).  Installs the SIGSEGV handler that
- * reports pkey faults.  With AOKI_DOMAIN_HARDEN: scans executable memory
- * for WRPKRU/XRSTOR outside the gates (refuses with -EPERM when found,
+ * reports pkey faults; with PKU, allocates the gates' frame key (one key
+ * fewer for compartments).  With AOKI_DOMAIN_HARDEN: scans executable
+ * memory for WRPKRU/XRSTOR/WRFSBASE outside the gates (-EPERM when found,
  * unless AOKI_DOMAIN_HARDEN_REPORT), then installs the seccomp filter.
  * Returns 0, -EPERM (gadget found / seccomp refused), -EOPNOTSUPP
- * (hardening asked for without PKU), -ENOMEM.  Blocking (takes the
+ * (hardening asked for without PKU), -ENOMEM, -ENOSPC (no key left for
+ * the frame key).  Blocking (takes the
  * runtime lock).
  */
 int aoki_domain_init(unsigned flags);
@@ -202,8 +209,12 @@ typedef long (*aoki_domain_fn)(void *arg);
  * pkey fault inside @d was recovered (AOKI_DOMAIN_RECOVERABLE; details
  * from aoki_domain_last_fault()); -EINVAL (@d is a shared region; @d must
  * be live: calling through a destroyed handle is a use after free);
- * -ENOMEM (no stack); -ELOOP (gates nested deeper than 32).  Wait-free
- * itself (after the first entry per thread, which allocates).
+ * -ENOMEM (no stack, or more than 4096 threads have a frame stack);
+ * -ELOOP (gates nested deeper than 32).  With PKU the return state lives
+ * on the thread's protected frame stack: a callee that corrupts the
+ * gate's registers or its key-0 bookkeeping makes the gate trap (SIGILL),
+ * never return with another PKRU or stack.  Wait-free itself (after the
+ * first entry per thread, which allocates).
  */
 long aoki_domain_call(struct aoki_domain *d, aoki_domain_fn fn, void *arg);
 
@@ -245,8 +256,9 @@ int aoki_domain_last_fault(struct aoki_domain_fault *out);
 /* ------------------------------------------------------------ hardening */
 
 /*
- * aoki_domain_scan - scan [@addr, @addr + @len) for WRPKRU (0f 01 ef) and
- * XRSTOR (0f ae /5, memory operand) byte sequences at any offset.
+ * aoki_domain_scan - scan [@addr, @addr + @len) for WRPKRU (0f 01 ef),
+ * XRSTOR (0f ae /5, memory operand) and WRFSBASE (0f ae /2, register
+ * operand) byte sequences at any offset.
  * Returns the number found (0: clean) and the first one's address in
  * *@first (may be NULL).  Wait-free.
  */
@@ -255,8 +267,8 @@ long aoki_domain_scan(const void *addr, size_t len, uintptr_t *first);
 /*
  * aoki_domain_map_exec - make [@addr, @addr + @len) (page aligned, already
  * mapped) read+execute after scanning it; the only way to create an
- * executable mapping in hardening mode.  Returns 0, -EPERM (a WRPKRU or
- * XRSTOR sequence found: nothing changed), -EINVAL, -ENOMEM.  Wait-free.
+ * executable mapping in hardening mode.  Returns 0, -EPERM (a WRPKRU,
+ * XRSTOR or WRFSBASE sequence found: nothing changed), -EINVAL, -ENOMEM.  Wait-free.
  */
 int aoki_domain_map_exec(void *addr, size_t len);
 

@@ -4,8 +4,9 @@
  * with the running compartment's name, the page's owner, the address and
  * the access.  Default policy: print one line and abort().  A compartment
  * created AOKI_DOMAIN_RECOVERABLE instead has its innermost gate return
- * -EFAULT: the handler resumes the thread at aoki__gate_exit on the
- * caller's saved stack, which restores the caller's PKRU and registers.
+ * -EFAULT: the handler resumes the thread at aoki__gate_exit, which
+ * returns through the thread's protected frame stack to the caller's
+ * saved stack, PKRU and registers.
  * Other SIGSEGVs go to the previous handler (or the default action).
  * The handler uses only async-signal-safe calls.
  */
@@ -83,6 +84,7 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
 	long err = uc->uc_mcontext.gregs[REG_ERR];
 	char msg[256];
 	size_t n = 0;
+	bool gate;
 
 	if (si->si_code != SEGV_PKUERR) {
 		chain(sig, si, ucv);
@@ -105,9 +107,15 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
 	t->fault.access = (err & 0x10) ? 'x' : (err & 0x2) ? 'w' : 'r';
 	t->has_fault = true;
 
-	if (cur && (cur->flags & AOKI_DOMAIN_RECOVERABLE)) {
+	/* A fault inside the gate code itself is never recovered: the gate
+	 * is mid-way between two PKRU states. */
+	gate = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] - (uintptr_t)aoki__gate_text_start <
+	       (uintptr_t)(aoki__gate_text_end - aoki__gate_text_start);
+	if (cur && (cur->flags & AOKI_DOMAIN_RECOVERABLE) && !gate) {
+		/* r12: the thread's frame stack as TLS says; the gate checks
+		 * it and returns through its top frame (gate.S). */
 		uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)aoki__gate_exit;
-		uc->uc_mcontext.gregs[REG_R12] = (greg_t)(uintptr_t)&t->frames[t->depth - 1];
+		uc->uc_mcontext.gregs[REG_R12] = (greg_t)(uintptr_t)t->gstack;
 		uc->uc_mcontext.gregs[REG_R13] = -EFAULT;
 		return;
 	}

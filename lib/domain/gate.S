@@ -10,11 +10,90 @@
  * a reordered load) lands between the stack switch, the wrpkru and the
  * check of the value written, nor that the check is not optimised away.
  *
- * struct dom_frame (internal.h): +0 caller PKRU (u32), +8 caller rsp.
+ * Where a gate keeps its return state (PKU mode).  The caller's PKRU and
+ * stack pointer are pushed on the thread's *frame stack* (struct
+ * dom_gstack, internal.h): one page per thread, tagged with the frame key
+ * G that no compartment and no thread outside the gates has rights to.
+ * The gate opens G only between two checked writes of the constant
+ * "frame PKRU" (key 0 and G, every compartment key denied), so a callee
+ * can neither read nor write any frame.  The pointer to the frame stack
+ * is not trusted (it comes from key-0 TLS or, on exit, from r12, both
+ * writable by the callee): it must be page aligned, inside the frame
+ * region whose bounds are in the read-only table page, point to a page
+ * whose first word is its own address (only the runtime writes G pages),
+ * and, where the kernel lets us read fs base (FSGSBASE), belong to the
+ * thread's fs base.  Exit takes the caller's PKRU and stack pointer from
+ * that frame stack only.
+ *
+ * struct dom_gstack: +0 self, +8 depth (u32), +16 owner fs base (0: not
+ * checked), +64 frames[32] of 32 bytes: +0 caller PKRU (u32), +4
+ * compartment index entered (u32), +8 caller rsp.
+ * The read-only table page aoki__pkru_table (1024 u32): [0, 64) the PKRU
+ * inside each compartment; byte 4048 compartment arena start (u64), 4056
+ * its end, 4064 frame region start (u64), 4072 its end, 4080 the frame
+ * PKRU, 4084 the AD bit of the frame key.
+ * struct dom_frame (key 0, advisory): +8 caller rsp, for the runtime's
+ * re-entry arithmetic only, never read here in PKU mode.
  */
-#define AOKI_GATE_TABLE_LEN 1024
-#define F_PKRU 0
-#define F_RSP  8
+#define AOKI_GATE_SLOTS 64		/* AOKI_DOMAIN_MAX: valid table indices */
+#define RO_ARENA_LO 4048
+#define RO_ARENA_HI 4056
+#define RO_BLK_LO 4064
+#define RO_BLK_HI 4072
+#define RO_GOPEN  4080
+#define RO_GAD    4084
+#define G_SELF   0
+#define G_DEPTH  8
+#define G_FSBASE 16
+#define G_FRAMES 64
+#define G_MAXDEPTH 32			/* DOM_MAX_DEPTH */
+#define GF_SHIFT 5			/* 32-byte frames */
+#define GF_PKRU 0
+#define GF_IDX  4
+#define GF_RSP  8
+#define F_RSP  8			/* struct dom_frame (advisory, key 0) */
+
+/*
+ * OPEN_FRAMES: write the frame PKRU (key 0 and G only) and check it.
+ * The compare is RIP-relative to the read-only page, so a jump straight
+ * to this wrpkru with a forged eax (or a forged table base) traps.
+ * Clobbers eax, ecx, edx.
+ */
+.macro OPEN_FRAMES
+	movl aoki__pkru_table+RO_GOPEN(%rip), %eax
+	xorl %ecx, %ecx
+	xorl %edx, %edx
+	wrpkru
+	lfence				/* compare only after the write retired */
+	cmpl aoki__pkru_table+RO_GOPEN(%rip), %eax
+	jne aoki__gate_bad
+.endm
+
+/*
+ * CHECK_GSTACK: r12 must be a genuine frame stack of this thread (G must
+ * be open).  Page aligned and inside the frame region (bounds from the
+ * read-only page: only G pages or unmapped pages lie there), its first
+ * word its own address (a G page only the runtime writes), and its owner
+ * fs base the thread's (when recorded; rdfsbase reads the register, not
+ * memory).  Clobbers rax, rcx.
+ */
+.macro CHECK_GSTACK
+	testl $4095, %r12d
+	jnz aoki__gate_bad
+	cmpq aoki__pkru_table+RO_BLK_LO(%rip), %r12
+	jb aoki__gate_bad
+	cmpq aoki__pkru_table+RO_BLK_HI(%rip), %r12
+	jae aoki__gate_bad
+	cmpq G_SELF(%r12), %r12
+	jne aoki__gate_bad
+	movq G_FSBASE(%r12), %rax
+	testq %rax, %rax
+	jz 1f
+	rdfsbase %rcx
+	cmpq %rcx, %rax
+	jne aoki__gate_bad
+1:
+.endm
 
 	.section .text.aoki_gate, "ax", @progbits
 	.globl aoki__gate_text_start
@@ -23,13 +102,15 @@ aoki__gate_text_start:
 
 /*
  * long aoki__gate_enter(struct dom_frame *f, unsigned idx, void *stack_top,
- *                       aoki_domain_fn fn, void *arg)
+ *                       aoki_domain_fn fn, void *arg, struct dom_gstack *g)
  *
- * rdi = f, esi = idx, rdx = stack_top (16-byte aligned), rcx = fn, r8 = arg.
- * Saves the callee-saved registers on the caller's stack, the caller's
- * PKRU and stack pointer in *f, switches to stack_top, writes the PKRU of
- * compartment idx from the read-only table aoki__pkru_table, checks it,
- * calls fn(arg), and leaves through aoki__gate_exit.
+ * rdi = f (advisory key-0 frame), esi = idx, rdx = stack_top (16-byte
+ * aligned), rcx = fn, r8 = arg, r9 = g (the thread's frame stack).
+ * Saves the callee-saved registers on the caller's stack, pushes the
+ * caller's PKRU, idx and stack pointer on the protected frame stack *g,
+ * switches to stack_top, writes the PKRU of compartment idx from the
+ * read-only table aoki__pkru_table, checks it, calls fn(arg), and leaves
+ * through aoki__gate_exit.  Traps (ud2) on any failed check.
  */
 	.globl aoki__gate_enter
 	.hidden aoki__gate_enter
@@ -43,52 +124,97 @@ aoki__gate_enter:
 	pushq %r13
 	pushq %r14
 	pushq %r15
-	movq %rdi, %r12			/* frame, callee-saved across fn */
+	movq %r9, %r12			/* frame stack, callee-saved across fn */
 	movq %rcx, %r13			/* fn */
 	movq %r8, %r14			/* arg */
 	movl %esi, %ebx			/* idx */
 	movq %rdx, %rbp			/* stack top: rdpkru clears edx */
-	movq %rsp, F_RSP(%r12)
+	movq %rsp, F_RSP(%rdi)		/* advisory copy for the runtime (key 0) */
+	cmpl $AOKI_GATE_SLOTS, %ebx
+	jae aoki__gate_bad
 	xorl %ecx, %ecx
 	rdpkru				/* eax = caller PKRU, edx = 0 */
-	movl %eax, F_PKRU(%r12)
-	cmpl $AOKI_GATE_TABLE_LEN, %ebx
+	movl %eax, %r10d
+	/* A caller holding the frame key is not one the runtime made. */
+	testl aoki__pkru_table+RO_GAD(%rip), %r10d
+	jz aoki__gate_bad
+	OPEN_FRAMES			/* from here: key 0 and G, nothing else */
+	CHECK_GSTACK
+	movl G_DEPTH(%r12), %ecx	/* ecx = depth (zero-extends rcx) */
+	cmpl $G_MAXDEPTH, %ecx
 	jae aoki__gate_bad
+	movq %rcx, %rax
+	shlq $GF_SHIFT, %rax
+	leaq G_FRAMES(%r12,%rax), %rdx	/* rdx = &frames[depth] */
+	movl %r10d, GF_PKRU(%rdx)	/* push: caller PKRU, */
+	movl %ebx, GF_IDX(%rdx)		/* the compartment entered, */
+	movq %rsp, GF_RSP(%rdx)		/* the caller's stack pointer */
+	incl %ecx
+	movl %ecx, G_DEPTH(%r12)
+	/* Close G: write the compartment's PKRU (G denied in every entry). */
 	leaq aoki__pkru_table(%rip), %r15
 	movl (%r15,%rbx,4), %eax
-	movq %rbp, %rsp			/* the compartment's stack for this thread */
 	xorl %ecx, %ecx
 	xorl %edx, %edx
 	wrpkru
 	/* lfence: the compare must not be executed speculatively ahead of
 	 * the PKRU write, and nothing after it may run before it retires. */
 	lfence
-	/* The table is read-only and RIP-relative: a jump straight to the
-	 * wrpkru above with a forged eax fails here.  Only a PKRU some
-	 * compartment legitimately has survives the compare. */
+	/* Reload the table base RIP-relative and re-check the index after
+	 * the write: a jump straight to the wrpkru above with a forged eax,
+	 * r15 or rbx fails here.  Only a PKRU some compartment legitimately
+	 * has survives the compare. */
+	leaq aoki__pkru_table(%rip), %r15
+	cmpl $AOKI_GATE_SLOTS, %ebx
+	jae aoki__gate_bad
 	cmpl (%r15,%rbx,4), %eax
 	jne aoki__gate_bad
+	/* The stack top comes from key-0 metadata: accept only one inside
+	 * the compartment arena (never ordinary key-0 memory). */
+	cmpq aoki__pkru_table+RO_ARENA_LO(%rip), %rbp
+	jbe aoki__gate_bad
+	cmpq aoki__pkru_table+RO_ARENA_HI(%rip), %rbp
+	ja aoki__gate_bad
+	movq %rbp, %rsp			/* the compartment's stack for this thread */
 	movq %r14, %rdi
 	callq *%r13
 	movq %rax, %r13			/* result */
 
 /*
- * aoki__gate_exit: r12 = frame, r13 = result.  Also the landing point of
- * a recovered fault (fault.c sets rip, r12 and r13 = -EFAULT).
+ * aoki__gate_exit: r12 = the thread's frame stack (claimed: the callee
+ * may have changed it; checked), r13 = result.  Also the landing point of
+ * a recovered fault (fault.c sets rip, r12 and r13 = -EFAULT).  Nothing
+ * here reads the callee's stack or key-0 memory: the caller's PKRU and
+ * stack pointer come from the top frame of the protected frame stack.
  */
 	.globl aoki__gate_exit
 	.hidden aoki__gate_exit
 aoki__gate_exit:
-	movl F_PKRU(%r12), %eax
-	movq F_RSP(%r12), %rsp		/* back on the caller's stack */
+	OPEN_FRAMES			/* drops the callee's rights, opens G */
+	CHECK_GSTACK
+	movl G_DEPTH(%r12), %ecx
+	testl %ecx, %ecx		/* no gate to return from */
+	jz aoki__gate_bad
+	cmpl $G_MAXDEPTH, %ecx
+	ja aoki__gate_bad
+	decl %ecx			/* pop (zero-extends rcx) */
+	movl %ecx, G_DEPTH(%r12)
+	shlq $GF_SHIFT, %rcx
+	leaq G_FRAMES(%r12,%rcx), %rdx	/* rdx = the popped frame */
+	movl GF_PKRU(%rdx), %ebx	/* caller PKRU (rbx is restored below) */
+	movq GF_RSP(%rdx), %rsp		/* back on the caller's stack */
+	movl %ebx, %eax
 	xorl %ecx, %ecx
 	xorl %edx, %edx
-	wrpkru
+	wrpkru				/* the caller's PKRU: closes G again */
 	lfence				/* as above: check only after the write retired */
-	/* Re-read the saved value after the write: it must still be the
-	 * one written. */
-	cmpl F_PKRU(%r12), %eax
+	/* The value is the frame's (ebx); and G must be closed again,
+	 * checked against the read-only page: whatever reaches this wrpkru
+	 * never leaves with the frame key open. */
+	cmpl %ebx, %eax
 	jne aoki__gate_bad
+	testl aoki__pkru_table+RO_GAD(%rip), %eax
+	jz aoki__gate_bad
 	movq %r13, %rax
 	popq %r15
 	popq %r14

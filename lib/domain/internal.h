@@ -26,12 +26,45 @@
 #define PKRU_WD(k) (1u << (2 * (k) + 1))
 #define PKRU_ALL_DENIED 0xfffffffcu	/* key 0 read-write, keys 1..15 denied */
 
-/* One gate activation; layout known to gate.S. */
+/* Slots of the read-only table page beyond the compartments' entries
+ * (u32 indices; gate.S uses the byte offsets 4 * these). */
+#define DOM_RO_ARENA_LO 1012	/* u64: the compartment arena (stacks live there) */
+#define DOM_RO_ARENA_HI 1014	/* u64: its end */
+#define DOM_RO_BLK_LO 1016	/* u64: start of the frame-stack region */
+#define DOM_RO_BLK_HI 1018	/* u64: its end */
+#define DOM_RO_GOPEN 1020	/* the frame PKRU: key 0 and the frame key only */
+#define DOM_RO_GAD 1021		/* PKRU_AD(frame key) */
+#define DOM_GSTACK_MAX 4096	/* frame stacks (threads in gates) at once */
+
+/* One gate activation as the runtime sees it, in key-0 TLS: advisory
+ * only (the compartment may rewrite it).  The gate writes caller_rsp
+ * (+8, gate.S); in unprotected mode it also restores the stack from it.
+ * With PKU the gate returns through struct dom_gstack instead. */
 struct dom_frame {
-	uint32_t caller_pkru;	/* +0 */
-	uint32_t pad;
+	uint64_t reserved;	/* +0 */
 	void *caller_rsp;	/* +8 */
 	struct aoki_domain *d;	/* +16 */
+};
+
+/* One frame of the protected frame stack; layout known to gate.S. */
+struct dom_gframe {
+	uint32_t caller_pkru;	/* +0 */
+	uint32_t idx;		/* +4: the compartment entered */
+	void *caller_rsp;	/* +8 */
+	uint64_t reserved[2];
+};
+
+/* A thread's protected frame stack: one page tagged with the frame key
+ * (dom_rt.gkey), written only by gate.S and by gstack.c while it holds
+ * the key.  Layout known to gate.S. */
+struct dom_gstack {
+	struct dom_gstack *self;	/* +0: its own address */
+	uint32_t depth;			/* +8 */
+	uint32_t pad;
+	uint64_t fsbase;		/* +16: owner thread's fs base, 0: unchecked */
+	uint64_t reserved[5];
+	struct dom_gframe frames[DOM_MAX_DEPTH];	/* +64 */
+	uint8_t tail[4096 - 64 - 32 * DOM_MAX_DEPTH];
 };
 
 /* One thread's stack in one compartment. */
@@ -93,6 +126,7 @@ struct dom_tls {
 	bool registered;
 	struct aoki_domain_fault fault;
 	void *altstack;
+	struct dom_gstack *gstack;	/* PKU mode: this thread's frame stack */
 };
 
 struct dom_rt {
@@ -100,6 +134,7 @@ struct dom_rt {
 	atomic_bool inited;
 	bool isolated;
 	bool hardened;
+	int gkey;		/* PKU mode: the frame key, no compartment's */
 	unsigned flags;
 	struct aoki_domain *slots[AOKI_DOMAIN_MAX];
 	uint32_t gen[AOKI_DOMAIN_MAX];
@@ -111,7 +146,7 @@ extern __thread struct dom_tls dom_tls;
 
 /* gate.S */
 long aoki__gate_enter(struct dom_frame *f, unsigned idx, void *stack_top,
-		      aoki_domain_fn fn, void *arg);
+		      aoki_domain_fn fn, void *arg, struct dom_gstack *g);
 long aoki__gate_enter_nopku(struct dom_frame *f, void *stack_top,
 			    aoki_domain_fn fn, void *arg);
 uint32_t aoki__rdpkru(void);
@@ -151,6 +186,11 @@ struct dom_stack *dom_stack_get(struct aoki_domain *d);
 void dom_stacks_free(struct aoki_domain *d);
 int dom_thread_setup(void);
 void dom_thread_exit(void *arg);
+
+/* gstack.c: protected frame stacks (PKU mode); return -errno */
+int dom_gstack_init(void);		/* init, under dom_rt.lock, table writable */
+int dom_gstack_thread(void);		/* this thread's, on its first gate */
+void dom_gstack_release(void);		/* at thread exit */
 
 /* fault.c */
 int dom_fault_install(void);

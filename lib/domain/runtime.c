@@ -6,6 +6,8 @@
  * is a page of its own, read-only except while the runtime updates it
  * under dom_rt.lock, and addressed RIP-relative by gate.S, so neither a
  * pointer nor the table can be redirected by code holding only key 0.
+ * Its last slots (DOM_RO_*) hold what the gates need to find and check
+ * the protected frame stacks (gstack.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -94,6 +96,11 @@ int aoki_domain_init(unsigned flags)
 	for (unsigned i = 0; i < DOM_TABLE_LEN; i++)
 		aoki__pkru_table[i] = PKRU_ALL_DENIED;
 	if (dom_rt.isolated) {
+		/* The frame key and region; fills the table page's gate slots
+		 * before the page turns read-only. */
+		r = dom_gstack_init();
+		if (r < 0)
+			goto out;
 		r = dom_mprotect(aoki__pkru_table, sizeof(aoki__pkru_table), PROT_READ);
 		if (r < 0)
 			goto out;
@@ -433,7 +440,7 @@ long aoki_domain_call(struct aoki_domain *d, aoki_domain_fn fn, void *arg)
 	dom_tls.depth++;
 	__asm__ volatile("" ::: "memory");
 	if (dom_rt.isolated)
-		r = aoki__gate_enter(f, (unsigned)d->idx, top, fn, arg);
+		r = aoki__gate_enter(f, (unsigned)d->idx, top, fn, arg, dom_tls.gstack);
 	else
 		r = aoki__gate_enter_nopku(f, top, fn, arg);
 	__asm__ volatile("" ::: "memory");

@@ -4,6 +4,10 @@
  * memory (the ERIM check).  A sequence counts at any byte offset, aligned
  * to an instruction or not, since a jump can land anywhere.  XRSTOR is
  * 0f ae /5 with a memory operand; 0f ae e8..ef (mod 3) is LFENCE.
+ * WRFSBASE (f3 [REX] 0f ae /2, register operand) counts too: fs base ties
+ * a thread to its protected gate frame stack (gstack.c).  0f ae d0..d7 is
+ * matched whatever precedes it (without f3 it is not a valid instruction,
+ * so legitimate code never holds it as one).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,7 +16,7 @@
 
 #include "internal.h"
 
-enum { HIT_WRPKRU = 1, HIT_XRSTOR = 2 };
+enum { HIT_WRPKRU = 1, HIT_XRSTOR = 2, HIT_WRFSBASE = 3 };
 
 static int hit_at(const uint8_t *b, size_t left)
 {
@@ -22,6 +26,8 @@ static int hit_at(const uint8_t *b, size_t left)
 		return HIT_WRPKRU;
 	if (b[1] == 0xae && ((b[2] >> 3) & 7) == 5 && (b[2] >> 6) != 3)
 		return HIT_XRSTOR;
+	if (b[1] == 0xae && (b[2] & 0xf8) == 0xd0)
+		return HIT_WRFSBASE;
 	return 0;
 }
 
@@ -117,7 +123,8 @@ int dom_scan_self(bool report_only)
 			    !report_only && disable_xrstor(b) == 0)
 				continue;
 			fprintf(stderr, "aoki: hardening: %s sequence at %p (%s+0x%lx)\n",
-				h == HIT_WRPKRU ? "WRPKRU" : "XRSTOR", (const void *)b,
+				h == HIT_WRPKRU ? "WRPKRU" : h == HIT_XRSTOR ? "XRSTOR" : "WRFSBASE",
+				(const void *)b,
 				path[0] ? path : "anonymous", (unsigned long)(p - lo + off));
 			bad++;
 		}

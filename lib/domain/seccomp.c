@@ -7,6 +7,8 @@
  * gate.S) are allowed.  From anywhere else:
  *   - pkey_alloc, pkey_free, pkey_mprotect, process_vm_readv,
  *     process_vm_writev, ptrace: EPERM;
+ *   - arch_prctl(ARCH_SET_FS / ARCH_SET_GS): EPERM (fs base ties a
+ *     thread to its protected gate frame stack, gstack.c);
  *   - rt_sigaction installing a handler: EPERM (aoki_domain_sigaction()
  *     is the way), rt_sigreturn: EPERM except from aoki__sigreturn;
  *   - mprotect or mmap asking for PROT_EXEC: EPERM (new code goes
@@ -166,11 +168,12 @@ static void emit_trusted_ip(struct prog *p, const void *ip, int then)
 
 static int build(struct prog *p, bool full, const uintptr_t (*ranges)[2], unsigned nranges)
 {
-	int not_sigreturn;
+	int not_sigreturn, arch;
 
 	memset(p, 0, sizeof(*p));
 	p->next_label = L_NLABELS;
 	not_sigreturn = new_label(p);
+	arch = new_label(p);
 	ld(p, OFF_ARCH);
 	jeq(p, AUDIT_ARCH_X86_64, 0, L_KILL);
 	emit_trusted_ip(p, aoki__sys_ip, L_ALLOW);
@@ -190,6 +193,7 @@ static int build(struct prog *p, bool full, const uintptr_t (*ranges)[2], unsign
 		jeq(p, SYS_rt_sigaction, L_SIGACT, 0);
 		jeq(p, SYS_mprotect, L_PROT, 0);
 		jeq(p, SYS_mremap, L_MREMAP, 0);
+		jeq(p, SYS_arch_prctl, arch, 0);
 	} else {
 		jeq(p, SYS_mprotect, L_RANGE, 0);
 		jeq(p, SYS_pkey_mprotect, L_RANGE, 0);
@@ -211,6 +215,14 @@ static int build(struct prog *p, bool full, const uintptr_t (*ranges)[2], unsign
 		place(p, L_MREMAP);
 		ld(p, OFF_ARG_LO(3));
 		emit(p, BPF_JMP | BPF_JSET | BPF_K, 2 /* MREMAP_FIXED */, L_EPERM, L_RANGE);
+		/* fs base binds a thread to its gate frame stack (gstack.c):
+		 * ARCH_SET_FS (0x1002) and ARCH_SET_GS (0x1001) are refused. */
+		place(p, arch);
+		ld(p, OFF_ARG_HI(0));
+		jeq(p, 0, 0, L_ALLOW);
+		ld(p, OFF_ARG_LO(0));
+		jeq(p, 0x1002, L_EPERM, 0);
+		jeq(p, 0x1001, L_EPERM, L_ALLOW);
 	}
 	place(p, L_MMAP);
 	if (full) {

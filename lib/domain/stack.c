@@ -4,9 +4,10 @@
  * first entry, tagged with the compartment's key, a PROT_NONE guard page
  * below.  Freed when the compartment is destroyed or the thread exits
  * (pthread key destructor), both under dom_rt.lock so the two never race.
- * Each thread that enters a compartment also gets an alternate signal
- * stack in ordinary memory: signal handlers run with no compartment rights
- * (kernel rule) and so cannot use the compartment's stack.
+ * Each thread that enters a compartment also gets, with PKU, its protected
+ * gate frame stack (gstack.c) and an alternate signal stack in ordinary
+ * memory: signal handlers run with no compartment rights (kernel rule) and
+ * so cannot use the compartment's stack.
  */
 #include <errno.h>
 #include <signal.h>
@@ -68,9 +69,15 @@ void dom_stacks_free(struct aoki_domain *d)
 int dom_thread_setup(void)
 {
 	stack_t ss, old;
+	int r;
 
 	if (pthread_setspecific(dom_rt.tls_key, (void *)1))
 		return -ENOMEM;
+	if (dom_rt.isolated) {
+		r = dom_gstack_thread();	/* where the gates keep their frames */
+		if (r < 0)
+			return r;
+	}
 	if (dom_rt.isolated && sigaltstack(NULL, &old) == 0 && (old.ss_flags & SS_DISABLE)) {
 		void *p = mmap(NULL, DOM_ALTSTACK, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -115,6 +122,7 @@ void dom_thread_exit(void *arg)
 		free(s);
 	}
 	pthread_mutex_unlock(&dom_rt.lock);
+	dom_gstack_release();
 	if (dom_tls.altstack) {
 		stack_t ss = { .ss_flags = SS_DISABLE };
 

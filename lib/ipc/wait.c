@@ -18,9 +18,8 @@
 #define KICK_AFTER_POLLS 32
 
 /*
- * Adaptive spin budget (as glibc's adaptive mutexes): a spin that ends in
- * a reply doubles the budget, up to spin_ns; one that ends in sleep halves
- * it.  When the machine is oversubscribed (more runnable threads than
+ * Adaptive spin budget: a spin that ends in a reply restores the full
+ * budget (spin_ns); one that ends in sleep halves it.  When the machine is oversubscribed (more runnable threads than
  * CPUs), spins fail, the budget falls, and waiting clients sleep instead
  * of taking CPU from the server that would answer them.  Relaxed: a
  * per-channel heuristic shared by its threads; a lost update costs one
@@ -36,7 +35,7 @@ static void spin_adapt(struct aoki_chan *ch, int replied)
 	int64_t cur = spin_limit(ch);
 
 	if (replied)
-		cur = cur * 2 + 1000 > ch->spin_ns ? ch->spin_ns : cur * 2 + 1000;
+		cur = ch->spin_ns;	/* the server answers: spin in full again */
 	else
 		cur /= 2;
 	atomic_store_explicit(&ch->spin_cur, cur, memory_order_relaxed);
@@ -103,6 +102,11 @@ int chan_wait(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *),
 	/* Never sleep with the doorbell unchecked: the server may sleep too. */
 	if (kick_pending)
 		chan_kick(ch);
+	/* Before the first sleep, make sure there is a server to wake us: a
+	 * dead one is reported now rather than after a 50 ms slice.  One
+	 * poll(2), on a path that sleeps anyway. */
+	if (!chan_check_alive(ch) && !ready(ch, arg))
+		return -ECONNRESET;
 
 	/* Publish that we sleep.  The seq_cst RMW orders this store before
 	 * the loads of cli_futex and of the ring below; it pairs with the

@@ -164,6 +164,7 @@ unsigned worker_serve(struct worker *w, struct srv_chan *ch, unsigned budget)
 		}
 		req_dispatch(&req);
 		n++;
+		chan_publish_early(ch);
 		if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
 			break;
 	}

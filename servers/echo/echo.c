@@ -39,6 +39,17 @@ static int grant_op(struct aoki_req *req, const void *data, size_t len, int fill
 	return aoki_req_reply(req, 0, &sum, sizeof(sum));
 }
 
+/* The deferred request waiting for this worker's next request. */
+static __thread struct aoki_req *parked;
+
+void echo_flush_deferred(void)
+{
+	if (parked) {
+		aoki_req_complete(parked);
+		parked = NULL;
+	}
+}
+
 int echo_handler(struct aoki_req *req, void *arg)
 {
 	struct echo_state *st = arg;
@@ -47,11 +58,12 @@ int echo_handler(struct aoki_req *req, void *arg)
 	uint64_t ab[2];
 	uint32_t us, pid;
 
-	/* Any request first completes a parked deferred one. */
-	if (st->deferred) {
-		aoki_req_complete(st->deferred);
-		st->deferred = NULL;
-	}
+	/* Any request first completes a parked deferred one.  Parked per
+	 * worker thread: aoki_req_complete must run on the worker that took
+	 * the request, and workers share @st. */
+	echo_flush_deferred();
+	if (st)
+		atomic_fetch_add_explicit(&st->requests, 1, memory_order_relaxed);
 	switch (aoki_req_opcode(req)) {
 	case ECHO_OP_ECHO:
 		return aoki_req_reply(req, (int32_t)len, data, len);
@@ -75,8 +87,8 @@ int echo_handler(struct aoki_req *req, void *arg)
 		return grant_op(req, data, len, 1);
 	case ECHO_OP_DEFER:
 		aoki_req_reply(req, (int32_t)len, data, len);
-		st->deferred = aoki_req_defer(req);
-		return st->deferred ? AOKI_DEFERRED : -ENOMEM;
+		parked = aoki_req_defer(req);
+		return parked ? AOKI_DEFERRED : -ENOMEM;
 	case ECHO_OP_PID:
 		pid = (uint32_t)getpid();
 		return aoki_req_reply(req, 0, &pid, sizeof(pid));

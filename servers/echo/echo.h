@@ -7,6 +7,7 @@
 #ifndef AOKI_ECHO_H
 #define AOKI_ECHO_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -22,12 +23,16 @@ enum echo_op {
 	ECHO_OP_PID = 7,	/* reply: the server's pid (u32) */
 };
 
-/* The handler; @arg must be a struct echo_state (one per server). */
+/* The handler; @arg is a struct echo_state (may be shared by workers). */
 int echo_handler(struct aoki_req *req, void *arg);
 
 struct echo_state {
-	struct aoki_req *deferred;	/* at most one parked request */
+	_Atomic uint64_t requests;	/* requests handled, all workers */
 };
+
+/* Complete the calling worker thread's parked ECHO_OP_DEFER request, if
+ * any (for harnesses that drive a worker by hand). */
+void echo_flush_deferred(void);
 
 /* Options for echo_server_spawn(). */
 struct echo_opts {
