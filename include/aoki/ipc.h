@@ -74,7 +74,7 @@ int aoki_port_path(const char *name, char *buf, size_t cap);
 struct aoki_chan_opts {
 	unsigned slots;		/* ring size, a power of two in [2, 4096]; 0: 64 */
 	unsigned max_grants;	/* grant table size in [0, 1024]; 0: 16 */
-	int64_t spin_ns;	/* spin before sleeping; <0: never spin; 0: default 20 us */
+	int64_t spin_ns;	/* most spin before sleeping; <0: never; 0: 50 us */
 	int64_t timeout_ns;	/* per-call deadline; 0: none (peer death still noticed) */
 };
 

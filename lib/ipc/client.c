@@ -26,7 +26,7 @@
 
 #define DEFAULT_SLOTS 64
 #define DEFAULT_GRANTS 16
-#define DEFAULT_SPIN_NS 20000
+#define DEFAULT_SPIN_NS 50000
 
 static int open_port(const char *port)
 {
@@ -296,7 +296,7 @@ int chan_submit_one(struct aoki_chan *ch, uint16_t op, const void *data, size_t 
 	return 0;
 }
 
-void chan_kick(struct aoki_chan *ch)
+int chan_kick(struct aoki_chan *ch)
 {
 	/* Store-load ordering (Dekker) with the server's sleep protocol:
 	 * it stores srv_sleeping = 1, fences, then rechecks the slots; we
@@ -307,7 +307,9 @@ void chan_kick(struct aoki_chan *ch)
 	if (atomic_load_explicit(&ch->hdr->srv_sleeping, memory_order_relaxed)) {
 		atomic_store_explicit(&ch->hdr->srv_sleeping, 0, memory_order_relaxed);
 		futex_wake_shared(&ch->hdr->srv_sleeping, 1);
+		return 1;
 	}
+	return 0;
 }
 
 struct done_wait {

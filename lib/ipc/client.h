@@ -52,8 +52,9 @@ int chan_submit_one(struct aoki_chan *ch, uint16_t op, const void *data, size_t 
 int chan_call(struct aoki_chan *ch, uint16_t op, const void *req, size_t len,
 	      void *rep, size_t rep_cap, size_t *rep_len);
 
-/* Ring the server's doorbell if it published that it sleeps. */
-void chan_kick(struct aoki_chan *ch);
+/* Ring the server's doorbell if it published that it sleeps; returns 1
+ * if it did (a wake-up system call was made). */
+int chan_kick(struct aoki_chan *ch);
 
 /*
  * chan_wait - wait until @ready(ch, arg) is true: spin for spin_ns, then

@@ -45,7 +45,7 @@ static int spin(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *), 
 		int *kick_pending)
 {
 	int64_t start;
-	int polls = 0;
+	int polls = 0, woke_server = 0;
 
 	if (ch->spin_ns <= 0)
 		return 0;
@@ -58,7 +58,7 @@ static int spin(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *), 
 	int same_cpu = atomic_load_explicit(&ch->hdr->srv_cpu, memory_order_relaxed) == sys_cpu();
 
 	if (same_cpu && *kick_pending) {
-		chan_kick(ch);
+		woke_server = chan_kick(ch);
 		*kick_pending = 0;
 	}
 	/* The clock costs ~20 ns: read it only once the first round of
@@ -75,7 +75,7 @@ static int spin(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *), 
 			/* A polling server answers well within the first
 			 * polls; only then is the doorbell worth its fence. */
 			if (*kick_pending && ++polls == KICK_AFTER_POLLS) {
-				chan_kick(ch);
+				woke_server = chan_kick(ch);
 				*kick_pending = 0;
 			}
 			if (same_cpu)
@@ -88,7 +88,10 @@ static int spin(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *), 
 		else if (now_ns() - start >= spin_limit(ch))
 			break;
 	}
-	spin_adapt(ch, 0);
+	/* A server we had to wake answers late for that reason alone: that
+	 * says nothing about spinning, so only other misses shrink the budget. */
+	if (!woke_server)
+		spin_adapt(ch, 0);
 	return 0;
 }
 

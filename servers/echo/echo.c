@@ -61,9 +61,9 @@ int echo_handler(struct aoki_req *req, void *arg)
 	/* Any request first completes a parked deferred one.  Parked per
 	 * worker thread: aoki_req_complete must run on the worker that took
 	 * the request, and workers share @st. */
+	uint32_t sleep_max = st && st->sleep_max_us ? st->sleep_max_us : 10000000;
+
 	echo_flush_deferred();
-	if (st)
-		atomic_fetch_add_explicit(&st->requests, 1, memory_order_relaxed);
 	switch (aoki_req_opcode(req)) {
 	case ECHO_OP_ECHO:
 		return aoki_req_reply(req, (int32_t)len, data, len);
@@ -77,7 +77,7 @@ int echo_handler(struct aoki_req *req, void *arg)
 		if (len != sizeof(us))
 			return -EINVAL;
 		memcpy(&us, data, sizeof(us));
-		if (us > 10000000)
+		if (us > sleep_max)
 			return -EINVAL;
 		usleep(us);
 		return aoki_req_reply(req, 0, NULL, 0);

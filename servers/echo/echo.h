@@ -7,7 +7,6 @@
 #ifndef AOKI_ECHO_H
 #define AOKI_ECHO_H
 
-#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -27,7 +26,7 @@ enum echo_op {
 int echo_handler(struct aoki_req *req, void *arg);
 
 struct echo_state {
-	_Atomic uint64_t requests;	/* requests handled, all workers */
+	uint32_t sleep_max_us;	/* longest ECHO_OP_SLEEP allowed; 0: 10 s */
 };
 
 /* Complete the calling worker thread's parked ECHO_OP_DEFER request, if
