@@ -56,6 +56,8 @@ LIBSO     := $(BUILD)/lib/libaoki.so.0
 AOKI      := $(BUILD)/bin/aoki
 
 .PHONY: all deps test run bench install clean help tests
+# Keep objects of chained rules (tests, fuzzers): no needless rebuilds.
+.SECONDARY:
 all: $(LIBA) $(LIBSO) $(AOKI) $(BUILD)/aoki.pc
 
 deps:

@@ -98,17 +98,14 @@ void req_publish(struct aoki_req *req)
 
 void chan_publish_early(struct srv_chan *ch)
 {
-	if (ch->cq_dirty) {
-		/* Release, as in chan_notify: pairs with the client's acquire
-		 * load of cq_tail.  A plain store on x86; it lets reapers that
-		 * spin see a slow batch's completions one by one. */
-		atomic_store_explicit(&ch->hdr->cq_tail, ch->cq_tail, memory_order_release);
-		ch->cq_dirty = 0;
-	}
-	/* A relaxed peek, no fence: if somebody already sleeps, wake them now
-	 * rather than at the end of the batch.  Missing a sleeper that is
-	 * just arriving is fine: chan_notify at the batch's end does the
-	 * fenced check that guarantees the wake-up. */
+	/* A relaxed peek, no fence: if somebody already sleeps, publish and
+	 * wake now rather than at the end of the batch, so slow handlers do
+	 * not hold completions back.  A client that spins instead sees
+	 * synchronous replies at once (the DONE store) and async ones at the
+	 * batch's end, which keeps cq_tail's line quiet under load; when its
+	 * spin runs out it sleeps, and the next request's peek finds it.
+	 * Missing a sleeper that is just arriving is fine: chan_notify at the
+	 * batch's end does the fenced check that guarantees the wake-up. */
 	if (atomic_load_explicit(&ch->hdr->cli_wait, memory_order_relaxed))
 		chan_notify(ch);
 }

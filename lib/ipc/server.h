@@ -118,8 +118,8 @@ unsigned worker_serve(struct worker *w, struct srv_chan *ch, unsigned budget);
 void req_publish(struct aoki_req *req);
 /* Publish the CQ tail and wake the client if it sleeps or is armed. */
 void chan_notify(struct srv_chan *ch);
-/* After each request of a batch: publish the CQ tail, and wake sleepers
- * already visible, so slow handlers do not hold completions back. */
+/* After each request of a batch: if a client already sleeps, publish and
+ * wake it now, so slow handlers do not hold completions back. */
 void chan_publish_early(struct srv_chan *ch);
 /* Run one request taken from the ring (handler or library op). */
 void req_dispatch(struct aoki_req *req);
