@@ -42,15 +42,7 @@ static _Atomic uint8_t seen[NTHREADS][MAX_ASYNC];
 static _Atomic uint64_t total_calls;
 static _Atomic int failed;
 
-#define TCHECK(cond)                                                           \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: thread check failed: %s\n",    \
-				__FILE__, __LINE__, #cond);                    \
-			atomic_store(&failed, 1);                              \
-			return NULL;                                           \
-		}                                                              \
-	} while (0)
+#define TCHECK(cond) T_THREAD_CHECK(failed, cond)
 
 static uint64_t mk_tag(unsigned tid, uint32_t seq)
 {

@@ -34,15 +34,7 @@ static _Atomic int failed;
 static _Atomic int owners_left = NOWNERS;
 static _Atomic uint64_t probe_ok, probe_enoent, table_full;
 
-#define TCHECK(cond)                                                           \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: thread check failed: %s\n",    \
-				__FILE__, __LINE__, #cond);                    \
-			atomic_store(&failed, 1);                              \
-			return NULL;                                           \
-		}                                                              \
-	} while (0)
+#define TCHECK(cond) T_THREAD_CHECK(failed, cond)
 
 static int sum_call(uint32_t id, uint64_t off, uint32_t len, uint64_t *sum)
 {

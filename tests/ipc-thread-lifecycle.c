@@ -25,15 +25,7 @@
 static _Atomic int failed, churning;
 static _Atomic uint64_t steady_calls;
 
-#define TCHECK(cond)                                                           \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: thread check failed: %s\n",    \
-				__FILE__, __LINE__, #cond);                    \
-			atomic_store(&failed, 1);                              \
-			return NULL;                                           \
-		}                                                              \
-	} while (0)
+#define TCHECK(cond) T_THREAD_CHECK(failed, cond)
 
 /* ---------------------------------------------------------------- churn */
 

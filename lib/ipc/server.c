@@ -207,7 +207,7 @@ static void handle_hello(struct srv_chan *ch, const struct ctl_msg *m, int *fds,
 	if (m->type != CTL_HELLO || nfds != 2) {
 		r = -EBADMSG;
 	} else if ((r = policy(&ch->peer, srv->cfg.policy_arg)) < 0) {
-		r = r < 0 ? r : -EACCES;
+		/* refused with the policy's own -errno */
 	} else if (atomic_load_explicit(&srv->nchannels, memory_order_relaxed) >=
 		   srv->cfg.max_channels) {
 		r = -EUSERS;

@@ -34,6 +34,18 @@
 		}                                                              \
 	} while (0)
 
+/* Inside a thread function: on failure report, set the atomic int @flag
+ * and return NULL (the main thread checks @flag after joining). */
+#define T_THREAD_CHECK(flag, cond)                                             \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "%s:%d: thread check failed: %s\n",    \
+				__FILE__, __LINE__, #cond);                    \
+			atomic_store(&(flag), 1);                              \
+			return NULL;                                           \
+		}                                                              \
+	} while (0)
+
 /* Print why and exit 77. */
 void t_skip(const char *why) __attribute__((noreturn));
 
