@@ -362,7 +362,7 @@ int chan_call(struct aoki_chan *ch, uint16_t op, const void *req, size_t len,
 	r = chan_wait(ch, slot_done, &w, deadline_for(ch), 1);
 	if (r < 0) {
 		/* The server may still complete it; the next submitter to
-		 * reach this slot frees it then. */
+		 * reach this slot releases it then (reclaim_orphan). */
 		orphan_slot(ch, pos & ch->geom.mask);
 		return r;
 	}
@@ -402,8 +402,7 @@ int aoki_submit(struct aoki_chan *ch, const struct aoki_sqe *sqes, unsigned n)
 	}
 	if (i)
 		chan_kick(ch);	/* one doorbell for the whole batch, at most */
-	if (i == 0 && r == -EAGAIN)
-		return 0;
+	/* What was queued counts; a full ring is not an error (0). */
 	return i ? (int)i : (r == -EAGAIN ? 0 : r);
 }
 
