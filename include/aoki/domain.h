@@ -68,7 +68,7 @@ extern "C" {
 #define AOKI_DOMAIN_HARDEN    0x1u	/* hardening mode (see docs/domain.md) */
 #define AOKI_DOMAIN_QUIET     0x2u	/* no notice on stderr in unprotected mode */
 #define AOKI_DOMAIN_NO_PKU    0x4u	/* force unprotected mode (tests) */
-#define AOKI_DOMAIN_HARDEN_REPORT 0x8u	/* scan: report gadgets, do not refuse */
+#define AOKI_DOMAIN_HARDEN_REPORT 0x8u	/* report gadgets / no Landlock, do not refuse */
 
 /* aoki_domain_create() flags. */
 #define AOKI_DOMAIN_SHARED      0x1u	/* a shared region: key and heap, no gate */
@@ -100,11 +100,17 @@ struct aoki_domain_fault {
  * reports pkey faults; with PKU, allocates the gates' frame key (one key
  * fewer for compartments).  With AOKI_DOMAIN_HARDEN: scans executable
  * memory for WRPKRU/XRSTOR/WRFSBASE outside the gates (-EPERM when found,
- * unless AOKI_DOMAIN_HARDEN_REPORT), then installs the seccomp filter.
- * Returns 0, -EPERM (gadget found / seccomp refused), -EOPNOTSUPP
- * (hardening asked for without PKU), -ENOMEM, -ENOSPC (no key left for
- * the frame key).  Blocking (takes the
- * runtime lock).
+ * unless AOKI_DOMAIN_HARDEN_REPORT), applies a Landlock rule that refuses
+ * opening /proc/<pid>/mem (and, as collateral, every file of other
+ * processes' and threads' /proc directories), then installs the seccomp
+ * filter.  Hardening must be asked for while the caller is the only
+ * thread (Landlock binds the calling thread and what it creates later).
+ * Returns 0, -EPERM (gadget found / seccomp refused / /proc unreadable),
+ * -EOPNOTSUPP (hardening asked for without PKU, or without Landlock:
+ * kernel before 5.13 or Landlock not in the LSM list; with
+ * AOKI_DOMAIN_HARDEN_REPORT a missing Landlock is only reported), -EBUSY
+ * (hardening asked for with other threads running), -ENOMEM, -ENOSPC (no
+ * key left for the frame key).  Blocking (takes the runtime lock).
  */
 int aoki_domain_init(unsigned flags);
 

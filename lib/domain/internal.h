@@ -200,6 +200,12 @@ int dom_scan_self(bool report_only);
 int dom_seccomp_install(void);
 int dom_seccomp_protect(void *addr, size_t len);
 
+/* landlock.c: no opening /proc/<pid>/mem from here on, in this thread
+ * and what it creates; the caller must be the only thread.  Returns 0,
+ * -EOPNOTSUPP (no Landlock; 0 with @report_only, after a report line),
+ * -EBUSY (other threads exist), -EPERM, -E2BIG, -errno. */
+int dom_landlock_install(bool report_only);
+
 /* runtime.c */
 uint32_t dom_pkru_of(const struct aoki_domain *d);
 int dom_table_set(unsigned idx, uint32_t pkru);

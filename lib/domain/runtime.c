@@ -114,6 +114,10 @@ int aoki_domain_init(unsigned flags)
 		r = dom_scan_self(flags & AOKI_DOMAIN_HARDEN_REPORT);
 		if (r < 0)
 			goto out;
+		/* Before the filter: Landlock's system calls come from libc. */
+		r = dom_landlock_install(flags & AOKI_DOMAIN_HARDEN_REPORT);
+		if (r < 0)
+			goto out;
 		r = dom_seccomp_install();
 		if (r < 0)
 			goto out;

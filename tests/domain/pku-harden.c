@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include <cpuid.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -147,6 +148,73 @@ static void vm_writev(unsigned flags)
 	_exit(1);
 }
 
+/* /proc/<pid>/mem: the kernel's accessor ignores PKRU as well.  With
+ * hardening every spelling of the file must be refused (EACCES, from
+ * Landlock), while the rest of /proc/self and the file system work. */
+static int open_errno(const char *fmt, long a, long b)
+{
+	char path[96];
+	int fd;
+
+	snprintf(path, sizeof(path), fmt, a, b);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static void *mem_from_thread(void *arg)
+{
+	int e = open_errno("/proc/%ld/mem", syscall(SYS_gettid), 0);
+
+	(void)arg;
+	if (e == EACCES)
+		e = open_errno("/proc/thread-self/mem", 0, 0);
+	return (void *)(intptr_t)e;
+}
+
+static void proc_mem(unsigned flags)
+{
+	long in = 888, out = 0, pid = getpid(), tid = syscall(SYS_gettid);
+	int fd;
+
+	victim_setup(flags);
+	fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EACCES) {
+			fprintf(stderr, "failed, not blocked: %s\n", strerror(errno));
+			_exit(1);
+		}
+		CHECK_EQ(open_errno("/proc/thread-self/mem", 0, 0), EACCES);
+		CHECK_EQ(open_errno("/proc/%ld/mem", pid, 0), EACCES);
+		CHECK_EQ(open_errno("/proc/%ld/task/%ld/mem", pid, tid), EACCES);
+		CHECK_EQ(open_errno("/proc/self/task/%ld/mem", tid, 0), EACCES);
+		/* What keeps working, and what is collateral damage. */
+		CHECK_EQ(open_errno("/proc/self/maps", 0, 0), 0);
+		CHECK_EQ(open_errno("/proc/self/status", 0, 0), 0);
+		CHECK_EQ(open_errno("/proc/meminfo", 0, 0), 0);
+		CHECK_EQ(open_errno("/proc/self/task/%ld/comm", tid, 0), EACCES);
+		/* Threads created after init inherit the rule. */
+		{
+			pthread_t t;
+			void *e;
+
+			CHECK_EQ(pthread_create(&t, NULL, mem_from_thread, NULL), 0);
+			CHECK_EQ(pthread_join(t, &e), 0);
+			CHECK_EQ((long)(intptr_t)e, EACCES);
+		}
+		_exit(ATTACK_BLOCKED);
+	}
+	if (pread(fd, &out, sizeof(out), (off_t)(uintptr_t)secret) != sizeof(out) || out != SECRET)
+		_exit(1);
+	if (pwrite(fd, &in, sizeof(in), (off_t)(uintptr_t)secret) != sizeof(in))
+		_exit(1);
+	if (aoki_domain_call(A, get_secret, secret) == 888)
+		_exit(ATTACK_WORKED);
+	_exit(1);
+}
+
 /* New code holding a WRPKRU: write it, make it executable, run it. */
 static const unsigned char gadget[] = {
 	0x31, 0xc9,		/* xor %ecx, %ecx */
@@ -274,6 +342,23 @@ static void forged_sigreturn(unsigned flags)
 	_exit(r == -EPERM ? ATTACK_BLOCKED : 1);
 }
 
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void init_with_thread(void *arg)
+{
+	pthread_t t;
+
+	(void)arg;
+	CHECK_EQ(pthread_create(&t, NULL, sleeper, NULL), 0);
+	_exit(aoki_domain_init(AOKI_DOMAIN_HARDEN | AOKI_DOMAIN_QUIET) == -EBUSY ? 0 : 1);
+}
+
 int main(void)
 {
 	static const struct attack list[] = {
@@ -286,10 +371,20 @@ int main(void)
 		{ "mprotect makes the gates' PKRU table writable", table_write, 0 },
 		{ "process_vm_readv reads compartment memory", vm_readv, 0 },
 		{ "process_vm_writev writes compartment memory", vm_writev, 0 },
+		{ "/proc/self/mem reads and writes compartment memory", proc_mem, 0 },
 		{ "new executable code with a WRPKRU", new_code, 0 },
 		{ "a signal handler edits the PKRU in its frame", sigframe, 0 },
 		{ "rt_sigreturn with a forged frame (PKRU 0)", forged_sigreturn, 0 },
 	};
 
-	return run_attacks(list, sizeof(list) / sizeof(list[0]));
+	struct child_result r;
+	int rc = run_attacks(list, sizeof(list) / sizeof(list[0]));
+
+	if (rc)
+		return rc;
+	/* Landlock binds the calling thread and its future children only:
+	 * hardening refuses to start while another thread runs. */
+	CHECK_CHILD_OK(init_with_thread, NULL, &r);
+	OK("hardening init with another thread running: -EBUSY");
+	return 0;
 }

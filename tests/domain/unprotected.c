@@ -5,9 +5,11 @@
  * CPU without PKU a single rdpkru/wrpkru would raise SIGILL here, so
  * passing also shows none is executed.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include "dtest.h"
 
@@ -109,6 +111,49 @@ static void notice(void *arg)
 	CHECK_EQ(aoki_domain_init(AOKI_DOMAIN_NO_PKU), 0);
 }
 
+/* The hardening mode's Landlock rule (lib/domain/landlock.c), which does
+ * not need PKU, on this kernel: /proc/<pid>/mem in every spelling is
+ * refused, the rest of /proc/self and the file system stay open. */
+int dom_landlock_install(bool report_only);	/* internal */
+
+static int open_errno(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static void landlock_child(void *arg)
+{
+	char mem[64], task[80], comm[80];
+	long pid = getpid(), tid = syscall(SYS_gettid);
+	int r;
+
+	(void)arg;
+	snprintf(mem, sizeof(mem), "/proc/%ld/mem", pid);
+	snprintf(task, sizeof(task), "/proc/%ld/task/%ld/mem", pid, tid);
+	snprintf(comm, sizeof(comm), "/proc/self/task/%ld/comm", tid);
+	CHECK_EQ(open_errno("/proc/self/mem"), 0);
+	r = dom_landlock_install(false);
+	if (r == -EOPNOTSUPP)
+		_exit(77);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(open_errno("/proc/self/mem"), EACCES);
+	CHECK_EQ(open_errno("/proc/thread-self/mem"), EACCES);
+	CHECK_EQ(open_errno(mem), EACCES);
+	CHECK_EQ(open_errno(task), EACCES);
+	CHECK_EQ(open_errno(comm), EACCES);	/* collateral: task/ is closed */
+	CHECK_EQ(open_errno("/proc/self/maps"), 0);
+	CHECK_EQ(open_errno("/proc/self/status"), 0);
+	CHECK_EQ(open_errno("/proc/meminfo"), 0);
+	CHECK_EQ(open_errno("/proc/self/exe"), 0);
+	CHECK_EQ(open_errno("/"), 0);
+	_exit(0);
+}
+
 int main(void)
 {
 	struct aoki_domain_opts shared = { .flags = AOKI_DOMAIN_SHARED };
@@ -129,6 +174,16 @@ int main(void)
 	CHECK(strstr(res.err, "NOT isolated (unprotected mode)"));
 	CHECK(!strchr(res.err, '\n') || strchr(res.err, '\n') == res.err + strlen(res.err) - 1);
 	OK("one-line notice");
+
+	CHECK(in_child(landlock_child, NULL, &res) == 0);
+	if (res.exited && res.code == 77) {
+		printf("note: no Landlock on this kernel: hardening would refuse to start\n");
+	} else if (!res.exited || res.code != 0) {
+		fprintf(stderr, "landlock: %s %d: %s\n", res.exited ? "exit" : "signal", res.code, res.err);
+		return 1;
+	} else {
+		OK("Landlock rule: /proc/<pid>/mem refused in every spelling, the rest open");
+	}
 
 	CHECK_EQ(aoki_domain_init(AOKI_DOMAIN_NO_PKU | AOKI_DOMAIN_QUIET), 0);
 	CHECK(!aoki_domain_isolated());
