@@ -27,12 +27,12 @@ endif
 comma := ,
 
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	   -fPIC -pthread -Iinclude -Iservers/echo -Itests/util
-LDFLAGS += -pthread
+override LDFLAGS += -pthread
 ifneq ($(SAN),)
-CFLAGS  += -fsanitize=$(SAN) -fno-omit-frame-pointer -O1
-LDFLAGS += -fsanitize=$(SAN)
+override CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -O1
+override LDFLAGS += -fsanitize=$(SAN)
 endif
 
 ifeq ($(V),1)
