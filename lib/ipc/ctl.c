@@ -67,45 +67,59 @@ static void take_fds(struct msghdr *mh, int *fds, unsigned *nfds)
 	}
 }
 
-int ctl_recv(int sock, struct ctl_msg *m, int *fds, unsigned *nfds, int timeout_ms)
+int ctl_recv_some(int sock, struct ctl_in *in)
 {
 	union {
 		struct cmsghdr h;
 		char buf[CMSG_SPACE(sizeof(int) * CTL_MAX_FDS * 4)];
 	} u;
-	size_t got = 0;
 
-	*nfds = 0;
-	while (got < sizeof(*m)) {
-		struct iovec iov = { .iov_base = (char *)m + got, .iov_len = sizeof(*m) - got };
+	while (in->got < sizeof(in->msg)) {
+		struct iovec iov = { .iov_base = (char *)&in->msg + in->got,
+				     .iov_len = sizeof(in->msg) - in->got };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 				     .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-		struct pollfd p = { .fd = sock, .events = POLLIN };
-		ssize_t n;
+		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 
-		if (timeout_ms >= 0) {
-			int r = poll(&p, 1, timeout_ms);
-
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0)
-				return -errno;
-			if (r == 0)
-				return -ETIMEDOUT;
-		}
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | (timeout_ms >= 0 ? MSG_DONTWAIT : 0));
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
 		if (n < 0)
-			return errno == ECONNRESET ? -ECONNRESET : -errno;
-		take_fds(&mh, fds, nfds);
+			return -errno;
+		take_fds(&mh, in->fds, &in->nfds);
 		if (n == 0)
 			return -ECONNRESET;
-		got += (size_t)n;
+		in->got += (size_t)n;
 	}
-	if (m->magic != CTL_MAGIC)
+	if (in->msg.magic != CTL_MAGIC)
 		return -EBADMSG;
-	if (m->version != AOKI_IPC_VERSION)
+	if (in->msg.version != AOKI_IPC_VERSION)
 		return -EPROTO;
-	return 0;
+	return 1;
+}
+
+int ctl_recv(int sock, struct ctl_msg *m, int *fds, unsigned *nfds, int timeout_ms)
+{
+	struct ctl_in in = { .got = 0 };
+	int r;
+
+	for (;;) {
+		struct pollfd p = { .fd = sock, .events = POLLIN };
+
+		r = ctl_recv_some(sock, &in);
+		if (r != 0)
+			break;
+		r = poll(&p, 1, timeout_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			r = r < 0 ? -errno : -ETIMEDOUT;
+			break;
+		}
+	}
+	*m = in.msg;
+	memcpy(fds, in.fds, sizeof(int) * in.nfds);
+	*nfds = in.nfds;
+	return r < 0 ? r : 0;
 }

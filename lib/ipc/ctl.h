@@ -41,9 +41,27 @@ struct ctl_msg {
 int ctl_send(int sock, uint16_t type, const struct ctl_msg *m, const int *fds,
 	     unsigned nfds);
 
+/* A control message being received without blocking, a piece at a time. */
+struct ctl_in {
+	struct ctl_msg msg;
+	size_t got;		/* bytes of msg received so far */
+	int fds[CTL_MAX_FDS];	/* descriptors received so far */
+	unsigned nfds;
+};
+
 /*
- * ctl_recv - receive one message, waiting at most @timeout_ms (-1: do
- * not wait beyond what the socket gives).  Received descriptors are
+ * ctl_recv_some - receive what the socket has of the message in @in,
+ * without blocking.  Returns 1 when the message is complete (valid magic
+ * and version), 0 when more bytes are needed, -ECONNRESET (peer closed),
+ * -EBADMSG, -EPROTO, or another -errno.  The descriptors in @in->fds are
+ * the caller's to close, whatever the result.  Reset @in (zero it) to
+ * receive the next message.
+ */
+int ctl_recv_some(int sock, struct ctl_in *in);
+
+/*
+ * ctl_recv - receive one message, waiting at most @timeout_ms between
+ * pieces (-1: no limit).  Received descriptors are
  * stored in @fds (up to CTL_MAX_FDS; the rest are closed) and counted in
  * *@nfds; the caller closes them.  Returns 0, -ECONNRESET (peer closed),
  * -ETIMEDOUT, -EBADMSG (bad magic, truncated message), -EPROTO (other

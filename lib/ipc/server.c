@@ -278,32 +278,38 @@ static int add_grant(struct srv_chan *ch, const struct ctl_msg *m, int fd, uint3
 	return -ENOSPC;
 }
 
+/*
+ * Take what the control socket has.  Never blocks: a client that sends a
+ * message a byte at a time only keeps its own message pending, and every
+ * other connection is served meanwhile.
+ */
 static void handle_control(struct srv_chan *ch)
 {
-	struct ctl_msg m;
-	int fds[CTL_MAX_FDS];
-	unsigned nfds = 0;
+	struct ctl_in *in = &ch->ctl_in;
 	uint32_t id = 0;
 	int r;
 
-	r = ctl_recv(ch->ctl_fd, &m, fds, &nfds, 100);
+	r = ctl_recv_some(ch->ctl_fd, in);
+	if (r == 0)
+		return;		/* the rest of the message comes later */
 	if (r < 0) {
 		if (r != -ECONNRESET && ch->attached)
 			srv_chan_drop(ch, "bad control message: %s", strerror(-r));
 		srv_chan_kill(ch);
 	} else if (!ch->attached) {
-		handle_hello(ch, &m, fds, nfds);
-	} else if (m.type == CTL_GRANT_ADD && nfds == 1) {
-		r = add_grant(ch, &m, fds[0], &id);
+		handle_hello(ch, &in->msg, in->fds, in->nfds);
+	} else if (in->msg.type == CTL_GRANT_ADD && in->nfds == 1) {
+		r = add_grant(ch, &in->msg, in->fds[0], &id);
 		if (reply(ch->ctl_fd, CTL_GRANT_ACK, r, id, 0) < 0)
 			srv_chan_kill(ch);
 	} else {
 		srv_chan_drop(ch, "unexpected control message type %u with %u fds",
-			      m.type, nfds);
+			      in->msg.type, in->nfds);
 	}
-	for (unsigned i = 0; i < nfds; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
+	for (unsigned i = 0; i < in->nfds; i++)
+		if (in->fds[i] >= 0)
+			close(in->fds[i]);
+	memset(in, 0, sizeof(*in));
 }
 
 static void acceptor_release(struct aoki_server *srv, struct srv_chan *ch)

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "ctl.h"
 #include "layout.h"
 
 struct srv_grant {
@@ -31,6 +32,7 @@ struct srv_chan {
 	_Atomic int refs;
 	_Atomic int dead;	/* hung up, dropped, or server stopping */
 	int attached;		/* HELLO done (acceptor only) */
+	struct ctl_in ctl_in;	/* control message being received (acceptor) */
 	struct srv_chan *all_prev, *all_next;	/* acceptor's list */
 	_Atomic(struct srv_grant *) *grants;
 
