@@ -3,7 +3,8 @@
  * ipc-misc: the edges of the API.
  *   - access policy hook: refusal (-EACCES, or any -errno) reaches
  *     aoki_connect; the hook sees the right credentials;
- *   - max_channels -> -EUSERS; a closed channel frees its place;
+ *   - max_channels -> -EUSERS; a closed channel frees its place; at most
+ *     max_channels connections may wait without a HELLO;
  *   - ports: missing -> -ENOENT, not a listener -> -ECONNREFUSED, two
  *     servers on one port -> -EADDRINUSE, a stale socket file is taken
  *     over, an adopted listening socket outlives its server (restart);
@@ -75,6 +76,18 @@ static void test_policy(void)
 	aoki_server_destroy(srv);
 }
 
+/* A bare connection to @port that sends nothing. */
+static int raw_connect(const char *port)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	CHECK(fd >= 0);
+	CHECK(aoki_port_path(port, sa.sun_path, sizeof(sa.sun_path)) > 0);
+	CHECK_EQ(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
 static void test_max_channels(void)
 {
 	struct echo_state st = { 0 };
@@ -97,6 +110,23 @@ static void test_max_channels(void)
 	CHECK(t_echo_ok(c, 3) && t_echo_ok(b, 4));
 	aoki_close(b);
 	aoki_close(c);
+	CHECK(t_wait_stat(srv, T_CHANNELS, 0, 2000));
+
+	/* Connections that never send a HELLO: at most max_channels wait;
+	 * the next is closed at once, and a place frees when one hangs up. */
+	int idle1 = raw_connect("maxc"), idle2 = raw_connect("maxc"), extra;
+	char byte;
+
+	extra = raw_connect("maxc");
+	CHECK_EQ(read(extra, &byte, 1), 0);		/* closed by the server */
+	close(extra);
+	CHECK_EQ(aoki_connect("maxc", NULL, &c), -ECONNRESET);
+	close(idle1);
+	for (int tries = 0; tries < 200 && aoki_connect("maxc", NULL, &c) != 0; tries++)
+		t_sleep_ms(10);
+	CHECK(t_echo_ok(c, 5));
+	aoki_close(c);
+	close(idle2);
 	aoki_server_destroy(srv);
 }
 

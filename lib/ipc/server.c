@@ -229,6 +229,7 @@ static void handle_hello(struct srv_chan *ch, const struct ctl_msg *m, int *fds,
 		return;
 	}
 	ch->attached = 1;
+	srv->nhandshakes--;
 	atomic_fetch_add_explicit(&srv->nchannels, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&srv->st.accepted, 1, memory_order_relaxed);
 	worker_adopt(srv, ch);
@@ -323,6 +324,8 @@ static void acceptor_release(struct aoki_server *srv, struct srv_chan *ch)
 	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, ch->ctl_fd, NULL);
 	if (ch->attached)
 		atomic_fetch_sub_explicit(&srv->nchannels, 1, memory_order_relaxed);
+	else
+		srv->nhandshakes--;
 	srv_chan_kill(ch);
 	srv_chan_unref(ch);
 }
@@ -336,6 +339,14 @@ static void accept_one(struct aoki_server *srv)
 	fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
+	/* Connections that never send their HELLO must not pile up (each
+	 * holds a descriptor): as many may wait as channels may exist. */
+	if (srv->nhandshakes >= srv->cfg.max_channels) {
+		srv_log(srv, "refusing a connection: %u handshakes pending", srv->nhandshakes);
+		atomic_fetch_add_explicit(&srv->st.refused, 1, memory_order_relaxed);
+		close(fd);
+		return;
+	}
 	ch = calloc(1, sizeof(*ch));
 	if (!ch || peer_creds(fd, &ch->peer) < 0) {
 		free(ch);
@@ -355,6 +366,7 @@ static void accept_one(struct aoki_server *srv)
 	if (srv->all)
 		srv->all->all_prev = ch;
 	srv->all = ch;
+	srv->nhandshakes++;
 }
 
 static void *acceptor_main(void *arg)

@@ -79,6 +79,7 @@ struct aoki_server {
 	unsigned nworkers;
 	_Atomic unsigned nchannels;
 	struct srv_chan *all;	/* every channel the acceptor watches */
+	unsigned nhandshakes;	/* of those, not yet attached (acceptor only) */
 	struct {
 		_Atomic uint64_t requests, accepted, dropped, refused, sleeps;
 	} st;
