@@ -69,6 +69,25 @@
 	jne aoki__gate_bad
 .endm
 
+/* The System V callee-saved registers, saved and restored by each gate. */
+.macro SAVE_CALLEE_SAVED
+	pushq %rbp
+	pushq %rbx
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+.endm
+
+.macro RESTORE_CALLEE_SAVED
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %rbx
+	popq %rbp
+.endm
+
 /*
  * CHECK_GSTACK: r12 must be a genuine frame stack of this thread (G must
  * be open).  Page aligned and inside the frame region (bounds from the
@@ -118,12 +137,7 @@ aoki__gate_text_start:
 	.p2align 4
 aoki__gate_enter:
 	.cfi_startproc
-	pushq %rbp
-	pushq %rbx
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
+	SAVE_CALLEE_SAVED
 	movq %r9, %r12			/* frame stack, callee-saved across fn */
 	movq %rcx, %r13			/* fn */
 	movq %r8, %r14			/* arg */
@@ -216,12 +230,7 @@ aoki__gate_exit:
 	testl aoki__pkru_table+RO_GAD(%rip), %eax
 	jz aoki__gate_bad
 	movq %r13, %rax
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %rbx
-	popq %rbp
+	RESTORE_CALLEE_SAVED
 	ret
 	.cfi_endproc
 	.size aoki__gate_enter, .-aoki__gate_enter
@@ -237,24 +246,14 @@ aoki__gate_exit:
 	.p2align 4
 aoki__gate_enter_nopku:
 	.cfi_startproc
-	pushq %rbp
-	pushq %rbx
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
+	SAVE_CALLEE_SAVED
 	movq %rdi, %r12
 	movq %rsp, F_RSP(%r12)
 	movq %rsi, %rsp
 	movq %rcx, %rdi
 	callq *%rdx
 	movq F_RSP(%r12), %rsp
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %rbx
-	popq %rbp
+	RESTORE_CALLEE_SAVED
 	ret
 	.cfi_endproc
 	.size aoki__gate_enter_nopku, .-aoki__gate_enter_nopku
