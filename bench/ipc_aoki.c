@@ -7,7 +7,7 @@
  * The server is servers/echo (ECHO_OP_ECHO with a 32-byte payload), a
  * forked process pinned with echo_opts.cpu; the client is the benchmark
  * process itself, pinned to the client CPU.  Both use the library's
- * default spin times (client 20 us, server 50 us) unless said otherwise.
+ * default spin times (client up to 50 us, adaptive; server 50 us) unless said otherwise.
  */
 #define _GNU_SOURCE
 #include <errno.h>

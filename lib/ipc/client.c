@@ -3,11 +3,12 @@
  * client.c - connecting a channel, call, submit and reap.
  *
  * Ring protocol (client side).  Positions are claimed from a client-local
- * counter.  The slot at position p is usable when its state is FREE; the
- * client writes the message and then publishes slot_state(p, QUEUED).
- * The server replies in place with slot_state(p, DONE), and for async
- * requests also pushes the slot index on the completion ring.  Whoever
- * consumes the reply stores FREE.
+ * counter.  The slot at position p is usable when it still holds lap
+ * p - nslots, consumed (slot_claimable); the client writes the message and
+ * then publishes slot_state(p, QUEUED).  The server replies in place with
+ * slot_state(p, DONE), and for async requests also pushes the slot index on
+ * the completion ring.  Whoever consumes the reply marks it consumed in
+ * client-local memory (slot_consumed): no shared line is written.
  */
 #define _GNU_SOURCE
 #include <errno.h>
