@@ -581,7 +581,10 @@ void aoki_server_destroy(struct aoki_server *srv)
 
 void aoki_server_get_stats(struct aoki_server *srv, struct aoki_server_stats *out)
 {
-	out->requests = atomic_load_explicit(&srv->st.requests, memory_order_relaxed);
+	out->requests = 0;
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		out->requests += atomic_load_explicit(&srv->workers[i].requests,
+						      memory_order_relaxed);
 	out->channels = atomic_load_explicit(&srv->nchannels, memory_order_relaxed);
 	out->accepted = atomic_load_explicit(&srv->st.accepted, memory_order_relaxed);
 	out->dropped = atomic_load_explicit(&srv->st.dropped, memory_order_relaxed);

@@ -54,6 +54,7 @@ struct worker {
 	int started;
 	_Atomic uint32_t wake;	/* bumped to wake the worker (new channel, stop) */
 	_Atomic unsigned load;	/* channels owned, for placement */
+	_Atomic uint64_t requests;	/* requests completed (written by this worker only) */
 	_Atomic int inbox_pending;	/* inbox non-empty: worth taking the lock */
 	pthread_mutex_t inbox_lock;
 	struct srv_chan **inbox;
@@ -81,7 +82,7 @@ struct aoki_server {
 	struct srv_chan *all;	/* every channel the acceptor watches */
 	unsigned nhandshakes;	/* of those, not yet attached (acceptor only) */
 	struct {
-		_Atomic uint64_t requests, accepted, dropped, refused, sleeps;
+		_Atomic uint64_t accepted, dropped, refused, sleeps;
 	} st;
 };
 

@@ -19,11 +19,11 @@
 
 /*
  * Adaptive spin budget: a spin that ends in a reply restores the full
- * budget (spin_ns); one that ends in sleep halves it.  When the machine is oversubscribed (more runnable threads than
- * CPUs), spins fail, the budget falls, and waiting clients sleep instead
- * of taking CPU from the server that would answer them.  Relaxed: a
- * per-channel heuristic shared by its threads; a lost update costs one
- * imperfect guess.
+ * budget (spin_ns); one that ends in sleep halves it.  When the machine
+ * is oversubscribed (more runnable threads than CPUs), spins fail, the
+ * budget falls, and waiting clients sleep instead of taking CPU from the
+ * server that would answer them.  Relaxed: a per-channel heuristic
+ * shared by its threads; a lost update costs one imperfect guess.
  */
 static int64_t spin_limit(const struct aoki_chan *ch)
 {
