@@ -11,13 +11,14 @@ def put(name, fname, data):
         f.write(data)
 
 MAGIC = 0x314e48434b4f4155
-HDR = 320
+VERSION = 2
+HDR = 384
 
 def header(nslots, grants):
     slots_off = HDR
     cq_off = slots_off + nslots * 64
     total = (cq_off + nslots * 4 + 63) & ~63
-    line0 = struct.pack("<QIIIIIIQQQ8x", MAGIC, 1, HDR, nslots, 64, grants, 0,
+    line0 = struct.pack("<QIIIIIIQQQ8x", MAGIC, VERSION, HDR, nslots, 64, grants, 0,
                         slots_off, cq_off, total)
     return line0 + bytes(HDR - len(line0)), total
 
@@ -49,8 +50,8 @@ put("fuzz_ring_serve", "writes", bytes([0]) + slot(0, QUEUED, 1, b"a") + slot(1,
 
 CTL_MAGIC = 0x4c54434b
 msg = lambda t, status=0, ident=0, rights=0, arg=0: struct.pack(
-    "<IHHiIIIQ", CTL_MAGIC, 1, t, status, ident, rights, 0, arg)
+    "<IHHiIIIQ", CTL_MAGIC, VERSION, t, status, ident, rights, 0, arg)
 put("fuzz_ctl_recv", "hello", bytes([40 | 2]) + msg(1))
 put("fuzz_ctl_recv", "grant-add", bytes([40 | 1]) + msg(3, rights=3) + msg(4, 0, 5))
 put("fuzz_ctl_recv", "split", bytes([7]) + msg(2, arg=99))
-put("fuzz_ctl_recv", "bad-version", bytes([40]) + msg(1)[:4] + b"\x02\x00" + msg(1)[6:])
+put("fuzz_ctl_recv", "bad-version", bytes([40]) + msg(1)[:4] + b"\x63\x00" + msg(1)[6:])

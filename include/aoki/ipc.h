@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 /* Protocol version carried in every channel header and control message. */
-#define AOKI_IPC_VERSION 1
+#define AOKI_IPC_VERSION 2
 
 /* Bytes of inline payload in one message slot (request or reply). */
 #define AOKI_MSG_PAYLOAD 32
@@ -76,6 +76,9 @@ struct aoki_chan_opts {
 	unsigned max_grants;	/* grant table size in [0, 1024]; 0: 16 */
 	int64_t spin_ns;	/* most spin before sleeping; <0: never; 0: 50 us */
 	int64_t timeout_ns;	/* per-call deadline; 0: none (peer death still noticed) */
+	int64_t reconnect_ns;	/* how long to wait for a crashed server to come
+				 * back; 0: 30 s; <0: never (server death gives
+				 * -ECONNRESET at once) */
 };
 
 /*
@@ -207,6 +210,20 @@ int aoki_grant_revoke(struct aoki_chan *ch, uint32_t id);
 /* -------------------------------------------------------------- server */
 
 /*
+ * aoki_listen_fd - the listening socket handed to this process for port
+ * @name by socket activation: the systemd convention (LISTEN_PID equal to
+ * our pid, LISTEN_FDS descriptors from 3, LISTEN_FDNAMES colon-separated),
+ * which aoki-init follows too.  @name matches an entry of LISTEN_FDNAMES
+ * exactly; without LISTEN_FDNAMES a single passed descriptor matches any
+ * name.  The descriptor must be a listening Unix stream socket.
+ * Returns the descriptor (close-on-exec, non-blocking), -ENOENT (none
+ * passed for @name), -ENOTSOCK (the passed descriptor is not a listening
+ * Unix stream socket).  aoki_server_create() calls it for cfg.port, so
+ * servers need not.  Wait-free.
+ */
+int aoki_listen_fd(const char *name);
+
+/*
  * A request handler.  It reads the request with aoki_req_*() and either
  * replies with aoki_req_reply() and returns 0, or returns AOKI_DEFERRED
  * and completes later (from the same worker thread) with
@@ -288,6 +305,41 @@ const void *aoki_req_data(const struct aoki_req *req, size_t *len);
 
 /* Credentials of the client that owns the channel. */
 const struct aoki_peer *aoki_req_peer(const struct aoki_req *req);
+
+/* Bytes in a channel identity. */
+#define AOKI_CLIENT_ID_LEN 16
+
+/*
+ * aoki_req_client - the identity of the request's channel: random bytes
+ * the client library drew (getrandom) when it created the channel.  The
+ * same after a server restart (the channel is resumed, not recreated);
+ * different for every channel.  With aoki_req_peer()->uid, a key for
+ * state that must outlive a server crash.  Wait-free.
+ */
+void aoki_req_client(const struct aoki_req *req, uint8_t id[AOKI_CLIENT_ID_LEN]);
+
+/*
+ * aoki_req_seq - the request's sequence number in its channel: its ring
+ * position, 0, 1, 2, ... in submission order.  A request run again after
+ * a server crash keeps its number, so (client, seq) names one request for
+ * the channel's whole life.  Wait-free.
+ */
+uint64_t aoki_req_seq(const struct aoki_req *req);
+
+/*
+ * aoki_req_rerun - 1 if a previous server incarnation had taken this
+ * request and died before completing it (its side effects may have
+ * happened), 0 for a request seen for the first time.  See aoki_dedup(3)
+ * for handlers that must not run twice.  Wait-free.
+ */
+int aoki_req_rerun(const struct aoki_req *req);
+
+/*
+ * aoki_req_window - how many requests of this channel can be in flight at
+ * once (its ring size): a request's seq is unique among the in-flight
+ * ones modulo this number.  Wait-free.
+ */
+unsigned aoki_req_window(const struct aoki_req *req);
 
 /*
  * aoki_req_grant - resolve a grant reference for access with @rights.

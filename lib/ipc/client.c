@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -67,6 +68,12 @@ static int make_channel_memory(struct aoki_chan *ch)
 	ch->slots = chan_slots(mem, &ch->geom);
 	ch->cq = chan_cq(mem, &ch->geom);
 	chan_header_write(ch->hdr, &ch->geom);
+	/* The channel's identity, for servers that keep per-client state
+	 * across their own restarts (aoki_req_client).  Unguessable, so one
+	 * client cannot pose as another of the same uid. */
+	if (getrandom(ch->hdr->client_id, sizeof(ch->hdr->client_id), 0) !=
+	    (ssize_t)sizeof(ch->hdr->client_id))
+		return -EIO;
 	/* Stamp each slot FREE as if consumed one lap before position 0
 	 * (see slot_claimable).  Relaxed: the server sees this memory only
 	 * after the HELLO system call that hands it over. */

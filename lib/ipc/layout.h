@@ -3,7 +3,7 @@
  * layout.h - the memory layout of a channel, shared by the client and the
  * server halves of libaoki (and by the fuzz harnesses).  See docs/ipc.md.
  *
- *   offset 0            struct chan_hdr (5 cache lines)
+ *   offset 0            struct chan_hdr (6 cache lines)
  *   slots_off           nslots x struct chan_slot (64 bytes each)
  *   cq_off              nslots x uint32_t completion ring
  *
@@ -100,8 +100,13 @@ struct chan_hdr {
 	 * reply, and must not lose it to this store on every request. */
 	alignas(CACHELINE) _Atomic uint64_t srv_head;	/* next position to take */
 	uint8_t pad4[CACHELINE - 8];
+
+	/* Line 5: written by the client before connecting, then immutable.
+	 * The server copies it at attach and never reads it again. */
+	alignas(CACHELINE) uint8_t client_id[AOKI_CLIENT_ID_LEN];	/* random */
+	uint8_t pad5[CACHELINE - AOKI_CLIENT_ID_LEN];
 };
-_Static_assert(sizeof(struct chan_hdr) == 5 * CACHELINE, "header geometry");
+_Static_assert(sizeof(struct chan_hdr) == 6 * CACHELINE, "header geometry");
 
 /* The validated, private geometry of a channel. */
 struct chan_geom {

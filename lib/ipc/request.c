@@ -28,6 +28,26 @@ const struct aoki_peer *aoki_req_peer(const struct aoki_req *req)
 	return &req->ch->peer;
 }
 
+void aoki_req_client(const struct aoki_req *req, uint8_t id[AOKI_CLIENT_ID_LEN])
+{
+	memcpy(id, req->ch->client_id, AOKI_CLIENT_ID_LEN);
+}
+
+uint64_t aoki_req_seq(const struct aoki_req *req)
+{
+	return req->pos;
+}
+
+int aoki_req_rerun(const struct aoki_req *req)
+{
+	return req->rerun;
+}
+
+unsigned aoki_req_window(const struct aoki_req *req)
+{
+	return req->ch->geom.nslots;
+}
+
 int aoki_req_grant(struct aoki_req *req, const struct aoki_grant_ref *ref,
 		   unsigned rights, void **ptr)
 {

@@ -164,6 +164,7 @@ static int attach(struct srv_chan *ch, int memfd, int notify_fd)
 	r = chan_geometry_check(&copy, (uint64_t)size, &ch->geom);
 	if (r < 0)
 		return r;
+	memcpy(ch->client_id, copy.client_id, sizeof(ch->client_id));
 	ch->mem = mmap(NULL, ch->geom.total_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (ch->mem == MAP_FAILED) {
 		ch->mem = NULL;

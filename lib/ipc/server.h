@@ -29,6 +29,7 @@ struct srv_chan {
 	_Atomic uint32_t *cq;
 	struct chan_geom geom;	/* validated private copy: never re-read */
 	struct aoki_peer peer;
+	uint8_t client_id[AOKI_CLIENT_ID_LEN];	/* private copy, from attach */
 	_Atomic int refs;
 	_Atomic int dead;	/* hung up, dropped, or server stopping */
 	int attached;		/* HELLO done (acceptor only) */
@@ -96,6 +97,7 @@ struct aoki_req {
 	int32_t status;
 	uint16_t rep_len;
 	uint8_t deferred;
+	uint8_t rerun;		/* taken by a previous incarnation (resume) */
 	struct aoki_req *next;	/* parked list */
 	uint8_t rep[AOKI_MSG_PAYLOAD];
 };

@@ -155,6 +155,7 @@ unsigned worker_serve(struct worker *w, struct srv_chan *ch, unsigned budget)
 		req.status = 0;
 		req.rep_len = 0;
 		req.deferred = 0;
+		req.rerun = 0;
 		req.next = NULL;
 		ch->head++;
 		ch->cli_cpu = req.cpu;
