@@ -200,7 +200,8 @@ static void test_ports(const char *dir)
 		memset(&st2, 0, sizeof(st2));
 		CHECK_EQ(aoki_server_create(&cfg, &srv2), 0);
 		CHECK_EQ(aoki_server_start(srv2), 0);
-		CHECK_EQ(aoki_connect(path, NULL, &ch), 0);
+		/* Reconnection off: the next server is another life. */
+		CHECK_EQ(aoki_connect(path, &(struct aoki_chan_opts){ .reconnect_ns = -1 }, &ch), 0);
 		CHECK(t_echo_ok(ch, 10 + (uint64_t)gen));
 		aoki_server_destroy(srv2);
 		/* The channel sees the server go. */

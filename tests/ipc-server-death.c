@@ -60,6 +60,11 @@ static void prompt(struct killer *k, const char *what)
 	CHECK(dt < 1000000000);
 }
 
+/* This test is about a channel that does not outlive its server: with
+ * reconnection off, the server's death is -ECONNRESET at once.  (The
+ * reconnecting default is tests/ipc-resume.c.) */
+static const struct aoki_chan_opts no_reconnect = { .reconnect_ns = -1 };
+
 static void everything_resets(struct aoki_chan *ch)
 {
 	struct aoki_cqe cqe;
@@ -90,8 +95,8 @@ int main(void)
 
 	/* 1. SIGKILL during a 5 s ECHO_OP_SLEEP call. */
 	srv = spawn("death1");
-	CHECK_EQ(aoki_connect("death1", NULL, &ch), 0);
-	CHECK_EQ(aoki_connect("death1", NULL, &ch2), 0);
+	CHECK_EQ(aoki_connect("death1", &no_reconnect, &ch), 0);
+	CHECK_EQ(aoki_connect("death1", &no_reconnect, &ch2), 0);
 	CHECK(t_echo_ok(ch, 1));
 	kill_later(&k, &th, srv, SIGKILL, 100);
 	CHECK_EQ(aoki_call(ch, ECHO_OP_SLEEP, &us, sizeof(us), NULL, 0, NULL), -ECONNRESET);
@@ -112,7 +117,7 @@ int main(void)
 	/* 3. Async requests in flight: those completed before the kill are
 	 * reaped intact, then -ECONNRESET. */
 	srv = spawn("death2");
-	CHECK_EQ(aoki_connect("death2", NULL, &ch), 0);
+	CHECK_EQ(aoki_connect("death2", &no_reconnect, &ch), 0);
 	{
 		uint32_t step = 40000;
 		struct aoki_sqe s[16];
@@ -144,7 +149,7 @@ int main(void)
 
 	/* 4. A clean stop (SIGTERM: aoki_server_destroy) during a call. */
 	srv = spawn("death3");
-	CHECK_EQ(aoki_connect("death3", NULL, &ch), 0);
+	CHECK_EQ(aoki_connect("death3", &no_reconnect, &ch), 0);
 	us = 300000;
 	kill_later(&k, &th, srv, SIGTERM, 50);
 	r = aoki_call(ch, ECHO_OP_SLEEP, &us, sizeof(us), NULL, 0, NULL);
@@ -158,7 +163,7 @@ int main(void)
 
 	/* 5. The port is free again: a new server, a new channel. */
 	srv = spawn("death1");
-	CHECK_EQ(aoki_connect("death1", NULL, &ch), 0);
+	CHECK_EQ(aoki_connect("death1", &no_reconnect, &ch), 0);
 	CHECK(t_echo_ok(ch, 7));
 	aoki_close(ch);
 	CHECK_EQ(echo_server_stop(srv), 0);

@@ -190,7 +190,9 @@ static void destroy_under_waiters(void)
 	int64_t t0;
 
 	for (unsigned i = 0; i < 3; i++) {
-		CHECK_EQ(aoki_connect("gone", NULL, &w[i].ch), 0);
+		/* Reconnection off: the server is gone for good. */
+		CHECK_EQ(aoki_connect("gone", &(struct aoki_chan_opts){ .reconnect_ns = -1 },
+				      &w[i].ch), 0);
 		CHECK(t_echo_ok(w[i].ch, i));
 	}
 	for (unsigned i = 0; i < 3; i++)

@@ -291,6 +291,8 @@ struct aoki_server_stats {
 	uint64_t dropped;	/* channels dropped for a protocol violation */
 	uint64_t refused;	/* connections refused (policy, bad header) */
 	uint64_t sleeps;	/* times a worker went to sleep */
+	uint64_t resumed;	/* channels resumed after a server restart */
+	uint64_t rerun;		/* requests run again on resume */
 };
 void aoki_server_get_stats(struct aoki_server *srv,
 			   struct aoki_server_stats *out);

@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -29,15 +30,16 @@
 #define DEFAULT_SLOTS 64
 #define DEFAULT_GRANTS 16
 #define DEFAULT_SPIN_NS 50000
+#define DEFAULT_RECONNECT_NS 30000000000ll
 
-static int open_port(const char *port)
+int chan_open_port(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, r;
 
-	r = aoki_port_path(port, sa.sun_path, sizeof(sa.sun_path));
-	if (r < 0)
-		return r;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -94,10 +96,10 @@ static int hello(struct aoki_chan *ch)
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) < 0)
 		return -errno;
 	ch->notify_fd = pair[0];
+	ch->notify_peer = pair[1];
 	fds[0] = ch->memfd;
 	fds[1] = pair[1];
 	r = ctl_send(ch->ctl_fd, CTL_HELLO, &m, fds, 2);
-	close(pair[1]);
 	if (r < 0)
 		return r == -EPIPE ? -ECONNRESET : r;
 	r = ctl_recv(ch->ctl_fd, &m, fds, &nfds, CTL_TIMEOUT_MS);
@@ -125,6 +127,8 @@ int aoki_connect(const char *port, const struct aoki_chan_opts *opts,
 		o.max_grants = DEFAULT_GRANTS;
 	if (!o.spin_ns)
 		o.spin_ns = DEFAULT_SPIN_NS;
+	if (!o.reconnect_ns)
+		o.reconnect_ns = DEFAULT_RECONNECT_NS;
 	if (o.timeout_ns < 0)
 		return -EINVAL;
 
@@ -132,13 +136,17 @@ int aoki_connect(const char *port, const struct aoki_chan_opts *opts,
 	if (!ch)
 		return -ENOMEM;
 	memset(ch, 0, sizeof(*ch));
-	ch->memfd = ch->ctl_fd = ch->notify_fd = -1;
+	ch->memfd = ch->ctl_fd = ch->notify_fd = ch->notify_peer = ch->epfd = -1;
 	ch->spin_ns = o.spin_ns;
 	atomic_init(&ch->spin_cur, o.spin_ns > 0 ? o.spin_ns : 0);
 	ch->timeout_ns = o.timeout_ns;
+	ch->reconnect_ns = o.reconnect_ns;
 	pthread_mutex_init(&ch->ctl_lock, NULL);
 
 	r = chan_geometry_init(&ch->geom, o.slots, o.max_grants);
+	if (r < 0)
+		goto fail;
+	r = aoki_port_path(port, ch->port_path, sizeof(ch->port_path));
 	if (r < 0)
 		goto fail;
 	ch->grants = calloc(o.max_grants ? o.max_grants : 1, sizeof(*ch->grants));
@@ -147,10 +155,12 @@ int aoki_connect(const char *port, const struct aoki_chan_opts *opts,
 	r = -ENOMEM;
 	if (!ch->grants || !ch->orphan || !ch->consumed)
 		goto fail;
+	for (unsigned i = 0; ch->grants && i < o.max_grants; i++)
+		ch->grants[i].fd = -1;
 	r = make_channel_memory(ch);
 	if (r < 0)
 		goto fail;
-	r = open_port(port);
+	r = chan_open_port(ch->port_path);
 	if (r < 0)
 		goto fail;
 	ch->ctl_fd = r;
@@ -172,13 +182,20 @@ void aoki_close(struct aoki_chan *ch)
 		close(ch->ctl_fd);
 	if (ch->notify_fd >= 0)
 		close(ch->notify_fd);
+	if (ch->notify_peer >= 0)
+		close(ch->notify_peer);
+	if (ch->epfd >= 0)
+		close(ch->epfd);
 	if (ch->hdr)
 		munmap(ch->hdr, ch->geom.total_size);
 	if (ch->memfd >= 0)
 		close(ch->memfd);
-	for (unsigned i = 0; ch->grants && i < ch->geom.max_grants; i++)
+	for (unsigned i = 0; ch->grants && i < ch->geom.max_grants; i++) {
 		if (ch->grants[i].mem)
 			munmap(ch->grants[i].mem, ch->grants[i].size);
+		if (ch->grants[i].fd >= 0)
+			close(ch->grants[i].fd);
+	}
 	free(ch->grants);
 	free(ch->orphan);
 	free(ch->consumed);
@@ -188,13 +205,16 @@ void aoki_close(struct aoki_chan *ch)
 
 int chan_check_alive(struct aoki_chan *ch)
 {
-	struct pollfd p = { .fd = ch->ctl_fd, .events = POLLIN | POLLRDHUP };
+	/* Acquire pairs with the release increment after a reconnect: the
+	 * new connection (ctl_fd's new socket) is in place for this gen. */
+	uint32_t gen = atomic_load_explicit(&ch->conn_gen, memory_order_acquire);
+	struct pollfd p = { .fd = ch->ctl_fd, .events = POLLRDHUP };
 
-	if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
+	if (chan_lost(ch))
 		return 0;
 	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR)))
-		atomic_store_explicit(&ch->dead, 1, memory_order_relaxed);
-	return !atomic_load_explicit(&ch->dead, memory_order_relaxed);
+		return chan_recover(ch, gen);
+	return 1;
 }
 
 /* Remember that nobody waits for this slot's reply any more. */
@@ -360,8 +380,8 @@ int chan_call(struct aoki_chan *ch, uint16_t op, const void *req, size_t len,
 		return -EMSGSIZE;
 	if ((len && !req) || (rep_cap && !rep))
 		return -EINVAL;
-	if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
-		return -ECONNRESET;
+	if (chan_lost(ch))
+		return chan_lost(ch);
 	r = chan_submit_one(ch, op, req, len, 0, 0, &pos);
 	if (r < 0)
 		return r;
@@ -394,8 +414,8 @@ int aoki_submit(struct aoki_chan *ch, const struct aoki_sqe *sqes, unsigned n)
 	uint64_t pos;
 	int r = 0;
 
-	if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
-		return -ECONNRESET;
+	if (chan_lost(ch))
+		return chan_lost(ch);
 	for (i = 0; i < n; i++) {
 		const struct aoki_sqe *e = &sqes[i];
 
@@ -429,9 +449,37 @@ static int cq_ready(struct aoki_chan *ch, void *arg)
 	return cq_pending(ch) != 0;
 }
 
+/*
+ * Enter and leave reap_some.  A reconnect repairs the completion ring only
+ * with no reaper inside (chan_repair_cq), because a reaper between taking
+ * an entry and marking its slot consumed looks, from outside, like a
+ * completion that was never reported.  seq_cst on both sides (Dekker):
+ * we count ourselves in, then look at the gate; the repair closes the
+ * gate, then waits for the count to drop to zero.  Two locked
+ * instructions per reap call, not per completion.
+ */
+static int reap_enter(struct aoki_chan *ch)
+{
+	atomic_fetch_add_explicit(&ch->reapers, 1, memory_order_seq_cst);
+	if (!atomic_load_explicit(&ch->reap_block, memory_order_seq_cst))
+		return 1;
+	atomic_fetch_sub_explicit(&ch->reapers, 1, memory_order_release);
+	return 0;
+}
+
+static void reap_leave(struct aoki_chan *ch)
+{
+	/* Release: our consumed-marks are visible to the repair that sees
+	 * the count drop. */
+	atomic_fetch_sub_explicit(&ch->reapers, 1, memory_order_release);
+}
+
 static unsigned reap_some(struct aoki_chan *ch, struct aoki_cqe *out, unsigned max)
 {
 	unsigned n = 0;
+
+	if (!reap_enter(ch))
+		return 0;	/* a reconnect is repairing the ring: wait */
 
 	while (n < max) {
 		uint32_t h = atomic_load_explicit(&ch->cq_head, memory_order_relaxed);
@@ -465,6 +513,7 @@ static unsigned reap_some(struct aoki_chan *ch, struct aoki_cqe *out, unsigned m
 		slot_consumed(ch, idx, st);
 		n++;
 	}
+	reap_leave(ch);
 	return n;
 }
 
@@ -479,7 +528,7 @@ int aoki_reap(struct aoki_chan *ch, struct aoki_cqe *cqes, unsigned max,
 		return -EINVAL;
 	n = reap_some(ch, cqes, max);
 	if (n >= min_complete || timeout_ns == 0)
-		return (int)n;
+		return n || !chan_lost(ch) ? (int)n : chan_lost(ch);
 	if (timeout_ns > 0)
 		deadline = now_ns() + timeout_ns;
 	else
@@ -490,6 +539,8 @@ int aoki_reap(struct aoki_chan *ch, struct aoki_cqe *cqes, unsigned max,
 			n += reap_some(ch, cqes + n, max - n);
 			if (n)
 				return (int)n;
+			if (chan_lost(ch))
+				return chan_lost(ch);
 			return r == -ETIMEDOUT ? 0 : r;
 		}
 		n += reap_some(ch, cqes + n, max - n);
@@ -499,7 +550,36 @@ int aoki_reap(struct aoki_chan *ch, struct aoki_cqe *cqes, unsigned max,
 
 int aoki_chan_eventfd(struct aoki_chan *ch)
 {
-	return ch->notify_fd;
+	struct epoll_event ev = { .events = EPOLLIN };
+	int r = 0;
+
+	pthread_mutex_lock(&ch->ctl_lock);
+	if (ch->epfd < 0) {
+		/* One descriptor for two events: completions (the notify
+		 * socket) and the server's death (the control socket hangs
+		 * up), so that an event loop asleep in epoll learns of a crash
+		 * and calls aoki_chan_arm or aoki_reap, which reconnect. */
+		r = epoll_create1(EPOLL_CLOEXEC);
+		if (r >= 0) {
+			ch->epfd = r;
+			ev.data.fd = ch->notify_fd;
+			r = epoll_ctl(ch->epfd, EPOLL_CTL_ADD, ch->notify_fd, &ev);
+			ev.events = EPOLLRDHUP;
+			ev.data.fd = ch->ctl_fd;
+			if (r == 0)
+				r = epoll_ctl(ch->epfd, EPOLL_CTL_ADD, ch->ctl_fd, &ev);
+			if (r < 0) {
+				r = -errno;
+				close(ch->epfd);
+				ch->epfd = -1;
+			}
+		} else {
+			r = -errno;
+		}
+	}
+	r = ch->epfd >= 0 ? ch->epfd : r;
+	pthread_mutex_unlock(&ch->ctl_lock);
+	return r;
 }
 
 int aoki_chan_arm(struct aoki_chan *ch)
@@ -512,5 +592,10 @@ int aoki_chan_arm(struct aoki_chan *ch)
 	/* seq_cst RMW orders the arm before the CQ check below, pairing
 	 * with the server's "publish completion; fence; load cli_wait". */
 	atomic_fetch_or_explicit(&ch->hdr->cli_wait, CLI_WAIT_ARMED, memory_order_seq_cst);
-	return cq_pending(ch) != 0 || atomic_load_explicit(&ch->dead, memory_order_relaxed);
+	if (cq_pending(ch) != 0)
+		return 1;
+	/* About to sleep: make sure there is a server to wake us.  If it
+	 * died, this reconnects (blocking) and the caller reaps what the
+	 * restarted server completes. */
+	return !chan_check_alive(ch) || cq_pending(ch) != 0;
 }

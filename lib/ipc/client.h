@@ -12,6 +12,10 @@
 struct client_grant {
 	void *mem;		/* mapping made by aoki_grant_create, or NULL */
 	size_t size;
+	int fd;			/* our copy of the memfd, to hand to a restarted
+				 * server; -1 for a free entry */
+	unsigned rights;
+	uint64_t serial;	/* tells this record from a later one at the id */
 };
 
 struct aoki_chan {
@@ -21,21 +25,36 @@ struct aoki_chan {
 	_Atomic uint32_t *cq;
 	struct chan_geom geom;
 	int memfd;
-	int ctl_fd;		/* control socket to the server */
-	int notify_fd;		/* our end of the notify socketpair (epoll) */
+	int ctl_fd;		/* control socket to the server; the number stays
+				 * the same across reconnects (dup2) */
+	int notify_fd;		/* our end of the notify socketpair */
+	int notify_peer;	/* the server's end, kept for a restarted server */
+	int epfd;		/* aoki_chan_eventfd: epoll over notify_fd and
+				 * ctl_fd; -1 until asked for */
 	int64_t spin_ns;	/* the most a waiter spins */
 	_Atomic int64_t spin_cur;	/* adaptive budget, <= spin_ns (wait.c) */
 	int64_t timeout_ns;
-	_Atomic int dead;	/* the server hung up or dropped us */
+	int64_t reconnect_ns;	/* <0: never reconnect */
+	/* 0 while the channel is usable; else the -errno that every call
+	 * returns from now on (dropped, the server never came back, ...). */
+	_Atomic int lost;
+	_Atomic uint32_t conn_gen;	/* bumped by each reconnect */
+	unsigned reconnects;	/* successful reconnects (under ctl_lock) */
+	char port_path[108];
 
 	/* Submission claims: a client-local counter, its own cache line so
 	 * threads claiming positions do not slow down the shared header. */
 	alignas(CACHELINE) _Atomic uint64_t tail;
 	/* Completion-ring consumer index, client-local. */
 	alignas(CACHELINE) _Atomic uint32_t cq_head;
+	/* Reapers inside reap_some, and the gate that keeps them out while a
+	 * reconnect repairs the completion ring (reconnect.c). */
+	_Atomic unsigned reapers;
+	_Atomic int reap_block;
 
 	alignas(CACHELINE) pthread_mutex_t ctl_lock;	/* control socket, grants */
 	struct client_grant *grants;
+	uint64_t grant_serial;	/* last serial handed out (under ctl_lock) */
 	/* Per slot: 1 when a timed-out call left it for the server to finish. */
 	_Atomic uint8_t *orphan;
 	/* Per slot: the DONE state word whose reply has been consumed.  Kept
@@ -63,13 +82,42 @@ int chan_kick(struct aoki_chan *ch);
  * (chan_kick); chan_wait rings it after about a microsecond of polling,
  * and always before sleeping.  A polling server answers sooner, and the
  * store-load fence the doorbell check needs is then never paid.
- * Returns 0, -ETIMEDOUT (@deadline, absolute ns, passed; 0 = none), or
- * -ECONNRESET.
+ * A server that dies meanwhile is reconnected and waited for (see
+ * chan_check_alive).  Returns 0, -ETIMEDOUT (@deadline, absolute ns,
+ * passed; 0 = none), or the channel's loss error (ch->lost).
  */
 int chan_wait(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *),
 	      void *arg, int64_t deadline, int kick_pending);
 
-/* Mark the channel dead if the control socket has hung up; returns dead. */
+/*
+ * chan_check_alive - is the server there?  Looks at the control socket
+ * (one poll(2)); if it hung up, reconnects first (chan_recover), which
+ * blocks until a restarted server has resumed the channel or the
+ * reconnect deadline has passed.  Returns 1 if the channel is usable, 0
+ * if it is lost (ch->lost says why).
+ */
 int chan_check_alive(struct aoki_chan *ch);
+
+/*
+ * chan_recover - the control socket of connection @gen hung up: unless
+ * another thread has already done it, repair what the dead server left
+ * half done, reconnect to the port and resume the channel (reconnect.c).
+ * On failure sets ch->lost and wakes every waiter.  Blocking (takes
+ * ctl_lock; up to reconnect_ns).  Returns 1 if usable, 0 if lost.
+ */
+int chan_recover(struct aoki_chan *ch, uint32_t gen);
+
+/* The same, for a caller that already holds ctl_lock. */
+int chan_recover_locked(struct aoki_chan *ch, uint32_t gen);
+
+/* Open a connection to the port at @path; returns the socket or -errno. */
+int chan_open_port(const char *path);
+
+/* The channel's permanent error, or 0.  Relaxed: set once, under
+ * ctl_lock, before the waiters are woken; a stale 0 costs one more pass. */
+static inline int chan_lost(const struct aoki_chan *ch)
+{
+	return atomic_load_explicit(&ch->lost, memory_order_relaxed);
+}
 
 #endif

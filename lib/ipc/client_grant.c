@@ -11,39 +11,79 @@
 #include "ctl.h"
 #include "sys.h"
 
-int aoki_grant_register_fd(struct aoki_chan *ch, int memfd, unsigned rights,
-			   uint32_t *id)
+static void grant_release(struct client_grant *g)
 {
-	struct ctl_msg m = { .rights = rights };
+	if (g->mem)
+		munmap(g->mem, g->size);
+	if (g->fd >= 0)
+		close(g->fd);
+}
+
+/*
+ * Register @memfd and record it under the id the server chose, with a copy
+ * of the descriptor to hand to a restarted server, in one hold of ctl_lock
+ * so that a reconnect sees either none of it or all of it.  A server that
+ * dies during the round trip is reconnected and asked again.
+ */
+static int grant_add(struct aoki_chan *ch, int memfd, unsigned rights, void *mem,
+		     size_t size, uint32_t *id)
+{
+	struct ctl_msg m;
 	int fds[CTL_MAX_FDS];
-	unsigned nfds = 0;
-	int r;
+	unsigned nfds;
+	int r, mine;
 
 	if (!rights || (rights & ~(AOKI_GRANT_READ | AOKI_GRANT_WRITE)) || memfd < 0)
 		return -EINVAL;
-	if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
-		return -ECONNRESET;
+	mine = fcntl(memfd, F_DUPFD_CLOEXEC, 0);
+	if (mine < 0)
+		return -errno;
 	pthread_mutex_lock(&ch->ctl_lock);
-	r = ctl_send(ch->ctl_fd, CTL_GRANT_ADD, &m, &memfd, 1);
-	if (r == 0)
-		r = ctl_recv(ch->ctl_fd, &m, fds, &nfds, CTL_TIMEOUT_MS);
-	pthread_mutex_unlock(&ch->ctl_lock);
-	for (unsigned i = 0; i < nfds; i++)
-		close(fds[i]);
-	if (r == -EPIPE || r == -ECONNRESET) {
-		atomic_store_explicit(&ch->dead, 1, memory_order_relaxed);
-		return -ECONNRESET;
+	for (;;) {
+		uint32_t gen = atomic_load_explicit(&ch->conn_gen, memory_order_relaxed);
+
+		r = chan_lost(ch);
+		if (r < 0)
+			break;
+		m = (struct ctl_msg){ .rights = rights };
+		nfds = 0;
+		r = ctl_send(ch->ctl_fd, CTL_GRANT_ADD, &m, &memfd, 1);
+		if (r == 0)
+			r = ctl_recv(ch->ctl_fd, &m, fds, &nfds, CTL_TIMEOUT_MS);
+		for (unsigned i = 0; i < nfds; i++)
+			close(fds[i]);
+		if (r != -EPIPE && r != -ECONNRESET)
+			break;
+		if (!chan_recover_locked(ch, gen)) {
+			r = chan_lost(ch);
+			break;
+		}
 	}
+	if (r == 0 && m.type != CTL_GRANT_ACK)
+		r = -EBADMSG;
+	if (r == 0 && m.status < 0)
+		r = m.status;
+	if (r == 0 && m.id >= ch->geom.max_grants)
+		r = -EBADMSG;
+	if (r == 0) {
+		*id = m.id;
+		/* A record still here is from a revoke that timed out but went
+		 * through after all: its id was free to hand out again. */
+		grant_release(&ch->grants[m.id]);
+		ch->grants[m.id] = (struct client_grant){
+			.mem = mem, .size = size, .fd = mine, .rights = rights,
+			.serial = ++ch->grant_serial };
+	}
+	pthread_mutex_unlock(&ch->ctl_lock);
 	if (r < 0)
-		return r;
-	if (m.type != CTL_GRANT_ACK)
-		return -EBADMSG;
-	if (m.status < 0)
-		return m.status;
-	if (m.id >= ch->geom.max_grants)
-		return -EBADMSG;
-	*id = m.id;
-	return 0;
+		close(mine);
+	return r;
+}
+
+int aoki_grant_register_fd(struct aoki_chan *ch, int memfd, unsigned rights,
+			   uint32_t *id)
+{
+	return grant_add(ch, memfd, rights, NULL, 0, id);
 }
 
 int aoki_grant_create(struct aoki_chan *ch, size_t size, unsigned rights,
@@ -69,60 +109,79 @@ int aoki_grant_create(struct aoki_chan *ch, size_t size, unsigned rights,
 		close(fd);
 		return r;
 	}
-	r = aoki_grant_register_fd(ch, fd, rights, id);
-	close(fd);	/* the mapping and the server's copy keep it alive */
+	r = grant_add(ch, fd, rights, p, size, id);
+	close(fd);	/* grant_add keeps its own copy */
 	if (r < 0) {
 		munmap(p, size);
 		return r;
 	}
-	pthread_mutex_lock(&ch->ctl_lock);
-	ch->grants[*id] = (struct client_grant){ .mem = p, .size = size };
-	pthread_mutex_unlock(&ch->ctl_lock);
 	*mem = p;
 	return 0;
 }
 
+/* One in-band revoke, -EAGAIN (ring full) waited out within @deadline. */
+static int revoke_once(struct aoki_chan *ch, uint32_t id, int64_t deadline)
+{
+	int r;
+
+	while ((r = chan_call(ch, OP_GRANT_REVOKE, &id, sizeof(id), NULL, 0, NULL)) == -EAGAIN) {
+		if (now_ns() > deadline)
+			return -ETIMEDOUT;
+		sched_yield();
+	}
+	return r;
+}
+
 int aoki_grant_revoke(struct aoki_chan *ch, uint32_t id)
 {
-	struct client_grant g = { 0 };
+	struct client_grant g;
 	int64_t deadline;
+	uint32_t gen;
 	int r;
 
 	if (id >= ch->geom.max_grants)
 		return -ENOENT;
 	/* Take our record of the grant *before* the revoke: once the server
 	 * has revoked it, another thread's aoki_grant_create may get the
-	 * same id and store its own mapping here, which we must not unmap.
+	 * same id and store its own record here, which we must not release.
 	 * Until the revoke succeeds the server cannot hand the id out, so
-	 * the record taken now is the one being revoked. */
+	 * the record taken now is the one being revoked.  A reconnect
+	 * meanwhile must still restore the grant (requests queued before the
+	 * revoke may use it), so the descriptor stays in the table until the
+	 * revoke has succeeded. */
 	pthread_mutex_lock(&ch->ctl_lock);
 	g = ch->grants[id];
-	ch->grants[id] = (struct client_grant){ 0 };
+	ch->grants[id].mem = NULL;
+	gen = atomic_load_explicit(&ch->conn_gen, memory_order_relaxed);
 	pthread_mutex_unlock(&ch->ctl_lock);
+	if (g.fd < 0)
+		return -ENOENT;
 	/* Blocking, as documented: -EAGAIN (the slot at our ring position
 	 * still holds another thread's reply) is waited out, within the
 	 * control deadline, instead of being returned. */
 	deadline = now_ns() + (int64_t)CTL_TIMEOUT_MS * 1000000;
-	while ((r = chan_call(ch, OP_GRANT_REVOKE, &id, sizeof(id), NULL, 0, NULL)) == -EAGAIN) {
-		if (now_ns() > deadline) {
-			r = -ETIMEDOUT;
-			break;
-		}
-		sched_yield();
+	r = revoke_once(ch, id, deadline);
+	/* A server restarted after it had revoked the grant, but before we
+	 * saw the reply, was handed the grant again by the reconnect: revoke
+	 * it there too (-ENOENT: it had not been). */
+	if (r == 0 && atomic_load_explicit(&ch->conn_gen, memory_order_relaxed) != gen) {
+		r = revoke_once(ch, id, deadline);
+		if (r == -ENOENT)
+			r = 0;
 	}
-	if (r < 0) {
-		/* Not revoked (or not known to be): keep the mapping.  Only
-		 * if the id was reused meanwhile (a timed-out revoke that
-		 * went through after all) is ours stale: unmap it. */
-		pthread_mutex_lock(&ch->ctl_lock);
-		if (!ch->grants[id].mem)
-			ch->grants[id] = g;
-		else if (g.mem)
+	pthread_mutex_lock(&ch->ctl_lock);
+	if (ch->grants[id].serial != g.serial) {
+		/* Our record was released and the id reused meanwhile (the
+		 * timed-out revoke went through): only the mapping is left. */
+		if (g.mem)
 			munmap(g.mem, g.size);
-		pthread_mutex_unlock(&ch->ctl_lock);
-		return r;
+	} else if (r < 0) {
+		/* Not revoked (or not known to be): keep the mapping. */
+		ch->grants[id].mem = g.mem;
+	} else {
+		ch->grants[id] = (struct client_grant){ .fd = -1 };
+		grant_release(&g);
 	}
-	if (g.mem)
-		munmap(g.mem, g.size);
-	return 0;
+	pthread_mutex_unlock(&ch->ctl_lock);
+	return r;
 }

@@ -12,11 +12,18 @@
 #define CTL_MAGIC 0x4c54434bu	/* "KCTL" */
 
 enum ctl_type {
-	CTL_HELLO = 1,		/* client: fds = { channel memfd, notify socket } */
+	CTL_HELLO = 1,		/* client: fds = { channel memfd, notify socket },
+				 * arg = HELLO_F_*, id = grants that follow (resume) */
 	CTL_HELLO_ACK = 2,	/* server: status, arg = epoch */
-	CTL_GRANT_ADD = 3,	/* client: fds = { memfd }, rights */
+	CTL_GRANT_ADD = 3,	/* client: fds = { memfd }, rights; while resuming,
+				 * id = the grant's id, and no ACK is sent */
 	CTL_GRANT_ACK = 4,	/* server: status, id */
+	CTL_BYE = 5,		/* server: status = why the channel was dropped;
+				 * the client must not resume it */
 };
+
+/* CTL_HELLO flags (ctl_msg.arg). */
+#define HELLO_F_RESUME 0x1u	/* the channel has lived before: resume it */
 
 struct ctl_msg {
 	uint32_t magic;

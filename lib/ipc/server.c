@@ -107,6 +107,15 @@ void srv_chan_drop(struct srv_chan *ch, const char *fmt, ...)
 	srv_log(ch->srv, "dropping channel of pid %d uid %d: %s", (int)ch->peer.pid,
 		(int)ch->peer.uid, why);
 	atomic_fetch_add_explicit(&ch->srv->st.dropped, 1, memory_order_relaxed);
+	/* Tell the client this is final, so that it does not resume the
+	 * channel as it would after a crash.  Best effort and never
+	 * blocking: a client that does not read its socket loses the
+	 * message and reconnects, to be dropped again. */
+	struct ctl_msg bye = { .status = -EPROTO };
+	int fl = fcntl(ch->ctl_fd, F_GETFL);
+
+	if (fl >= 0 && fcntl(ch->ctl_fd, F_SETFL, fl | O_NONBLOCK) == 0)
+		ctl_send(ch->ctl_fd, CTL_BYE, &bye, NULL, 0);
 	srv_chan_kill(ch);
 }
 
@@ -145,7 +154,7 @@ static int64_t sealed_size(int fd, uint64_t min)
 	return sb.st_size;
 }
 
-static int attach(struct srv_chan *ch, int memfd, int notify_fd)
+static int attach(struct srv_chan *ch, int memfd, int notify_fd, int resume)
 {
 	struct chan_hdr copy;
 	struct stat sb;
@@ -178,8 +187,12 @@ static int attach(struct srv_chan *ch, int memfd, int notify_fd)
 	ch->cq = chan_cq(ch->mem, &ch->geom);
 	ch->notify_fd = notify_fd;
 	ch->cq_tail = atomic_load_explicit(&ch->hdr->cq_tail, memory_order_relaxed);
-	ch->head = 0;
-	atomic_store_explicit(&ch->hdr->srv_head, 0, memory_order_relaxed);
+	if (resume) {
+		chan_resume_scan(ch);
+	} else {
+		ch->head = 0;
+		atomic_store_explicit(&ch->hdr->srv_head, 0, memory_order_relaxed);
+	}
 	atomic_store_explicit(&ch->hdr->srv_cpu, 0xffff, memory_order_relaxed);
 	ch->published_cpu = 0xffff;
 	atomic_store_explicit(&ch->hdr->epoch, ch->srv->epoch, memory_order_relaxed);
@@ -199,32 +212,22 @@ static int peer_creds(int fd, struct aoki_peer *peer)
 	return 0;
 }
 
-static void handle_hello(struct srv_chan *ch, const struct ctl_msg *m, int *fds, unsigned nfds)
+static void refuse(struct srv_chan *ch, int r)
 {
 	struct aoki_server *srv = ch->srv;
-	aoki_policy_fn policy = srv->cfg.policy ? srv->cfg.policy : default_policy;
-	int r;
 
-	if (m->type != CTL_HELLO || nfds != 2) {
-		r = -EBADMSG;
-	} else if ((r = policy(&ch->peer, srv->cfg.policy_arg)) < 0) {
-		/* refused with the policy's own -errno */
-	} else if (atomic_load_explicit(&srv->nchannels, memory_order_relaxed) >=
-		   srv->cfg.max_channels) {
-		r = -EUSERS;
-	} else {
-		r = attach(ch, fds[0], fds[1]);
-		if (r == 0)
-			fds[1] = -1;	/* now owned by the channel */
-	}
-	if (r < 0) {
-		srv_log(srv, "refusing pid %d uid %d: %s", (int)ch->peer.pid,
-			(int)ch->peer.uid, strerror(-r));
-		atomic_fetch_add_explicit(&srv->st.refused, 1, memory_order_relaxed);
-		reply(ch->ctl_fd, CTL_HELLO_ACK, r, 0, 0);
-		srv_chan_kill(ch);
-		return;
-	}
+	srv_log(srv, "refusing pid %d uid %d: %s", (int)ch->peer.pid, (int)ch->peer.uid,
+		strerror(-r));
+	atomic_fetch_add_explicit(&srv->st.refused, 1, memory_order_relaxed);
+	reply(ch->ctl_fd, CTL_HELLO_ACK, r, 0, 0);
+	srv_chan_kill(ch);
+}
+
+/* The channel is complete (and, when resumed, its grants restored). */
+static void finish_attach(struct srv_chan *ch)
+{
+	struct aoki_server *srv = ch->srv;
+
 	if (reply(ch->ctl_fd, CTL_HELLO_ACK, 0, 0, srv->epoch) < 0) {
 		srv_chan_kill(ch);
 		return;
@@ -236,13 +239,52 @@ static void handle_hello(struct srv_chan *ch, const struct ctl_msg *m, int *fds,
 	worker_adopt(srv, ch);
 }
 
-static int add_grant(struct srv_chan *ch, const struct ctl_msg *m, int fd, uint32_t *id)
+static void handle_hello(struct srv_chan *ch, const struct ctl_msg *m, int *fds, unsigned nfds)
+{
+	struct aoki_server *srv = ch->srv;
+	aoki_policy_fn policy = srv->cfg.policy ? srv->cfg.policy : default_policy;
+	int resume = (m->arg & HELLO_F_RESUME) != 0;
+	int r;
+
+	if (m->type != CTL_HELLO || nfds != 2 || (m->arg & ~(uint64_t)HELLO_F_RESUME) ||
+	    (!resume && m->id)) {
+		r = -EBADMSG;
+	} else if ((r = policy(&ch->peer, srv->cfg.policy_arg)) < 0) {
+		/* refused with the policy's own -errno */
+	} else if (atomic_load_explicit(&srv->nchannels, memory_order_relaxed) >=
+		   srv->cfg.max_channels) {
+		r = -EUSERS;
+	} else {
+		r = attach(ch, fds[0], fds[1], resume);
+		if (r == 0)
+			fds[1] = -1;	/* now owned by the channel */
+		if (r == 0 && m->id > ch->geom.max_grants)
+			r = -EINVAL;
+	}
+	if (r < 0) {
+		refuse(ch, r);
+		return;
+	}
+	if (resume)
+		atomic_fetch_add_explicit(&srv->st.resumed, 1, memory_order_relaxed);
+	ch->restore_left = m->id;
+	if (!ch->restore_left)
+		finish_attach(ch);
+}
+
+/*
+ * Map the grant in @fd and enter it in the first free id, or, when
+ * @fixed_id, at id m->id (a resumed channel's grants keep their ids).
+ */
+static int add_grant(struct srv_chan *ch, const struct ctl_msg *m, int fd, int fixed_id,
+		     uint32_t *id)
 {
 	struct srv_grant *g;
 	int64_t size;
 	int prot = PROT_READ;
 
-	if (!m->rights || (m->rights & ~(AOKI_GRANT_READ | AOKI_GRANT_WRITE)))
+	if (!m->rights || (m->rights & ~(AOKI_GRANT_READ | AOKI_GRANT_WRITE)) ||
+	    (fixed_id && m->id >= ch->geom.max_grants))
 		return -EINVAL;
 	size = sealed_size(fd, 1);
 	if (size < 0)
@@ -261,7 +303,7 @@ static int add_grant(struct srv_chan *ch, const struct ctl_msg *m, int fd, uint3
 	}
 	g->len = (size_t)size;
 	g->rights = m->rights;
-	for (uint32_t i = 0; i < ch->geom.max_grants; i++) {
+	for (uint32_t i = fixed_id ? m->id : 0; i < ch->geom.max_grants; i++) {
 		struct srv_grant *empty = NULL;
 
 		/* Release pairs with the worker's acquire load in
@@ -274,6 +316,8 @@ static int add_grant(struct srv_chan *ch, const struct ctl_msg *m, int fd, uint3
 			*id = i;
 			return 0;
 		}
+		if (fixed_id)
+			break;	/* that id is taken: a duplicate */
 	}
 	munmap(g->base, g->len);
 	free(g);
@@ -295,13 +339,25 @@ static void handle_control(struct srv_chan *ch)
 	if (r == 0)
 		return;		/* the rest of the message comes later */
 	if (r < 0) {
-		if (r != -ECONNRESET && ch->attached)
+		if (r == -EPROTO && !ch->attached)
+			refuse(ch, r);	/* another version: say so, in ours */
+		else if (r != -ECONNRESET && ch->attached)
 			srv_chan_drop(ch, "bad control message: %s", strerror(-r));
 		srv_chan_kill(ch);
-	} else if (!ch->attached) {
+	} else if (!ch->mem) {
 		handle_hello(ch, &in->msg, in->fds, in->nfds);
+	} else if (!ch->attached) {
+		/* Resuming: the grants the channel had, under their ids. */
+		if (in->msg.type != CTL_GRANT_ADD || in->nfds != 1)
+			r = -EBADMSG;
+		else
+			r = add_grant(ch, &in->msg, in->fds[0], 1, &id);
+		if (r < 0)
+			refuse(ch, r);
+		else if (--ch->restore_left == 0)
+			finish_attach(ch);
 	} else if (in->msg.type == CTL_GRANT_ADD && in->nfds == 1) {
-		r = add_grant(ch, &in->msg, in->fds[0], &id);
+		r = add_grant(ch, &in->msg, in->fds[0], 0, &id);
 		if (reply(ch->ctl_fd, CTL_GRANT_ACK, r, id, 0) < 0)
 			srv_chan_kill(ch);
 	} else {
@@ -591,4 +647,6 @@ void aoki_server_get_stats(struct aoki_server *srv, struct aoki_server_stats *ou
 	out->dropped = atomic_load_explicit(&srv->st.dropped, memory_order_relaxed);
 	out->refused = atomic_load_explicit(&srv->st.refused, memory_order_relaxed);
 	out->sleeps = atomic_load_explicit(&srv->st.sleeps, memory_order_relaxed);
+	out->resumed = atomic_load_explicit(&srv->st.resumed, memory_order_relaxed);
+	out->rerun = atomic_load_explicit(&srv->st.rerun, memory_order_relaxed);
 }

@@ -32,13 +32,16 @@ struct srv_chan {
 	uint8_t client_id[AOKI_CLIENT_ID_LEN];	/* private copy, from attach */
 	_Atomic int refs;
 	_Atomic int dead;	/* hung up, dropped, or server stopping */
-	int attached;		/* HELLO done (acceptor only) */
+	int attached;		/* HELLO done and adopted (acceptor only) */
+	unsigned restore_left;	/* resume: grants still to receive (acceptor) */
 	struct ctl_in ctl_in;	/* control message being received (acceptor) */
 	struct srv_chan *all_prev, *all_next;	/* acceptor's list */
 	_Atomic(struct srv_grant *) *grants;
 
 	/* Worker-only state. */
 	uint64_t head;		/* next position to take */
+	uint64_t rerun_from;	/* resume: positions in [rerun_from, head) */
+	uint64_t rerun_until;	/* that a previous server took: run again */
 	uint32_t cq_tail;	/* private copy of the CQ producer index */
 	int cq_dirty;		/* completions pushed but tail not published */
 	unsigned spurious;	/* wake-ups with nothing to do, in a row */
@@ -83,7 +86,7 @@ struct aoki_server {
 	struct srv_chan *all;	/* every channel the acceptor watches */
 	unsigned nhandshakes;	/* of those, not yet attached (acceptor only) */
 	struct {
-		_Atomic uint64_t accepted, dropped, refused, sleeps;
+		_Atomic uint64_t accepted, dropped, refused, sleeps, resumed, rerun;
 	} st;
 };
 
@@ -111,6 +114,20 @@ void srv_chan_drop(struct srv_chan *ch, const char *fmt, ...)
 
 /* Mark dead and wake everybody who might wait on it. */
 void srv_chan_kill(struct srv_chan *ch);
+
+/*
+ * Resume (resume.c).  chan_resume_scan: on attaching a channel that lived
+ * before, take up the dead server's position and find the requests it had
+ * taken but not completed.  chan_rerun: run those again, in order, from
+ * the worker that adopted the channel.
+ */
+void chan_resume_scan(struct srv_chan *ch);
+void chan_rerun(struct worker *w, struct srv_chan *ch);
+
+/* Take the request at position @pos (slot @s, whose state the caller
+ * loaded as QUEUED(pos)) and run it; @rerun as for aoki_req_rerun. */
+void worker_take(struct worker *w, struct srv_chan *ch, struct chan_slot *s,
+		 uint64_t pos, int rerun);
 
 /* Hand a freshly attached channel to the least loaded worker. */
 void worker_adopt(struct aoki_server *srv, struct srv_chan *ch);

@@ -65,6 +65,8 @@ void worker_adopt(struct aoki_server *srv, struct srv_chan *ch)
 
 static void take_inbox(struct worker *w)
 {
+	unsigned first = w->nchans;
+
 	/* Relaxed peek, so the common empty case costs no lock: a channel
 	 * added after it is picked up next pass (worker_adopt also kicks). */
 	if (!atomic_load_explicit(&w->inbox_pending, memory_order_relaxed))
@@ -89,6 +91,10 @@ static void take_inbox(struct worker *w)
 	}
 	w->ninbox = 0;
 	pthread_mutex_unlock(&w->inbox_lock);
+	/* A resumed channel: first what the dead server left undone.  (Out
+	 * of the lock: handlers run here.) */
+	for (unsigned i = first; i < w->nchans; i++)
+		chan_rerun(w, w->chans[i]);
 }
 
 static void remove_chan(struct worker *w, unsigned i)
@@ -121,6 +127,35 @@ static int chan_has_work(const struct srv_chan *ch)
 	       slot_state(ch->head, SLOT_QUEUED);
 }
 
+void worker_take(struct worker *w, struct srv_chan *ch, struct chan_slot *s,
+		 uint64_t pos, int rerun)
+{
+	struct aoki_req req;
+
+	/* Copy the request out before looking at it (no TOCTOU). */
+	req.ch = ch;
+	req.pos = pos;
+	req.idx = (uint32_t)(pos & ch->geom.mask);
+	req.op = s->op;
+	req.flags = s->flags;
+	req.len = s->len;
+	req.cpu = s->cpu;
+	req.tag = s->tag;
+	req.seq = s->seq;
+	memcpy(req.data, s->payload, sizeof(req.data));
+	req.status = 0;
+	req.rep_len = 0;
+	req.deferred = 0;
+	req.rerun = (uint8_t)rerun;
+	req.next = NULL;
+	ch->cli_cpu = req.cpu;
+	if (ch->published_cpu != w->cpu) {
+		ch->published_cpu = w->cpu;
+		atomic_store_explicit(&ch->hdr->srv_cpu, w->cpu, memory_order_relaxed);
+	}
+	req_dispatch(&req);
+}
+
 unsigned worker_serve(struct worker *w, struct srv_chan *ch, unsigned budget)
 {
 	unsigned n = 0;
@@ -132,7 +167,6 @@ unsigned worker_serve(struct worker *w, struct srv_chan *ch, unsigned budget)
 		/* Acquire pairs with the client's release store of QUEUED:
 		 * the message fields are visible before we copy them. */
 		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
-		struct aoki_req req;
 
 		if (st != slot_state(ch->head, SLOT_QUEUED)) {
 			if (!state_plausible(ch, st))
@@ -141,40 +175,23 @@ unsigned worker_serve(struct worker *w, struct srv_chan *ch, unsigned budget)
 					      (unsigned long long)ch->head);
 			break;
 		}
-		/* Copy the request out before looking at it (no TOCTOU). */
-		req.ch = ch;
-		req.pos = ch->head;
-		req.idx = (uint32_t)(ch->head & ch->geom.mask);
-		req.op = s->op;
-		req.flags = s->flags;
-		req.len = s->len;
-		req.cpu = s->cpu;
-		req.tag = s->tag;
-		req.seq = s->seq;
-		memcpy(req.data, s->payload, sizeof(req.data));
-		req.status = 0;
-		req.rep_len = 0;
-		req.deferred = 0;
-		req.rerun = 0;
-		req.next = NULL;
 		ch->head++;
-		ch->cli_cpu = req.cpu;
-		if (ch->published_cpu != w->cpu) {
-			ch->published_cpu = w->cpu;
-			atomic_store_explicit(&ch->hdr->srv_cpu, w->cpu, memory_order_relaxed);
-		}
-		req_dispatch(&req);
+		/* Record "taken" before running it, for a server that resumes
+		 * this channel after we die (resume.c): a request below
+		 * srv_head may have had side effects.  Relaxed, then a release
+		 * fence: the handler's own stores (its side effects) come
+		 * after this one.  The line is ours alone (the client never
+		 * reads it while we live), so the store costs no transfer. */
+		atomic_store_explicit(&ch->hdr->srv_head, ch->head, memory_order_relaxed);
+		atomic_thread_fence(memory_order_release);
+		worker_take(w, ch, s, ch->head - 1, 0);
 		n++;
 		chan_publish_early(ch);
 		if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
 			break;
 	}
-	if (n) {
-		/* Relaxed: srv_head is a progress report for recovery and
-		 * tools; nothing is ordered by it.  Once per batch. */
-		atomic_store_explicit(&ch->hdr->srv_head, ch->head, memory_order_relaxed);
+	if (n)
 		chan_notify(ch);
-	}
 	return n;
 }
 

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reconnect.c - a client outlives its server's crash.
+ *
+ * When the control socket hangs up without a goodbye (CTL_BYE), the server
+ * died.  The channel memory is ours and holds every request's state, so
+ * nothing is lost: we connect to the same port again (a supervisor
+ * restarts the server on the same listening socket), hand over the same
+ * memfd and grants with HELLO_F_RESUME, and the new server runs again what
+ * the old one had taken but not completed (resume.c).  Threads waiting for
+ * replies go on waiting; they see a delay, not an error.
+ *
+ * One thing the dead server may have left half done is ours to finish: an
+ * async request it completed (slot DONE) but whose completion-ring entry it
+ * had not yet published.  With the server gone we are the only writer, so
+ * chan_repair_cq publishes such entries before the new server starts.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "ctl.h"
+#include "sys.h"
+
+/* Retry delays while the port refuses us (no supervisor holds it). */
+#define RETRY_MIN_NS 1000000
+#define RETRY_MAX_NS 50000000
+
+/* Wake every thread asleep on the channel, so that it sees ch->lost. */
+static void wake_all(struct aoki_chan *ch)
+{
+	atomic_fetch_add_explicit(&ch->hdr->cli_futex, 1, memory_order_release);
+	futex_wake_shared(&ch->hdr->cli_futex, INT_MAX);
+}
+
+static void set_lost(struct aoki_chan *ch, int err)
+{
+	atomic_store_explicit(&ch->lost, err, memory_order_relaxed);
+	wake_all(ch);
+}
+
+/* Did the server say goodbye before hanging up?  Reads what is left on
+ * the socket; we hold ctl_lock, so no control round trip is in progress. */
+static int said_bye(struct aoki_chan *ch)
+{
+	for (;;) {
+		struct ctl_in in;
+		int r, bye;
+
+		memset(&in, 0, sizeof(in));
+		r = ctl_recv_some(ch->ctl_fd, &in);
+		for (unsigned i = 0; i < in.nfds; i++)
+			close(in.fds[i]);
+		if (r <= 0)
+			return 0;
+		bye = in.msg.type == CTL_BYE;
+		if (bye)
+			return 1;
+	}
+}
+
+static int hung_up(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR));
+}
+
+/*
+ * Publish on the completion ring every async reply that the dead server
+ * completed but never reported: DONE, not consumed, and not among the
+ * entries already published and not yet reaped.  Reapers are kept out
+ * meanwhile (reap_enter), so "taken from the ring but not yet marked
+ * consumed" cannot be mistaken for "never reported".
+ */
+static void chan_repair_cq(struct aoki_chan *ch)
+{
+	uint32_t nslots = ch->geom.nslots, head, tail, pending;
+	uint8_t *listed = calloc(nslots, 1);
+
+	/* seq_cst: see reap_enter. */
+	atomic_store_explicit(&ch->reap_block, 1, memory_order_seq_cst);
+	while (atomic_load_explicit(&ch->reapers, memory_order_seq_cst))
+		sched_yield();
+	head = atomic_load_explicit(&ch->cq_head, memory_order_relaxed);
+	/* Relaxed: the server that wrote it is dead and its stores were
+	 * made visible by the hang-up we saw (a system call). */
+	tail = atomic_load_explicit(&ch->hdr->cq_tail, memory_order_relaxed);
+	pending = tail - head;
+	if (listed && pending <= nslots) {
+		for (uint32_t k = head; k != tail; k++) {
+			uint32_t idx = atomic_load_explicit(&ch->cq[k & ch->geom.mask],
+							    memory_order_relaxed);
+
+			if (idx < nslots)
+				listed[idx] = 1;
+		}
+		for (uint32_t i = 0; i < nslots; i++) {
+			struct chan_slot *s = &ch->slots[i];
+			uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
+
+			if ((st & SLOT_KIND_MASK) != SLOT_DONE || !(s->flags & MSG_F_ASYNC) ||
+			    listed[i] ||
+			    atomic_load_explicit(&ch->consumed[i], memory_order_relaxed) == st)
+				continue;
+			atomic_store_explicit(&ch->cq[tail & ch->geom.mask], i,
+					      memory_order_relaxed);
+			tail++;
+		}
+		/* Release pairs with the reapers' acquire load of cq_tail. */
+		atomic_store_explicit(&ch->hdr->cq_tail, tail, memory_order_release);
+	}
+	free(listed);
+	/* Release: the repaired ring is visible to reapers let in again. */
+	atomic_store_explicit(&ch->reap_block, 0, memory_order_release);
+}
+
+/* Errors after which trying again cannot help. */
+static int permanent(int err)
+{
+	return err == -EPROTO || err == -EACCES || err == -EPERM || err == -EBADMSG ||
+	       err == -EINVAL || err == -ENOSPC || err == -ENAMETOOLONG;
+}
+
+/*
+ * One attempt: connect, HELLO with HELLO_F_RESUME, our grants under their
+ * ids, and wait for the acknowledgement until @deadline.  On success the
+ * new socket takes the old one's descriptor number.
+ */
+static int resume_once(struct aoki_chan *ch, int64_t deadline)
+{
+	struct ctl_msg m = { .arg = HELLO_F_RESUME };
+	int fds[CTL_MAX_FDS];
+	unsigned nfds = 0, ngrants = 0;
+	int fd, r;
+	int64_t left;
+
+	for (uint32_t i = 0; i < ch->geom.max_grants; i++)
+		ngrants += ch->grants[i].fd >= 0;
+	fd = chan_open_port(ch->port_path);
+	if (fd < 0)
+		return fd;
+	fds[0] = ch->memfd;
+	fds[1] = ch->notify_peer;
+	m.id = ngrants;
+	r = ctl_send(fd, CTL_HELLO, &m, fds, 2);
+	for (uint32_t i = 0; r == 0 && i < ch->geom.max_grants; i++) {
+		struct ctl_msg g = { .id = i, .rights = ch->grants[i].rights };
+
+		if (ch->grants[i].fd >= 0)
+			r = ctl_send(fd, CTL_GRANT_ADD, &g, &ch->grants[i].fd, 1);
+	}
+	left = (deadline - now_ns()) / 1000000;
+	if (r == 0)
+		r = ctl_recv(fd, &m, fds, &nfds, left > 0 ? (int)(left < INT_MAX ? left : INT_MAX) : 0);
+	for (unsigned i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (r == 0 && m.type != CTL_HELLO_ACK)
+		r = -EBADMSG;
+	if (r == 0)
+		r = m.status;
+	if (r == 0 && ch->epfd >= 0)
+		epoll_ctl(ch->epfd, EPOLL_CTL_DEL, ch->ctl_fd, NULL);
+	if (r == 0 && dup3(fd, ch->ctl_fd, O_CLOEXEC) < 0)
+		r = -errno;
+	if (r == 0 && ch->epfd >= 0) {
+		struct epoll_event ev = { .events = EPOLLRDHUP, .data.fd = ch->ctl_fd };
+
+		epoll_ctl(ch->epfd, EPOLL_CTL_ADD, ch->ctl_fd, &ev);
+	}
+	close(fd);
+	return r == -EPIPE ? -ECONNRESET : r;
+}
+
+static void sleep_ns(int64_t ns)
+{
+	struct timespec ts = { .tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int chan_recover_locked(struct aoki_chan *ch, uint32_t gen)
+{
+	int64_t deadline, delay = RETRY_MIN_NS;
+	int r;
+
+	if (chan_lost(ch) || atomic_load_explicit(&ch->conn_gen, memory_order_relaxed) != gen ||
+	    !hung_up(ch->ctl_fd))
+		return !chan_lost(ch);	/* somebody else did it, or all is well */
+	if (said_bye(ch) || ch->reconnect_ns < 0) {
+		set_lost(ch, -ECONNRESET);
+		return 0;
+	}
+	deadline = now_ns() + ch->reconnect_ns;
+	chan_repair_cq(ch);
+	for (;;) {
+		r = resume_once(ch, deadline);
+		if (r == 0)
+			break;
+		if (permanent(r)) {
+			set_lost(ch, r);
+			return 0;
+		}
+		if (now_ns() >= deadline) {
+			set_lost(ch, -ETIMEDOUT);
+			return 0;
+		}
+		/* The port refused us or the server died again during the
+		 * handshake: wait a little, less than the time left. */
+		if (delay > deadline - now_ns())
+			delay = deadline - now_ns();
+		if (delay > 0)
+			sleep_ns(delay);
+		if (delay < RETRY_MAX_NS)
+			delay *= 2;
+	}
+	ch->reconnects++;
+	/* Release pairs with the acquire in chan_check_alive. */
+	atomic_fetch_add_explicit(&ch->conn_gen, 1, memory_order_release);
+	/* Replies come from the new server; nobody needs waking.  But a
+	 * request queued while nobody served may need the doorbell. */
+	chan_kick(ch);
+	return 1;
+}
+
+int chan_recover(struct aoki_chan *ch, uint32_t gen)
+{
+	int r;
+
+	pthread_mutex_lock(&ch->ctl_lock);
+	r = chan_recover_locked(ch, gen);
+	pthread_mutex_unlock(&ch->ctl_lock);
+	return r;
+}
