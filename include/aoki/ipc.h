@@ -246,7 +246,10 @@ typedef int (*aoki_policy_fn)(const struct aoki_peer *peer, void *arg);
 
 /* Server configuration; zero-initialise and set what you need. */
 struct aoki_server_config {
-	const char *port;	/* name or path; ignored if listen_fd >= 0 */
+	const char *port;	/* name or path; ignored if listen_fd >= 0.  A
+				 * socket passed for this name by socket
+				 * activation (aoki_listen_fd) is used if there
+				 * is one; else the server binds the path */
 	int listen_fd;		/* an already listening socket, or -1 */
 	aoki_handler_fn handler;
 	void *handler_arg;

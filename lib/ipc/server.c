@@ -533,6 +533,13 @@ int aoki_server_create(const struct aoki_server_config *cfg, struct aoki_server 
 		srv->listen_fd = cfg->listen_fd;
 		r = fcntl(srv->listen_fd, F_SETFL, fcntl(srv->listen_fd, F_GETFL) | O_NONBLOCK);
 		r = r < 0 ? -errno : 0;
+	} else if ((r = aoki_listen_fd(cfg->port)) >= 0) {
+		/* Socket activation: the supervisor holds the socket across
+		 * our restarts, so we close our copy at the end but never
+		 * unlink its path. */
+		srv->listen_fd = r;
+		srv->close_listen = 1;
+		r = 0;
 	} else {
 		r = bind_port(srv, cfg->port);
 	}
@@ -629,6 +636,8 @@ void aoki_server_destroy(struct aoki_server *srv)
 		close(srv->epfd);
 	if (srv->stop_fd >= 0)
 		close(srv->stop_fd);
+	if (srv->listen_fd >= 0 && srv->close_listen)
+		close(srv->listen_fd);
 	if (srv->listen_fd >= 0 && srv->own_listen) {
 		unlink(srv->path);
 		close(srv->listen_fd);

@@ -73,6 +73,7 @@ struct aoki_server {
 	struct aoki_server_config cfg;
 	int listen_fd;
 	int own_listen;		/* we bound it: unlink the path at the end */
+	int close_listen;	/* socket activation: close, do not unlink */
 	char path[108];
 	int epfd;
 	int stop_fd;		/* eventfd that wakes the acceptor */

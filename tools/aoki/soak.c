@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* soak.c - `aoki soak <what>`: fault soaks that kill servers under load. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "soak.h"
+
+int cmd_soak(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		printf("Usage: aoki soak ipc [--kills N] [--clients C] [--threads T] [--json]\n"
+		       "Kills a server under load again and again and checks that no request is\n"
+		       "lost, duplicated or answered wrongly.  `aoki soak ipc --help` for more.\n");
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "ipc"))
+		return soak_ipc_main(argc - 1, argv + 1);
+	fprintf(stderr, "aoki soak: unknown soak '%s'\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * soak.h - fault soaks (`aoki soak`): a supervisor (aoki-init) runs the
+ * server under test, the soak loads it and kills it with SIGKILL at random
+ * moments, then checks every request.
+ */
+#ifndef AOKI_SOAK_H
+#define AOKI_SOAK_H
+
+#include <limits.h>
+#include <sys/types.h>
+
+int soak_ipc_main(int argc, char **argv);
+
+/* An aoki-init running one server in a private run directory. */
+struct soak_init {
+	pid_t pid;			/* aoki-init */
+	char dir[PATH_MAX];		/* run dir: sockets, pid files, state */
+	char server[64];		/* the server's name in the config */
+};
+
+/*
+ * soak_init_start - write a configuration for server @name (command line
+ * @exec, in which one %s stands for the run directory; one port @port, immediate first restart, no crash limit below
+ * @max_crashes) into a new directory under $TMPDIR, start aoki-init on it
+ * and wait until it reports ready (5 s).  The server's binary is looked up
+ * next to this program's own.  Returns 0 or -errno (with a message on
+ * stderr).
+ */
+int soak_init_start(struct soak_init *si, const char *name, const char *exec,
+		    const char *port, unsigned max_crashes);
+
+/* soak_init_bindir - the directory of this program's binary, where
+ * aoki-init and the servers live.  Returns 0 or -errno. */
+int soak_init_bindir(char *buf, size_t cap);
+
+/* soak_init_server_pid - the current pid of the server (its pid file),
+ * or -errno (-ENOENT while it is being restarted). */
+pid_t soak_init_server_pid(const struct soak_init *si);
+
+/* soak_init_stop - SIGTERM aoki-init, wait for it, remove the directory.
+ * Returns aoki-init's wait status, or -errno. */
+int soak_init_stop(struct soak_init *si);
+
+#endif

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/* soak_init.c - run aoki-init with one server for a soak (see soak.h). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "soak.h"
+
+int soak_init_bindir(char *buf, size_t cap)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
+	char *slash;
+
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	slash = strrchr(buf, '/');
+	if (!slash)
+		return -ENOENT;
+	*slash = 0;
+	return 0;
+}
+
+static int write_config(const struct soak_init *si, const char *exec, const char *port,
+			unsigned max_crashes, char *path, size_t cap)
+{
+	FILE *f;
+
+	snprintf(path, cap, "%s/init.conf", si->dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	/* The first restart is immediate (the stall is what we measure);
+	 * repeated crashes back off a little, never much: the soak kills
+	 * on purpose, so give up only far beyond the kills it will make. */
+	const char *hole = strstr(exec, "%s");
+
+	fprintf(f, "# written by aoki soak\n[server %s]\nexec = ", si->server);
+	if (hole)
+		fprintf(f, "%.*s%s%s", (int)(hole - exec), exec, si->dir, hole + 2);
+	else
+		fputs(exec, f);
+	fprintf(f, "\n"
+		"port = %s\n"
+		"restart = on-failure\n"
+		"backoff-min-ms = 0\n"
+		"backoff-max-ms = 20\n"
+		"backoff-reset-ms = 1\n"
+		"crash-limit = %u\n"
+		"crash-window-s = 1\n"
+		"stop-timeout-ms = 5000\n",
+		port, max_crashes > 1000 ? 1000 : max_crashes);
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
+int soak_init_start(struct soak_init *si, const char *name, const char *exec,
+		    const char *port, unsigned max_crashes)
+{
+	char bindir[PATH_MAX], init[PATH_MAX + 16], conf[PATH_MAX + 16], fdarg[16], buf[16];
+	const char *tmp = getenv("TMPDIR");
+	struct pollfd p;
+	int pipefd[2], r;
+
+	memset(si, 0, sizeof(*si));
+	si->pid = -1;
+	snprintf(si->server, sizeof(si->server), "%s", name);
+	snprintf(si->dir, sizeof(si->dir), "%s/aoki-soak.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(si->dir)) {
+		r = -errno;
+		fprintf(stderr, "aoki soak: mkdtemp %s: %s\n", si->dir, strerror(-r));
+		return r;
+	}
+	r = soak_init_bindir(bindir, sizeof(bindir));
+	if (r == 0)
+		r = write_config(si, exec, port, max_crashes, conf, sizeof(conf));
+	if (r < 0) {
+		fprintf(stderr, "aoki soak: %s: %s\n", si->dir, strerror(-r));
+		return r;
+	}
+	snprintf(init, sizeof(init), "%s/aoki-init", bindir);
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	si->pid = fork();
+	if (si->pid < 0) {
+		r = -errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return r;
+	}
+	if (si->pid == 0) {
+		/* The ready pipe must survive exec: move it off close-on-exec. */
+		int fd = dup(pipefd[1]);
+
+		snprintf(fdarg, sizeof(fdarg), "%d", fd);
+		execl(init, init, "-c", conf, "--run-dir", si->dir, "--ready-fd", fdarg,
+		      (char *)NULL);
+		fprintf(stderr, "aoki soak: exec %s: %s\n", init, strerror(errno));
+		_exit(127);
+	}
+	close(pipefd[1]);
+	p = (struct pollfd){ .fd = pipefd[0], .events = POLLIN };
+	r = poll(&p, 1, 5000) == 1 && read(pipefd[0], buf, sizeof(buf)) == 6 &&
+	    !memcmp(buf, "READY\n", 6) ? 0 : -ETIMEDOUT;
+	close(pipefd[0]);
+	if (r < 0) {
+		fprintf(stderr, "aoki soak: %s did not become ready\n", init);
+		soak_init_stop(si);
+	}
+	return r;
+}
+
+pid_t soak_init_server_pid(const struct soak_init *si)
+{
+	char path[PATH_MAX + 80], text[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s.pid", si->dir, si->server);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ENOENT;
+	text[n] = 0;
+	return (pid_t)atoi(text) > 0 ? (pid_t)atoi(text) : -ENOENT;
+}
+
+/* Remove the run directory: a few files, no subdirectories but state/. */
+static void remove_dir(const char *dir)
+{
+	char cmd[PATH_MAX + 16];
+
+	/* Our own mkdtemp directory; its name has no shell metacharacters. */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "aoki soak: could not remove %s\n", dir);
+}
+
+int soak_init_stop(struct soak_init *si)
+{
+	int status = 0;
+
+	if (si->pid > 0) {
+		kill(si->pid, SIGTERM);
+		while (waitpid(si->pid, &status, 0) < 0 && errno == EINTR)
+			;
+		si->pid = -1;
+	}
+	if (si->dir[0] && !getenv("AOKI_SOAK_KEEP"))
+		remove_dir(si->dir);
+	return status;
+}

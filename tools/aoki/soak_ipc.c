@@ -1,0 +1,559 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * soak_ipc.c - `aoki soak ipc`: C clients x T threads load aoki-soakd,
+ * run by aoki-init, while the soak kills it with SIGKILL N times.  Every
+ * request is checked:
+ *
+ *   ECHO (idempotent)      the reply is the data and its checksum
+ *   APPEND (exactly once)  each client's indices are 0..n-1, each once,
+ *                          and the server's count for it is n
+ *   async batches          every tag completes exactly once
+ *
+ * and the stall of each kill is measured: from the kill to the first
+ * completion of a request submitted after it (which only the restarted
+ * server can complete).  Thread 0 of each client submits async batches
+ * and reaps them (one reaper per channel); the others make sync calls.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aoki/ipc.h"
+#include "soak.h"
+#include "../../servers/soakd/soak_proto.h"
+
+#define BATCH 8
+#define RECOVERY_LIMIT_NS 10000000000ll	/* a kill not recovered from: error */
+
+struct soak_opts {
+	unsigned kills, clients, threads, min_gap_ms, max_gap_ms;
+	uint64_t seed;
+	int json;
+};
+
+struct counters {
+	_Atomic uint64_t requests, lost, duplicated, wrong, errors;
+};
+
+struct client;
+
+struct worker {
+	struct client *cl;
+	unsigned id;
+	pthread_t th;
+	uint64_t rng;
+	uint64_t *indices;	/* APPEND indices received */
+	size_t nindices, cap;
+};
+
+struct client {
+	struct aoki_chan *ch;
+	unsigned id;
+	struct worker *w;
+};
+
+static struct {
+	_Atomic int stop;
+	/* Stall measurement: the last kill, and the first completion of a
+	 * request submitted after it (0 until there is one). */
+	_Atomic int64_t kill_at, first_after;
+	struct counters c;
+} g;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+	/* splitmix64 */
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* A request submitted at @sub completed now: the first after a kill ends
+ * that kill's stall. */
+static void completed(int64_t sub)
+{
+	int64_t k = atomic_load(&g.kill_at), zero = 0;
+
+	atomic_fetch_add_explicit(&g.c.requests, 1, memory_order_relaxed);
+	if (k && sub > k && !atomic_load_explicit(&g.first_after, memory_order_relaxed))
+		atomic_compare_exchange_strong(&g.first_after, &zero, now_ns());
+}
+
+static void fail(_Atomic uint64_t *what, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void fail(_Atomic uint64_t *what, const char *fmt, ...)
+{
+	va_list ap;
+
+	atomic_fetch_add(what, 1);
+	va_start(ap, fmt);
+	fputs("aoki soak: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void keep_index(struct worker *w, uint64_t idx)
+{
+	if (w->nindices == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 1024;
+		uint64_t *n = realloc(w->indices, cap * sizeof(*n));
+
+		if (!n) {
+			fail(&g.c.errors, "out of memory");
+			return;
+		}
+		w->indices = n;
+		w->cap = cap;
+	}
+	w->indices[w->nindices++] = idx;
+}
+
+/* ECHO data for @key: 1..SOAK_ECHO_MAX bytes derived from it. */
+static size_t echo_data(uint64_t key, uint8_t *buf)
+{
+	size_t len = 1 + key % SOAK_ECHO_MAX;
+	uint64_t x = key;
+
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(rnd(&x) >> 56);
+	return len;
+}
+
+static int echo_ok(uint64_t key, int status, const uint8_t *rep, size_t len)
+{
+	uint8_t want[SOAK_ECHO_MAX];
+	size_t n = echo_data(key, want);
+	uint64_t sum = soak_fnv1a64(want, n), got;
+
+	if (status != (int)n || len != n + sizeof(sum) || memcmp(rep, want, n))
+		return 0;
+	memcpy(&got, rep + n, sizeof(got));
+	return got == sum;
+}
+
+/* One sync call; -EAGAIN (ring momentarily full) is retried. */
+static int call(struct worker *w, uint16_t op, const void *req, size_t len, void *rep,
+		size_t *rep_len)
+{
+	int64_t sub = now_ns();
+	int r;
+
+	while ((r = aoki_call(w->cl->ch, op, req, len, rep, AOKI_MSG_PAYLOAD, rep_len)) == -EAGAIN)
+		sched_yield();
+	if (r >= 0)
+		completed(sub);
+	return r;
+}
+
+static void sync_round(struct worker *w)
+{
+	uint8_t req[SOAK_ECHO_MAX], rep[AOKI_MSG_PAYLOAD];
+	uint64_t key = rnd(&w->rng), idx;
+	size_t len;
+	int r;
+
+	if (key % 4) {
+		len = echo_data(key, req);
+		r = call(w, SOAK_OP_ECHO, req, len, rep, &len);
+		if (r < 0)
+			fail(&g.c.errors, "client %u: ECHO: %s", w->cl->id, strerror(-r));
+		else if (!echo_ok(key, r, rep, len))
+			fail(&g.c.wrong, "client %u: wrong ECHO reply", w->cl->id);
+		return;
+	}
+	r = call(w, SOAK_OP_APPEND, &key, sizeof(key), rep, &len);
+	if (r < 0) {
+		fail(&g.c.errors, "client %u: APPEND: %s", w->cl->id, strerror(-r));
+	} else if (r != 0 || len != sizeof(idx)) {
+		fail(&g.c.wrong, "client %u: APPEND replied %d with %zu bytes", w->cl->id, r, len);
+	} else {
+		memcpy(&idx, rep, sizeof(idx));
+		keep_index(w, idx);
+	}
+}
+
+/* Submit a batch (ECHOs and APPENDs) and reap it: every tag once. */
+static void async_round(struct worker *w, uint64_t *next_tag)
+{
+	uint8_t data[BATCH][SOAK_ECHO_MAX];
+	uint64_t values[BATCH], idx;
+	struct aoki_sqe s[BATCH];
+	struct aoki_cqe c[BATCH];
+	int done[BATCH] = { 0 };
+	uint64_t base = *next_tag;
+	unsigned queued = 0, got = 0;
+	int64_t sub = now_ns(), deadline = sub + 60 * 1000000000ll;
+
+	for (unsigned i = 0; i < BATCH; i++) {
+		uint64_t tag = base + i;
+
+		values[i] = tag;
+		if (rnd(&w->rng) % 4)
+			s[i] = (struct aoki_sqe){ .op = SOAK_OP_ECHO, .tag = tag, .data = data[i],
+						  .len = (uint16_t)echo_data(tag, data[i]) };
+		else
+			s[i] = (struct aoki_sqe){ .op = SOAK_OP_APPEND, .tag = tag,
+						  .data = &values[i], .len = sizeof(values[i]) };
+	}
+	*next_tag += BATCH;
+	while (got < BATCH) {
+		int n;
+
+		if (queued < BATCH) {
+			n = aoki_submit(w->cl->ch, s + queued, BATCH - queued);
+			if (n < 0) {
+				fail(&g.c.errors, "client %u: submit: %s", w->cl->id, strerror(-n));
+				atomic_fetch_add(&g.c.lost, BATCH - got);
+				return;
+			}
+			queued += (unsigned)n;
+		}
+		n = aoki_reap(w->cl->ch, c, BATCH, 1, 100000000);
+		if (n < 0 || now_ns() > deadline) {
+			fail(&g.c.lost, "client %u: %u async requests never completed (%s)",
+			     w->cl->id, BATCH - got, n < 0 ? strerror(-n) : "60 s");
+			atomic_fetch_add(&g.c.lost, BATCH - got - 1);
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			uint64_t k = c[i].tag - base;
+
+			if (k >= BATCH) {
+				fail(&g.c.wrong, "client %u: unknown tag %llu", w->cl->id,
+				     (unsigned long long)c[i].tag);
+				continue;
+			}
+			if (done[k]++) {
+				fail(&g.c.duplicated, "client %u: tag %llu completed twice",
+				     w->cl->id, (unsigned long long)c[i].tag);
+				continue;
+			}
+			got++;
+			completed(sub);
+			if (s[k].op == SOAK_OP_ECHO) {
+				if (!echo_ok(c[i].tag, c[i].status, c[i].payload, c[i].len))
+					fail(&g.c.wrong, "client %u: wrong async ECHO reply",
+					     w->cl->id);
+			} else if (c[i].status != 0 || c[i].len != sizeof(idx)) {
+				fail(c[i].status < 0 ? &g.c.errors : &g.c.wrong,
+				     "client %u: async APPEND: status %d", w->cl->id, c[i].status);
+			} else {
+				memcpy(&idx, c[i].payload, sizeof(idx));
+				keep_index(w, idx);
+			}
+		}
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t next_tag = 1;
+	int async = w->id == 0;
+
+	while (!atomic_load_explicit(&g.stop, memory_order_relaxed)) {
+		if (async && rnd(&w->rng) % 2)
+			async_round(w, &next_tag);
+		else
+			sync_round(w);
+	}
+	return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Each index once, all below the server's count, and as many as it. */
+static void verify_appends(struct client *cl, unsigned threads)
+{
+	uint64_t count = 0, *all = NULL;
+	size_t n = 0, len;
+	int r;
+
+	for (unsigned t = 0; t < threads; t++)
+		n += cl->w[t].nindices;
+	all = malloc((n ? n : 1) * sizeof(*all));
+	if (!all) {
+		fail(&g.c.errors, "out of memory");
+		return;
+	}
+	n = 0;
+	for (unsigned t = 0; t < threads; t++) {
+		memcpy(all + n, cl->w[t].indices, cl->w[t].nindices * sizeof(*all));
+		n += cl->w[t].nindices;
+	}
+	qsort(all, n, sizeof(*all), cmp_u64);
+	r = aoki_call(cl->ch, SOAK_OP_COUNT, NULL, 0, &count, sizeof(count), &len);
+	if (r < 0 || len != sizeof(count)) {
+		fail(&g.c.errors, "client %u: COUNT: %s", cl->id, strerror(r < 0 ? -r : EBADMSG));
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			if (all[i] >= count || (i && all[i] == all[i - 1]))
+				fail(&g.c.wrong, "client %u: index %llu given %s", cl->id,
+				     (unsigned long long)all[i],
+				     all[i] >= count ? "beyond the count" : "twice");
+		}
+		if (count > n)
+			fail(&g.c.duplicated, "client %u: the server applied %llu appends for %zu "
+			     "requests", cl->id, (unsigned long long)count, n);
+		if (count > n + 1)
+			atomic_fetch_add(&g.c.duplicated, count - n - 1);
+		if (count < n)
+			fail(&g.c.lost, "client %u: the server kept %llu of %zu acknowledged "
+			     "appends", cl->id, (unsigned long long)count, n);
+		if (count + 1 < n)
+			atomic_fetch_add(&g.c.lost, n - count - 1);
+	}
+	free(all);
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* The @p quantile of @v (sorted in place). */
+static double percentile(double *v, unsigned n, double p)
+{
+	if (!n)
+		return 0;
+	for (unsigned i = 1; i < n; i++)	/* insertion sort: n is small */
+		for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			double t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return v[(unsigned)((n - 1) * p + 0.5)];
+}
+
+/* Kill the server @kills times at random moments; stall of each in @stall. */
+static int kill_loop(const struct soak_init *si, const struct soak_opts *o, double *stall)
+{
+	uint64_t rng = o->seed ^ 0x5eed;
+
+	for (unsigned k = 0; k < o->kills; k++) {
+		unsigned gap = o->min_gap_ms + (unsigned)(rnd(&rng) % (o->max_gap_ms - o->min_gap_ms + 1));
+		int64_t at, first;
+		pid_t pid;
+
+		sleep_ms(gap);
+		pid = soak_init_server_pid(si);
+		if (pid <= 0) {
+			fprintf(stderr, "aoki soak: no server pid: %s\n", strerror(-pid));
+			return -1;
+		}
+		atomic_store(&g.first_after, 0);
+		at = now_ns();
+		atomic_store(&g.kill_at, at);
+		if (kill(pid, SIGKILL) < 0) {
+			fprintf(stderr, "aoki soak: kill %d: %s\n", (int)pid, strerror(errno));
+			return -1;
+		}
+		while (!(first = atomic_load(&g.first_after)) && now_ns() - at < RECOVERY_LIMIT_NS)
+			sleep_ms(1);
+		if (!first) {
+			fail(&g.c.errors, "kill %u: no completion within 10 s", k + 1);
+			return -1;
+		}
+		stall[k] = (first - at) / 1e6;
+		if (!o->json && ((k + 1) % 10 == 0 || k + 1 == o->kills))
+			fprintf(stderr, "aoki soak: kill %u/%u: stall %.1f ms, %llu requests so far\n",
+				k + 1, o->kills, stall[k],
+				(unsigned long long)atomic_load(&g.c.requests));
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: aoki soak ipc [--kills N] [--clients C] [--threads T] [--seed S] [--json]\n"
+		"\n"
+		"Starts aoki-init with aoki-soakd in a private directory, loads it with C\n"
+		"clients x T threads (sync ECHO/APPEND calls; thread 0 of each client also\n"
+		"async batches), and kills the server with SIGKILL N times at random moments\n"
+		"(every 20-60 ms of load).  Checks that no request is lost, duplicated,\n"
+		"answered wrongly or failed, and measures each kill's stall: from the kill\n"
+		"to the first completion of a request submitted after it.\n"
+		"\n"
+		"  --kills N     kills (default 30)\n"
+		"  --clients C   client channels (default 4)\n"
+		"  --threads T   threads per client (default 2)\n"
+		"  --seed S      random seed (default: from the clock; printed)\n"
+		"  --json        one JSON object on stdout\n"
+		"\n"
+		"Exit status 0 when lost, duplicated, wrong and errors are all 0.\n");
+}
+
+static int parse(int argc, char **argv, struct soak_opts *o)
+{
+	static const struct option lo[] = {
+		{ "kills", required_argument, NULL, 'k' },
+		{ "clients", required_argument, NULL, 'c' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	*o = (struct soak_opts){ .kills = 30, .clients = 4, .threads = 2, .min_gap_ms = 20,
+				 .max_gap_ms = 60, .seed = (uint64_t)now_ns() };
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "k:c:t:s:jh", lo, NULL)) != -1) {
+		char *end = NULL;
+		unsigned long v = 0;
+
+		if (optarg) {
+			errno = 0;
+			v = strtoul(optarg, &end, 0);
+			if (errno || !*optarg || *end) {
+				fprintf(stderr, "aoki soak ipc: bad number '%s'\n", optarg);
+				return 2;
+			}
+		}
+		switch (c) {
+		case 'k': o->kills = (unsigned)v; break;
+		case 'c': o->clients = (unsigned)v; break;
+		case 't': o->threads = (unsigned)v; break;
+		case 's': o->seed = v; break;
+		case 'j': o->json = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc || !o->clients || o->clients > 256 || !o->threads ||
+	    o->threads > 64 || o->kills > 100000) {
+		fprintf(stderr, "aoki soak ipc: clients 1..256, threads 1..64, kills <= 100000\n");
+		return 2;
+	}
+	return -1;
+}
+
+static void report(const struct soak_opts *o, double *stall, unsigned nstall, double secs)
+{
+	double p50 = percentile(stall, nstall, 0.5), p99 = percentile(stall, nstall, 0.99);
+	double max = nstall ? stall[nstall - 1] : 0;
+
+	if (o->json) {
+		printf("{\"kills\": %u, \"clients\": %u, \"threads\": %u, \"seed\": %llu, "
+		       "\"seconds\": %.1f, \"requests\": %llu, \"lost\": %llu, \"duplicated\": %llu, "
+		       "\"wrong\": %llu, \"errors\": %llu, \"stall_p50_ms\": %.2f, "
+		       "\"stall_p99_ms\": %.2f, \"stall_max_ms\": %.2f}\n",
+		       nstall, o->clients, o->threads, (unsigned long long)o->seed, secs,
+		       (unsigned long long)g.c.requests, (unsigned long long)g.c.lost,
+		       (unsigned long long)g.c.duplicated, (unsigned long long)g.c.wrong,
+		       (unsigned long long)g.c.errors, p50, p99, max);
+		return;
+	}
+	printf("%u kills, %u clients x %u threads, %.1f s (seed %llu)\n"
+	       "requests %llu: lost %llu, duplicated %llu, wrong %llu, errors %llu\n"
+	       "stall: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+	       nstall, o->clients, o->threads, secs, (unsigned long long)o->seed,
+	       (unsigned long long)g.c.requests, (unsigned long long)g.c.lost,
+	       (unsigned long long)g.c.duplicated, (unsigned long long)g.c.wrong,
+	       (unsigned long long)g.c.errors, p50, p99, max);
+}
+
+int soak_ipc_main(int argc, char **argv)
+{
+	char bindir[PATH_MAX], exec[2 * PATH_MAX + 64], port[PATH_MAX + 16];
+	struct aoki_chan_opts co = { .slots = 64 };
+	struct soak_init si;
+	struct soak_opts o;
+	struct client *cl;
+	double *stall;
+	int64_t t0;
+	int r, ok;
+
+	r = parse(argc, argv, &o);
+	if (r >= 0)
+		return r;
+	if (soak_init_bindir(bindir, sizeof(bindir)) < 0)
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	cl = calloc(o.clients, sizeof(*cl));
+	stall = calloc(o.kills ? o.kills : 1, sizeof(*stall));
+	if (!cl || !stall)
+		return 1;
+	if (!o.json)
+		fprintf(stderr, "aoki soak: seed %llu\n", (unsigned long long)o.seed);
+	/* %%s: the run directory, where the server keeps its durable state. */
+	snprintf(exec, sizeof(exec), "%s/aoki-soakd --port soak --workers 2 --quiet --state %%s/state",
+		 bindir);
+	r = soak_init_start(&si, "soakd", exec, "soak", o.kills + 10);
+	if (r < 0)
+		return 1;
+	snprintf(port, sizeof(port), "%s/soak.sock", si.dir);
+	t0 = now_ns();
+	for (unsigned i = 0; i < o.clients; i++) {
+		cl[i].id = i;
+		cl[i].w = calloc(o.threads, sizeof(*cl[i].w));
+		r = cl[i].w ? aoki_connect(port, &co, &cl[i].ch) : -ENOMEM;
+		if (r < 0) {
+			fprintf(stderr, "aoki soak: connect %s: %s\n", port, strerror(-r));
+			soak_init_stop(&si);
+			return 1;
+		}
+		for (unsigned t = 0; t < o.threads; t++) {
+			struct worker *w = &cl[i].w[t];
+
+			w->cl = &cl[i];
+			w->id = t;
+			w->rng = o.seed * 1000003 + i * 64 + t;
+			if (pthread_create(&w->th, NULL, worker_main, w)) {
+				fprintf(stderr, "aoki soak: cannot start threads\n");
+				return 1;
+			}
+		}
+	}
+	r = kill_loop(&si, &o, stall);
+	sleep_ms(50);
+	atomic_store(&g.stop, 1);
+	for (unsigned i = 0; i < o.clients; i++)
+		for (unsigned t = 0; t < o.threads; t++)
+			pthread_join(cl[i].w[t].th, NULL);
+	for (unsigned i = 0; i < o.clients; i++) {
+		verify_appends(&cl[i], o.threads);
+		aoki_close(cl[i].ch);
+		for (unsigned t = 0; t < o.threads; t++)
+			free(cl[i].w[t].indices);
+		free(cl[i].w);
+	}
+	soak_init_stop(&si);
+	report(&o, stall, r == 0 ? o.kills : 0, (now_ns() - t0) / 1e9);
+	ok = r == 0 && !g.c.lost && !g.c.duplicated && !g.c.wrong && !g.c.errors;
+	free(cl);
+	free(stall);
+	return ok ? 0 : 1;
+}
