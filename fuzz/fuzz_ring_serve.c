@@ -5,8 +5,10 @@
  * references, and memory changed between the server's passes.
  *
  * Input layout:
- *   byte 0        log2(slots) - 1 (masked to 1..5 -> 2..32 slots)
+ *   byte 0        log2(slots) - 1 (masked to 1..5 -> 2..32 slots); bit 7:
+ *                 resume the channel (a restarted server takes it up)
  *   then          initial content of the slot array (as much as given)
+ *   then, if resuming, u64 srv_head as the dead server left it
  *   then          rounds of (u16 offset, u8 value) writes; after each 8
  *                 writes the worker serves one batch.
  * The client is also given a well-formed head so that the first requests
@@ -15,7 +17,7 @@
  *
  * Properties: no crash or sanitizer report; every completion the server
  * publishes names a slot inside the ring; a channel, once dropped, is
- * never served again.
+ * never served again; a resume runs again at most one ring of requests.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +86,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n = (size_t)g.nslots * CHAN_SLOT_SIZE;
 	memcpy(ch.slots, data + used, n);
 	used += n;
+	if ((data[0] & 0x80) && used + 8 <= size) {
+		uint64_t head, rerun_before = srv.st.rerun;
+
+		memcpy(&head, data + used, sizeof(head));
+		used += sizeof(head);
+		atomic_store(&ch.hdr->srv_head, head);
+		chan_resume_scan(&ch);
+		chan_rerun(&w, &ch);
+		if (srv.st.rerun - rerun_before > g.nslots)
+			abort();
+		for (uint32_t i = 0; i != ch.cq_tail; i++)
+			if (atomic_load(&ch.cq[i & g.mask]) > g.mask)
+				abort();
+	}
 
 	for (int round = 0; round < 64; round++) {
 		uint32_t cq_before = ch.cq_tail;

@@ -37,7 +37,7 @@
 struct soak_opts {
 	unsigned kills, clients, threads, min_gap_ms, max_gap_ms;
 	uint64_t seed;
-	int json;
+	int json, verbose;
 };
 
 struct counters {
@@ -385,7 +385,7 @@ static int kill_loop(const struct soak_init *si, const struct soak_opts *o, doub
 			return -1;
 		}
 		stall[k] = (first - at) / 1e6;
-		if (!o->json && ((k + 1) % 10 == 0 || k + 1 == o->kills))
+		if (o->verbose || (!o->json && ((k + 1) % 10 == 0 || k + 1 == o->kills)))
 			fprintf(stderr, "aoki soak: kill %u/%u: stall %.1f ms, %llu requests so far\n",
 				k + 1, o->kills, stall[k],
 				(unsigned long long)atomic_load(&g.c.requests));
@@ -396,7 +396,7 @@ static int kill_loop(const struct soak_init *si, const struct soak_opts *o, doub
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: aoki soak ipc [--kills N] [--clients C] [--threads T] [--seed S] [--json]\n"
+		"Usage: aoki soak ipc [--kills N] [--clients C] [--threads T] [--seed S] [--json] [--verbose]\n"
 		"\n"
 		"Starts aoki-init with aoki-soakd in a private directory, loads it with C\n"
 		"clients x T threads (sync ECHO/APPEND calls; thread 0 of each client also\n"
@@ -410,6 +410,7 @@ static void usage(FILE *f)
 		"  --threads T   threads per client (default 2)\n"
 		"  --seed S      random seed (default: from the clock; printed)\n"
 		"  --json        one JSON object on stdout\n"
+		"  --verbose     a line for every kill (on stderr)\n"
 		"\n"
 		"Exit status 0 when lost, duplicated, wrong and errors are all 0.\n");
 }
@@ -422,6 +423,7 @@ static int parse(int argc, char **argv, struct soak_opts *o)
 		{ "threads", required_argument, NULL, 't' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -430,7 +432,7 @@ static int parse(int argc, char **argv, struct soak_opts *o)
 	*o = (struct soak_opts){ .kills = 30, .clients = 4, .threads = 2, .min_gap_ms = 20,
 				 .max_gap_ms = 60, .seed = (uint64_t)now_ns() };
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "k:c:t:s:jh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "k:c:t:s:jvh", lo, NULL)) != -1) {
 		char *end = NULL;
 		unsigned long v = 0;
 
@@ -448,6 +450,7 @@ static int parse(int argc, char **argv, struct soak_opts *o)
 		case 't': o->threads = (unsigned)v; break;
 		case 's': o->seed = v; break;
 		case 'j': o->json = 1; break;
+		case 'v': o->verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
