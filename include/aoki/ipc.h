@@ -109,13 +109,20 @@ void aoki_close(struct aoki_chan *ch);
  * Returns the server's status (>= 0 success, < 0 an -errno of the
  * handler), or a library error: -EMSGSIZE (payload too large),
  * -EAGAIN (no free slot: the ring is full of async requests),
- * -ECONNRESET (the server hung up or dropped the channel), -ETIMEDOUT
- * (the channel's deadline passed; the request may still run), -EINVAL.
+ * -ETIMEDOUT (the channel's deadline passed: the request may still run;
+ * or the server died and did not come back within reconnect_ns: the
+ * channel is lost), -ECONNRESET (the server dropped the channel, or died
+ * with reconnection off), -EPROTO (the server came back speaking another
+ * protocol version), -EINVAL.  Once a channel is lost every call returns
+ * the same error.
+ * A server that dies is reconnected transparently: the call waits for the
+ * restarted server, which runs the request again if the dead one had
+ * taken it (see docs/ipc.md, "Recovery").
  * Thread-safe.  Lock-free to submit (one CAS on a client-local tail that
  * fails only if another thread of this channel succeeded; with one
  * calling thread a single attempt), then blocking for the reply: it
- * spins for spin_ns, then sleeps on a futex in slices, checking that the
- * server is alive, so a dead server is noticed within 50 ms.
+ * spins for spin_ns, then sleeps on a futex in slices (1 ms doubling to
+ * 10 ms), checking between them that the server is alive.
  */
 int aoki_call(struct aoki_chan *ch, uint16_t op, const void *req, size_t len,
 	      void *rep, size_t rep_cap, size_t *rep_len);
@@ -140,7 +147,9 @@ struct aoki_cqe {
 /*
  * aoki_submit - queue up to @n asynchronous requests, in order.
  * Returns how many were queued (0..n; fewer when the ring fills), or
- * -EINVAL (a bad sqe: nothing after it is queued), -ECONNRESET.  The
+ * -EINVAL (a bad sqe: nothing after it is queued), or a lost channel's
+ * error (as for aoki_call).  Requests queued while the server is dead
+ * are served by the restarted one.  The
  * server is woken at most once per call, and only if it sleeps.
  * Lock-free per request (as aoki_call).
  */
@@ -150,28 +159,37 @@ int aoki_submit(struct aoki_chan *ch, const struct aoki_sqe *sqes, unsigned n);
  * aoki_reap - collect up to @max completions into @cqes.
  * Waits until at least @min_complete (<= max) are available or
  * @timeout_ns passes (0: do not wait; <0: the channel's deadline, or
- * forever while the server lives).  Returns the number collected (may be
- * fewer than min_complete on timeout), or -ECONNRESET when the server is
- * gone and nothing is left to reap.  Lock-free when not waiting.
+ * forever while the server lives).  A server that dies meanwhile is
+ * reconnected and its completions reaped as if nothing happened.
+ * Returns the number collected (may be fewer than min_complete on
+ * timeout), or, when nothing is left to reap on a lost channel, its error
+ * (as for aoki_call).  Lock-free when not waiting (two locked
+ * instructions per call keep a reconnect's ring repair out).
  */
 int aoki_reap(struct aoki_chan *ch, struct aoki_cqe *cqes, unsigned max,
 	      unsigned min_complete, int64_t timeout_ns);
 
 /*
  * aoki_chan_eventfd - a descriptor that becomes readable when
- * completions may be available, for epoll users.  (A datagram socket, not
- * an eventfd: the server must never block on a descriptor a client
- * controls, and send(MSG_DONTWAIT) on a socket cannot block.)  Before
- * sleeping on it call aoki_chan_arm(); after waking, reap.  Returns the fd,
- * owned by the channel.  Wait-free.
+ * completions may be available or the server has died, for epoll users.
+ * (An epoll set over a datagram socket the server signals - not an
+ * eventfd: the server must never block on a descriptor a client controls,
+ * and send(MSG_DONTWAIT) on a socket cannot block - and over the control
+ * socket, whose hang-up reports a crash.)  Before sleeping on it call
+ * aoki_chan_arm(); after waking, reap.  The same descriptor for the
+ * channel's whole life, reconnects included.  Returns the fd, owned by
+ * the channel, or -errno (creating it the first time: -EMFILE, -ENOMEM).
  */
 int aoki_chan_eventfd(struct aoki_chan *ch);
 
 /*
  * aoki_chan_arm - drain old notifications from the descriptor and ask the
  * server to signal it on the next completion.  Returns 1 if completions
- * are already waiting or the channel is dead (do not sleep: reap), 0 if
- * armed.  Wait-free (non-blocking recv calls, bounded by what is queued).
+ * are already waiting or the channel is lost (do not sleep: reap), 0 if
+ * armed.  Non-blocking while the server lives (recv calls bounded by what
+ * is queued, one poll); if the server has died it reconnects first,
+ * which blocks until the restarted server has resumed the channel (at
+ * most reconnect_ns).
  */
 int aoki_chan_arm(struct aoki_chan *ch);
 
