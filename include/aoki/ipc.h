@@ -284,7 +284,9 @@ struct aoki_server_config {
  * aoki_server_create - set up a server: bind (or adopt) the listening
  * socket and allocate the workers.  Nothing runs until
  * aoki_server_start().  Returns 0, -EINVAL, -EADDRINUSE (another server
- * listens on the path), -ENOMEM, or a bind/listen error.
+ * listens on the path), -ENOTSOCK (socket activation passed something
+ * other than a listening Unix stream socket for cfg.port), -ENOMEM, or a
+ * bind/listen error.
  */
 int aoki_server_create(const struct aoki_server_config *cfg,
 		       struct aoki_server **out);

@@ -540,9 +540,9 @@ int aoki_server_create(const struct aoki_server_config *cfg, struct aoki_server 
 		srv->listen_fd = r;
 		srv->close_listen = 1;
 		r = 0;
-	} else {
+	} else if (r == -ENOENT) {
 		r = bind_port(srv, cfg->port);
-	}
+	}	/* else a socket was passed for the port but is unusable: say so */
 	if (r < 0)
 		goto fail;
 	srv->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * socket.c - the run directory and the listening sockets aoki-init holds
+ * for its servers.  Holding them here is what lets a client connect while
+ * a server restarts: the connection waits in the backlog until the new
+ * server accepts it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "aoki/ipc.h"
+#include "init.h"
+
+int init_run_dir_default(char *buf, size_t cap)
+{
+	/* Ask the library for a port's path and keep its directory: the rule
+	 * lives in one place, aoki_port_path(). */
+	int n = aoki_port_path("x", buf, cap);
+
+	if (n < 0)
+		return n;
+	n -= (int)strlen("/x.sock");
+	buf[n] = 0;
+	return n;
+}
+
+int init_mkdir_p(const char *dir)
+{
+	char path[4096];
+	size_t n = strlen(dir);
+
+	if (n >= sizeof(path))
+		return -ENAMETOOLONG;
+	memcpy(path, dir, n + 1);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Does a listener accept connections at @sa? */
+static int live(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int r = fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+int init_socket_open(const char *run_dir, const char *port, struct init_socket *s)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int n, fd, r;
+
+	s->fd = -1;
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", run_dir, port);
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	if (r < 0 && errno == EADDRINUSE) {
+		if (live(&sa)) {
+			close(fd);
+			return -EADDRINUSE;
+		}
+		unlink(sa.sun_path);	/* stale: its listener is gone */
+		r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	}
+	if (r < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (listen(fd, 128) < 0 || stat(sa.sun_path, &st) < 0) {
+		r = -errno;
+		unlink(sa.sun_path);
+		close(fd);
+		return r;
+	}
+	memcpy(s->path, sa.sun_path, sizeof(s->path));
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	s->fd = fd;
+	return 0;
+}
+
+void init_socket_close(struct init_socket *s)
+{
+	struct stat st;
+
+	if (s->fd < 0)
+		return;
+	if (stat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
+		unlink(s->path);
+	close(s->fd);
+	s->fd = -1;
+}
