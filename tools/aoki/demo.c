@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * demo.c - `aoki demo`: start the example server, run a few clients doing
- * synchronous calls, async batches and a grant, and print what happened.
+ * synchronous calls, async batches and a grant, then crash the server
+ * during a call and restart it, and print what happened.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aoki/ipc.h"
@@ -97,6 +101,65 @@ static int demo_client(int id, unsigned calls)
 	return 0;
 }
 
+struct restart {
+	pid_t old, new;
+};
+
+/* Kill the server 100 ms from now with SIGKILL and start a new one. */
+static void *crash_and_restart(void *arg)
+{
+	struct restart *r = arg;
+	struct echo_opts eo = { .cpu = -1, .quiet = 1 };
+	struct timespec ts = { 0, 100000000 };
+
+	nanosleep(&ts, NULL);
+	kill(r->old, SIGKILL);
+	waitpid(r->old, NULL, 0);
+	if (echo_server_spawn("demo", &eo, &r->new) < 0)
+		r->new = -1;
+	return NULL;
+}
+
+/*
+ * Crash recovery: a call that takes the server 300 ms is in progress when
+ * the server is killed; a new server resumes the channel, runs the call
+ * again and replies.  Returns 0, or 1 with a message; *@srv is the server
+ * left running.
+ */
+static int demo_recovery(pid_t *srv)
+{
+	struct restart r = { .old = *srv, .new = -1 };
+	struct aoki_chan *ch;
+	uint32_t us = 300000, pid = 0;
+	pthread_t th;
+	int64_t t0;
+	int rc;
+
+	if (aoki_connect("demo", NULL, &ch) < 0)
+		return 1;
+	if (pthread_create(&th, NULL, crash_and_restart, &r)) {
+		aoki_close(ch);
+		return 1;
+	}
+	t0 = t_now_ns();
+	rc = aoki_call(ch, ECHO_OP_SLEEP, &us, sizeof(us), NULL, 0, NULL);
+	t0 = t_now_ns() - t0;
+	pthread_join(th, NULL);
+	if (rc == 0)
+		rc = aoki_call(ch, ECHO_OP_PID, NULL, 0, &pid, sizeof(pid), NULL);
+	aoki_close(ch);
+	*srv = r.new;
+	if (rc < 0 || r.new < 0 || pid != (uint32_t)r.new) {
+		fprintf(stderr, "aoki demo: crash recovery failed: %s\n",
+			rc < 0 ? strerror(-rc) : "no new server");
+		return 1;
+	}
+	printf("crash recovery: server %d killed (SIGKILL) 100 ms into a 300 ms call; "
+	       "server %d resumed the channel, ran the call again, and it returned "
+	       "its reply after %.0f ms\n", (int)r.old, (int)r.new, (double)t0 / 1e6);
+	return 0;
+}
+
 int cmd_demo(int argc, char **argv)
 {
 	unsigned clients = 2, calls = 20000;
@@ -122,7 +185,8 @@ int cmd_demo(int argc, char **argv)
 			printf("Usage: aoki demo [--clients N (1..64, default 2)] "
 			       "[--calls N (default 20000)]\n"
 			       "Starts the example echo server in its own process and N client\n"
-			       "processes; each does synchronous calls, async batches and a grant.\n");
+			       "processes; each does synchronous calls, async batches and a grant.\n"
+			       "Then kills the server during a call and shows a new one resume it.\n");
 			return 0;
 		default:
 			return 2;
@@ -152,7 +216,9 @@ int cmd_demo(int argc, char **argv)
 		if (!WIFEXITED(st) || WEXITSTATUS(st))
 			fails++;
 	}
-	echo_server_stop(srv);
+	fails += demo_recovery(&srv);
+	if (srv > 0)
+		echo_server_stop(srv);
 	printf("aoki demo: %s\n", fails ? "FAILED" : "all clients completed every request");
 	return fails ? 1 : 0;
 }
