@@ -439,8 +439,11 @@ static unsigned cq_pending(struct aoki_chan *ch)
 	/* Acquire pairs with the server's release store of cq_tail: the
 	 * entries and the slots they name are visible. */
 	uint32_t t = atomic_load_explicit(&ch->hdr->cq_tail, memory_order_acquire);
+	uint32_t n = t - atomic_load_explicit(&ch->cq_head, memory_order_relaxed);
 
-	return t - atomic_load_explicit(&ch->cq_head, memory_order_relaxed);
+	/* More than a ring's worth cannot be: the tail is garbage.  Reap
+	 * nothing rather than walk up to 2^32 entries. */
+	return n <= ch->geom.nslots ? n : 0;
 }
 
 static int cq_ready(struct aoki_chan *ch, void *arg)
@@ -487,8 +490,8 @@ static unsigned reap_some(struct aoki_chan *ch, struct aoki_cqe *out, unsigned m
 		uint32_t t = atomic_load_explicit(&ch->hdr->cq_tail, memory_order_acquire);
 		uint32_t idx;
 
-		if (h == t)
-			break;
+		if (h == t || t - h > ch->geom.nslots)
+			break;	/* empty, or a garbage tail (see cq_pending) */
 		idx = atomic_load_explicit(&ch->cq[h & ch->geom.mask], memory_order_relaxed);
 		/* A reaper owns entry h once its CAS succeeds.  The entry
 		 * cannot have been overwritten meanwhile: that needs more

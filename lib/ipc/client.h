@@ -110,6 +110,10 @@ int chan_recover(struct aoki_chan *ch, uint32_t gen);
 /* The same, for a caller that already holds ctl_lock. */
 int chan_recover_locked(struct aoki_chan *ch, uint32_t gen);
 
+/* Mark the channel lost with @err (what every call returns from now on)
+ * and wake every waiter.  Call with ctl_lock held. */
+void chan_set_lost(struct aoki_chan *ch, int err);
+
 /* Open a connection to the port at @path; returns the socket or -errno. */
 int chan_open_port(const char *path);
 

@@ -59,6 +59,11 @@ static int grant_add(struct aoki_chan *ch, int memfd, unsigned rights, void *mem
 			break;
 		}
 	}
+	if (r == 0 && m.type == CTL_BYE) {
+		/* Dropped for a protocol violation while we asked. */
+		chan_set_lost(ch, -ECONNRESET);
+		r = -ECONNRESET;
+	}
 	if (r == 0 && m.type != CTL_GRANT_ACK)
 		r = -EBADMSG;
 	if (r == 0 && m.status < 0)

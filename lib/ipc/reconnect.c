@@ -43,7 +43,7 @@ static void wake_all(struct aoki_chan *ch)
 	futex_wake_shared(&ch->hdr->cli_futex, INT_MAX);
 }
 
-static void set_lost(struct aoki_chan *ch, int err)
+void chan_set_lost(struct aoki_chan *ch, int err)
 {
 	atomic_store_explicit(&ch->lost, err, memory_order_relaxed);
 	wake_all(ch);
@@ -199,7 +199,7 @@ int chan_recover_locked(struct aoki_chan *ch, uint32_t gen)
 	    !hung_up(ch->ctl_fd))
 		return !chan_lost(ch);	/* somebody else did it, or all is well */
 	if (said_bye(ch) || ch->reconnect_ns < 0) {
-		set_lost(ch, -ECONNRESET);
+		chan_set_lost(ch, -ECONNRESET);
 		return 0;
 	}
 	deadline = now_ns() + ch->reconnect_ns;
@@ -209,11 +209,11 @@ int chan_recover_locked(struct aoki_chan *ch, uint32_t gen)
 		if (r == 0)
 			break;
 		if (permanent(r)) {
-			set_lost(ch, r);
+			chan_set_lost(ch, r);
 			return 0;
 		}
 		if (now_ns() >= deadline) {
-			set_lost(ch, -ETIMEDOUT);
+			chan_set_lost(ch, -ETIMEDOUT);
 			return 0;
 		}
 		/* The port refused us or the server died again during the

@@ -53,6 +53,14 @@ void srv_chan_ref(struct srv_chan *ch)
 
 static void chan_free(struct srv_chan *ch)
 {
+	/* Revokes parked behind deferred requests that never completed
+	 * (the channel went away first). */
+	while (ch->parked) {
+		struct aoki_req *r = ch->parked;
+
+		ch->parked = r->next;
+		free(r);
+	}
 	for (unsigned i = 0; ch->grants && i < ch->geom.max_grants; i++) {
 		struct srv_grant *g = atomic_load_explicit(&ch->grants[i], memory_order_relaxed);
 

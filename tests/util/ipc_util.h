@@ -2,16 +2,20 @@
 /*
  * ipc_util.h - header-only helpers shared by the tests/ipc-*.c binaries:
  * deterministic payloads derived from a tag (so any reply can be checked
- * without remembering what was sent), an in-process echo server, and
- * "wait until" loops with a deadline.
+ * without remembering what was sent), an in-process echo server,
+ * "wait until" loops with a deadline, and a /proc snapshot of what a
+ * process holds (descriptors, mappings, RSS) for leak checks.
  */
 #ifndef AOKI_TEST_IPC_UTIL_H
 #define AOKI_TEST_IPC_UTIL_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -107,6 +111,45 @@ static inline int t_wait_stat(struct aoki_server *srv, enum t_stat which, uint64
 		t_sleep_ms(1);
 	} while (t_now_ns() < end);
 	return t_stat(srv, which) == want;
+}
+
+/* What a process holds, from /proc: for leak checks on a server process. */
+struct t_proc_usage {
+	long fds;	/* entries in /proc/PID/fd */
+	long maps;	/* lines of /proc/PID/maps */
+	long rss_kb;	/* VmRSS */
+};
+
+/* Snapshot @pid's usage.  Exits the test if /proc cannot be read. */
+static inline struct t_proc_usage t_proc_usage(pid_t pid)
+{
+	struct t_proc_usage u = { 0, 0, -1 };
+	char path[64], line[512];
+	struct dirent *e;
+	DIR *d;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	CHECK(d != NULL);
+	while ((e = readdir(d)))
+		u.fds += e->d_name[0] != '.';
+	closedir(d);
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "r");
+	CHECK(f != NULL);
+	while (fgets(line, sizeof(line), f))
+		u.maps += strchr(line, '\n') != NULL;
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	CHECK(f != NULL);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &u.rss_kb) == 1)
+			break;
+	fclose(f);
+	CHECK(u.rss_kb >= 0);
+	return u;
 }
 
 /* One ECHO round trip of @tag's payload, checked.  Retries -EAGAIN. */
