@@ -219,7 +219,9 @@ int aoki_grant_register_fd(struct aoki_chan *ch, int memfd, unsigned rights,
  * aoki_grant_revoke - withdraw grant @id.  When it returns 0 the server
  * has unmapped the region and will never touch it again; a later
  * reference to @id fails with -ENOENT.  A region from aoki_grant_create
- * is unmapped here too.  Returns 0, -ENOENT, -ECONNRESET, -ETIMEDOUT.
+ * is unmapped here too.  Returns 0, -ENOENT, -EBUSY (a revoke of @id
+ * that timed out is still in flight), or a wait error as for aoki_call
+ * (-ETIMEDOUT: the revoke may still happen; call again to learn).
  * Blocking (an in-band request, ordered after every request submitted
  * before it).
  */

@@ -152,8 +152,9 @@ int aoki_connect(const char *port, const struct aoki_chan_opts *opts,
 	ch->grants = calloc(o.max_grants ? o.max_grants : 1, sizeof(*ch->grants));
 	ch->orphan = calloc(o.slots, sizeof(*ch->orphan));
 	ch->consumed = calloc(o.slots, sizeof(*ch->consumed));
+	ch->repair_listed = calloc(o.slots, 1);
 	r = -ENOMEM;
-	if (!ch->grants || !ch->orphan || !ch->consumed)
+	if (!ch->grants || !ch->orphan || !ch->consumed || !ch->repair_listed)
 		goto fail;
 	for (unsigned i = 0; ch->grants && i < o.max_grants; i++)
 		ch->grants[i].fd = -1;
@@ -199,6 +200,7 @@ void aoki_close(struct aoki_chan *ch)
 	free(ch->grants);
 	free(ch->orphan);
 	free(ch->consumed);
+	free(ch->repair_listed);
 	pthread_mutex_destroy(&ch->ctl_lock);
 	free(ch);
 }
@@ -371,10 +373,8 @@ int aoki_call(struct aoki_chan *ch, uint16_t op, const void *req, size_t len,
 int chan_call(struct aoki_chan *ch, uint16_t op, const void *req, size_t len,
 	      void *rep, size_t rep_cap, size_t *rep_len)
 {
-	struct done_wait w;
 	uint64_t pos;
-	size_t n;
-	int r, status;
+	int r;
 
 	if (len > AOKI_MSG_PAYLOAD)
 		return -EMSGSIZE;
@@ -385,6 +385,16 @@ int chan_call(struct aoki_chan *ch, uint16_t op, const void *req, size_t len,
 	r = chan_submit_one(ch, op, req, len, 0, 0, &pos);
 	if (r < 0)
 		return r;
+	return chan_wait_reply(ch, pos, rep, rep_cap, rep_len);
+}
+
+int chan_wait_reply(struct aoki_chan *ch, uint64_t pos, void *rep, size_t rep_cap,
+		    size_t *rep_len)
+{
+	struct done_wait w;
+	size_t n;
+	int r, status;
+
 	w.slot = &ch->slots[pos & ch->geom.mask];
 	w.want = slot_state(pos, SLOT_DONE);
 	r = chan_wait(ch, slot_done, &w, deadline_for(ch), 1);

@@ -16,6 +16,7 @@ struct client_grant {
 				 * server; -1 for a free entry */
 	unsigned rights;
 	uint64_t serial;	/* tells this record from a later one at the id */
+	uint64_t revoke_pos;	/* 1 + ring position of its revoke, 0: none */
 };
 
 struct aoki_chan {
@@ -57,6 +58,8 @@ struct aoki_chan {
 	uint64_t grant_serial;	/* last serial handed out (under ctl_lock) */
 	/* Per slot: 1 when a timed-out call left it for the server to finish. */
 	_Atomic uint8_t *orphan;
+	/* Scratch for the completion-ring repair (under ctl_lock). */
+	uint8_t *repair_listed;
 	/* Per slot: the DONE state word whose reply has been consumed.  Kept
 	 * here, not as a FREE store into the slot, so that finishing a call
 	 * writes no shared cache line (see slot_claimable in client.c). */
@@ -70,6 +73,11 @@ int chan_submit_one(struct aoki_chan *ch, uint16_t op, const void *data, size_t 
 /* aoki_call without the reserved-opcode check, for library requests. */
 int chan_call(struct aoki_chan *ch, uint16_t op, const void *req, size_t len,
 	      void *rep, size_t rep_cap, size_t *rep_len);
+
+/* The second half of chan_call: wait for the reply to the synchronous
+ * request at @pos and consume it.  Returns its status or a wait error. */
+int chan_wait_reply(struct aoki_chan *ch, uint64_t pos, void *rep, size_t rep_cap,
+		    size_t *rep_len);
 
 /* Ring the server's doorbell if it published that it sleeps; returns 1
  * if it did (a wake-up system call was made). */
@@ -116,6 +124,16 @@ void chan_set_lost(struct aoki_chan *ch, int err);
 
 /* Open a connection to the port at @path; returns the socket or -errno. */
 int chan_open_port(const char *path);
+
+/* Has the request queued at @pos been completed?  Its slot shows
+ * QUEUED(pos) until then, and DONE(pos) - or, once the reply was
+ * consumed and the slot reused, a later lap - after.  Acquire: pairs with
+ * the server's release store of DONE. */
+static inline int chan_request_done(const struct aoki_chan *ch, uint64_t pos)
+{
+	return atomic_load_explicit(&ch->slots[pos & ch->geom.mask].state,
+				    memory_order_acquire) != slot_state(pos, SLOT_QUEUED);
+}
 
 /* The channel's permanent error, or 0.  Relaxed: set once, under
  * ctl_lock, before the waiters are woken; a stale 0 costs one more pass. */

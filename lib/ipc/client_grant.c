@@ -124,68 +124,89 @@ int aoki_grant_create(struct aoki_chan *ch, size_t size, unsigned rights,
 	return 0;
 }
 
-/* One in-band revoke, -EAGAIN (ring full) waited out within @deadline. */
-static int revoke_once(struct aoki_chan *ch, uint32_t id, int64_t deadline)
+/*
+ * Queue the in-band revoke of grant @id and note its position in the
+ * grant's record, both under ctl_lock: a reconnect then either sees no
+ * revoke (and restores the grant), or the revoke's position, and restores
+ * the grant only while the revoke is not done.  -EAGAIN (the ring full)
+ * is waited out until @deadline.
+ */
+static int revoke_submit(struct aoki_chan *ch, uint32_t id, uint64_t serial,
+			 int64_t deadline, uint64_t *pos)
 {
 	int r;
 
-	while ((r = chan_call(ch, OP_GRANT_REVOKE, &id, sizeof(id), NULL, 0, NULL)) == -EAGAIN) {
+	for (;;) {
+		pthread_mutex_lock(&ch->ctl_lock);
+		r = chan_lost(ch);
+		if (r == 0 && ch->grants[id].serial != serial)
+			r = -ENOENT;	/* released meanwhile */
+		if (r == 0)
+			r = chan_submit_one(ch, OP_GRANT_REVOKE, &id, sizeof(id), 0, 0, pos);
+		if (r == 0)
+			ch->grants[id].revoke_pos = *pos + 1;
+		pthread_mutex_unlock(&ch->ctl_lock);
+		if (r != -EAGAIN)
+			return r;
 		if (now_ns() > deadline)
 			return -ETIMEDOUT;
 		sched_yield();
 	}
-	return r;
 }
 
 int aoki_grant_revoke(struct aoki_chan *ch, uint32_t id)
 {
 	struct client_grant g;
 	int64_t deadline;
-	uint32_t gen;
+	uint64_t pos;
 	int r;
 
 	if (id >= ch->geom.max_grants)
 		return -ENOENT;
-	/* Take our record of the grant *before* the revoke: once the server
-	 * has revoked it, another thread's aoki_grant_create may get the
-	 * same id and store its own record here, which we must not release.
-	 * Until the revoke succeeds the server cannot hand the id out, so
-	 * the record taken now is the one being revoked.  A reconnect
-	 * meanwhile must still restore the grant (requests queued before the
-	 * revoke may use it), so the descriptor stays in the table until the
-	 * revoke has succeeded. */
+	/* Take the mapping out of the record *before* the revoke: once the
+	 * server has revoked the grant, another thread's aoki_grant_create
+	 * may get the same id, and its record must not be confused with
+	 * ours (the serial tells them apart).  The descriptor stays: until
+	 * the revoke is done, a reconnect must hand the grant to the next
+	 * server, since requests queued before the revoke may use it. */
 	pthread_mutex_lock(&ch->ctl_lock);
 	g = ch->grants[id];
-	ch->grants[id].mem = NULL;
-	gen = atomic_load_explicit(&ch->conn_gen, memory_order_relaxed);
+	if (g.fd >= 0 && g.revoke_pos && chan_request_done(ch, g.revoke_pos - 1)) {
+		/* An earlier revoke that timed out has gone through since. */
+		ch->grants[id] = (struct client_grant){ .fd = -1 };
+		grant_release(&g);
+		pthread_mutex_unlock(&ch->ctl_lock);
+		return 0;
+	}
+	if (g.fd >= 0 && !g.revoke_pos)
+		ch->grants[id].mem = NULL;
 	pthread_mutex_unlock(&ch->ctl_lock);
 	if (g.fd < 0)
 		return -ENOENT;
-	/* Blocking, as documented: -EAGAIN (the slot at our ring position
-	 * still holds another thread's reply) is waited out, within the
+	if (g.revoke_pos)
+		return -EBUSY;	/* another revoke of it is in flight */
+	/* Blocking, as documented: a full ring is waited out, within the
 	 * control deadline, instead of being returned. */
 	deadline = now_ns() + (int64_t)CTL_TIMEOUT_MS * 1000000;
-	r = revoke_once(ch, id, deadline);
-	/* A server restarted after it had revoked the grant, but before we
-	 * saw the reply, was handed the grant again by the reconnect: revoke
-	 * it there too (-ENOENT: it had not been). */
-	if (r == 0 && atomic_load_explicit(&ch->conn_gen, memory_order_relaxed) != gen) {
-		r = revoke_once(ch, id, deadline);
-		if (r == -ENOENT)
-			r = 0;
-	}
+	r = revoke_submit(ch, id, g.serial, deadline, &pos);
+	if (r == 0)
+		r = chan_wait_reply(ch, pos, NULL, 0, NULL);
 	pthread_mutex_lock(&ch->ctl_lock);
 	if (ch->grants[id].serial != g.serial) {
-		/* Our record was released and the id reused meanwhile (the
-		 * timed-out revoke went through): only the mapping is left. */
+		/* Our record was released and the id reused meanwhile (a
+		 * revoke that timed out went through): only the mapping is
+		 * left to undo. */
 		if (g.mem)
 			munmap(g.mem, g.size);
-	} else if (r < 0) {
-		/* Not revoked (or not known to be): keep the mapping. */
-		ch->grants[id].mem = g.mem;
-	} else {
+	} else if (r == 0) {
 		ch->grants[id] = (struct client_grant){ .fd = -1 };
 		grant_release(&g);
+	} else {
+		/* Not revoked, or not known to be: keep the mapping.  A revoke
+		 * still queued keeps its position (a reconnect must know). */
+		ch->grants[id].mem = g.mem;
+		if (r == -ENOENT)
+			ch->grants[id].revoke_pos = 0;
 	}
 	pthread_mutex_unlock(&ch->ctl_lock);
 	return r;

@@ -99,7 +99,15 @@ struct chan_hdr {
 	 * of its own: the client reads line 1 (srv_cpu) while it waits for a
 	 * reply, and must not lose it to this store on every request. */
 	alignas(CACHELINE) _Atomic uint64_t srv_head;	/* next position to take */
-	uint8_t pad4[CACHELINE - 8];
+	/* The reply being published: written here first, then into the slot
+	 * over the request.  A server that dies in between leaves the slot
+	 * QUEUED with half a reply in it and the request gone; the next one
+	 * finishes the publication from this record (resume.c). */
+	_Atomic uint64_t reply_pos;	/* 1 + its position, once complete */
+	int32_t reply_status;
+	uint16_t reply_len;
+	uint8_t pad4[2];
+	uint8_t reply_payload[AOKI_MSG_PAYLOAD];
 
 	/* Line 5: written by the client before connecting, then immutable.
 	 * The server copies it at attach and never reads it again. */

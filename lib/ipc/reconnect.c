@@ -14,6 +14,7 @@
  * async request it completed (slot DONE) but whose completion-ring entry it
  * had not yet published.  With the server gone we are the only writer, so
  * chan_repair_cq publishes such entries before the new server starts.
+ * (A reply cut short in the slot is the new server's to finish: resume.c.)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -86,7 +88,7 @@ static int hung_up(int fd)
 static void chan_repair_cq(struct aoki_chan *ch)
 {
 	uint32_t nslots = ch->geom.nslots, head, tail, pending;
-	uint8_t *listed = calloc(nslots, 1);
+	uint8_t *listed = ch->repair_listed;
 
 	/* seq_cst: see reap_enter. */
 	atomic_store_explicit(&ch->reap_block, 1, memory_order_seq_cst);
@@ -97,39 +99,72 @@ static void chan_repair_cq(struct aoki_chan *ch)
 	 * made visible by the hang-up we saw (a system call). */
 	tail = atomic_load_explicit(&ch->hdr->cq_tail, memory_order_relaxed);
 	pending = tail - head;
-	if (listed && pending <= nslots) {
-		for (uint32_t k = head; k != tail; k++) {
-			uint32_t idx = atomic_load_explicit(&ch->cq[k & ch->geom.mask],
-							    memory_order_relaxed);
+	if (pending > nslots)	/* a garbage tail: start the ring afresh */
+		tail = head;
+	memset(listed, 0, nslots);
+	for (uint32_t k = head; k != tail; k++) {
+		uint32_t idx = atomic_load_explicit(&ch->cq[k & ch->geom.mask], memory_order_relaxed);
 
-			if (idx < nslots)
-				listed[idx] = 1;
-		}
-		for (uint32_t i = 0; i < nslots; i++) {
-			struct chan_slot *s = &ch->slots[i];
-			uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
-
-			if ((st & SLOT_KIND_MASK) != SLOT_DONE || !(s->flags & MSG_F_ASYNC) ||
-			    listed[i] ||
-			    atomic_load_explicit(&ch->consumed[i], memory_order_relaxed) == st)
-				continue;
-			atomic_store_explicit(&ch->cq[tail & ch->geom.mask], i,
-					      memory_order_relaxed);
-			tail++;
-		}
-		/* Release pairs with the reapers' acquire load of cq_tail. */
-		atomic_store_explicit(&ch->hdr->cq_tail, tail, memory_order_release);
+		if (idx < nslots)
+			listed[idx] = 1;
 	}
-	free(listed);
+	for (uint32_t i = 0; i < nslots; i++) {
+		struct chan_slot *s = &ch->slots[i];
+		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
+
+		if ((st & SLOT_KIND_MASK) != SLOT_DONE || !(s->flags & MSG_F_ASYNC) || listed[i] ||
+		    atomic_load_explicit(&ch->consumed[i], memory_order_relaxed) == st)
+			continue;
+		atomic_store_explicit(&ch->cq[tail & ch->geom.mask], i, memory_order_relaxed);
+		tail++;
+	}
+	/* Release pairs with the reapers' acquire load of cq_tail. */
+	atomic_store_explicit(&ch->hdr->cq_tail, tail, memory_order_release);
 	/* Release: the repaired ring is visible to reapers let in again. */
 	atomic_store_explicit(&ch->reap_block, 0, memory_order_release);
 }
 
-/* Errors after which trying again cannot help. */
+/*
+ * Errors after which trying again cannot help, as the channel's lost
+ * error: the server's policy refuses us now (-EACCES, -EPERM), or it does
+ * not accept what it accepted before (another version, our header or
+ * grants refused): -EPROTO.  0 for errors worth another try.
+ */
 static int permanent(int err)
 {
-	return err == -EPROTO || err == -EACCES || err == -EPERM || err == -EBADMSG ||
-	       err == -EINVAL || err == -ENOSPC || err == -ENAMETOOLONG;
+	if (err == -EACCES || err == -EPERM)
+		return err;
+	if (err == -EPROTO || err == -EBADMSG || err == -EINVAL || err == -ENOSPC ||
+	    err == -ENAMETOOLONG || err == -ENOTSOCK || err == -EBADF)
+		return -EPROTO;
+	return 0;
+}
+
+/* ctl_send on a non-blocking socket, waiting for room until @deadline. */
+static int send_by(int fd, uint16_t type, const struct ctl_msg *m, const int *fds,
+		   unsigned nfds, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		int64_t left = (deadline - now_ns()) / 1000000;
+		int r = ctl_send(fd, type, m, fds, nfds);
+
+		if (r != -EAGAIN)
+			return r;
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, left < INT_MAX ? (int)left : INT_MAX) < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/* Grant @i is being revoked and the server has done it: do not hand it
+ * to the next server (its users are all complete). */
+static int revoked_already(struct aoki_chan *ch, uint32_t i)
+{
+	uint64_t pos = ch->grants[i].revoke_pos;
+
+	return pos && chan_request_done(ch, pos - 1);
 }
 
 /*
@@ -146,19 +181,27 @@ static int resume_once(struct aoki_chan *ch, int64_t deadline)
 	int64_t left;
 
 	for (uint32_t i = 0; i < ch->geom.max_grants; i++)
-		ngrants += ch->grants[i].fd >= 0;
+		ngrants += ch->grants[i].fd >= 0 && !revoked_already(ch, i);
 	fd = chan_open_port(ch->port_path);
 	if (fd < 0)
 		return fd;
+	/* Non-blocking, so that a server that does not read (a supervisor
+	 * holds the socket, nobody serves it yet) cannot keep us past the
+	 * deadline when many grants fill the socket buffer. */
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
 	fds[0] = ch->memfd;
 	fds[1] = ch->notify_peer;
 	m.id = ngrants;
-	r = ctl_send(fd, CTL_HELLO, &m, fds, 2);
+	r = send_by(fd, CTL_HELLO, &m, fds, 2, deadline);
 	for (uint32_t i = 0; r == 0 && i < ch->geom.max_grants; i++) {
 		struct ctl_msg g = { .id = i, .rights = ch->grants[i].rights };
 
-		if (ch->grants[i].fd >= 0)
-			r = ctl_send(fd, CTL_GRANT_ADD, &g, &ch->grants[i].fd, 1);
+		if (ch->grants[i].fd >= 0 && !revoked_already(ch, i))
+			r = send_by(fd, CTL_GRANT_ADD, &g, &ch->grants[i].fd, 1, deadline);
 	}
 	left = (deadline - now_ns()) / 1000000;
 	if (r == 0)
@@ -169,6 +212,8 @@ static int resume_once(struct aoki_chan *ch, int64_t deadline)
 		r = -EBADMSG;
 	if (r == 0)
 		r = m.status;
+	if (r == 0 && fcntl(fd, F_SETFL, 0) < 0)	/* grant round trips block */
+		r = -errno;
 	if (r == 0 && ch->epfd >= 0)
 		epoll_ctl(ch->epfd, EPOLL_CTL_DEL, ch->ctl_fd, NULL);
 	if (r == 0 && dup3(fd, ch->ctl_fd, O_CLOEXEC) < 0)
@@ -209,7 +254,7 @@ int chan_recover_locked(struct aoki_chan *ch, uint32_t gen)
 		if (r == 0)
 			break;
 		if (permanent(r)) {
-			chan_set_lost(ch, r);
+			chan_set_lost(ch, permanent(r));
 			return 0;
 		}
 		if (now_ns() >= deadline) {

@@ -97,11 +97,26 @@ void req_publish(struct aoki_req *req)
 {
 	struct srv_chan *ch = req->ch;
 	struct chan_slot *s = &ch->slots[req->idx];
+	struct chan_hdr *h = ch->hdr;
 
+	/* First the reply record in line 4 (ours alone: no transfer), marked
+	 * complete by reply_pos, then the slot: the reply overwrites the
+	 * request there, and a server that dies in between must leave a way
+	 * to finish (resume.c).  Relaxed, then a release fence: the record
+	 * is complete before it is marked, and marked before the slot
+	 * changes (store-store order; what reads it is the next server,
+	 * after system calls). */
+	h->reply_status = req->status;
+	h->reply_len = req->rep_len;
+	/* Whole-buffer copies: a constant size is a few inline moves, where
+	 * rep_len bytes would be a call; bytes past rep_len mean nothing. */
+	memcpy(h->reply_payload, req->rep, AOKI_MSG_PAYLOAD);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&h->reply_pos, req->pos + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
 	s->status = req->status;
 	s->len = req->rep_len;
-	if (req->rep_len)
-		memcpy(s->payload, req->rep, req->rep_len);
+	memcpy(s->payload, req->rep, AOKI_MSG_PAYLOAD);
 	/* Release pairs with the client's acquire load of the state (in
 	 * aoki_call's wait or in reap): the reply is visible first. */
 	atomic_store_explicit(&s->state, slot_state(req->pos, SLOT_DONE), memory_order_release);

@@ -10,13 +10,18 @@
  *   completed  DONE(p)
  *
  * So the new server starts taking at srv_head and first runs again every
- * taken-but-not-completed request.  Those lie in [srv_head - nslots,
+ * taken-but-not-completed request.  One of those may be a reply cut short:
+ * the reply overwrites the request in the slot, so it is first written to
+ * a record in line 4 (req_publish), and a publication found cut short is
+ * finished from there rather than run again.  Those lie in [srv_head - nslots,
  * srv_head): position p + nslots cannot have been queued, let alone taken,
  * while p was still pending.  Nothing here trusts the memory: a client
  * that forges srv_head or slot states gets its own requests run in a
  * strange order, or its channel dropped by the usual checks, and nothing
  * worse.
  */
+#include <string.h>
+
 #include "server.h"
 
 void chan_resume_scan(struct srv_chan *ch)
@@ -30,8 +35,39 @@ void chan_resume_scan(struct srv_chan *ch)
 	ch->rerun_until = head;
 }
 
+/*
+ * The dead server was publishing a reply when it died: the slot still
+ * says QUEUED, its request half overwritten.  The handler had finished, so
+ * finish the publication from the record in line 4 instead of running
+ * what is left of the request.  Untrusted like the rest: a forged record
+ * only completes this client's own request with a reply of its choosing.
+ */
+static void finish_cut_publication(struct srv_chan *ch)
+{
+	struct chan_hdr *h = ch->hdr;
+	uint64_t pos = atomic_load_explicit(&h->reply_pos, memory_order_relaxed);
+	struct chan_slot *s;
+	struct aoki_req req;
+
+	if (!pos-- || pos < ch->rerun_from || pos >= ch->rerun_until)
+		return;
+	s = &ch->slots[pos & ch->geom.mask];
+	if (atomic_load_explicit(&s->state, memory_order_acquire) != slot_state(pos, SLOT_QUEUED))
+		return;
+	memset(&req, 0, sizeof(req));
+	req.ch = ch;
+	req.pos = pos;
+	req.idx = (uint32_t)(pos & ch->geom.mask);
+	req.flags = s->flags & MSG_F_ASYNC;
+	req.status = h->reply_status;
+	req.rep_len = h->reply_len <= AOKI_MSG_PAYLOAD ? h->reply_len : AOKI_MSG_PAYLOAD;
+	memcpy(req.rep, h->reply_payload, req.rep_len);
+	req_publish(&req);
+}
+
 void chan_rerun(struct worker *w, struct srv_chan *ch)
 {
+	finish_cut_publication(ch);
 	while (ch->rerun_from < ch->rerun_until &&
 	       !atomic_load_explicit(&ch->dead, memory_order_relaxed)) {
 		uint64_t pos = ch->rerun_from++;

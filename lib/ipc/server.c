@@ -120,10 +120,8 @@ void srv_chan_drop(struct srv_chan *ch, const char *fmt, ...)
 	 * blocking: a client that does not read its socket loses the
 	 * message and reconnects, to be dropped again. */
 	struct ctl_msg bye = { .status = -EPROTO };
-	int fl = fcntl(ch->ctl_fd, F_GETFL);
 
-	if (fl >= 0 && fcntl(ch->ctl_fd, F_SETFL, fl | O_NONBLOCK) == 0)
-		ctl_send(ch->ctl_fd, CTL_BYE, &bye, NULL, 0);
+	ctl_send(ch->ctl_fd, CTL_BYE, &bye, NULL, 0);	/* non-blocking socket */
 	srv_chan_kill(ch);
 }
 
@@ -366,7 +364,11 @@ static void handle_control(struct srv_chan *ch)
 			finish_attach(ch);
 	} else if (in->msg.type == CTL_GRANT_ADD && in->nfds == 1) {
 		r = add_grant(ch, &in->msg, in->fds[0], 0, &id);
-		if (reply(ch->ctl_fd, CTL_GRANT_ACK, r, id, 0) < 0)
+		r = reply(ch->ctl_fd, CTL_GRANT_ACK, r, id, 0);
+		/* A full socket: the client does not read its replies. */
+		if (r == -EAGAIN)
+			srv_chan_drop(ch, "control replies not read");
+		else if (r < 0)
 			srv_chan_kill(ch);
 	} else {
 		srv_chan_drop(ch, "unexpected control message type %u with %u fds",
@@ -401,7 +403,9 @@ static void accept_one(struct aoki_server *srv)
 	struct srv_chan *ch;
 	int fd;
 
-	fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	/* Non-blocking: the acceptor must never wait on a client, also not
+	 * when sending it a reply it does not read. */
+	fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
 	/* Connections that never send their HELLO must not pile up (each
