@@ -48,6 +48,14 @@ put("fuzz_ring_serve", "garbage-state", bytes([1]) + slot(5, 3, 1, b"x") + slot(
 put("fuzz_ring_serve", "writes", bytes([0]) + slot(0, QUEUED, 1, b"a") + slot(1, QUEUED, 1, b"b")
     + struct.pack("<HB", 64, 5) + struct.pack("<HB", 0, 1) * 8)
 
+# A resumed ring of 8: positions 8..11 taken by the dead server (srv_head
+# 12), 10 completed, 12..13 queued but not taken.
+resumed = [slot(8, QUEUED, 1, b"a"), slot(9, QUEUED, 6, b"d"), slot(10, 2, 1, b"c"),
+           slot(11, QUEUED, 2, struct.pack("<QQ", 1, 2), flags=1, tag=3),
+           slot(12, QUEUED, 1, b"e"), slot(13, QUEUED, 1, b"f"), slot(6, 2, 1, b""),
+           slot(7, 0, 1, b"")]
+put("fuzz_ring_serve", "resume", bytes([0x80 | 2]) + b"".join(resumed) + struct.pack("<Q", 12))
+
 CTL_MAGIC = 0x4c54434b
 msg = lambda t, status=0, ident=0, rights=0, arg=0: struct.pack(
     "<IHHiIIIQ", CTL_MAGIC, VERSION, t, status, ident, rights, 0, arg)
@@ -55,3 +63,32 @@ put("fuzz_ctl_recv", "hello", bytes([40 | 2]) + msg(1))
 put("fuzz_ctl_recv", "grant-add", bytes([40 | 1]) + msg(3, rights=3) + msg(4, 0, 5))
 put("fuzz_ctl_recv", "split", bytes([7]) + msg(2, arg=99))
 put("fuzz_ctl_recv", "bad-version", bytes([40]) + msg(1)[:4] + b"\x63\x00" + msg(1)[6:])
+
+# fuzz_dedup_open: aoki_dedup tables (lib/ipc/dedup_layout.h).
+DD_MAGIC = 0x31544444494b4f41
+DD_LIVE, DD_CLAIMING = 1, 2
+
+def dd_table(clients, window, slots=(), recs=(), salt=0x5eed):
+    recs_off = 64 + clients * 64
+    total = recs_off + clients * window * 64
+    img = bytearray(total)
+    img[:64] = struct.pack("<QIIIIIIQQQQ", DD_MAGIC, 1, 64, clients, window, 64, 64,
+                           64, recs_off, total, salt)
+    for c, (ver, busy, kind, used, n) in slots:   # client n: uid 1000, id n, 0xa5 x 15
+        ident = struct.unpack("<QQ", bytes([n]) + b"\xa5" * 15)
+        img[64 + c * 64:128 + c * 64] = struct.pack("<QQQQI28x", ver << 22 | busy << 2 | kind,
+                                                    used, ident[0], ident[1], 1000)
+    for c, seq, begun, done, status, rep, rep_len in recs:  # tags are seq + 1
+        off = recs_off + (c * window + seq % window) * 64
+        img[off:off + 64] = struct.pack("<QQiH2x32s8x", begun, done, status, rep_len, rep)
+    return bytes(img)
+
+put("fuzz_dedup_open", "empty-4x4", dd_table(4, 4))
+put("fuzz_dedup_open", "records-4x4", dd_table(
+    4, 4, slots=[(0, (3, 0, DD_LIVE, 100, 0)), (1, (1, 2, DD_CLAIMING, 50, 2)),
+                 (2, (7, 3, DD_LIVE, 10, 1))],
+    recs=[(0, 0, 1, 1, 0, b"", 0), (0, 1, 2, 0, 0, b"", 0), (0, 2, 3, 3, -5, b"abc", 3),
+          (2, 0, 1, 1, 0, b"x" * 32, 32), (2, 3, 4, 0, 0, b"", 0)]))
+put("fuzz_dedup_open", "bad-replen-2x2", dd_table(
+    2, 2, slots=[(1, (0, 0, DD_LIVE, 1, 0))], recs=[(1, 0, 1, 1, 0, b"", 33)]))
+put("fuzz_dedup_open", "truncated-2x2", dd_table(2, 2)[:-1])

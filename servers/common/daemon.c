@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* daemon.c - see daemon.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+int daemon_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+int daemon_serve(const char *name, struct aoki_server_config *cfg, const char *what)
+{
+	struct aoki_server *srv;
+	sigset_t stop;
+	int r, sig;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	r = aoki_listen_fd(cfg->port);
+	if (r >= 0) {
+		cfg->listen_fd = r;
+	} else if (r != -ENOENT) {
+		fprintf(stderr, "%s: socket passed for port %s: %s\n", name, cfg->port,
+			strerror(-r));
+		return 1;
+	}
+	r = aoki_server_create(cfg, &srv);
+	if (r == 0 && (r = aoki_server_start(srv)) < 0)
+		aoki_server_destroy(srv);
+	if (r < 0) {
+		fprintf(stderr, "%s: port %s: %s\n", name, cfg->port, strerror(-r));
+		return 1;
+	}
+	if (!cfg->quiet)
+		fprintf(stderr, "%s: serving port %s (pid %d, %u workers%s%s)\n", name, cfg->port,
+			(int)getpid(), cfg->workers ? cfg->workers : 1,
+			cfg->listen_fd >= 0 ? ", socket activated" : "", what ? what : "");
+	sigwait(&stop, &sig);
+	aoki_server_destroy(srv);
+	return 0;
+}

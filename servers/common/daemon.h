@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * daemon.h - what every stand-alone Aoki server's main() does: parse a
+ * number option, and serve until SIGTERM or SIGINT.
+ */
+#ifndef AOKI_SERVERS_DAEMON_H
+#define AOKI_SERVERS_DAEMON_H
+
+#include "aoki/ipc.h"
+
+/* Parse decimal @s in [@min, @max] into *@out: 0, or -EINVAL. */
+int daemon_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
+
+/*
+ * daemon_serve - block SIGTERM and SIGINT (before any thread exists, so
+ * every thread inherits the mask), adopt the socket passed for cfg->port
+ * by socket activation if there is one (the library does it too; asking
+ * here keeps older libraries working the same way), create and start
+ * the server, log "NAME: serving port P (pid, workers, @what)" unless
+ * cfg->quiet, wait synchronously for a stop signal, and destroy it.
+ * Returns the exit status: 0 after a stop signal, 1 after printing
+ * "NAME: ..." with why it could not serve.
+ */
+int daemon_serve(const char *name, struct aoki_server_config *cfg, const char *what);
+
+#endif
