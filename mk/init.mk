@@ -22,7 +22,8 @@ $(INIT_BIN): $(BUILD)/obj/servers/init/main.o $(INIT_CORE_OBJ) $(LIBA)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS)
 
-$(ECHOD_BIN): $(BUILD)/obj/servers/echo/echod.o $(BUILD)/obj/servers/echo/echo.o $(LIBA)
+$(ECHOD_BIN): $(BUILD)/obj/servers/echo/echod.o $(BUILD)/obj/servers/echo/echo.o \
+		$(BUILD)/obj/servers/common/daemon.o $(LIBA)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS)

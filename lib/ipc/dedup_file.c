@@ -128,32 +128,43 @@ fail:
 	return r;
 }
 
-/* An unnamed file in @path's directory (a named one where O_TMPFILE is
- * not supported: *@tmp gets its name). */
-static int create_unnamed(const char *path, char *tmp, size_t cap)
+/*
+ * A new file to become @path: unnamed, in @path's directory (O_TMPFILE;
+ * *@tmp = ""), or where @named or the file system says so, the file
+ * "<path>.new-<pid>" (its name in *@tmp).
+ */
+static int create_file(const char *path, int named, char *tmp, size_t cap)
 {
 	const char *slash = strrchr(path, '/');
+	size_t dirlen = !slash ? 0 : slash == path ? 1 : (size_t)(slash - path);
 	int fd;
 
-	tmp[0] = 0;
-	if (!slash)
-		fd = open(".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	else if (slash == path)
-		fd = open("/", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	else if ((size_t)(slash - path) < cap) {
-		memcpy(tmp, path, (size_t)(slash - path));
-		tmp[slash - path] = 0;
+	if (dirlen >= cap)
+		return -ENAMETOOLONG;
+	if (!named) {
+		memcpy(tmp, dirlen ? path : ".", dirlen ? dirlen : 1);
+		tmp[dirlen ? dirlen : 1] = 0;
 		fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 		tmp[0] = 0;
-	} else
-		return -ENAMETOOLONG;
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
-		return fd >= 0 ? fd : -errno;
+		if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+			return fd >= 0 ? fd : -errno;
+	}
 	if (snprintf(tmp, cap, "%s.new-%ld", path, (long)getpid()) >= (int)cap)
 		return -ENAMETOOLONG;
 	unlink(tmp);	/* left by a dead process with our pid */
 	fd = open(tmp, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
 	return fd >= 0 ? fd : -errno;
+}
+
+/* Give the complete file @fd (named @tmp, or unnamed) the name @path. */
+static int name_file(int fd, const char *tmp, const char *path)
+{
+	char proc[64];
+
+	if (tmp[0])
+		return link(tmp, path) < 0 ? -errno : 0;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
 }
 
 /*
@@ -164,34 +175,32 @@ static int create_unnamed(const char *path, char *tmp, size_t cap)
  */
 static int create_table(const char *path, const struct dd_hdr *g)
 {
-	char tmp[PATH_MAX], proc[64];
+	char tmp[PATH_MAX];
 	struct dd_hdr h = *g;
 	int fd, r = 0;
 
 	if (getrandom(&h.salt, sizeof(h.salt), GRND_NONBLOCK) != (ssize_t)sizeof(h.salt))
 		h.salt = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
-	fd = create_unnamed(path, tmp, sizeof(tmp));
-	if (fd < 0)
-		return fd;
-	if (ftruncate(fd, (off_t)h.total_size) < 0)
-		r = -errno;
-	else if (pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
-		r = -EIO;
-	if (!r && tmp[0]) {
-		if (link(tmp, path) < 0)
+	for (int named = 0; named < 2; named++) {
+		fd = create_file(path, named, tmp, sizeof(tmp));
+		if (fd < 0)
+			return fd;
+		if (ftruncate(fd, (off_t)h.total_size) < 0)
 			r = -errno;
-	} else if (!r) {
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-		if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0)
-			r = -errno;
-	}
-	if (tmp[0])
-		unlink(tmp);
-	if (r < 0) {
+		else if (pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+			r = -EIO;
+		else
+			r = name_file(fd, tmp, path);
+		if (tmp[0])
+			unlink(tmp);
+		if (r == 0)
+			return fd;
 		close(fd);
-		return r;
+		/* Without /proc an unnamed file cannot be named: use a name. */
+		if (r != -ENOENT || tmp[0])
+			break;
 	}
-	return fd;
+	return r;
 }
 
 int aoki_dedup_open(const char *path, const struct aoki_dedup_opts *opts,
@@ -218,7 +227,7 @@ int aoki_dedup_open(const char *path, const struct aoki_dedup_opts *opts,
 			fd = -errno;
 		if (fd >= 0)
 			return map_table(fd, &want, out);
-		if (fd != -EEXIST && fd != -ENOENT)
+		if (fd != -EEXIST)
 			return fd;
 	}
 	return -EAGAIN;

@@ -7,16 +7,11 @@
  * cleanly (exit 0).
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "echo.h"
+#include "../common/daemon.h"
 
 static void usage(FILE *f)
 {
@@ -33,19 +28,6 @@ static void usage(FILE *f)
 		"  -h, --help         this text\n");
 }
 
-static int parse_workers(const char *s, unsigned *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < 1 || v > 1024)
-		return -EINVAL;
-	*out = (unsigned)v;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -60,9 +42,7 @@ int main(int argc, char **argv)
 		.port = "echo", .listen_fd = -1, .handler = echo_handler,
 		.handler_arg = &st, .workers = 1,
 	};
-	struct aoki_server *srv;
-	sigset_t stop;
-	int c, r, sig;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "p:w:qh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -70,7 +50,7 @@ int main(int argc, char **argv)
 			cfg.port = optarg;
 			break;
 		case 'w':
-			if (parse_workers(optarg, &cfg.workers) < 0) {
+			if (daemon_parse_uint(optarg, 1, 1024, &cfg.workers) < 0) {
 				fprintf(stderr, "aoki-echod: --workers %s: not a number in 1..1024\n",
 					optarg);
 				return 2;
@@ -91,25 +71,5 @@ int main(int argc, char **argv)
 		fprintf(stderr, "aoki-echod: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	/* Block the stop signals before any thread exists (threads inherit
-	 * the mask), then wait for one synchronously. */
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	/* A socket passed by socket activation (aoki-init, systemd) is
-	 * adopted by aoki_server_create for cfg.port. */
-	r = aoki_server_create(&cfg, &srv);
-	if (r == 0 && (r = aoki_server_start(srv)) < 0)
-		aoki_server_destroy(srv);
-	if (r < 0) {
-		fprintf(stderr, "aoki-echod: port %s: %s\n", cfg.port, strerror(-r));
-		return 1;
-	}
-	if (!cfg.quiet)
-		fprintf(stderr, "aoki-echod: serving port %s (pid %d, %u workers%s)\n", cfg.port,
-			(int)getpid(), cfg.workers, cfg.listen_fd >= 0 ? ", socket activated" : "");
-	sigwait(&stop, &sig);
-	aoki_server_destroy(srv);
-	return 0;
+	return daemon_serve("aoki-echod", &cfg, NULL);
 }
