@@ -17,6 +17,7 @@ struct soak_init {
 	pid_t pid;			/* aoki-init */
 	char dir[PATH_MAX];		/* run dir: sockets, pid files, state */
 	char server[64];		/* the server's name in the config */
+	int keep;			/* keep the directory at the end */
 };
 
 /*
@@ -38,8 +39,10 @@ int soak_init_bindir(char *buf, size_t cap);
  * or -errno (-ENOENT while it is being restarted). */
 pid_t soak_init_server_pid(const struct soak_init *si);
 
-/* soak_init_stop - SIGTERM aoki-init, wait for it, remove the directory.
- * Returns aoki-init's wait status, or -errno. */
+/* soak_init_stop - SIGTERM aoki-init, wait for it, remove the directory
+ * (unless si->keep or $AOKI_SOAK_KEEP: then say where it is; its
+ * init.log has aoki-init's and the server's log lines).  Returns
+ * aoki-init's wait status, or -errno. */
 int soak_init_stop(struct soak_init *si);
 
 #endif

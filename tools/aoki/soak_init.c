@@ -96,7 +96,15 @@ int soak_init_start(struct soak_init *si, const char *name, const char *exec,
 	}
 	if (si->pid == 0) {
 		/* The ready pipe must survive exec: move it off close-on-exec. */
-		int fd = dup(pipefd[1]);
+		int fd = dup(pipefd[1]), log;
+		char logpath[PATH_MAX + 16];
+
+		/* aoki-init's and the server's log lines go to a file, not
+		 * between the soak's own lines. */
+		snprintf(logpath, sizeof(logpath), "%s/init.log", si->dir);
+		log = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (log >= 0)
+			dup2(log, 2);
 
 		snprintf(fdarg, sizeof(fdarg), "%d", fd);
 		execl(init, init, "-c", conf, "--run-dir", si->dir, "--ready-fd", fdarg,
@@ -155,7 +163,9 @@ int soak_init_stop(struct soak_init *si)
 			;
 		si->pid = -1;
 	}
-	if (si->dir[0] && !getenv("AOKI_SOAK_KEEP"))
+	if (si->dir[0] && !getenv("AOKI_SOAK_KEEP") && !si->keep)
 		remove_dir(si->dir);
+	else if (si->dir[0])
+		fprintf(stderr, "aoki soak: logs and state kept in %s (init.log)\n", si->dir);
 	return status;
 }

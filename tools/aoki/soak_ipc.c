@@ -525,6 +525,7 @@ int soak_ipc_main(int argc, char **argv)
 		r = cl[i].w ? aoki_connect(port, &co, &cl[i].ch) : -ENOMEM;
 		if (r < 0) {
 			fprintf(stderr, "aoki soak: connect %s: %s\n", port, strerror(-r));
+			si.keep = 1;
 			soak_init_stop(&si);
 			return 1;
 		}
@@ -553,9 +554,10 @@ int soak_ipc_main(int argc, char **argv)
 			free(cl[i].w[t].indices);
 		free(cl[i].w);
 	}
+	ok = r == 0 && !g.c.lost && !g.c.duplicated && !g.c.wrong && !g.c.errors;
+	si.keep = !ok;
 	soak_init_stop(&si);
 	report(&o, stall, r == 0 ? o.kills : 0, (now_ns() - t0) / 1e9);
-	ok = r == 0 && !g.c.lost && !g.c.duplicated && !g.c.wrong && !g.c.errors;
 	free(cl);
 	free(stall);
 	return ok ? 0 : 1;
