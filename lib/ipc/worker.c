@@ -127,8 +127,10 @@ static int chan_has_work(const struct srv_chan *ch)
 	       slot_state(ch->head, SLOT_QUEUED);
 }
 
-void worker_take(struct worker *w, struct srv_chan *ch, struct chan_slot *s,
-		 uint64_t pos, int rerun)
+/* worker_take, inlined into the serving loop (the fast path). */
+static inline __attribute__((always_inline)) void take(struct worker *w, struct srv_chan *ch,
+							struct chan_slot *s, uint64_t pos,
+							int rerun)
 {
 	struct aoki_req req;
 
@@ -154,6 +156,12 @@ void worker_take(struct worker *w, struct srv_chan *ch, struct chan_slot *s,
 		atomic_store_explicit(&ch->hdr->srv_cpu, w->cpu, memory_order_relaxed);
 	}
 	req_dispatch(&req);
+}
+
+void worker_take(struct worker *w, struct srv_chan *ch, struct chan_slot *s,
+		 uint64_t pos, int rerun)
+{
+	take(w, ch, s, pos, rerun);
 }
 
 unsigned worker_serve(struct worker *w, struct srv_chan *ch, unsigned budget)
@@ -184,7 +192,7 @@ unsigned worker_serve(struct worker *w, struct srv_chan *ch, unsigned budget)
 		 * reads it while we live), so the store costs no transfer. */
 		atomic_store_explicit(&ch->hdr->srv_head, ch->head, memory_order_relaxed);
 		atomic_thread_fence(memory_order_release);
-		worker_take(w, ch, s, ch->head - 1, 0);
+		take(w, ch, s, ch->head - 1, 0);
 		n++;
 		chan_publish_early(ch);
 		if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
