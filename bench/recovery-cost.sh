@@ -17,14 +17,14 @@ git worktree add -q --detach "$tmp/base" "$base"
 make -s -C "$tmp/base" all >/dev/null
 for i in $(seq "$rounds"); do
 	echo "round $i/$rounds" >&2
-	"$tmp/base/build/bin/aoki" bench ipc --json 2>/dev/null >>"$tmp/before.json"
-	build/bin/aoki bench ipc --json 2>/dev/null >>"$tmp/after.json"
+	"$tmp/base/build/bin/aoki" bench ipc --json 2>/dev/null >"$tmp/before.$i.json"
+	build/bin/aoki bench ipc --json 2>/dev/null >"$tmp/after.$i.json"
 done
-python3 - "$tmp/before.json" "$tmp/after.json" "$base" <<'PY'
-import json, statistics, sys
-load = lambda p: [json.loads(l) for l in open(p) if l.strip()]
-before, after = load(sys.argv[1]), load(sys.argv[2])
-print(f"base {sys.argv[3]} vs this tree, {len(after)} alternating runs each, medians:")
+python3 - "$tmp" "$base" <<'PY'
+import glob, json, statistics, sys
+load = lambda what: [json.load(open(p)) for p in sorted(glob.glob(f"{sys.argv[1]}/{what}.*.json"))]
+before, after = load("before"), load("after")
+print(f"base {sys.argv[2]} vs this tree, {len(after)} alternating runs each, medians:")
 for key, better in (("call_rtt_ns", "lower"), ("async_msgs_per_s", "higher")):
     b = statistics.median(r[key] for r in before)
     a = statistics.median(r[key] for r in after)
