@@ -102,8 +102,8 @@ void req_publish(struct aoki_req *req)
 	/* First the reply record in line 4 (ours alone: no transfer), marked
 	 * complete by reply_pos, then the slot: the reply overwrites the
 	 * request there, and a server that dies in between must leave a way
-	 * to finish (resume.c).  Relaxed, then a release fence: the record
-	 * is complete before it is marked, and marked before the slot
+	 * to finish (resume.c).  A release store: the record is complete
+	 * before it is marked; then a release fence: marked before the slot
 	 * changes (store-store order; what reads it is the next server,
 	 * after system calls). */
 	h->reply_status = req->status;
@@ -111,8 +111,7 @@ void req_publish(struct aoki_req *req)
 	/* Whole-buffer copies: a constant size is a few inline moves, where
 	 * rep_len bytes would be a call; bytes past rep_len mean nothing. */
 	memcpy(h->reply_payload, req->rep, AOKI_MSG_PAYLOAD);
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&h->reply_pos, req->pos + 1, memory_order_relaxed);
+	atomic_store_explicit(&h->reply_pos, req->pos + 1, memory_order_release);
 	atomic_thread_fence(memory_order_release);
 	s->status = req->status;
 	s->len = req->rep_len;
