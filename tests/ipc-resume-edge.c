@@ -94,21 +94,15 @@ static void track(pid_t old, pid_t new)
 
 static pid_t spawn(const char *port)
 {
-	struct echo_opts eo = { .cpu = -1, .quiet = 1 };
-	pid_t pid;
+	pid_t pid = t_echo_spawn(port);
 
-	CHECK_EQ(echo_server_spawn(port, &eo, &pid), 0);
 	track(0, pid);
 	return pid;
 }
 
 static void kill9(pid_t pid)
 {
-	int status;
-
-	CHECK_EQ(kill(pid, SIGKILL), 0);
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFSIGNALED(status));
+	t_kill9(pid);
 	track(pid, 0);
 }
 

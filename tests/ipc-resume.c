@@ -28,24 +28,6 @@
 
 #include "ipc_util.h"
 
-static pid_t spawn(const char *port)
-{
-	struct echo_opts eo = { .cpu = -1, .quiet = 1 };
-	pid_t pid;
-
-	CHECK_EQ(echo_server_spawn(port, &eo, &pid), 0);
-	return pid;
-}
-
-static void kill9(pid_t pid)
-{
-	int status;
-
-	CHECK_EQ(kill(pid, SIGKILL), 0);
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFSIGNALED(status));
-}
-
 struct restarter {
 	const char *port;
 	pid_t victim;
@@ -59,9 +41,9 @@ static void *restarter_main(void *arg)
 	struct restarter *r = arg;
 
 	t_sleep_ms(r->kill_after_ms);
-	kill9(r->victim);
+	t_kill9(r->victim);
 	t_sleep_ms(r->down_ms);
-	r->next = spawn(r->port);
+	r->next = t_echo_spawn(r->port);
 	return NULL;
 }
 
@@ -82,7 +64,7 @@ static void blocked_call(void)
 	uint32_t us = 300000;
 	int64_t t0;
 
-	pid_t srv = spawn("res1");
+	pid_t srv = t_echo_spawn("res1");
 	CHECK_EQ(aoki_connect("res1", NULL, &ch), 0);
 	CHECK(t_echo_ok(ch, 1));
 	/* The 300 ms sleep is taken by the server, which dies 100 ms in. */
@@ -102,7 +84,7 @@ static void blocked_call(void)
 		CHECK_EQ(pid, (uint32_t)r.next);
 	}
 	aoki_close(ch);
-	kill9(r.next);
+	t_kill9(r.next);
 }
 
 static void async_in_flight(void)
@@ -116,7 +98,7 @@ static void async_in_flight(void)
 	int seen[N] = { 0 }, got = 0;
 	pthread_t th;
 
-	pid_t srv = spawn("res2");
+	pid_t srv = t_echo_spawn("res2");
 	CHECK_EQ(aoki_connect("res2", &(struct aoki_chan_opts){ .slots = 32 }, &ch), 0);
 	for (unsigned i = 0; i < N; i++)
 		s[i] = (struct aoki_sqe){ .op = ECHO_OP_SLEEP, .tag = 1000 + i,
@@ -141,7 +123,7 @@ static void async_in_flight(void)
 	CHECK_EQ(pthread_join(th, NULL), 0);
 	CHECK_EQ(aoki_reap(ch, cqes, N, 0, 0), 0);
 	aoki_close(ch);
-	kill9(r.next);
+	t_kill9(r.next);
 }
 
 static void grants_restored(void)
@@ -153,7 +135,7 @@ static void grants_restored(void)
 	uint64_t sum = 0, rep = 0;
 	size_t len;
 
-	pid_t srv = spawn("res3");
+	pid_t srv = t_echo_spawn("res3");
 	CHECK_EQ(aoki_connect("res3", NULL, &ch), 0);
 	CHECK_EQ(aoki_grant_create(ch, 4096, AOKI_GRANT_READ, &id, (void **)&mem), 0);
 	CHECK_EQ(aoki_grant_create(ch, 4096, AOKI_GRANT_READ, &id2, (void **)&mem2), 0);
@@ -162,8 +144,8 @@ static void grants_restored(void)
 		mem2[i] = (uint8_t)(i * 7);
 		sum += mem2[i];
 	}
-	kill9(srv);
-	srv = spawn("res3");
+	t_kill9(srv);
+	srv = t_echo_spawn("res3");
 	ref = (struct aoki_grant_ref){ .grant = id2, .offset = 0, .length = 4096 };
 	CHECK_EQ(aoki_call(ch, ECHO_OP_GRANT_SUM, &ref, sizeof(ref), &rep, sizeof(rep), &len), 0);
 	CHECK_EQ(rep, sum);
@@ -172,7 +154,7 @@ static void grants_restored(void)
 		 -ENOENT);
 	CHECK_EQ(aoki_grant_revoke(ch, id2), 0);
 	aoki_close(ch);
-	kill9(srv);
+	t_kill9(srv);
 }
 
 static void epoll_user(void)
@@ -184,17 +166,17 @@ static void epoll_user(void)
 	struct pollfd p;
 	int fd, n = 0;
 
-	pid_t srv = spawn("res4");
+	pid_t srv = t_echo_spawn("res4");
 	CHECK_EQ(aoki_connect("res4", NULL, &ch), 0);
 	fd = aoki_chan_eventfd(ch);
 	CHECK(fd >= 0);
 	CHECK_EQ(aoki_submit(ch, &s, 1), 1);
 	CHECK_EQ(aoki_chan_arm(ch), 0);
-	kill9(srv);
+	t_kill9(srv);
 	/* The crash alone makes the descriptor readable. */
 	p = (struct pollfd){ .fd = fd, .events = POLLIN };
 	CHECK_EQ(poll(&p, 1, 2000), 1);
-	srv = spawn("res4");
+	srv = t_echo_spawn("res4");
 	/* An event loop: arm (which reconnects), sleep, reap. */
 	while (n == 0) {
 		if (aoki_chan_arm(ch) == 0)
@@ -206,7 +188,7 @@ static void epoll_user(void)
 	CHECK_EQ(cqe.status, 0);
 	CHECK_EQ(aoki_chan_eventfd(ch), fd);	/* the same descriptor throughout */
 	aoki_close(ch);
-	kill9(srv);
+	t_kill9(srv);
 }
 
 struct caller {
@@ -230,14 +212,14 @@ static void many_kills(void)
 {
 	struct caller c = { 0 };
 	pthread_t th;
-	pid_t srv = spawn("res5");
+	pid_t srv = t_echo_spawn("res5");
 
 	CHECK_EQ(aoki_connect("res5", NULL, &c.ch), 0);
 	CHECK_EQ(pthread_create(&th, NULL, caller_main, &c), 0);
 	for (int k = 0; k < 10; k++) {
 		t_sleep_ms(30);
-		kill9(srv);
-		srv = spawn("res5");
+		t_kill9(srv);
+		srv = t_echo_spawn("res5");
 	}
 	t_sleep_ms(30);
 	atomic_store(&c.stop, 1);
@@ -247,7 +229,7 @@ static void many_kills(void)
 	       (unsigned long long)c.calls);
 	CHECK(c.calls > 10);
 	aoki_close(c.ch);
-	kill9(srv);
+	t_kill9(srv);
 }
 
 static void never_back(void)
@@ -255,11 +237,11 @@ static void never_back(void)
 	struct aoki_chan *ch;
 	int64_t t0;
 
-	pid_t srv = spawn("res6");
+	pid_t srv = t_echo_spawn("res6");
 	CHECK_EQ(aoki_connect("res6", &(struct aoki_chan_opts){ .reconnect_ns = 200000000 }, &ch),
 		 0);
 	CHECK(t_echo_ok(ch, 1));
-	kill9(srv);
+	t_kill9(srv);
 	t0 = t_now_ns();
 	CHECK_EQ(aoki_call(ch, ECHO_OP_ECHO, NULL, 0, NULL, 0, NULL), -ETIMEDOUT);
 	CHECK(t_now_ns() - t0 >= 200000000);
@@ -304,10 +286,10 @@ static void other_version(void)
 	char path[108];
 	pthread_t th;
 
-	pid_t srv = spawn("res7");
+	pid_t srv = t_echo_spawn("res7");
 	CHECK_EQ(aoki_connect("res7", NULL, &ch), 0);
 	CHECK(t_echo_ok(ch, 1));
-	kill9(srv);
+	t_kill9(srv);
 	CHECK(aoki_port_path("res7", path, sizeof(path)) > 0);
 	CHECK_EQ(pthread_create(&th, NULL, future_server, path), 0);
 	t_sleep_ms(50);

@@ -31,15 +31,6 @@ static void *killer_main(void *arg)
 	return NULL;
 }
 
-static pid_t spawn(const char *port)
-{
-	struct echo_opts eo = { .cpu = -1, .quiet = 1 };
-	pid_t pid;
-
-	CHECK_EQ(echo_server_spawn(port, &eo, &pid), 0);
-	return pid;
-}
-
 /* Start a thread that sends @sig to @pid after @ms. */
 static void kill_later(struct killer *k, pthread_t *th, pid_t pid, int sig, unsigned ms)
 {
@@ -94,7 +85,7 @@ int main(void)
 	t_run_dir();
 
 	/* 1. SIGKILL during a 5 s ECHO_OP_SLEEP call. */
-	srv = spawn("death1");
+	srv = t_echo_spawn("death1");
 	CHECK_EQ(aoki_connect("death1", &no_reconnect, &ch), 0);
 	CHECK_EQ(aoki_connect("death1", &no_reconnect, &ch2), 0);
 	CHECK(t_echo_ok(ch, 1));
@@ -116,7 +107,7 @@ int main(void)
 
 	/* 3. Async requests in flight: those completed before the kill are
 	 * reaped intact, then -ECONNRESET. */
-	srv = spawn("death2");
+	srv = t_echo_spawn("death2");
 	CHECK_EQ(aoki_connect("death2", &no_reconnect, &ch), 0);
 	{
 		uint32_t step = 40000;
@@ -148,7 +139,7 @@ int main(void)
 	everything_resets(ch);
 
 	/* 4. A clean stop (SIGTERM: aoki_server_destroy) during a call. */
-	srv = spawn("death3");
+	srv = t_echo_spawn("death3");
 	CHECK_EQ(aoki_connect("death3", &no_reconnect, &ch), 0);
 	us = 300000;
 	kill_later(&k, &th, srv, SIGTERM, 50);
@@ -162,7 +153,7 @@ int main(void)
 	everything_resets(ch);
 
 	/* 5. The port is free again: a new server, a new channel. */
-	srv = spawn("death1");
+	srv = t_echo_spawn("death1");
 	CHECK_EQ(aoki_connect("death1", &no_reconnect, &ch), 0);
 	CHECK(t_echo_ok(ch, 7));
 	aoki_close(ch);

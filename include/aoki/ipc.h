@@ -68,6 +68,18 @@ struct aoki_req;		/* one request, valid inside a handler (opaque) */
  */
 int aoki_port_path(const char *name, char *buf, size_t cap);
 
+/*
+ * aoki_port_listen - bind and listen (backlog 128) on the socket of port
+ * @port (a name or path, as for aoki_port_path).  A stale socket file,
+ * one nobody accepts on any more, is replaced; a live one is left alone.
+ * The directory must exist.  Returns the descriptor (close-on-exec,
+ * blocking), -EADDRINUSE (a live listener has the path), -ENAMETOOLONG,
+ * -EINVAL, or -errno of socket/bind/listen.  Blocking only for the
+ * connect(2) that probes a stale socket.  For servers (aoki_server_create
+ * uses it) and supervisors that hold sockets (aoki-init).
+ */
+int aoki_port_listen(const char *port);
+
 /* ------------------------------------------------------------- client */
 
 /* Channel options; zero-initialise and set what you need. */

@@ -210,13 +210,19 @@ int chan_check_alive(struct aoki_chan *ch)
 	/* Acquire pairs with the release increment after a reconnect: the
 	 * new connection (ctl_fd's new socket) is in place for this gen. */
 	uint32_t gen = atomic_load_explicit(&ch->conn_gen, memory_order_acquire);
-	struct pollfd p = { .fd = ch->ctl_fd, .events = POLLRDHUP };
 
 	if (chan_lost(ch))
 		return 0;
-	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR)))
+	if (chan_hung_up(ch))
 		return chan_recover(ch, gen);
 	return 1;
+}
+
+int chan_hung_up(const struct aoki_chan *ch)
+{
+	struct pollfd p = { .fd = ch->ctl_fd, .events = POLLRDHUP };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR));
 }
 
 /* Remember that nobody waits for this slot's reply any more. */

@@ -106,6 +106,10 @@ int chan_wait(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *),
  */
 int chan_check_alive(struct aoki_chan *ch);
 
+/* Has the control socket hung up (the server died, dropped us or
+ * stopped)?  One poll(2), never blocking. */
+int chan_hung_up(const struct aoki_chan *ch);
+
 /*
  * chan_recover - the control socket of connection @gen hung up: unless
  * another thread has already done it, repair what the dead server left

@@ -56,26 +56,16 @@ void chan_set_lost(struct aoki_chan *ch, int err)
 static int said_bye(struct aoki_chan *ch)
 {
 	for (;;) {
-		struct ctl_in in;
-		int r, bye;
+		struct ctl_in in = { .got = 0 };
+		int r = ctl_recv_some(ch->ctl_fd, &in);
 
-		memset(&in, 0, sizeof(in));
-		r = ctl_recv_some(ch->ctl_fd, &in);
 		for (unsigned i = 0; i < in.nfds; i++)
 			close(in.fds[i]);
 		if (r <= 0)
-			return 0;
-		bye = in.msg.type == CTL_BYE;
-		if (bye)
+			return 0;	/* no (more) complete messages */
+		if (in.msg.type == CTL_BYE)
 			return 1;
 	}
-}
-
-static int hung_up(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
-
-	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR));
 }
 
 /*
@@ -241,7 +231,7 @@ int chan_recover_locked(struct aoki_chan *ch, uint32_t gen)
 	int r;
 
 	if (chan_lost(ch) || atomic_load_explicit(&ch->conn_gen, memory_order_relaxed) != gen ||
-	    !hung_up(ch->ctl_fd))
+	    !chan_hung_up(ch))
 		return !chan_lost(ch);	/* somebody else did it, or all is well */
 	if (said_bye(ch) || ch->reconnect_ns < 0) {
 		chan_set_lost(ch, -ECONNRESET);

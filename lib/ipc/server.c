@@ -470,51 +470,34 @@ static void *acceptor_main(void *arg)
 
 static int bind_port(struct aoki_server *srv, const char *port)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dir[sizeof(sa.sun_path)];
-	int fd, r;
+	char path[sizeof(srv->path)];
+	char *slash;
+	int fd;
 
-	r = aoki_port_path(port, sa.sun_path, sizeof(sa.sun_path));
-	if (r < 0)
-		return r;
-	/* Create the run directory (one level) for the default locations. */
-	snprintf(dir, sizeof(dir), "%s", sa.sun_path);
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		mkdir(dir, 0755);
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = aoki_port_path(port, path, sizeof(path));
 	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		/* A live server answers; a stale socket file does not. */
-		int probe, live;
-
-		if (errno != EADDRINUSE)
-			goto fail;
-		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-		if (probe >= 0)
-			close(probe);
-		if (live) {
-			close(fd);
-			return -EADDRINUSE;
-		}
-		unlink(sa.sun_path);
-		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-			goto fail;
+		return fd;
+	/* Create the run directory (one level) for the default locations. */
+	slash = strrchr(path, '/');
+	if (slash && slash != path) {
+		*slash = 0;
+		mkdir(path, 0755);
+		*slash = '/';
 	}
-	if (listen(fd, 128) < 0)
-		goto fail;
-	memcpy(srv->path, sa.sun_path, sizeof(srv->path));
+	fd = aoki_port_listen(path);
+	if (fd < 0)
+		return fd;
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		int r = -errno;
+
+		close(fd);
+		unlink(path);
+		return r;
+	}
+	memcpy(srv->path, path, sizeof(srv->path));
 	srv->own_listen = 1;
 	srv->listen_fd = fd;
 	return 0;
-fail:
-	r = -errno;
-	close(fd);
-	return r;
 }
 
 int aoki_server_create(const struct aoki_server_config *cfg, struct aoki_server **out)

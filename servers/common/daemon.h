@@ -14,8 +14,9 @@ int daemon_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
 /*
  * daemon_serve - block SIGTERM and SIGINT (before any thread exists, so
  * every thread inherits the mask), adopt the socket passed for cfg->port
- * by socket activation if there is one (the library does it too; asking
- * here keeps older libraries working the same way), create and start
+ * by socket activation if there is one (aoki_server_create would adopt
+ * it too; asking here lets the log say so, and name a bad one), create
+ * and start
  * the server, log "NAME: serving port P (pid, workers, @what)" unless
  * cfg->quiet, wait synchronously for a stop signal, and destroy it.
  * Returns the exit status: 0 after a stop signal, 1 after printing

@@ -51,51 +51,26 @@ int init_mkdir_p(const char *dir)
 	return 0;
 }
 
-/* Does a listener accept connections at @sa? */
-static int live(const struct sockaddr_un *sa)
-{
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int r = fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
-
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
 int init_socket_open(const char *run_dir, const char *port, struct init_socket *s)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char path[sizeof(s->path)];
 	struct stat st;
 	int n, fd, r;
 
 	s->fd = -1;
-	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", run_dir, port);
-	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+	n = snprintf(path, sizeof(path), "%s/%s.sock", run_dir, port);
+	if (n < 0 || (size_t)n >= sizeof(path))
 		return -ENAMETOOLONG;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = aoki_port_listen(path);	/* replaces a stale socket file */
 	if (fd < 0)
-		return -errno;
-	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	if (r < 0 && errno == EADDRINUSE) {
-		if (live(&sa)) {
-			close(fd);
-			return -EADDRINUSE;
-		}
-		unlink(sa.sun_path);	/* stale: its listener is gone */
-		r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-	}
-	if (r < 0) {
+		return fd;
+	if (stat(path, &st) < 0) {
 		r = -errno;
+		unlink(path);
 		close(fd);
 		return r;
 	}
-	if (listen(fd, 128) < 0 || stat(sa.sun_path, &st) < 0) {
-		r = -errno;
-		unlink(sa.sun_path);
-		close(fd);
-		return r;
-	}
-	memcpy(s->path, sa.sun_path, sizeof(s->path));
+	memcpy(s->path, path, sizeof(s->path));
 	s->dev = st.st_dev;
 	s->ino = st.st_ino;
 	s->fd = fd;

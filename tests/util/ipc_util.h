@@ -12,10 +12,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +60,27 @@ static inline void t_sleep_ms(unsigned ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+/* A quiet echo server in a child process on @port; exits the test on
+ * failure.  Returns its pid. */
+static inline pid_t t_echo_spawn(const char *port)
+{
+	struct echo_opts eo = { .cpu = -1, .quiet = 1 };
+	pid_t pid;
+
+	CHECK_EQ(echo_server_spawn(port, &eo, &pid), 0);
+	return pid;
+}
+
+/* SIGKILL the child @pid and reap it, checking it died of the signal. */
+static inline void t_kill9(pid_t pid)
+{
+	int status;
+
+	CHECK_EQ(kill(pid, SIGKILL), 0);
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFSIGNALED(status));
 }
 
 /*

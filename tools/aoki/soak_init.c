@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -142,15 +143,20 @@ pid_t soak_init_server_pid(const struct soak_init *si)
 	return (pid_t)atoi(text) > 0 ? (pid_t)atoi(text) : -ENOENT;
 }
 
-/* Remove the run directory: a few files, no subdirectories but state/. */
+static int remove_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	return remove(path) < 0 ? -1 : 0;
+}
+
+/* Remove the run directory and what is in it (sockets, pid files, the
+ * log, the server's state/), deepest first, without a shell. */
 static void remove_dir(const char *dir)
 {
-	char cmd[PATH_MAX + 16];
-
-	/* Our own mkdtemp directory; its name has no shell metacharacters. */
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "aoki soak: could not remove %s\n", dir);
+	if (nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		fprintf(stderr, "aoki soak: could not remove %s: %s\n", dir, strerror(errno));
 }
 
 int soak_init_stop(struct soak_init *si)
