@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential pkg-config clang llvm libclang-rt-14-dev liburing-dev libck-dev \
-qemu-system-x86 busybox-static cpio strace"
+qemu-system-x86 busybox-static cpio strace nbdkit nbdkit-plugin-dev libnbd-bin fio"
 
 missing=""
 for p in $PKGS; do

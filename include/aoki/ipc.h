@@ -276,6 +276,41 @@ struct aoki_peer {
 /* Access policy: return 0 to accept, -EACCES (or any -errno) to refuse. */
 typedef int (*aoki_policy_fn)(const struct aoki_peer *peer, void *arg);
 
+/*
+ * Worker extensions, for servers whose handlers start work that finishes
+ * later (aoki-blkd: io_uring).  Each worker thread owns one context; its
+ * handlers reach it with aoki_req_worker_data() and complete deferred
+ * requests from the hooks below, which run on that worker's thread.
+ * Every hook may be NULL.
+ */
+struct aoki_wait_word {		/* one futex word a sleeping worker waits on */
+	uint32_t *word;		/* shared (not private) futex, 32 bits */
+	uint32_t expected;	/* sleep while *word == expected */
+};
+struct aoki_worker_ops {
+	/* In aoki_server_start, once per worker, before any thread runs:
+	 * set *wctx; return 0 or -errno (the start fails). */
+	int (*start)(void *arg, unsigned worker, void **wctx);
+	/* On each turn of the worker and while it spins idle: complete what
+	 * has finished (aoki_req_complete) without blocking; return how many
+	 * requests were completed.  Must be cheap when nothing finished. */
+	unsigned (*poll)(void *wctx);
+	/* Instead of the worker's own futex_waitv(2): sleep until one of the
+	 * @n words leaves its expected value, until own work finishes, or at
+	 * most @timeout_ns.  Return the index of a word that woke it, 0 for
+	 * own work, -EAGAIN (a word already differed), -ETIMEDOUT, or
+	 * -ENOSYS to let the worker sleep as usual (nothing in flight). */
+	int (*sleep)(void *wctx, const struct aoki_wait_word *words, unsigned n,
+		     int64_t timeout_ns);
+	/* A grant the worker's requests could reach is going away (revoked,
+	 * or its channel gone); @serial is as in aoki_req_grant_info.  For
+	 * caches keyed by grant (io_uring fixed buffers). */
+	void (*grant_gone)(void *wctx, uint64_t serial);
+	/* On the worker's thread as it exits (server stopping), before its
+	 * channels are dropped: finish or abandon all deferred requests. */
+	void (*stop)(void *wctx);
+};
+
 /* Server configuration; zero-initialise and set what you need. */
 struct aoki_server_config {
 	const char *port;	/* name or path; ignored if listen_fd >= 0.  A
@@ -292,6 +327,8 @@ struct aoki_server_config {
 	int64_t spin_ns;	/* idle spin before sleeping; <0: none; 0: 50 us */
 	unsigned max_channels;	/* 0: 1024 */
 	int quiet;		/* do not log accepts/drops to stderr */
+	const struct aoki_worker_ops *worker_ops;	/* NULL: none */
+	void *worker_arg;	/* passed to worker_ops->start */
 };
 
 /*
@@ -390,6 +427,29 @@ unsigned aoki_req_window(const struct aoki_req *req);
  */
 int aoki_req_grant(struct aoki_req *req, const struct aoki_grant_ref *ref,
 		   unsigned rights, void **ptr);
+
+/* What aoki_req_grant_info tells about a grant. */
+struct aoki_grant_info {
+	void *base;		/* the whole region, mapped in the server */
+	size_t size;
+	unsigned rights;	/* AOKI_GRANT_* */
+	uint64_t serial;	/* unique to this mapping for the server's life:
+				 * never reused, unlike grant ids */
+};
+
+/*
+ * aoki_req_grant_info - describe grant @grant of the request's channel.
+ * The mapping stays valid until the handler completes the request.
+ * Returns 0 or -ENOENT.  Wait-free.
+ */
+int aoki_req_grant_info(const struct aoki_req *req, uint32_t grant,
+			struct aoki_grant_info *out);
+
+/*
+ * aoki_req_worker_data - the context worker_ops->start gave the worker
+ * running this request (NULL without worker_ops).  Wait-free.
+ */
+void *aoki_req_worker_data(const struct aoki_req *req);
 
 /*
  * aoki_req_reply - set the reply: @status and @len (<= AOKI_MSG_PAYLOAD)

@@ -68,6 +68,30 @@ int aoki_req_grant(struct aoki_req *req, const struct aoki_grant_ref *ref,
 	return 0;
 }
 
+int aoki_req_grant_info(const struct aoki_req *req, uint32_t grant,
+			struct aoki_grant_info *out)
+{
+	const struct srv_chan *ch = req->ch;
+	struct srv_grant *g;
+
+	if (grant >= ch->geom.max_grants)
+		return -ENOENT;
+	/* Acquire pairs with the acceptor's release CAS in add_grant. */
+	g = atomic_load_explicit(&ch->grants[grant], memory_order_acquire);
+	if (!g)
+		return -ENOENT;
+	out->base = g->base;
+	out->size = g->len;
+	out->rights = g->rights;
+	out->serial = g->serial;
+	return 0;
+}
+
+void *aoki_req_worker_data(const struct aoki_req *req)
+{
+	return req->ch->worker ? req->ch->worker->ops_ctx : NULL;
+}
+
 int aoki_req_reply(struct aoki_req *req, int32_t status, const void *data, size_t len)
 {
 	if (len > AOKI_MSG_PAYLOAD)
@@ -200,6 +224,7 @@ static void revoke(struct aoki_req *req)
 		req->status = -ENOENT;
 		return;
 	}
+	worker_grant_gone(ch, g);
 	munmap(g->base, g->len);
 	free(g);
 	req->status = 0;

@@ -278,6 +278,9 @@ static void handle_hello(struct srv_chan *ch, const struct ctl_msg *m, int *fds,
 		finish_attach(ch);
 }
 
+/* Serial numbers of grant mappings, unique for the process's life. */
+static _Atomic uint64_t grant_serials = 1;
+
 /*
  * Map the grant in @fd and enter it in the first free id, or, when
  * @fixed_id, at id m->id (a resumed channel's grants keep their ids).
@@ -309,6 +312,8 @@ static int add_grant(struct srv_chan *ch, const struct ctl_msg *m, int fd, int f
 	}
 	g->len = (size_t)size;
 	g->rights = m->rights;
+	/* Relaxed: only uniqueness matters, not order. */
+	g->serial = atomic_fetch_add_explicit(&grant_serials, 1, memory_order_relaxed);
 	for (uint32_t i = fixed_id ? m->id : 0; i < ch->geom.max_grants; i++) {
 		struct srv_grant *empty = NULL;
 
@@ -572,8 +577,17 @@ fail:
 
 int aoki_server_start(struct aoki_server *srv)
 {
+	const struct aoki_worker_ops *ops = srv->cfg.worker_ops;
 	int r;
 
+	for (unsigned i = 0; ops && ops->start && i < srv->nworkers; i++) {
+		r = ops->start(srv->cfg.worker_arg, i, &srv->workers[i].ops_ctx);
+		if (r < 0) {
+			aoki_server_stop(srv);
+			return r;
+		}
+		srv->workers[i].ops_started = 1;
+	}
 	for (unsigned i = 0; i < srv->nworkers; i++) {
 		r = pthread_create(&srv->workers[i].thread, NULL, worker_main, &srv->workers[i]);
 		if (r)
@@ -608,6 +622,12 @@ void aoki_server_stop(struct aoki_server *srv)
 		worker_kick(&srv->workers[i]);
 		pthread_join(srv->workers[i].thread, NULL);
 		srv->workers[i].started = 0;
+	}
+	/* Extensions of workers that never ran (a failed start). */
+	for (unsigned i = 0; i < srv->nworkers; i++) {
+		if (srv->workers[i].ops_started && srv->cfg.worker_ops->stop)
+			srv->cfg.worker_ops->stop(srv->workers[i].ops_ctx);
+		srv->workers[i].ops_started = 0;
 	}
 }
 

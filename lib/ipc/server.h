@@ -14,6 +14,7 @@ struct srv_grant {
 	void *base;
 	size_t len;
 	unsigned rights;
+	uint64_t serial;	/* aoki_grant_info.serial */
 };
 
 /* A channel as the server sees it.  Owned jointly by the acceptor (while
@@ -67,6 +68,8 @@ struct worker {
 	unsigned nchans, chans_cap;
 	unsigned rr;		/* round-robin start */
 	uint16_t cpu;
+	void *ops_ctx;		/* from cfg.worker_ops->start */
+	int ops_started;
 };
 
 struct aoki_server {
@@ -147,6 +150,9 @@ void chan_notify(struct srv_chan *ch);
 void chan_publish_early(struct srv_chan *ch);
 /* Run one request taken from the ring (handler or library op). */
 void req_dispatch(struct aoki_req *req);
+
+/* Tell the worker's extension that grant @g of @ch goes away. */
+void worker_grant_gone(struct srv_chan *ch, const struct srv_grant *g);
 
 void srv_log(const struct aoki_server *srv, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -97,9 +97,29 @@ static void take_inbox(struct worker *w)
 		chan_rerun(w, w->chans[i]);
 }
 
+void worker_grant_gone(struct srv_chan *ch, const struct srv_grant *g)
+{
+	const struct aoki_worker_ops *ops = ch->srv->cfg.worker_ops;
+
+	/* Not after ops->stop: the channels a stopping worker drops had
+	 * their I/O finished by it. */
+	if (ops && ops->grant_gone && ch->worker && ch->worker->ops_started)
+		ops->grant_gone(ch->worker->ops_ctx, g->serial);
+}
+
 static void remove_chan(struct worker *w, unsigned i)
 {
 	struct srv_chan *ch = w->chans[i];
+
+	/* Our requests can reach no grant of a channel we no longer serve.
+	 * (One the acceptor adds from now on was never used here.) */
+	for (unsigned k = 0; k < ch->geom.max_grants; k++) {
+		/* Acquire pairs with the acceptor's release CAS in add_grant. */
+		struct srv_grant *g = atomic_load_explicit(&ch->grants[k], memory_order_acquire);
+
+		if (g)
+			worker_grant_gone(ch, g);
+	}
 
 	w->chans[i] = w->chans[--w->nchans];
 	atomic_fetch_sub_explicit(&w->load, 1, memory_order_relaxed);
@@ -203,6 +223,29 @@ unsigned worker_serve(struct worker *w, struct srv_chan *ch, unsigned budget)
 	return n;
 }
 
+/* Let the worker extension sleep (it may wait on its own work too);
+ * -ENOSYS when it has none or declines. */
+static int ops_sleep(struct worker *w, const struct futex_waiter *wv, unsigned n,
+		     int64_t timeout_ns)
+{
+	const struct aoki_worker_ops *ops = w->srv->cfg.worker_ops;
+	struct aoki_wait_word words[FUTEX_WAITV_LIMIT];
+
+	if (!ops || !ops->sleep)
+		return -ENOSYS;
+	for (unsigned i = 0; i < n; i++)
+		words[i] = (struct aoki_wait_word){ (uint32_t *)wv[i].word, wv[i].expected };
+	return ops->sleep(w->ops_ctx, words, n, timeout_ns);
+}
+
+/* Complete what the worker extension finished; returns how many. */
+static inline unsigned ops_poll(struct worker *w)
+{
+	const struct aoki_worker_ops *ops = w->srv->cfg.worker_ops;
+
+	return ops && ops->poll ? ops->poll(w->ops_ctx) : 0;
+}
+
 /*
  * Go to sleep unless some channel has work.  Store-load (Dekker) with
  * chan_kick(): we store srv_sleeping = 1, fence, and re-check each ring;
@@ -224,8 +267,10 @@ static void worker_sleep(struct worker *w, uint32_t seen)
 	for (i = 0; i < w->nchans && n < FUTEX_WAITV_LIMIT; i++)
 		wv[n++] = (struct futex_waiter){ &w->chans[i]->hdr->srv_sleeping, 1 };
 	atomic_fetch_add_explicit(&w->srv->st.sleeps, 1, memory_order_relaxed);
-	r = futex_waitv_shared(wv, n, w->nchans + 1 > FUTEX_WAITV_LIMIT ? OVERFLOW_SLEEP_NS
-									 : SLEEP_NS);
+	r = ops_sleep(w, wv, n, w->nchans + 1 > FUTEX_WAITV_LIMIT ? OVERFLOW_SLEEP_NS : SLEEP_NS);
+	if (r == -ENOSYS)
+		r = futex_waitv_shared(wv, n, w->nchans + 1 > FUTEX_WAITV_LIMIT ?
+						     OVERFLOW_SLEEP_NS : SLEEP_NS);
 	if (r == -ENOSYS) {	/* pre-5.16 kernel: a plain timed wait */
 		futex_wait_shared(&w->wake, seen, OVERFLOW_SLEEP_NS);
 		r = 0;
@@ -271,6 +316,8 @@ static int wait_for_work(struct worker *w, int64_t *idle_since, int64_t spin_ns)
 				if (chan_has_work(w->chans[i]))
 					return 1;
 			if (atomic_load_explicit(&w->wake, memory_order_relaxed) != seen)
+				return 1;
+			if (ops_poll(w))
 				return 1;
 			if (same_cpu)
 				sched_yield();
@@ -321,6 +368,7 @@ void *worker_main(void *arg)
 		}
 		if (w->nchans)
 			w->rr = (w->rr + 1) % w->nchans;
+		work += ops_poll(w);
 		if (work) {
 			idle_since = 0;
 			continue;
@@ -331,6 +379,10 @@ void *worker_main(void *arg)
 		idle_since = 0;
 	}
 	take_inbox(w);
+	if (w->ops_started && srv->cfg.worker_ops->stop) {
+		srv->cfg.worker_ops->stop(w->ops_ctx);
+		w->ops_started = 0;
+	}
 	while (w->nchans) {
 		srv_chan_kill(w->chans[0]);
 		remove_chan(w, 0);

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blkd.h - aoki-blkd, the Aoki storage server (private to servers/blkd).
+ *
+ *   config.c   the configuration file and --volume options
+ *   volume.c   opening volumes: O_DIRECT where possible, geometry
+ *   access.c   who may open what (per-volume allow lists)
+ *   handler.c  requests: decode, check, hand to the worker's ring
+ *   io.c       one io_uring per worker: submission, completion, sleeping,
+ *              client grants as fixed buffers
+ *   main.c     options, serving
+ */
+#ifndef AOKI_BLKD_H
+#define AOKI_BLKD_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "aoki/ipc.h"
+#include "../../lib/blk/proto.h"
+
+#define BLKD_MAX_VOLUMES 64
+#define BLKD_MAX_ALLOW 16
+#define BLKD_MAX_IO (8u << 20)	/* most bytes in one READ or WRITE */
+
+/* One allow-list entry: a uid (or any uid) and what it may do. */
+struct blkd_allow {
+	uid_t uid;
+	int any;		/* "*": every uid */
+	int write;		/* may open read-write */
+};
+
+struct blkd_volume {
+	char name[BLK_NAME_MAX + 1];
+	char *path;
+	int read_only;		/* configured read-only */
+	int fd;
+	int direct;		/* opened O_DIRECT */
+	int blockdev;
+	uint64_t size;
+	uint32_t block_size;
+	uint32_t mem_align;
+	struct blkd_allow allow[BLKD_MAX_ALLOW];
+	unsigned nallow;	/* 0: the server's uid and root, read-write */
+};
+
+struct blkd {
+	struct blkd_volume vol[BLKD_MAX_VOLUMES];
+	unsigned nvol;
+	uid_t uid;		/* the server's */
+	unsigned queue_entries;	/* io_uring entries per worker */
+};
+
+/* config.c: parse configuration file @path into @d.  On error writes
+ * "FILE:LINE: what" into @err and returns -EINVAL (or -errno of fopen). */
+int blkd_config_load(struct blkd *d, const char *path, char *err, size_t errcap);
+/* config.c: add the volume of a --volume NAME=PATH[:ro] option. */
+int blkd_config_volume_arg(struct blkd *d, const char *arg, char *err, size_t errcap);
+/* config.c: add a volume; -EEXIST (name taken), -ENOSPC, -EINVAL (name). */
+int blkd_volume_add(struct blkd *d, const char *name, const char *path, int read_only,
+		    struct blkd_volume **out);
+
+/* volume.c: open every volume and learn its geometry; logs a notice for
+ * each that falls back to buffered I/O.  Returns 0 or -errno, with a
+ * message naming the volume on stderr. */
+int blkd_volumes_open(struct blkd *d, int quiet);
+void blkd_volumes_close(struct blkd *d);
+
+/* access.c: may the peer open @v (@write: read-write)?  0, -EACCES, or
+ * -EROFS (write to a read-only volume). */
+int blkd_access(const struct blkd *d, const struct blkd_volume *v, uid_t uid, int write);
+
+/* handler.c: the aoki_handler_fn of the server; @arg is the struct blkd. */
+int blkd_handle(struct aoki_req *req, void *arg);
+
+/* io.c: the worker extension (one io_uring per worker). */
+extern const struct aoki_worker_ops blkd_io_ops;
+
+/* io.c: an I/O the handler has checked, for the worker's ring. */
+struct blkd_io_args {
+	const struct blkd_volume *vol;
+	unsigned vol_index;	/* fixed-file index */
+	uint16_t op;		/* BLK_OP_READ ... BLK_OP_WRITE_ZEROES */
+	uint32_t flags;		/* AOKI_BLK_FUA */
+	uint64_t offset;
+	uint32_t length;
+	void *buf;		/* READ/WRITE: in a grant */
+	struct aoki_grant_info grant;	/* READ/WRITE: the grant it is in */
+};
+
+/* io.c: defer @req and queue its I/O on the worker's ring; the reply is
+ * sent when it completes.  Returns AOKI_DEFERRED, or -errno to reply now. */
+int blkd_io_start(struct aoki_req *req, const struct blkd_io_args *a);
+
+#endif

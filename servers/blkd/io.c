@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * io.c - each worker owns one io_uring.  A handler queues an SQE for a
+ * checked request and defers it; the worker's poll hook submits all that
+ * was queued in one io_uring_enter per turn (a batch: requests of every
+ * channel served in the turn) and completes the requests whose CQEs have
+ * arrived.  Peeking at the CQ is a load, so a busy worker finds
+ * completions without a system call.  The volumes are registered files;
+ * client grants become registered buffers (io_fixed.c), so the device
+ * moves data straight to and from client memory.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aoki/blk.h"
+#include "io.h"
+
+int io_flush(struct io_worker *iw)
+{
+	int r;
+
+	if (!io_uring_sq_ready(&iw->ring))
+		return 0;
+	r = io_uring_submit(&iw->ring);
+	return r < 0 ? r : 0;
+}
+
+struct io_uring_sqe *io_sqe(struct io_worker *iw)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&iw->ring);
+
+	if (!sqe && io_flush(iw) == 0)
+		sqe = io_uring_get_sqe(&iw->ring);
+	return sqe;
+}
+
+/* Queue (the rest of) @op's I/O.  Returns 0 or -EBUSY (no SQE). */
+static int io_queue(struct io_worker *iw, struct io_op *op)
+{
+	struct io_uring_sqe *sqe = io_sqe(iw);
+	char *buf = op->buf + op->done;
+	unsigned len = op->length - op->done;
+	uint64_t off = op->offset + op->done;
+
+	if (!sqe)
+		return -EBUSY;
+	switch (op->op) {
+	case BLK_OP_READ:
+		if (op->fixed >= 0)
+			io_uring_prep_read_fixed(sqe, op->file, buf, len, off, op->fixed);
+		else
+			io_uring_prep_read(sqe, op->file, buf, len, off);
+		break;
+	case BLK_OP_WRITE:
+		if (op->fixed >= 0)
+			io_uring_prep_write_fixed(sqe, op->file, buf, len, off, op->fixed);
+		else
+			io_uring_prep_write(sqe, op->file, buf, len, off);
+		/* FUA: the write is durable when it completes. */
+		if (op->flags & AOKI_BLK_FUA)
+			sqe->rw_flags = RWF_DSYNC;
+		break;
+	case BLK_OP_FLUSH:
+		io_uring_prep_fsync(sqe, op->file, IORING_FSYNC_DATASYNC);
+		break;
+	case BLK_OP_DISCARD:
+		/* Files: a hole (reads return zeroes).  Block devices: the
+		 * kernel zeroes by discard/unmap, never by writing. */
+		io_uring_prep_fallocate(sqe, op->file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					off, len);
+		break;
+	case BLK_OP_WRITE_ZEROES:
+		io_uring_prep_fallocate(sqe, op->file, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+					off, len);
+		break;
+	}
+	sqe->flags |= IOSQE_FIXED_FILE;
+	io_uring_sqe_set_data(sqe, op);
+	return 0;
+}
+
+static void op_free(struct io_worker *iw, struct io_op *op)
+{
+	op->next = iw->free_ops;
+	iw->free_ops = op;
+}
+
+/* The kernel finished one step of @op with @res.  Returns 1 if the
+ * request is complete (replied), 0 if more was queued. */
+static int op_step(struct io_worker *iw, struct io_op *op, int res)
+{
+	int rw = op->op == BLK_OP_READ || op->op == BLK_OP_WRITE;
+
+	if ((res == -EAGAIN || res == -EINTR) && op->retries < IO_RETRIES) {
+		op->retries++;
+		if (io_queue(iw, op) == 0)
+			return 0;
+	} else if (rw && res > 0 && op->done + (unsigned)res < op->length) {
+		/* A short transfer (buffered I/O, signals): the rest. */
+		op->done += (unsigned)res;
+		if (io_queue(iw, op) == 0)
+			return 0;
+		res = -EIO;
+	} else if (rw && res == 0) {
+		res = -EIO;	/* end of file inside the volume: it shrank */
+	}
+	if (res >= 0)
+		res = rw ? (int)op->length : 0;
+	aoki_req_reply(op->req, res, NULL, 0);
+	aoki_req_complete(op->req);
+	io_fixed_put(iw, op->fixed);
+	op_free(iw, op);
+	iw->inflight--;
+	return 1;
+}
+
+unsigned io_reap(struct io_worker *iw)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0, done = 0;
+
+	io_uring_for_each_cqe(&iw->ring, head, cqe) {
+		seen++;
+		if (cqe->user_data == IO_FUTEX_TAG || cqe->user_data == IO_CANCEL_TAG)
+			io_sleep_cqe(iw, cqe->user_data);
+		else
+			done += (unsigned)op_step(iw, io_uring_cqe_get_data(cqe), cqe->res);
+	}
+	io_uring_cq_advance(&iw->ring, seen);
+	return done;
+}
+
+/* worker_ops.poll: submit the turn's batch, complete what finished. */
+static unsigned io_poll(void *wctx)
+{
+	struct io_worker *iw = wctx;
+	unsigned done;
+
+	if (!iw->inflight)
+		return 0;
+	io_flush(iw);
+	done = io_reap(iw);
+	io_flush(iw);	/* resubmissions */
+	return done;
+}
+
+int blkd_io_start(struct aoki_req *req, const struct blkd_io_args *a)
+{
+	struct io_worker *iw = aoki_req_worker_data(req);
+	struct io_op *op = iw->free_ops;
+
+	if (op)
+		iw->free_ops = op->next;
+	else if (!(op = malloc(sizeof(*op))))
+		return -ENOMEM;
+	memset(op, 0, sizeof(*op));
+	op->op = a->op;
+	op->flags = a->flags;
+	op->file = (int)a->vol_index;
+	op->offset = a->offset;
+	op->length = a->length;
+	op->buf = a->buf;
+	op->fixed = a->buf ? io_fixed_get(iw, &a->grant) : -1;
+	op->req = aoki_req_defer(req);
+	if (!op->req || io_queue(iw, op) < 0) {
+		if (op->req) {	/* no SQE: the kernel refused to take the queue */
+			aoki_req_reply(op->req, -EBUSY, NULL, 0);
+			aoki_req_complete(op->req);
+		}
+		io_fixed_put(iw, op->fixed);
+		op_free(iw, op);
+		return op->req ? AOKI_DEFERRED : -ENOMEM;
+	}
+	iw->inflight++;
+	return AOKI_DEFERRED;
+}
+
+/* worker_ops.start: the worker's ring, with the volumes registered. */
+static int io_start(void *arg, unsigned worker, void **wctx)
+{
+	const struct blkd *d = arg;
+	struct io_uring_params p = { .flags = IORING_SETUP_CQSIZE, .cq_entries = IO_CQ_ENTRIES };
+	struct io_worker *iw = calloc(1, sizeof(*iw));
+	struct io_uring_probe *probe;
+	int fds[BLKD_MAX_VOLUMES], r;
+
+	if (!iw)
+		return -ENOMEM;
+	iw->d = d;
+	r = io_uring_queue_init_params(IO_SQ_ENTRIES, &iw->ring, &p);
+	if (r < 0) {
+		fprintf(stderr, "aoki-blkd: io_uring_setup: %s\n", strerror(-r));
+		free(iw);
+		return r;
+	}
+	for (unsigned i = 0; i < d->nvol; i++)
+		fds[i] = d->vol[i].fd;
+	r = io_uring_register_files(&iw->ring, fds, d->nvol);
+	if (r < 0) {
+		fprintf(stderr, "aoki-blkd: io_uring_register_files: %s\n", strerror(-r));
+		io_uring_queue_exit(&iw->ring);
+		free(iw);
+		return r;
+	}
+	io_fixed_init(iw);
+	/* IORING_OP_FUTEX_WAITV is 53 (Linux 6.7); older headers lack it. */
+	probe = io_uring_get_probe_ring(&iw->ring);
+	iw->futex_ok = probe && io_uring_opcode_supported(probe, 53);
+	if (probe)
+		io_uring_free_probe(probe);
+	(void)worker;
+	*wctx = iw;
+	return 0;
+}
+
+/* worker_ops.stop: wait for every I/O in flight, then free the ring. */
+static void io_stop(void *wctx)
+{
+	struct io_worker *iw = wctx;
+	struct io_uring_cqe *cqe;
+
+	io_sleep_disarm(iw);
+	io_flush(iw);
+	while (iw->inflight) {
+		if (io_uring_wait_cqe(&iw->ring, &cqe) < 0)
+			break;
+		io_reap(iw);
+		io_flush(iw);
+	}
+	io_uring_queue_exit(&iw->ring);
+	while (iw->free_ops) {
+		struct io_op *op = iw->free_ops;
+
+		iw->free_ops = op->next;
+		free(op);
+	}
+	free(iw);
+}
+
+const struct aoki_worker_ops blkd_io_ops = {
+	.start = io_start,
+	.poll = io_poll,
+	.sleep = io_sleep,
+	.grant_gone = io_fixed_gone,
+	.stop = io_stop,
+};

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/* io.h - one worker's io_uring (private to io*.c). */
+#ifndef AOKI_BLKD_IO_H
+#define AOKI_BLKD_IO_H
+
+#include <liburing.h>
+#include <stdint.h>
+
+#include "blkd.h"
+
+#define IO_SQ_ENTRIES 256
+#define IO_CQ_ENTRIES 1024
+#define IO_FIXED_SLOTS 1024	/* registered-buffer table size */
+#define IO_FIXED_MAX (1ull << 30)	/* the kernel's limit per buffer */
+#define IO_FUTEX_TAG 1ull	/* user_data of the doorbell wait */
+#define IO_CANCEL_TAG 2ull	/* user_data of its cancellation */
+#define IO_RETRIES 8		/* -EAGAIN/-EINTR resubmissions of one I/O */
+
+/* The kernel's struct futex_waitv (linux/futex.h, 5.16+). */
+struct io_futex_waitv {
+	uint64_t val;
+	uint64_t uaddr;
+	uint32_t flags;
+	uint32_t reserved;
+};
+
+/* One registered-buffer slot, keyed by grant serial. */
+struct io_fixed {
+	uint64_t serial;	/* 0: empty */
+	int registered;		/* 0: registration failed, use plain I/O */
+	unsigned busy;		/* I/Os in flight that use it */
+};
+
+/* One I/O in flight. */
+struct io_op {
+	struct aoki_req *req;	/* deferred; completed when the I/O is */
+	uint16_t op;
+	uint16_t retries;
+	uint32_t flags;
+	int file;		/* fixed-file index (the volume's) */
+	int fixed;		/* registered-buffer index, or -1 */
+	uint64_t offset;
+	uint32_t length, done;
+	char *buf;
+	struct io_op *next;	/* free list */
+};
+
+struct io_worker {
+	struct io_uring ring;
+	const struct blkd *d;
+	unsigned inflight;	/* I/Os submitted or queued, not completed */
+	struct io_op *free_ops;
+	int fixed_ok;		/* a sparse buffer table is registered */
+	int fixed_warned;
+	struct io_fixed fixed[IO_FIXED_SLOTS];
+	int futex_ok;		/* IORING_OP_FUTEX_WAITV works (6.7+) */
+	int futex_armed;	/* a doorbell wait is in the ring */
+	int cancel_pending;
+	unsigned nwait;
+	struct io_futex_waitv wait[128];	/* the armed wait's words */
+};
+
+/* io.c: submit what is queued; returns 0 or -errno. */
+int io_flush(struct io_worker *iw);
+/* io.c: a free SQE, submitting the queue first if it is full; NULL only
+ * if the kernel refuses the submission. */
+struct io_uring_sqe *io_sqe(struct io_worker *iw);
+/* io.c: handle every completion in the ring; returns requests completed. */
+unsigned io_reap(struct io_worker *iw);
+
+/* io_fixed.c: the registered-buffer index for an I/O into @g, marked
+ * busy, or -1 (plain I/O: unregistrable or slot busy). */
+int io_fixed_get(struct io_worker *iw, const struct aoki_grant_info *g);
+/* io_fixed.c: the I/O using index @idx (>= 0) is done. */
+void io_fixed_put(struct io_worker *iw, int idx);
+/* io_fixed.c: set up the sparse table (failure: plain I/O only). */
+void io_fixed_init(struct io_worker *iw);
+/* io_fixed.c: worker_ops.grant_gone. */
+void io_fixed_gone(void *wctx, uint64_t serial);
+
+/* io_sleep.c: worker_ops.sleep. */
+int io_sleep(void *wctx, const struct aoki_wait_word *words, unsigned n, int64_t timeout_ns);
+/* io_sleep.c: a doorbell-wait CQE (IO_FUTEX_TAG or IO_CANCEL_TAG) came. */
+void io_sleep_cqe(struct io_worker *iw, uint64_t tag);
+/* io_sleep.c: take the doorbell wait out of the ring (at stop). */
+void io_sleep_disarm(struct io_worker *iw);
+
+#endif

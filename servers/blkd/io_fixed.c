@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * io_fixed.c - client grants as io_uring registered ("fixed") buffers.
+ * Registering pins a grant's pages once; each I/O into it then skips the
+ * per-I/O page pinning and lookup.  The table is a sparse one of
+ * IO_FIXED_SLOTS entries, direct-mapped by the grant's serial number
+ * (unique for the server's life, so a stale entry can never be taken for
+ * a new grant).  A grant is registered on its first I/O.
+ *
+ * Safety rule: a slot is never changed while an I/O that names it may be
+ * unsubmitted.  A colliding grant whose slot is busy uses plain I/O
+ * instead (the kernel pins its pages per I/O: still no copy); a grant
+ * that goes away has the queue submitted first, and the kernel keeps the
+ * old buffer alive until I/Os already issued on it finish.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "io.h"
+
+void io_fixed_init(struct io_worker *iw)
+{
+	int r = io_uring_register_buffers_sparse(&iw->ring, IO_FIXED_SLOTS);
+
+	iw->fixed_ok = r == 0;
+	if (r < 0)
+		fprintf(stderr, "aoki-blkd: registered buffers unavailable (%s): "
+			"using plain I/O (no copy either, but pages are pinned per I/O)\n",
+			strerror(-r));
+}
+
+/* Point slot @idx at @iov (NULL: empty it).  0 or -errno. */
+static int slot_set(struct io_worker *iw, unsigned idx, const struct iovec *iov)
+{
+	static const struct iovec none = { 0 };
+
+	return io_uring_register_buffers_update_tag(&iw->ring, idx, iov ? iov : &none, NULL, 1);
+}
+
+int io_fixed_get(struct io_worker *iw, const struct aoki_grant_info *g)
+{
+	unsigned idx = (unsigned)(g->serial % IO_FIXED_SLOTS);
+	struct io_fixed *f = &iw->fixed[idx];
+	struct iovec iov = { g->base, g->size };
+	int r;
+
+	if (!iw->fixed_ok)
+		return -1;
+	if (f->serial != g->serial) {
+		if (f->busy)
+			return -1;	/* in use by another grant's I/O */
+		/* The ring may hold unsubmitted SQEs naming this slot's
+		 * old buffer only if busy; it is not.  Still, SQEs of this
+		 * turn name other slots, which the update does not touch. */
+		f->serial = g->serial;
+		f->registered = 0;
+		/* Registering needs a writable mapping (the kernel pins
+		 * for writing) of at most 1 GiB. */
+		if (g->size <= IO_FIXED_MAX && (g->rights & AOKI_GRANT_WRITE)) {
+			r = slot_set(iw, idx, &iov);
+			f->registered = r == 0;
+			if (r < 0 && !iw->fixed_warned++)
+				fprintf(stderr, "aoki-blkd: registering a grant as a fixed "
+					"buffer: %s; plain I/O for it\n", strerror(-r));
+		}
+	}
+	if (!f->registered)
+		return -1;
+	f->busy++;
+	return (int)idx;
+}
+
+void io_fixed_put(struct io_worker *iw, int idx)
+{
+	if (idx >= 0)
+		iw->fixed[idx].busy--;
+}
+
+void io_fixed_gone(void *wctx, uint64_t serial)
+{
+	struct io_worker *iw = wctx;
+	unsigned idx = (unsigned)(serial % IO_FIXED_SLOTS);
+	struct io_fixed *f = &iw->fixed[idx];
+
+	if (!iw->fixed_ok || f->serial != serial)
+		return;
+	/* Queued SQEs naming the buffer must reach the kernel (which takes
+	 * its own reference at submission) before the slot is emptied. */
+	io_flush(iw);
+	if (f->registered)
+		slot_set(iw, idx, NULL);
+	f->serial = 0;
+	f->registered = 0;
+}

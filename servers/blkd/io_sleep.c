@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * io_sleep.c - a worker with I/O in flight sleeps in io_uring_enter, so
+ * that a completion wakes it; it must also wake when a client rings a
+ * doorbell (a futex word in channel memory).  On Linux 6.7+ one
+ * IORING_OP_FUTEX_WAITV request in the same ring waits on every doorbell:
+ * either kind of event ends the one sleep, and no system call is made
+ * while there is work.  The wait request stays armed across sleeps while
+ * the set of words is the same (futex wake-ups do not depend on the
+ * values once armed); a different set (channels came or went) cancels it
+ * first.  Older kernels: sleep on the ring in short slices and look at the
+ * doorbells between them.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+
+#include "io.h"
+
+#define FUTEX2_SIZE_U32 0x02	/* linux/futex.h, 6.7 */
+#define IORING_OP_FUTEX_WAITV_NR 53
+#define SLICE_NS 200000	/* without FUTEX_WAITV: look at doorbells this often */
+
+void io_sleep_cqe(struct io_worker *iw, uint64_t tag)
+{
+	if (tag == IO_FUTEX_TAG)
+		iw->futex_armed = 0;
+	else
+		iw->cancel_pending = 0;
+}
+
+/* Is the armed wait on exactly the words of @words? */
+static int same_words(const struct io_worker *iw, const struct aoki_wait_word *words,
+		      unsigned n)
+{
+	if (iw->nwait != n)
+		return 0;
+	for (unsigned i = 0; i < n; i++)
+		if (iw->wait[i].uaddr != (uint64_t)(uintptr_t)words[i].word)
+			return 0;
+	return 1;
+}
+
+void io_sleep_disarm(struct io_worker *iw)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+
+	if (!iw->futex_armed)
+		return;
+	sqe = io_sqe(iw);
+	if (!sqe)
+		return;
+	io_uring_prep_cancel64(sqe, IO_FUTEX_TAG, 0);
+	io_uring_sqe_set_data64(sqe, IO_CANCEL_TAG);
+	iw->cancel_pending = 1;
+	io_flush(iw);
+	/* The words stay in use until the wait's CQE: wait for it, and
+	 * complete whatever I/O finishes meanwhile. */
+	while (iw->futex_armed || iw->cancel_pending) {
+		if (io_uring_wait_cqe(&iw->ring, &cqe) < 0)
+			break;
+		io_reap(iw);
+	}
+}
+
+static int arm(struct io_worker *iw, const struct aoki_wait_word *words, unsigned n)
+{
+	struct io_uring_sqe *sqe;
+
+	for (unsigned i = 0; i < n; i++)
+		iw->wait[i] = (struct io_futex_waitv){
+			.val = words[i].expected,
+			.uaddr = (uint64_t)(uintptr_t)words[i].word,
+			.flags = FUTEX2_SIZE_U32,	/* shared: not FUTEX2_PRIVATE */
+		};
+	iw->nwait = n;
+	sqe = io_sqe(iw);
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_rw(IORING_OP_FUTEX_WAITV_NR, sqe, 0, iw->wait, n, 0);
+	io_uring_sqe_set_data64(sqe, IO_FUTEX_TAG);
+	iw->futex_armed = 1;
+	return 0;
+}
+
+int io_sleep(void *wctx, const struct aoki_wait_word *words, unsigned n, int64_t timeout_ns)
+{
+	struct io_worker *iw = wctx;
+	struct __kernel_timespec ts;
+	struct io_uring_cqe *cqe;
+	int r;
+
+	if (!iw->inflight)
+		return -ENOSYS;	/* plain futex_waitv: only doorbells matter */
+	if (!iw->futex_ok && timeout_ns > SLICE_NS)
+		timeout_ns = SLICE_NS;
+	if (iw->futex_ok && iw->futex_armed && !same_words(iw, words, n))
+		io_sleep_disarm(iw);
+	if (iw->futex_ok && !iw->futex_armed && arm(iw, words, n) < 0)
+		timeout_ns = SLICE_NS < timeout_ns ? SLICE_NS : timeout_ns;
+	ts.tv_sec = timeout_ns / 1000000000;
+	ts.tv_nsec = timeout_ns % 1000000000;
+	r = io_uring_submit_and_wait_timeout(&iw->ring, &cqe, 1, &ts, NULL);
+	/* Any CQE (an I/O or the doorbell wait) is handled by the worker's
+	 * next poll: report it as own work. */
+	return r == -ETIME ? -ETIMEDOUT : 0;
+}

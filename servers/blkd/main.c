@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - aoki-blkd: serve block volumes to Aoki IPC clients.  See
+ * aoki-blkd(8).  Exit status: 0 after SIGTERM/SIGINT (or a good --check),
+ * 1 when it cannot serve (a volume will not open, the port is taken),
+ * 2 for bad usage or configuration.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/daemon.h"
+#include "aoki/blk.h"
+#include "blkd.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: aoki-blkd [-c FILE] [--volume NAME=PATH[:ro]]... [--port NAME]\n"
+		"                 [--workers N] [--quiet] [--check]\n"
+		"\n"
+		"Serve block volumes (regular files or block devices) on Aoki port NAME\n"
+		"(default \"blk\", or the socket passed for it by socket activation).\n"
+		"I/O goes through io_uring, O_DIRECT where the file system allows it,\n"
+		"straight between the device and client buffers.  Restarted by aoki-init\n"
+		"after a crash, it resumes its clients' channels.  Stops on SIGTERM/SIGINT.\n"
+		"\n"
+		"  -c, --config FILE     volumes and who may use them (aoki-blkd(8))\n"
+		"  -v, --volume N=P[:ro] serve file or device P as volume N (repeatable);\n"
+		"                        :ro makes it read-only\n"
+		"  -p, --port NAME       port name or socket path\n"
+		"  -w, --workers N       worker threads, each with its own io_uring (default 1)\n"
+		"  -q, --quiet           do not log connections and volumes\n"
+		"      --check           check the configuration, open the volumes, exit\n"
+		"  -h, --help            this text\n");
+}
+
+struct options {
+	const char *config;
+	int check;
+};
+
+static int parse_args(int argc, char **argv, struct blkd *d, struct aoki_server_config *cfg,
+		      struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "volume", required_argument, NULL, 'v' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	char err[512];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:v:p:w:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (blkd_config_load(d, optarg, err, sizeof(err)) < 0) {
+				fprintf(stderr, "aoki-blkd: %s\n", err);
+				return 2;
+			}
+			o->config = optarg;
+			break;
+		case 'v':
+			if (blkd_config_volume_arg(d, optarg, err, sizeof(err)) < 0) {
+				fprintf(stderr, "aoki-blkd: %s\n", err);
+				return 2;
+			}
+			break;
+		case 'p':
+			cfg->port = optarg;
+			break;
+		case 'w':
+			if (daemon_parse_uint(optarg, 1, 64, &cfg->workers) < 0) {
+				fprintf(stderr, "aoki-blkd: --workers %s: not a number in 1..64\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'q':
+			cfg->quiet = 1;
+			break;
+		case 'C':
+			o->check = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		fprintf(stderr, "aoki-blkd: unexpected argument '%s'\n", argv[optind]);
+	else if (!d->nvol)
+		fprintf(stderr, "aoki-blkd: no volumes: give -c FILE or --volume NAME=PATH\n");
+	else
+		return -1;
+	usage(stderr);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	static struct blkd d;
+	struct options o = { 0 };
+	struct aoki_server_config cfg = {
+		.port = AOKI_BLK_PORT, .listen_fd = -1, .handler = blkd_handle,
+		.handler_arg = &d, .workers = 1, .worker_ops = &blkd_io_ops,
+		.worker_arg = &d,
+	};
+	char what[64];
+	int r;
+
+	d.uid = getuid();
+	r = parse_args(argc, argv, &d, &cfg, &o);
+	if (r >= 0)
+		return r;
+	r = blkd_volumes_open(&d, cfg.quiet && !o.check);
+	if (r < 0 || o.check) {
+		blkd_volumes_close(&d);
+		if (r == 0)
+			printf("aoki-blkd: %u volume%s OK\n", d.nvol, d.nvol == 1 ? "" : "s");
+		return r < 0 ? 1 : 0;
+	}
+	snprintf(what, sizeof(what), ", %u volume%s", d.nvol, d.nvol == 1 ? "" : "s");
+	r = daemon_serve("aoki-blkd", &cfg, what);
+	blkd_volumes_close(&d);
+	return r;
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/* blk_util.h - helpers for tests of aoki-blkd: backing files, a server
+ * process, data patterns. */
+#ifndef AOKI_TEST_BLK_UTIL_H
+#define AOKI_TEST_BLK_UTIL_H
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "aoki/blk.h"
+#include "ipc_util.h"
+
+/* The aoki-blkd built beside this test (BUILD/tests/x -> BUILD/bin). */
+static inline const char *t_blkd_path(void)
+{
+	static char path[PATH_MAX];
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	CHECK(n > 0);
+	self[n] = 0;
+	snprintf(path, sizeof(path), "%s/../bin/aoki-blkd", dirname(self));
+	if (access(path, X_OK) != 0)
+		t_skip("SKIP: aoki-blkd not built");
+	return path;
+}
+
+/* Create a @size-byte file at @path (sparse), or exit the test. */
+static inline void t_blk_file(const char *path, uint64_t size)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	CHECK(fd >= 0);
+	CHECK_EQ(ftruncate(fd, (off_t)size), 0);
+	close(fd);
+}
+
+/*
+ * Start aoki-blkd on socket @port with the NULL-terminated options
+ * @args (after --port and --quiet); wait until it accepts.  Returns its
+ * pid.  Exits the test if it does not come up within 5 s.
+ */
+static inline pid_t t_blkd_start(const char *port, const char *const *args)
+{
+	const char *argv[24] = { t_blkd_path(), "--port", port, "--quiet" };
+	int64_t end = t_now_ns() + 5000000000ll;
+	pid_t pid;
+	int i;
+
+	for (i = 0; args[i] && i < 19; i++)
+		argv[i + 4] = args[i];
+	argv[i + 4] = NULL;
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	for (;;) {
+		struct aoki_chan_opts o = { .reconnect_ns = -1 };
+		struct aoki_chan *ch;
+		int r = aoki_connect(port, &o, &ch);
+
+		if (r == 0) {
+			aoki_close(ch);
+			return pid;
+		}
+		CHECK(r == -ENOENT || r == -ECONNREFUSED);
+		CHECK(waitpid(pid, NULL, WNOHANG) == 0);	/* still alive */
+		CHECK(t_now_ns() < end);
+		t_sleep_ms(2);
+	}
+}
+
+/* SIGTERM @pid and check it exits 0. */
+static inline void t_blkd_stop(pid_t pid)
+{
+	int status;
+
+	CHECK_EQ(kill(pid, SIGTERM), 0);
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* The pattern of block @blk (512 bytes) at generation @gen: 64-bit words
+ * of (blk, gen, word index) mixed, so misplaced or stale data shows. */
+static inline void t_blk_fill(void *buf, uint64_t blk, uint64_t gen)
+{
+	uint64_t *w = buf;
+
+	for (unsigned i = 0; i < 64; i++)
+		w[i] = (blk * 0x9e3779b97f4a7c15ull) ^ (gen << 32) ^ i;
+}
+
+static inline int t_blk_check(const void *buf, uint64_t blk, uint64_t gen)
+{
+	uint64_t want[64];
+
+	t_blk_fill(want, blk, gen);
+	return memcmp(buf, want, sizeof(want)) == 0;
+}
+
+#endif
