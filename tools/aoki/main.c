@@ -15,7 +15,8 @@ static const struct command {
 } commands[] = {
 	{ "demo", cmd_demo, "run an example server and clients, print latency and throughput" },
 	{ "bench", cmd_bench, "run a benchmark: aoki bench ipc [--json]" },
-	{ "soak", cmd_soak, "kill a server under load, check every request: aoki soak ipc" },
+	{ "soak", cmd_soak, "kill a server under load, check every request: aoki soak ipc|blk" },
+	{ "blk", cmd_blk, "storage volumes: aoki blk create|info|bench|soak" },
 };
 
 static void usage(FILE *f, const char *prog)

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blk.c - `aoki blk <create|info|bench|soak>`: tools for aoki-blkd
+ * volumes.  create makes a backing file; info asks a running server about
+ * a volume; bench and soak are `aoki bench blk` and `aoki soak blk`.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aoki/blk.h"
+#include "commands.h"
+
+/* Parse "N[KMGT]" (binary units) into *@out: 0 or -EINVAL. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	char *end;
+	unsigned long long v;
+	const char *u;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || !v)
+		return -EINVAL;
+	if (*end) {
+		u = strchr(units, *end == 'k' ? 'K' : *end);
+		if (!u || !*u || (end[1] && strcmp(end + 1, "iB") && strcmp(end + 1, "B")))
+			return -EINVAL;
+		for (long i = 0; i <= u - units; i++) {
+			if (v > UINT64_MAX / 1024)
+				return -EINVAL;
+			v *= 1024;
+		}
+	}
+	*out = v;
+	return 0;
+}
+
+static int create_usage(FILE *f)
+{
+	fprintf(f, "Usage: aoki blk create [--allocate] [--force] FILE SIZE\n"
+		   "Make FILE a SIZE-byte backing file for an aoki-blkd volume (SIZE in bytes\n"
+		   "or with a K, M, G or T suffix, binary).  Sparse unless --allocate, which\n"
+		   "reserves every block (fallocate).  An existing FILE is kept unless --force.\n");
+	return f == stdout ? 0 : 2;
+}
+
+static int blk_create(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "allocate", no_argument, NULL, 'a' }, { "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' }, { 0 }
+	};
+	int allocate = 0, force = 0, c, fd, r;
+	uint64_t size;
+
+	while ((c = getopt_long(argc, argv, "afh", longopts, NULL)) != -1) {
+		if (c == 'a')
+			allocate = 1;
+		else if (c == 'f')
+			force = 1;
+		else
+			return create_usage(c == 'h' ? stdout : stderr);
+	}
+	if (argc - optind != 2)
+		return create_usage(stderr);
+	if (parse_size(argv[optind + 1], &size) < 0 || size % 512) {
+		fprintf(stderr, "aoki blk create: size %s: expected a multiple of 512 bytes, "
+			"e.g. 4096, 64M, 2G\n", argv[optind + 1]);
+		return 2;
+	}
+	fd = open(argv[optind], O_RDWR | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0600);
+	if (fd < 0) {
+		fprintf(stderr, "aoki blk create: %s: %s%s\n", argv[optind], strerror(errno),
+			errno == EEXIST ? " (--force replaces it)" : "");
+		return 1;
+	}
+	r = ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
+	if (r == 0 && allocate)
+		r = -posix_fallocate(fd, 0, (off_t)size);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	if (r < 0) {
+		fprintf(stderr, "aoki blk create: %s: %s\n", argv[optind], strerror(-r));
+		unlink(argv[optind]);
+		return 1;
+	}
+	printf("%s: %llu bytes%s\n", argv[optind], (unsigned long long)size,
+	       allocate ? ", allocated" : ", sparse");
+	return 0;
+}
+
+static int info_usage(FILE *f)
+{
+	fprintf(f, "Usage: aoki blk info [--port NAME] [--json] VOLUME\n"
+		   "Ask the aoki-blkd on port NAME (default \"blk\") about VOLUME.\n");
+	return f == stdout ? 0 : 2;
+}
+
+static int blk_info(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "port", required_argument, NULL, 'p' }, { "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' }, { 0 }
+	};
+	const char *port = AOKI_BLK_PORT;
+	struct aoki_blk_opts o = { .reconnect_ns = -1 };
+	struct aoki_blk_info info;
+	struct aoki_blk *b;
+	int json = 0, c, r;
+
+	while ((c = getopt_long(argc, argv, "p:jh", longopts, NULL)) != -1) {
+		if (c == 'p')
+			port = optarg;
+		else if (c == 'j')
+			json = 1;
+		else
+			return info_usage(c == 'h' ? stdout : stderr);
+	}
+	if (argc - optind != 1)
+		return info_usage(stderr);
+	r = aoki_blk_open(port, argv[optind], 0, &o, &b);
+	if (r < 0) {
+		fprintf(stderr, "aoki blk info: volume %s on port %s: %s\n", argv[optind], port,
+			r == -ENOENT ? "no such volume, or no server on the port" : strerror(-r));
+		return 1;
+	}
+	aoki_blk_get_info(b, &info);
+	aoki_blk_close(b);
+	if (json) {
+		printf("{\"volume\": \"%s\", \"size\": %llu, \"block_size\": %u, "
+		       "\"mem_align\": %u, \"max_io\": %u, \"direct\": %s, \"blockdev\": %s}\n",
+		       argv[optind], (unsigned long long)info.size, info.block_size,
+		       info.mem_align, info.max_io,
+		       info.flags & AOKI_BLK_INFO_DIRECT ? "true" : "false",
+		       info.flags & AOKI_BLK_INFO_BLOCKDEV ? "true" : "false");
+		return 0;
+	}
+	printf("volume     %s\nsize       %llu bytes (%.1f MiB)\nblock size %u\n"
+	       "mem align  %u\nmax I/O    %u bytes\nkind       %s, %s\n",
+	       argv[optind], (unsigned long long)info.size, info.size / 1048576.0,
+	       info.block_size, info.mem_align, info.max_io,
+	       info.flags & AOKI_BLK_INFO_BLOCKDEV ? "block device" : "file",
+	       info.flags & AOKI_BLK_INFO_DIRECT ? "O_DIRECT" : "buffered");
+	return 0;
+}
+
+int cmd_blk(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		printf("Usage: aoki blk create|info|bench|soak [options]\n"
+		       "  create FILE SIZE    make a backing file\n"
+		       "  info VOLUME         a running aoki-blkd's view of a volume\n"
+		       "  bench               aoki bench blk (against fio, same run)\n"
+		       "  soak                aoki soak blk (kill aoki-blkd under load)\n"
+		       "`aoki blk <command> --help` describes each.  See aoki(1), aoki-blkd(8).\n");
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "create"))
+		return blk_create(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "info"))
+		return blk_info(argc - 1, argv + 1);
+	/* bench and soak: `aoki bench blk ...` and `aoki soak blk ...`. */
+	if (!strcmp(argv[1], "bench") || !strcmp(argv[1], "soak")) {
+		char *args[argc + 2];
+		const char *what = argv[1];
+
+		args[0] = argv[1];
+		args[1] = (char *)"blk";
+		memcpy(args + 2, argv + 2, (size_t)(argc - 2) * sizeof(*args));
+		args[argc] = NULL;
+		return !strcmp(what, "bench") ? cmd_bench(argc, args) : cmd_soak(argc, args);
+	}
+	fprintf(stderr, "aoki blk: unknown command '%s'\n", argv[1]);
+	return 2;
+}
