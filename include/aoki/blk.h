@@ -63,12 +63,18 @@ struct aoki_blk_info {
 	uint32_t flags;		/* AOKI_BLK_INFO_* */
 };
 
+/* Default polling time of a waiting call: long enough to cover a fast
+ * device's I/O, so that a completion costs no kernel wake-up. */
+#define AOKI_BLK_SPIN_NS 200000
+
 /* Open options; zero-initialise and set what you need. */
 struct aoki_blk_opts {
 	unsigned queue_depth;	/* requests in flight at once, a power of
 				 * two in [2, 4096]; 0: 64 */
 	size_t arena_size;	/* bytes of each buffer area (grant); 0: 8 MiB */
 	int64_t timeout_ns;	/* per-request deadline; 0: none */
+	int64_t spin_ns;	/* how long a waiting call polls before it
+				 * sleeps; <0: never; 0: AOKI_BLK_SPIN_NS */
 	int64_t reconnect_ns;	/* as struct aoki_chan_opts; 0: 30 s */
 };
 

@@ -51,6 +51,7 @@ int aoki_blk_open(const char *port, const char *volume, unsigned flags,
 	struct aoki_chan_opts co = {
 		.slots = o.queue_depth, .max_grants = BLK_MAX_ARENAS,
 		.timeout_ns = o.timeout_ns, .reconnect_ns = o.reconnect_ns,
+		.spin_ns = o.spin_ns ? o.spin_ns : AOKI_BLK_SPIN_NS,
 	};
 	struct aoki_blk *b;
 	int r;

@@ -22,6 +22,9 @@
 #define BLKD_MAX_VOLUMES 64
 #define BLKD_MAX_ALLOW 16
 #define BLKD_MAX_IO (8u << 20)	/* most bytes in one READ or WRITE */
+/* An idle worker polls this long before sleeping: about a fast device's
+ * I/O time, so that its completions are found without a wake-up. */
+#define BLKD_SPIN_NS 200000
 
 /* One allow-list entry: a uid (or any uid) and what it may do. */
 struct blkd_allow {

@@ -33,6 +33,8 @@ static void usage(FILE *f)
 		"                        :ro makes it read-only\n"
 		"  -p, --port NAME       port name or socket path\n"
 		"  -w, --workers N       worker threads, each with its own io_uring (default 1)\n"
+		"  -s, --spin-us N       how long an idle worker polls its channels and ring\n"
+		"                        before it sleeps (default 200; 0: never polls)\n"
 		"  -q, --quiet           do not log connections and volumes\n"
 		"      --check           check the configuration, open the volumes, exit\n"
 		"  -h, --help            this text\n");
@@ -51,15 +53,17 @@ static int parse_args(int argc, char **argv, struct blkd *d, struct aoki_server_
 		{ "volume", required_argument, NULL, 'v' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "spin-us", required_argument, NULL, 's' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	char err[512];
+	unsigned spin_us;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:v:p:w:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:v:p:w:s:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (blkd_config_load(d, optarg, err, sizeof(err)) < 0) {
@@ -83,6 +87,14 @@ static int parse_args(int argc, char **argv, struct blkd *d, struct aoki_server_
 					optarg);
 				return 2;
 			}
+			break;
+		case 's':
+			if (daemon_parse_uint(optarg, 0, 1000000, &spin_us) < 0) {
+				fprintf(stderr, "aoki-blkd: --spin-us %s: not a number in "
+					"0..1000000\n", optarg);
+				return 2;
+			}
+			cfg->spin_ns = spin_us ? (int64_t)spin_us * 1000 : -1;
 			break;
 		case 'q':
 			cfg->quiet = 1;
@@ -115,7 +127,7 @@ int main(int argc, char **argv)
 	struct aoki_server_config cfg = {
 		.port = AOKI_BLK_PORT, .listen_fd = -1, .handler = blkd_handle,
 		.handler_arg = &d, .workers = 1, .worker_ops = &blkd_io_ops,
-		.worker_arg = &d,
+		.worker_arg = &d, .spin_ns = BLKD_SPIN_NS,
 	};
 	char what[64];
 	int r;
