@@ -92,3 +92,21 @@ put("fuzz_dedup_open", "records-4x4", dd_table(
 put("fuzz_dedup_open", "bad-replen-2x2", dd_table(
     2, 2, slots=[(1, (0, 0, DD_LIVE, 1, 0))], recs=[(1, 0, 1, 1, 0, b"", 33)]))
 put("fuzz_dedup_open", "truncated-2x2", dd_table(2, 2)[:-1])
+
+# aoki-blkd requests: records [op selector, length, 32 payload bytes]
+# (servers/blkd, lib/blk/proto.h).  Selector = op - 0x100.
+def blk_rec(sel, payload):
+    return bytes([sel, len(payload)]) + payload.ljust(32, b"\0")
+blk_io = lambda h, g, goff, off, ln, fl=0: struct.pack("<IIQQII", h, g, goff, off, ln, fl)
+put("fuzz_blkd_request", "open-read-write",
+    blk_rec(0, struct.pack("<I", 1) + b"v".ljust(28, b"\0")) +
+    blk_rec(2, blk_io(0, 0, 0, 4096, 4096)) + blk_rec(3, blk_io(0, 1, 0, 8192, 512, 1)))
+put("fuzz_blkd_request", "ranges",
+    blk_rec(5, blk_io(0, 0, 0, 0, 65536)) + blk_rec(6, blk_io(1, 0, 0, 0, 512)) +
+    blk_rec(4, blk_io(0, 0, 0, 0, 0)) + blk_rec(1, struct.pack("<I", 1)))
+put("fuzz_blkd_request", "bad", blk_rec(2, blk_io(0, 7, 100, (1 << 20) - 512, 4096)) +
+    blk_rec(3, blk_io(1, 0, 0, 0, 4096)) + blk_rec(8, b"x"))
+put("fuzz_blkd_config", "full",
+    b"# c\n[volume a]\npath = /tmp/a.img\nread-only = yes\nallow = 0 1000:ro *:rw\n\n"
+    b"[volume b-2.x]\npath=/dev/null\n")
+put("fuzz_blkd_config", "errors", b"[volume]\npath = x\n[volume a]\nallow = 1:xx\n")

@@ -9,7 +9,8 @@ FUZZ_BUILD  := $(BUILD)/fuzz
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter -pthread \
 	       -Iinclude -Iservers/echo $(FUZZ_SAN)
-FUZZ_LIB_SRC := $(LIB_SRC) servers/echo/echo.c
+FUZZ_LIB_SRC := $(LIB_SRC) servers/echo/echo.c \
+		$(filter-out servers/blkd/main.c,$(wildcard servers/blkd/*.c))
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZERS     := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(sort $(wildcard fuzz/fuzz_*.c)))
 FUZZERS_RUN ?= $(notdir $(FUZZERS))
@@ -22,7 +23,7 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZLD  $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) -luring
 
 # The smoke test that keeps the harnesses compiled and green.
 $(BUILD)/tests/fuzz-smoke: fuzz/smoke.sh $(FUZZERS)

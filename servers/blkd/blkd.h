@@ -57,6 +57,8 @@ struct blkd {
 /* config.c: parse configuration file @path into @d.  On error writes
  * "FILE:LINE: what" into @err and returns -EINVAL (or -errno of fopen). */
 int blkd_config_load(struct blkd *d, const char *path, char *err, size_t errcap);
+/* config.c: forget every volume (free their paths). */
+void blkd_config_free(struct blkd *d);
 /* config.c: add the volume of a --volume NAME=PATH[:ro] option. */
 int blkd_config_volume_arg(struct blkd *d, const char *arg, char *err, size_t errcap);
 /* config.c: add a volume; -EEXIST (name taken), -ENOSPC, -EINVAL (name). */

@@ -61,6 +61,15 @@ int blkd_volume_add(struct blkd *d, const char *name, const char *path, int read
 	return 0;
 }
 
+void blkd_config_free(struct blkd *d)
+{
+	for (unsigned i = 0; i < d->nvol; i++) {
+		free(d->vol[i].path);
+		d->vol[i].path = NULL;
+	}
+	d->nvol = 0;
+}
+
 static int add_error(int r, const char *name, char *err, size_t cap)
 {
 	snprintf(err, cap, "volume \"%s\": %s", name,

@@ -43,7 +43,7 @@ struct io_uring_sqe *io_sqe(struct io_worker *iw)
 static int io_queue(struct io_worker *iw, struct io_op *op)
 {
 	struct io_uring_sqe *sqe = io_sqe(iw);
-	char *buf = op->buf + op->done;
+	char *buf = op->buf ? op->buf + op->done : NULL;	/* NULL: no data */
 	unsigned len = op->length - op->done;
 	uint64_t off = op->offset + op->done;
 

@@ -141,10 +141,12 @@ int main(int argc, char **argv)
 		blkd_volumes_close(&d);
 		if (r == 0)
 			printf("aoki-blkd: %u volume%s OK\n", d.nvol, d.nvol == 1 ? "" : "s");
+		blkd_config_free(&d);
 		return r < 0 ? 1 : 0;
 	}
 	snprintf(what, sizeof(what), ", %u volume%s", d.nvol, d.nvol == 1 ? "" : "s");
 	r = daemon_serve("aoki-blkd", &cfg, what);
 	blkd_volumes_close(&d);
+	blkd_config_free(&d);
 	return r;
 }
