@@ -3,13 +3,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bench_blk.h"
 #include "commands.h"
 #include "../../bench/bench.h"
 
 int cmd_bench(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		printf("Usage: aoki bench ipc|domain [--json] [--quick]\n"
+		printf("Usage: aoki bench ipc|domain|blk [--json] [--quick]\n"
 		       "Runs a benchmark with its baselines in the same run; see docs/benchmarks.md.\n");
 		return argc < 2 ? 2 : 0;
 	}
@@ -17,6 +18,8 @@ int cmd_bench(int argc, char **argv)
 		return bench_ipc_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "domain"))
 		return bench_domain_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "blk"))
+		return bench_blk_main(argc - 1, argv + 1);
 	fprintf(stderr, "aoki bench: unknown benchmark '%s'\n", argv[1]);
 	return 2;
 }
