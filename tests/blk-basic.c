@@ -10,7 +10,10 @@
  *   - buffers: many allocations across several grants, freed and reused;
  *   - event-loop use: the descriptor, arm, reap;
  *   - a second volume and two clients at once;
- *   - SIGTERM: exit 0.
+ *   - SIGTERM: exit 0;
+ *   - all of it twice: with both sides polling (the default), and with
+ *     neither polling, so that every wait sleeps (the server on its ring
+ *     with a FUTEX_WAITV request on the doorbells).
  */
 #define _GNU_SOURCE
 #include <poll.h>
@@ -202,30 +205,25 @@ static void event_loop(struct aoki_blk *b)
 	aoki_blk_free(b, io.buf);
 }
 
-int main(void)
+/* Everything above against one server; @spin_us: its --spin-us (0: a
+ * worker never polls, so every wait is a sleep: on its ring, woken by a
+ * completion or by a doorbell), and the client's polling likewise. */
+static void scenario(const char *vol, const char *vol2, const char *spin_us)
 {
+	struct aoki_blk_opts o = { .spin_ns = strcmp(spin_us, "0") ? 0 : -1 };
 	struct aoki_blk *b, *b2;
-	char vol[PATH_MAX + 32], vol2[PATH_MAX + 32];
 	pid_t pid;
 	void *buf;
 
-	snprintf(dir, sizeof(dir), "%s", t_run_dir());
-	snprintf(port, sizeof(port), "%s/blk.sock", dir);
-	snprintf(file, sizeof(file), "%s/vol.img", dir);
-	snprintf(file2, sizeof(file2), "%s/vol2.img", dir);
-	t_blk_file(file, SIZE);
-	t_blk_file(file2, 1 << 20);
-	snprintf(vol, sizeof(vol), "vol=%s", file);
-	snprintf(vol2, sizeof(vol2), "two=%s", file2);
-	pid = t_blkd_start(port, (const char *const[]){ "--volume", vol, "--volume", vol2, NULL });
-
-	CHECK_EQ(aoki_blk_open(port, "vol", AOKI_BLK_RDWR, NULL, &b), 0);
+	pid = t_blkd_start(port, (const char *const[]){ "--volume", vol, "--volume", vol2,
+						       "--spin-us", spin_us, NULL });
+	CHECK_EQ(aoki_blk_open(port, "vol", AOKI_BLK_RDWR, &o, &b), 0);
 	sync_io(b);
 	async_io(b);
 	event_loop(b);
 	buffers(port);
 	/* A second volume, a second client, at once. */
-	CHECK_EQ(aoki_blk_open(port, "two", AOKI_BLK_RDWR, NULL, &b2), 0);
+	CHECK_EQ(aoki_blk_open(port, "two", AOKI_BLK_RDWR, &o, &b2), 0);
 	CHECK_EQ(aoki_blk_alloc(b2, 4096, &buf), 0);
 	memset(buf, 0x5a, 4096);
 	CHECK_EQ(aoki_blk_pwrite(b2, buf, 4096, (1 << 20) - 4096, 0), 4096);
@@ -238,5 +236,21 @@ int main(void)
 	aoki_blk_close(b2);
 	aoki_blk_close(b);
 	t_blkd_stop(pid);
+}
+
+int main(void)
+{
+	char vol[PATH_MAX + 32], vol2[PATH_MAX + 32];
+
+	snprintf(dir, sizeof(dir), "%s", t_run_dir());
+	snprintf(port, sizeof(port), "%s/blk.sock", dir);
+	snprintf(file, sizeof(file), "%s/vol.img", dir);
+	snprintf(file2, sizeof(file2), "%s/vol2.img", dir);
+	t_blk_file(file, SIZE);
+	t_blk_file(file2, 1 << 20);
+	snprintf(vol, sizeof(vol), "vol=%s", file);
+	snprintf(vol2, sizeof(vol2), "two=%s", file2);
+	scenario(vol, vol2, "200");
+	scenario(vol, vol2, "0");
 	return 0;
 }

@@ -56,7 +56,6 @@ struct io_worker {
 	int futex_ok;		/* IORING_OP_FUTEX_WAITV works (6.7+) */
 	int futex_armed;	/* a doorbell wait is in the ring */
 	int cancel_pending;
-	unsigned nwait;
 	struct io_futex_waitv wait[128];	/* the armed wait's words */
 };
 
@@ -82,7 +81,8 @@ void io_fixed_gone(void *wctx, uint64_t serial);
 int io_sleep(void *wctx, const struct aoki_wait_word *words, unsigned n, int64_t timeout_ns);
 /* io_sleep.c: a doorbell-wait CQE (IO_FUTEX_TAG or IO_CANCEL_TAG) came. */
 void io_sleep_cqe(struct io_worker *iw, uint64_t tag);
-/* io_sleep.c: take the doorbell wait out of the ring (at stop). */
+/* io_sleep.c: take the doorbell wait out of the ring (after a sleep, at
+ * stop), completing whatever I/O finishes meanwhile. */
 void io_sleep_disarm(struct io_worker *iw);
 
 #endif

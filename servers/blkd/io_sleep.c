@@ -5,11 +5,12 @@
  * doorbell (a futex word in channel memory).  On Linux 6.7+ one
  * IORING_OP_FUTEX_WAITV request in the same ring waits on every doorbell:
  * either kind of event ends the one sleep, and no system call is made
- * while there is work.  The wait request stays armed across sleeps while
- * the set of words is the same (futex wake-ups do not depend on the
- * values once armed); a different set (channels came or went) cancels it
- * first.  Older kernels: sleep on the ring in short slices and look at the
- * doorbells between them.
+ * while there is work.  The wait is cancelled when the sleep ends: a
+ * channel that goes away may leave its address to a new channel's
+ * doorbell, which an armed wait (keyed by the old mapping) would never
+ * hear.  The cancellation costs one io_uring_enter, only on the path that
+ * slept anyway.  Older kernels: sleep on the ring in short slices and
+ * look at the doorbells between them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,23 +30,13 @@ void io_sleep_cqe(struct io_worker *iw, uint64_t tag)
 		iw->cancel_pending = 0;
 }
 
-/* Is the armed wait on exactly the words of @words? */
-static int same_words(const struct io_worker *iw, const struct aoki_wait_word *words,
-		      unsigned n)
-{
-	if (iw->nwait != n)
-		return 0;
-	for (unsigned i = 0; i < n; i++)
-		if (iw->wait[i].uaddr != (uint64_t)(uintptr_t)words[i].word)
-			return 0;
-	return 1;
-}
-
 void io_sleep_disarm(struct io_worker *iw)
 {
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
 
+	if (iw->futex_armed)
+		io_reap(iw);	/* a doorbell may have ended it already */
 	if (!iw->futex_armed)
 		return;
 	sqe = io_sqe(iw);
@@ -74,7 +65,6 @@ static int arm(struct io_worker *iw, const struct aoki_wait_word *words, unsigne
 			.uaddr = (uint64_t)(uintptr_t)words[i].word,
 			.flags = FUTEX2_SIZE_U32,	/* shared: not FUTEX2_PRIVATE */
 		};
-	iw->nwait = n;
 	sqe = io_sqe(iw);
 	if (!sqe)
 		return -EBUSY;
@@ -93,16 +83,13 @@ int io_sleep(void *wctx, const struct aoki_wait_word *words, unsigned n, int64_t
 
 	if (!iw->inflight)
 		return -ENOSYS;	/* plain futex_waitv: only doorbells matter */
-	if (!iw->futex_ok && timeout_ns > SLICE_NS)
-		timeout_ns = SLICE_NS;
-	if (iw->futex_ok && iw->futex_armed && !same_words(iw, words, n))
-		io_sleep_disarm(iw);
-	if (iw->futex_ok && !iw->futex_armed && arm(iw, words, n) < 0)
+	if (!iw->futex_ok || arm(iw, words, n) < 0)
 		timeout_ns = SLICE_NS < timeout_ns ? SLICE_NS : timeout_ns;
 	ts.tv_sec = timeout_ns / 1000000000;
 	ts.tv_nsec = timeout_ns % 1000000000;
 	r = io_uring_submit_and_wait_timeout(&iw->ring, &cqe, 1, &ts, NULL);
-	/* Any CQE (an I/O or the doorbell wait) is handled by the worker's
-	 * next poll: report it as own work. */
+	io_sleep_disarm(iw);
+	/* I/O completions are handled by the worker's next poll (or were, by
+	 * the disarm): report them as own work. */
 	return r == -ETIME ? -ETIMEDOUT : 0;
 }
