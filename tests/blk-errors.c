@@ -98,6 +98,12 @@ static void hostile_requests(void)
 	CHECK_EQ(io(BLK_OP_DISCARD, ro, 0, 0, 0, 4096, 0), -EROFS);
 	CHECK_EQ(io(BLK_OP_WRITE_ZEROES, ro, 0, 0, 0, 4096, 0), -EROFS);
 	CHECK_EQ(io(BLK_OP_FLUSH, ro, 0, 0, 0, 0, 0), 0);
+	/* A writable volume opened read-only: the handle says so. */
+	ro = open_raw("vol", 0, 0);
+	CHECK(ro & BLK_HANDLE_RDONLY);
+	CHECK_EQ(io(BLK_OP_READ, ro, grant_rw, 0, 0, 4096, 0), 4096);
+	CHECK_EQ(io(BLK_OP_WRITE, ro, grant_rw, 0, 0, 4096, 0), -EROFS);
+	CHECK_EQ(io(BLK_OP_WRITE_ZEROES, ro, 0, 0, 0, 4096, 0), -EROFS);
 	/* Range operations. */
 	CHECK_EQ(io(BLK_OP_DISCARD, h, 0, 0, SIZE - 4096, 8192, 0), -ERANGE);
 	CHECK_EQ(io(BLK_OP_WRITE_ZEROES, h, 0, 0, 512, 0, 0), -EINVAL);

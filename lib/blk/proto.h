@@ -16,8 +16,11 @@
  *   BLK_OP_WRITE_ZEROES struct blk_io_req    empty    (0)
  *
  * Volume handles are the volume's index in the server's configuration,
- * so they survive a server restart with the same configuration (the
- * client library needs no state re-established after a crash).  FLUSH,
+ * with BLK_HANDLE_RDONLY set when it was opened read-only, so they
+ * survive a server restart with the same configuration (the client
+ * library needs no state re-established after a crash).  The server
+ * refuses writes through a read-only handle (-EROFS); what a user may do
+ * at all is checked on every request, whatever the handle says.  FLUSH,
  * DISCARD and WRITE_ZEROES ignore the grant fields; FLUSH ignores the
  * range too.  Errors are -errno statuses with an empty reply (see blk.h).
  */
@@ -46,6 +49,7 @@ struct blk_open_req {
 	char name[BLK_NAME_MAX + 1];	/* NUL-padded */
 };
 #define BLK_OPEN_WRITE 0x1u
+#define BLK_HANDLE_RDONLY 0x80000000u	/* handle bit: opened read-only */
 
 /* What OPEN and INFO return. */
 struct blk_info_rep {

@@ -49,7 +49,8 @@ static int op_open(struct blkd *d, struct aoki_req *req, const void *data, size_
 		r = blkd_access(d, &d->vol[i], aoki_req_peer(req)->uid, o.flags & BLK_OPEN_WRITE);
 		if (r < 0)
 			return r;
-		info_reply(req, &d->vol[i], i, (o.flags & BLK_OPEN_WRITE) != 0);
+		info_reply(req, &d->vol[i], (o.flags & BLK_OPEN_WRITE) ? i : i | BLK_HANDLE_RDONLY,
+			   (o.flags & BLK_OPEN_WRITE) != 0);
 		return 0;
 	}
 	return -ENOENT;
@@ -57,18 +58,20 @@ static int op_open(struct blkd *d, struct aoki_req *req, const void *data, size_
 
 static int op_info(struct blkd *d, struct aoki_req *req, const void *data, size_t len)
 {
-	uint32_t h;
+	uint32_t h, i;
 	int r;
 
 	if (len != sizeof(h))
 		return -EINVAL;
 	memcpy(&h, data, sizeof(h));
-	if (h >= d->nvol)
+	i = h & ~BLK_HANDLE_RDONLY;
+	if (i >= d->nvol)
 		return -EBADF;
-	r = blkd_access(d, &d->vol[h], aoki_req_peer(req)->uid, 0);
+	r = blkd_access(d, &d->vol[i], aoki_req_peer(req)->uid, 0);
 	if (r < 0)
 		return r;
-	info_reply(req, &d->vol[h], h, blkd_access(d, &d->vol[h], aoki_req_peer(req)->uid, 1) == 0);
+	info_reply(req, &d->vol[i], h, !(h & BLK_HANDLE_RDONLY) &&
+		   blkd_access(d, &d->vol[i], aoki_req_peer(req)->uid, 1) == 0);
 	return 0;
 }
 
@@ -111,17 +114,22 @@ static int op_io(struct blkd *d, struct aoki_req *req, uint16_t op, const void *
 	struct blkd_io_args a = { .op = op };
 	struct blk_io_req io;
 	const struct blkd_volume *v;
-	int r;
+	uint32_t index;
+	int r, write;
 
 	if (len != sizeof(io))
 		return -EINVAL;
 	memcpy(&io, data, sizeof(io));
-	if (io.handle >= d->nvol)
+	index = io.handle & ~BLK_HANDLE_RDONLY;
+	write = op != BLK_OP_READ && op != BLK_OP_FLUSH;
+	if (index >= d->nvol)
 		return -EBADF;
-	v = &d->vol[io.handle];
+	v = &d->vol[index];
 	if (io.flags & ~(op == BLK_OP_WRITE ? AOKI_BLK_FUA : 0u))
 		return -EINVAL;
-	r = blkd_access(d, v, aoki_req_peer(req)->uid, op != BLK_OP_READ && op != BLK_OP_FLUSH);
+	if (write && (io.handle & BLK_HANDLE_RDONLY))
+		return -EROFS;
+	r = blkd_access(d, v, aoki_req_peer(req)->uid, write);
 	if (r == 0)
 		r = check_range(v, &io, op);
 	if (r == 0 && (op == BLK_OP_READ || op == BLK_OP_WRITE))
@@ -129,7 +137,7 @@ static int op_io(struct blkd *d, struct aoki_req *req, uint16_t op, const void *
 	if (r < 0)
 		return r;
 	a.vol = v;
-	a.vol_index = io.handle;
+	a.vol_index = index;
 	a.flags = io.flags;
 	a.offset = io.offset;
 	a.length = io.length;
