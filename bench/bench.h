@@ -6,4 +6,13 @@
 int bench_ipc_main(int argc, char **argv);
 int bench_domain_main(int argc, char **argv);
 
+/*
+ * bench_blk_main - `aoki bench blk` (also `aoki blk bench`): aoki-blkd
+ * against fio's io_uring engine on the same file, in one run (blk_*.c).
+ * @argv[0] names the command ("blk" or "bench"), options follow (see
+ * `aoki bench blk --help`).  Returns the exit code: 0 every figure
+ * measured, 1 a failure (reported on stderr), 2 a usage error.
+ */
+int bench_blk_main(int argc, char **argv);
+
 #endif

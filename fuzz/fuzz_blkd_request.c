@@ -68,7 +68,7 @@ static int documented(int r)
 {
 	switch (r) {
 	case -EINVAL: case -ERANGE: case -EBADF: case -EFAULT: case -EACCES:
-	case -EROFS: case -ENOENT: case -ENOSYS: case -EOPNOTSUPP:
+	case -EROFS: case -ENOENT: case -ENOSYS: case -EOPNOTSUPP: case -ESTALE:
 		return 1;
 	default:
 		return r >= 0;
@@ -78,7 +78,7 @@ static int documented(int r)
 /* The server still works: a pattern written reads back. */
 static void still_works(void)
 {
-	struct blk_io_req io = { .handle = 0, .grant = grant_rw, .length = 4096 };
+	struct blk_io_req io = { .handle = blk_handle_name("v"), .grant = grant_rw, .length = 4096 };
 
 	for (unsigned i = 0; i < 4096; i++)
 		mem_rw[i] = (uint8_t)(i * 7 + 1);

@@ -97,7 +97,14 @@ put("fuzz_dedup_open", "truncated-2x2", dd_table(2, 2)[:-1])
 # (servers/blkd, lib/blk/proto.h).  Selector = op - 0x100.
 def blk_rec(sel, payload):
     return bytes([sel, len(payload)]) + payload.ljust(32, b"\0")
-blk_io = lambda h, g, goff, off, ln, fl=0: struct.pack("<IIQQII", h, g, goff, off, ln, fl)
+def blk_handle(index, name):
+    h = 2166136261
+    for c in name.encode():
+        h = ((h ^ c) * 16777619) & 0xffffffff
+    return index | ((h << 8) & 0x7fffff00)
+V, R = blk_handle(0, "v"), blk_handle(1, "r")
+blk_io = lambda h, g, goff, off, ln, fl=0: struct.pack("<IIQQII", [V, R][h] if h < 2 else h,
+                                                        g, goff, off, ln, fl)
 put("fuzz_blkd_request", "open-read-write",
     blk_rec(0, struct.pack("<I", 1) + b"v".ljust(28, b"\0")) +
     blk_rec(2, blk_io(0, 0, 0, 4096, 4096)) + blk_rec(3, blk_io(0, 1, 0, 8192, 512, 1)))

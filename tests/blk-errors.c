@@ -76,6 +76,9 @@ static void hostile_requests(void)
 	/* Reads: every field wrong in turn. */
 	CHECK_EQ(io(BLK_OP_READ, h, grant_rw, 0, 0, 4096, 0), 4096);
 	CHECK_EQ(io(BLK_OP_READ, bad, grant_rw, 0, 0, 4096, 0), -EBADF);
+	/* The index of another volume with this one's name bits: stale. */
+	CHECK_EQ(io(BLK_OP_READ, (h & ~BLK_HANDLE_INDEX) | 1, grant_rw, 0, 0, 4096, 0), -ESTALE);
+	CHECK_EQ(io(BLK_OP_READ, h & BLK_HANDLE_INDEX, grant_rw, 0, 0, 4096, 0), -ESTALE);
 	CHECK_EQ(io(BLK_OP_READ, h, grant_rw, 0, 0, 0, 0), -EINVAL);
 	CHECK_EQ(io(BLK_OP_READ, h, grant_rw, 0, 0, 16u << 20, 0), -EINVAL);
 	CHECK_EQ(io(BLK_OP_READ, h, grant_rw, 0, SIZE, 4096, 0), -ERANGE);

@@ -25,6 +25,8 @@
  *   -EROFS     a write, discard or write-zeroes to a volume opened or
  *              configured read-only
  *   -EOPNOTSUPP discard or write-zeroes the volume cannot do
+ *   -ESTALE    the server was restarted with a configuration in which the
+ *              volume moved: open it again
  *   -EIO etc.  what the kernel reported for the device
  *   and the channel errors of aoki_call(3) (-ETIMEDOUT, -ECONNRESET, ...).
  */

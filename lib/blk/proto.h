@@ -15,10 +15,12 @@
  *   BLK_OP_DISCARD     struct blk_io_req     empty    (0)
  *   BLK_OP_WRITE_ZEROES struct blk_io_req    empty    (0)
  *
- * Volume handles are the volume's index in the server's configuration,
- * with BLK_HANDLE_RDONLY set when it was opened read-only, so they
- * survive a server restart with the same configuration (the client
- * library needs no state re-established after a crash).  The server
+ * A volume handle is the volume's index in the server's configuration
+ * (bits 0-7), a hash of its name (bits 8-30) and BLK_HANDLE_RDONLY when
+ * it was opened read-only.  So handles survive a server restart (the
+ * client library needs no state re-established after a crash), and a
+ * handle whose index now names another volume (the configuration was
+ * reordered) gets -ESTALE instead of another volume's data.  The server
  * refuses writes through a read-only handle (-EROFS); what a user may do
  * at all is checked on every request, whatever the handle says.  FLUSH,
  * DISCARD and WRITE_ZEROES ignore the grant fields; FLUSH ignores the
@@ -50,6 +52,18 @@ struct blk_open_req {
 };
 #define BLK_OPEN_WRITE 0x1u
 #define BLK_HANDLE_RDONLY 0x80000000u	/* handle bit: opened read-only */
+#define BLK_HANDLE_INDEX 0xffu		/* handle bits: the volume's index */
+#define BLK_HANDLE_NAME 0x7fffff00u	/* handle bits: its name's hash */
+
+/* The name bits of a handle for volume @name (FNV-1a). */
+static inline uint32_t blk_handle_name(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *name; name++)
+		h = (h ^ (uint8_t)*name) * 16777619u;
+	return (h << 8) & BLK_HANDLE_NAME;
+}
 
 /* What OPEN and INFO return. */
 struct blk_info_rep {

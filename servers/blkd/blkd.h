@@ -19,7 +19,7 @@
 #include "aoki/ipc.h"
 #include "../../lib/blk/proto.h"
 
-#define BLKD_MAX_VOLUMES 64
+#define BLKD_MAX_VOLUMES 64	/* fits BLK_HANDLE_INDEX */
 #define BLKD_MAX_ALLOW 16
 #define BLKD_MAX_IO (8u << 20)	/* most bytes in one READ or WRITE */
 /* An idle worker polls this long before sleeping: about a fast device's
@@ -35,6 +35,7 @@ struct blkd_allow {
 
 struct blkd_volume {
 	char name[BLK_NAME_MAX + 1];
+	uint32_t handle_name;	/* blk_handle_name(name) */
 	char *path;
 	int read_only;		/* configured read-only */
 	int fd;

@@ -53,6 +53,7 @@ int blkd_volume_add(struct blkd *d, const char *name, const char *path, int read
 	if (!v->path)
 		return -ENOMEM;
 	strcpy(v->name, name);
+	v->handle_name = blk_handle_name(name);
 	v->read_only = read_only;
 	v->fd = -1;
 	d->nvol++;

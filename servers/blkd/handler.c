@@ -33,6 +33,21 @@ static void info_reply(struct aoki_req *req, const struct blkd_volume *v, unsign
 	aoki_req_reply(req, 0, &rep, sizeof(rep));
 }
 
+/* The volume a handle names: -EBADF (no such index, or other bits set),
+ * -ESTALE (the index names another volume since the configuration
+ * changed). */
+static int volume_of(const struct blkd *d, uint32_t handle, uint32_t *index)
+{
+	uint32_t i = handle & BLK_HANDLE_INDEX;
+
+	if (i >= d->nvol)
+		return -EBADF;
+	if ((handle & BLK_HANDLE_NAME) != d->vol[i].handle_name)
+		return -ESTALE;
+	*index = i;
+	return 0;
+}
+
 static int op_open(struct blkd *d, struct aoki_req *req, const void *data, size_t len)
 {
 	struct blk_open_req o;
@@ -49,7 +64,9 @@ static int op_open(struct blkd *d, struct aoki_req *req, const void *data, size_
 		r = blkd_access(d, &d->vol[i], aoki_req_peer(req)->uid, o.flags & BLK_OPEN_WRITE);
 		if (r < 0)
 			return r;
-		info_reply(req, &d->vol[i], (o.flags & BLK_OPEN_WRITE) ? i : i | BLK_HANDLE_RDONLY,
+		info_reply(req, &d->vol[i],
+			   i | d->vol[i].handle_name |
+				   ((o.flags & BLK_OPEN_WRITE) ? 0 : BLK_HANDLE_RDONLY),
 			   (o.flags & BLK_OPEN_WRITE) != 0);
 		return 0;
 	}
@@ -64,9 +81,9 @@ static int op_info(struct blkd *d, struct aoki_req *req, const void *data, size_
 	if (len != sizeof(h))
 		return -EINVAL;
 	memcpy(&h, data, sizeof(h));
-	i = h & ~BLK_HANDLE_RDONLY;
-	if (i >= d->nvol)
-		return -EBADF;
+	r = volume_of(d, h, &i);
+	if (r < 0)
+		return r;
 	r = blkd_access(d, &d->vol[i], aoki_req_peer(req)->uid, 0);
 	if (r < 0)
 		return r;
@@ -120,10 +137,10 @@ static int op_io(struct blkd *d, struct aoki_req *req, uint16_t op, const void *
 	if (len != sizeof(io))
 		return -EINVAL;
 	memcpy(&io, data, sizeof(io));
-	index = io.handle & ~BLK_HANDLE_RDONLY;
 	write = op != BLK_OP_READ && op != BLK_OP_FLUSH;
-	if (index >= d->nvol)
-		return -EBADF;
+	r = volume_of(d, io.handle, &index);
+	if (r < 0)
+		return r;
 	v = &d->vol[index];
 	if (io.flags & ~(op == BLK_OP_WRITE ? AOKI_BLK_FUA : 0u))
 		return -EINVAL;

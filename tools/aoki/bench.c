@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bench_blk.h"
 #include "commands.h"
 #include "../../bench/bench.h"
 

@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+/* blk_fio.c - `aoki bench blk`: the fio side: its command lines, running
+ * it, and reading its JSON output. */
+#define _GNU_SOURCE
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blk.h"
+
+/* ----------------------------------------------------------------- fio */
+
+/* An argument vector built with printf-style arguments. */
+struct args {
+	char *v[40];
+	unsigned n;
+	size_t used;
+	int overflow;
+	char buf[4096 + 2 * PATH_MAX];
+};
+
+static void arg(struct args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void arg(struct args *a, const char *fmt, ...)
+{
+	size_t room = sizeof(a->buf) - a->used;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(a->buf + a->used, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room || a->n + 2 > sizeof(a->v) / sizeof(a->v[0])) {
+		a->overflow = 1;
+		return;
+	}
+	a->v[a->n++] = a->buf + a->used;
+	a->v[a->n] = NULL;
+	a->used += (size_t)n + 1;
+}
+
+/* fio_filename - @path for fio's --filename, where ':' separates files
+ * (escaped as "\:").  Returns @out. */
+static const char *fio_filename(const char *path, char *out, size_t cap)
+{
+	size_t j = 0;
+
+	for (; *path && j + 3 < cap; path++) {
+		if (*path == ':')
+			out[j++] = '\\';
+		out[j++] = *path;
+	}
+	out[j] = 0;
+	return out;
+}
+
+/* fio_global - the options every fio run shares (before any --name, so
+ * they apply to every job): JSON output, the timing, the offsets, and
+ * io_uring with O_DIRECT on the backing file or (@nbd_sock set) the nbd
+ * engine on that socket. */
+static void fio_global(const struct cfg *c, const char *nbd_sock, struct args *a)
+{
+	char name[2 * PATH_MAX];
+
+	memset(a, 0, offsetof(struct args, buf));
+	arg(a, "fio");
+	arg(a, "--output-format=json");
+	arg(a, "--numjobs=1");
+	arg(a, "--time_based");
+	arg(a, "--runtime=%lldms", (long long)llround(c->runtime * 1000));
+	arg(a, "--ramp_time=%lldms", (long long)llround(c->warmup * 1000));
+	arg(a, "--norandommap");
+	arg(a, "--randrepeat=0");
+	arg(a, "--size=%llu", (unsigned long long)c->size);
+	if (nbd_sock) {
+		arg(a, "--ioengine=nbd");
+		arg(a, "--uri=nbd+unix:///?socket=%s", nbd_sock);
+		return;
+	}
+	arg(a, "--ioengine=io_uring");
+	arg(a, "--direct=1");
+	arg(a, "--fixedbufs");
+	arg(a, "--registerfiles");
+	arg(a, "--filename=%s", fio_filename(c->file, name, sizeof(name)));
+}
+
+/* fio_args - the fio command of workload @w (see fio_global). */
+static void fio_args(const struct cfg *c, const struct workload *w, const char *nbd_sock,
+		     struct args *a)
+{
+	fio_global(c, nbd_sock, a);
+	arg(a, "--rw=%s", w->fio_rw);
+	arg(a, "--bs=%u", w->bs);
+	arg(a, "--iodepth=%u", w->qd);
+	arg(a, "--name=%s", w->name);
+}
+
+/* fio_fair_args - the --fairness baseline: job "qd1" (4 KiB random reads,
+ * QD1) alone, or (@shared) beside job "qd32" at once, with latency
+ * percentiles (submission to completion). */
+static void fio_fair_args(const struct cfg *c, int shared, struct args *a)
+{
+	fio_global(c, NULL, a);
+	arg(a, "--rw=randread");
+	arg(a, "--bs=4096");
+	arg(a, "--lat_percentiles=1");
+	arg(a, "--name=qd1");
+	arg(a, "--iodepth=1");
+	if (shared) {
+		arg(a, "--name=qd32");
+		arg(a, "--iodepth=32");
+	}
+}
+
+/* json_key - in JSON text @from, the value of the first member named
+ * @key: a pointer past its ':' and blanks, or NULL. */
+static const char *json_key(const char *from, const char *key)
+{
+	char pat[64];
+	size_t n = (size_t)snprintf(pat, sizeof(pat), "\"%s\"", key);
+
+	while (from && (from = strstr(from, pat))) {
+		from += n;
+		from += strspn(from, " \t\r\n");
+		if (*from == ':')
+			return from + 1 + strspn(from + 1, " \t\r\n");
+	}
+	return NULL;
+}
+
+/* json_number - the number at @p into *@v; 0, or -1 if there is none. */
+static int json_number(const char *p, double *v)
+{
+	char *end;
+
+	if (!p)
+		return -1;
+	*v = strtod(p, &end);
+	return end == p || !isfinite(*v) ? -1 : 0;
+}
+
+/* fio_job - in fio's JSON output @out, job @name (NULL: the first), from
+ * its "jobname" member on; NULL if absent. */
+static const char *fio_job(const char *out, const char *name)
+{
+	const char *p = json_key(strchr(out, '{'), "jobs");
+	char quoted[64];
+	size_t n = name ? (size_t)snprintf(quoted, sizeof(quoted), "\"%s\"", name) : 0;
+
+	while (name && (p = json_key(p, "jobname")) && strncmp(p, quoted, n))
+		;
+	return p;
+}
+
+/*
+ * fio_parse - from fio's --output-format=json text @out, job @name (NULL:
+ * the first): its "read" or "write" section's iops and bw_bytes into *@r,
+ * and with @lat its submission-to-completion p50 and p99 in us (needs
+ * --lat_percentiles=1).  fio may print notes before the object; the job
+ * must report error 0.  Returns 0 or -1.
+ */
+static int fio_parse(const char *out, const char *name, int write, struct rate *r,
+		     double lat[2])
+{
+	const char *job = fio_job(out, name), *sec = job, *pct;
+	double e, iops, bw;
+
+	if (json_number(json_key(job, "error"), &e) < 0 || e != 0)
+		return -1;
+	while ((sec = json_key(sec, write ? "write" : "read")) && *sec != '{')
+		;
+	if (json_number(json_key(sec, "iops"), &iops) < 0 ||
+	    json_number(json_key(sec, "bw_bytes"), &bw) < 0)
+		return -1;
+	r->iops = iops;
+	r->mbps = bw / 1e6;
+	if (!lat)
+		return 0;
+	pct = json_key(json_key(sec, "lat_ns"), "percentile");
+	if (json_number(json_key(pct, "50.000000"), &lat[0]) < 0 ||
+	    json_number(json_key(pct, "99.000000"), &lat[1]) < 0)
+		return -1;
+	lat[0] /= 1000;
+	lat[1] /= 1000;
+	return 0;
+}
+
+/* fio_exec - run fio with @a; its JSON output into *@out (the caller
+ * frees).  Returns 0, or -1 (reported as @what, with fio's stderr). */
+static int fio_exec(const struct cfg *c, struct args *a, const char *what, char **out)
+{
+	int code;
+
+	if (a->overflow)
+		return bb_err("fio command line too long");
+	code = bb_run_capture(a->v, c->fio_err, out);
+	if (code == 0)
+		return 0;
+	if (code < 0)
+		bb_err("cannot run fio: %s", strerror(-code));
+	else
+		bb_err("fio %s failed (exit code %d):", what, code);
+	bb_dump_file(c->fio_err);
+	free(*out);
+	return -1;
+}
+
+/* fio_bad_output - report output @out that fio_parse could not read. */
+static int fio_bad_output(const struct cfg *c, const char *what, const char *out)
+{
+	bb_err("fio %s: no iops, bw_bytes (or latency) with error 0 in its JSON output:", what);
+	bb_dump_file(c->fio_err);
+	fprintf(stderr, "  | %.2000s\n", out);
+	return -1;
+}
+
+/* bb_run_fio - run workload @w with fio (@nbd_sock: through nbd) and parse
+ * its rate into *@r.  Returns 0 or -1 (reported). */
+int bb_run_fio(const struct cfg *c, const struct workload *w, const char *nbd_sock,
+		   struct rate *r)
+{
+	struct args a;
+	char *out;
+	int ret;
+
+	fio_args(c, w, nbd_sock, &a);
+	if (fio_exec(c, &a, w->name, &out) < 0)
+		return -1;
+	ret = fio_parse(out, NULL, w->write, r, NULL);
+	if (ret < 0)
+		fio_bad_output(c, w->name, out);
+	free(out);
+	return ret;
+}
+
+/* bb_fio_fair - the --fairness baseline with fio, alone or (@shared) beside
+ * a QD32 job; its figures into @v (F_ALONE_* or F_SHARED_*, F_QD32_IOPS).
+ * Returns 0 or -1 (reported). */
+int bb_fio_fair(const struct cfg *c, int shared, double v[F_COUNT])
+{
+	unsigned at = shared ? F_SHARED_IOPS : F_ALONE_IOPS;
+	struct rate r1, r32;
+	struct args a;
+	char *out;
+	int ret;
+
+	fio_fair_args(c, shared, &a);
+	if (fio_exec(c, &a, "fairness", &out) < 0)
+		return -1;
+	ret = fio_parse(out, "qd1", 0, &r1, &v[at + 1]);
+	if (ret == 0 && shared)
+		ret = fio_parse(out, "qd32", 0, &r32, NULL);
+	if (ret < 0)
+		fio_bad_output(c, "fairness", out);
+	free(out);
+	v[at] = r1.iops;
+	if (shared)
+		v[F_QD32_IOPS] = r32.iops;
+	return ret;
+}
+
+/* bb_fio_version - "fio-3.33" from `fio --version`, into @out. */
+void bb_fio_version(const struct cfg *c, char *out, size_t cap)
+{
+	char *argv[] = { "fio", "--version", NULL }, *o;
+
+	snprintf(out, cap, "unknown");
+	if (bb_run_capture(argv, c->fio_err, &o) == 0 && o) {
+		o[strcspn(o, "\n")] = 0;
+		snprintf(out, cap, "%s", o);
+	}
+	free(o);
+}

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * blk_main.c - `aoki bench blk`: the workloads, the options, the
+ * alternations of each workload, and the entry point, which runs every
+ * measurement asked for and prints the results.  The method is
+ * described in blk.h.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "blk.h"
+
+const struct workload bb_wls[W_COUNT] = {
+	{ "randread_qd1", "randread", 0, 0, 4096, 1 },
+	{ "randread_qd32", "randread", 0, 0, 4096, 32 },
+	{ "randwrite_qd32", "randwrite", 1, 0, 4096, 32 },
+	{ "seqread_qd8", "read", 0, 1, 131072, 8 },
+	{ "seqwrite_qd8", "write", 1, 1, 131072, 8 },
+};
+
+/* ------------------------------------------------------------- options */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: aoki bench blk [--json] [--file PATH] [--size SIZE] [--runtime SECONDS]\n"
+		"                      [--workloads LIST] [--repeat N] [--fairness] [--no-nbd]\n"
+		"Measures aoki-blkd against fio's io_uring engine (O_DIRECT, fixed buffers)\n"
+		"on the same file, the two alternating per workload:\n"
+		"  randread_qd1 randread_qd32 randwrite_qd32 (4 KiB), seqread_qd8 seqwrite_qd8\n"
+		"  (128 KiB); the ratio is aoki IOPS / direct IOPS.\n"
+		"A compatibility row (not in the ratios): fio's nbd engine through nbdkit and\n"
+		"the aoki-blk plugin, randread_qd32.\n"
+		"  --json             one JSON object on stdout (the table goes to stderr)\n"
+		"  --file PATH        backing file, kept afterwards; created and filled if\n"
+		"                     shorter than SIZE; the write workloads overwrite it.\n"
+		"                     Default: a temporary file in $TMPDIR (/var/tmp if that\n"
+		"                     is tmpfs), removed at the end\n"
+		"  --size SIZE        bytes of the file used, K/M/G/T suffixes (default 1G)\n"
+		"  --runtime SECONDS  timed window of each side of each workload (default 5),\n"
+		"                     after a warm-up of min(1, SECONDS/5) s\n"
+		"  --workloads LIST   comma-separated names from the list above, or all\n"
+		"  --repeat N         N alternations per workload, medians reported (default 1)\n"
+		"  --fairness         a QD1 random reader alone, then beside a QD32 reader on\n"
+		"                     another channel: IOPS and p50/p99 latency, against two\n"
+		"                     fio jobs.  Without --workloads, only this is run\n"
+		"  --no-nbd           skip the nbd row\n"
+		"Needs fio and nbdkit (scripts/deps.sh installs them) and aoki-blkd beside aoki.\n");
+}
+
+/* parse_size - "1G", "512M", "4096", "2GiB" (binary K M G T) into *@out.
+ * Returns 0, or -1 for anything else. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	unsigned long long v;
+	const char *u;
+	unsigned shift = 0;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end && (u = strchr(units, toupper((unsigned char)*end)))) {
+		shift = 10 * (unsigned)(u - units + 1);
+		end++;
+		if (*end == 'i' && end[1] == 'B')
+			end += 2;
+		else if (*end == 'B')
+			end++;
+	}
+	if (errno || *end || v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* parse_workloads - "all" or comma-separated names into a bit mask. */
+static int parse_workloads(const char *s, unsigned *mask)
+{
+	char buf[256], *tok, *save = NULL;
+
+	if (!s || strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	*mask = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		unsigned i;
+
+		if (!strcmp(tok, "all")) {
+			*mask |= (1u << W_COUNT) - 1;
+			continue;
+		}
+		for (i = 0; i < W_COUNT && strcmp(tok, bb_wls[i].name); i++)
+			;
+		if (i == W_COUNT)
+			return bb_err("unknown workload '%s'", tok);
+		*mask |= 1u << i;
+	}
+	return *mask ? 0 : -1;
+}
+
+/* opt_value - if @argv[*@i] is option @name, as "--name VALUE" or
+ * "--name=VALUE", set *@val (NULL when the value is missing), step *@i
+ * past it and return 1; else return 0. */
+static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(argv[*i], name, n))
+		return 0;
+	if (argv[*i][n] == '=') {
+		*val = argv[*i] + n + 1;
+		return 1;
+	}
+	if (argv[*i][n])
+		return 0;
+	*val = *i + 1 < argc ? argv[++*i] : NULL;
+	return 1;
+}
+
+/* Check one option's value; returns 0 or -1 (reported). */
+static int opt_check(const char *name, const char *val, int ok)
+{
+	if (!val)
+		return bb_err("%s needs a value (see --help)", name);
+	if (!ok)
+		return bb_err("%s: bad value '%s' (see --help)", name, val);
+	return 0;
+}
+
+/* Parse one option with a value at argv[*i]; 0, -1 (bad), 1 (not one). */
+static int parse_value_opt(int argc, char **argv, int *i, struct cfg *c)
+{
+	const char *v;
+	char *end;
+
+	if (opt_value(argc, argv, i, "--file", &v)) {
+		c->user_file = 1;
+		return opt_check("--file", v, v && *v && strlen(v) < sizeof(c->file) &&
+				 snprintf(c->file, sizeof(c->file), "%s", v) > 0);
+	}
+	if (opt_value(argc, argv, i, "--size", &v))
+		return opt_check("--size", v, v && !parse_size(v, &c->size) &&
+				 c->size >= (1u << 20) && c->size % (128u << 10) == 0);
+	if (opt_value(argc, argv, i, "--runtime", &v)) {
+		c->runtime = v ? strtod(v, &end) : 0;
+		return opt_check("--runtime", v, v && !*end && c->runtime >= 0.1 &&
+				 c->runtime <= 3600);
+	}
+	if (opt_value(argc, argv, i, "--repeat", &v)) {
+		long n = v ? strtol(v, &end, 10) : 0;
+
+		c->repeat = (unsigned)n;
+		return opt_check("--repeat", v, v && !*end && n >= 1 && n <= MAX_REPEAT);
+	}
+	if (opt_value(argc, argv, i, "--workloads", &v)) {
+		c->run_wl = 1;
+		return opt_check("--workloads", v, v && !parse_workloads(v, &c->wl_mask));
+	}
+	return 1;
+}
+
+/* Returns 0 to run, 1 to exit 0 (--help), -1 to exit 2 (bad usage). */
+static int parse_args(int argc, char **argv, struct cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->repeat = 1;
+	c->runtime = 5;
+	c->size = 1ull << 30;
+	c->wl_mask = (1u << W_COUNT) - 1;
+	for (int i = 1; i < argc; i++) {
+		int r;
+
+		if (!strcmp(argv[i], "--json")) {
+			c->json = 1;
+		} else if (!strcmp(argv[i], "--fairness")) {
+			c->fairness = 1;
+		} else if (!strcmp(argv[i], "--no-nbd")) {
+			c->no_nbd = 1;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 1;
+		} else if ((r = parse_value_opt(argc, argv, &i, c)) < 0) {
+			return -1;
+		} else if (r > 0) {
+			bb_err("unknown option '%s'", argv[i]);
+			usage(stderr);
+			return -1;
+		}
+	}
+	c->run_wl |= !c->fairness;
+	c->warmup = c->runtime / 5 < 1 ? c->runtime / 5 : 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------ workloads */
+
+static void progress(const struct workload *w, const char *side, const struct cfg *c,
+		     unsigned rep)
+{
+	if (c->repeat > 1)
+		fprintf(stderr, "bench blk: %s %s (%u/%u) ... ", w->name, side, rep + 1, c->repeat);
+	else
+		fprintf(stderr, "bench blk: %s %s ... ", w->name, side);
+	bb_mid_line = 1;
+}
+
+/* measure_workload - @c->repeat alternations of direct and aoki for
+ * workload @wi; medians into @res.  0 or -1. */
+static int measure_workload(const struct cfg *c, unsigned wi, struct results *res)
+{
+	const struct workload *w = &bb_wls[wi];
+	double v[4][MAX_REPEAT];
+	struct rate r;
+
+	for (unsigned k = 0; k < c->repeat; k++) {
+		progress(w, "direct", c, k);
+		if (bb_run_fio(c, w, NULL, &r) < 0)
+			return -1;
+		bb_progress_done(&r);
+		v[0][k] = r.iops;
+		v[1][k] = r.mbps;
+		progress(w, "aoki", c, k);
+		if (bb_aoki_once(c, w, &r, &res->aoki_direct) < 0)
+			return -1;
+		bb_progress_done(&r);
+		v[2][k] = r.iops;
+		v[3][k] = r.mbps;
+	}
+	res->direct[wi] = (struct rate){ bb_median(v[0], c->repeat), bb_median(v[1], c->repeat) };
+	res->aoki[wi] = (struct rate){ bb_median(v[2], c->repeat), bb_median(v[3], c->repeat) };
+	return 0;
+}
+
+/* ----------------------------------------------------------------- main */
+
+/* run_all - prepare the file, then every measurement asked for. */
+static int run_all(struct cfg *c, struct results *res)
+{
+	if (bb_file_prepare(c) < 0)
+		return -1;
+	bb_machine_describe(c);
+	bb_fio_version(c, c->fio_version, sizeof(c->fio_version));
+	res->aoki_direct = 1;
+	for (unsigned i = 0; c->run_wl && i < W_COUNT; i++)
+		if ((c->wl_mask & (1u << i)) && measure_workload(c, i, res) < 0)
+			return -1;
+	if (c->run_wl && !c->no_nbd)
+		bb_nbd_run(c, res);
+	if (c->fairness && bb_fairness_run(c, res) < 0)
+		return -1;
+	return 0;
+}
+
+int bench_blk_main(int argc, char **argv)
+{
+	struct sigaction old[3];
+	struct results *res;
+	struct cfg *c = malloc(sizeof(*c));
+	int r = c ? parse_args(argc, argv, c) : -1;
+
+	if (r) {
+		free(c);
+		return r > 0 ? 0 : 2;
+	}
+	res = calloc(1, sizeof(*res));
+	if (!res || bb_find_tools(c) < 0 || bb_setup_dir(c) < 0) {
+		free(res);
+		free(c);
+		return 1;
+	}
+	bb_signals_set(old, 0);
+	r = run_all(c, res);
+	bb_stop_child(PID_NBDKIT);
+	bb_stop_child(PID_BLKD);
+	bb_cleanup_files();
+	memset(&bb_cl, 0, sizeof(bb_cl));
+	bb_signals_set(old, 1);
+	if (r == 0) {
+		bb_print_table(c->json ? stderr : stdout, c, res);
+		if (c->json)
+			bb_print_json(stdout, c, res);
+	}
+	r = r < 0 || res->nbd_state == NBD_FAILED;
+	free(res);
+	free(c);
+	return r;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* blk_util.c - `aoki bench blk`: clock, random numbers, medians and the
+ * messages on stderr (errors, a child's error output, progress lines). */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "blk.h"
+
+/* ---------------------------------------------------------------- utils */
+
+int64_t bb_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+uint64_t bb_xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* bb_median - of @n values (sorted in place). */
+double bb_median(double *v, unsigned n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int bb_mid_line;	/* a progress line waits for its figure on stderr */
+
+/* Print "aoki bench blk: <message>" on stderr (on a line of its own);
+ * returns -1. */
+int bb_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (bb_mid_line)
+		fputc('\n', stderr);
+	bb_mid_line = 0;
+	fprintf(stderr, PFX ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
+/* Copy the first 4 KiB of file @path to stderr, indented (a child's
+ * error output). */
+void bb_dump_file(const char *path)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	char *line, *save = NULL;
+
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		fprintf(stderr, "  | %s\n", line);
+}
+
+/* bb_progress_done - end the progress line with @r's IOPS and MB/s. */
+void bb_progress_done(const struct rate *r)
+{
+	fprintf(stderr, "%.0f IOPS, %.1f MB/s\n", r->iops, r->mbps);
+	bb_mid_line = 0;
+}
