@@ -10,12 +10,17 @@ int cmd_soak(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		printf("Usage: aoki soak ipc [--kills N] [--clients C] [--threads T] [--json]\n"
+		       "       aoki soak blk [--kills N] [--clients C] [--qd Q] [--size MiB] [--json]\n"
 		       "Kills a server under load again and again and checks that no request is\n"
-		       "lost, duplicated or answered wrongly.  `aoki soak ipc --help` for more.\n");
+		       "lost, duplicated or answered wrongly (ipc: aoki-soakd), or that no block\n"
+		       "write is lost or corrupted (blk: aoki-blkd).  `aoki soak ipc --help`,\n"
+		       "`aoki soak blk --help` for more.\n");
 		return argc < 2 ? 2 : 0;
 	}
 	if (!strcmp(argv[1], "ipc"))
 		return soak_ipc_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "blk"))
+		return soak_blk_main(argc - 1, argv + 1);
 	fprintf(stderr, "aoki soak: unknown soak '%s'\n", argv[1]);
 	return 2;
 }

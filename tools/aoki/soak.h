@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 int soak_ipc_main(int argc, char **argv);
+int soak_blk_main(int argc, char **argv);
 
 /* An aoki-init running one server in a private run directory. */
 struct soak_init {

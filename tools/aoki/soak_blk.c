@@ -1,0 +1,956 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * soak_blk.c - `aoki soak blk`: C client threads load aoki-blkd, run by
+ * aoki-init, with asynchronous 4 KiB reads and writes at queue depth Q,
+ * while the soak kills the server with SIGKILL N times.  Every read is
+ * checked against a model of what the volume must hold.
+ *
+ * Each client has its own channel (struct aoki_blk) and its own disjoint
+ * region of the volume.  Every 512-byte sector it writes carries the
+ * run's seed, the block number, the write's generation (per client,
+ * increasing), the client id, the sector's index, filler derived from
+ * them, and an FNV-1a checksum of the rest.  The model holds, per block,
+ * the last acknowledged generation (0: never written, reads as zeroes).
+ * At most one I/O per block is in flight, so a read must return exactly
+ * the acknowledged generation in all 8 sectors:
+ *
+ *   corrupt   a bad checksum, another block's or client's sector, a torn
+ *             block, or a generation never acknowledged
+ *   lost      an older generation than acknowledged (or zeroes)
+ *   error     any completion other than 4096 bytes, an unknown or
+ *             repeated tag, a channel lost
+ *
+ * At the end every client reads back its whole region and checks every
+ * block the same way.  The stall of a kill runs from the kill until every
+ * client has completed an I/O submitted after the server died (which only
+ * the restarted server can complete).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aoki/blk.h"
+#include "soak.h"
+
+#define PFX "aoki soak blk"
+#define VOLUME "soak"
+#define BLOCK 4096u
+#define SECTOR 512u
+#define SECTORS (BLOCK / SECTOR)
+#define MAGIC 0x4b414f534b494f41ull		/* "AOKISOAK" */
+#define NS 1000000000ll
+#define RECOVERY_LIMIT_NS (10 * NS)	/* a kill not recovered from: error */
+#define RECONNECT_NS (10 * NS)		/* a server that never returns */
+#define IDLE_LIMIT_NS (30 * NS)		/* I/O in flight, nothing completes */
+#define DEATH_LIMIT_MS 5000		/* SIGKILL to exit */
+#define PID_LIMIT_NS (5 * NS)		/* a new server's pid file */
+#define REAP_WAIT_NS 100000000ll
+#define REAP_MAX 64
+#define VERIFY_CHUNK 64u		/* blocks per read of the final check */
+#define QD_MAX 1024u
+#define MAX_MESSAGES 20			/* failure lines printed */
+#define CLIENT_ERROR_LIMIT 100		/* a client gives up after this many */
+
+struct soak_opts {
+	unsigned kills, clients, qd, min_gap_ms, max_gap_ms;
+	uint64_t size_mib, seed;
+	int json, verbose, keep;
+};
+
+/* One sector as written: 512 bytes, the checksum last. */
+struct sector {
+	uint64_t magic;
+	uint64_t seed;
+	uint64_t block;		/* volume block number */
+	uint32_t gen;		/* the write's generation, >= 1 */
+	uint32_t client;
+	uint32_t index;		/* sector within the block */
+	uint8_t fill[SECTOR - 44];
+	uint64_t sum;		/* FNV-1a 64 of everything above */
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct sector) == SECTOR, "a sector is 512 bytes");
+
+/* Per-block model flags. */
+#define B_BUSY 0x1u		/* an I/O on it is in flight */
+#define B_UNKNOWN 0x2u		/* a write to it failed: content unknown */
+
+struct slot {
+	uint64_t idx;		/* block index within the client's region */
+	uint32_t gen;		/* write: its generation; read: 0 */
+	int write, used;
+	int64_t sub_ns;		/* when it was submitted */
+};
+
+struct client {
+	unsigned id;
+	pthread_t th;
+	int started;
+	struct aoki_blk *b;
+	uint8_t *buf;		/* qd blocks: slot i's data at i * BLOCK */
+	uint8_t *vbuf;		/* VERIFY_CHUNK blocks for the final check */
+	uint64_t first, nblocks;	/* volume blocks [first, first + nblocks) */
+	uint32_t *acked;	/* per block: last acknowledged generation */
+	uint8_t *flags;		/* per block: B_* */
+	struct slot *slots;
+	unsigned *free_slots, nfree, qd;
+	uint64_t rng, seed;
+	uint32_t gen;
+	int64_t last_done;	/* last completion (or start of waiting) */
+	unsigned errors;	/* failed completions */
+	int failed;
+	_Atomic unsigned recovered_seq;	/* kill it has recovered from */
+	_Atomic int64_t recovered_ns;	/* when */
+};
+
+static struct {
+	_Atomic int stop, abort;
+	_Atomic unsigned kill_seq;	/* kills made (the current one) */
+	_Atomic int64_t dead_at;	/* when the current kill's server died */
+	_Atomic uint64_t ios, reads, writes, verified, lost, corrupt, errors;
+	_Atomic unsigned messages;
+} g;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * NS + ts.tv_nsec;
+}
+
+/* rnd - splitmix64: the next value of stream @s. */
+static uint64_t rnd(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* fnv1a64 - the FNV-1a 64-bit hash of @len bytes at @p. */
+static uint64_t fnv1a64(const void *p, size_t len)
+{
+	const uint8_t *c = p;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ c[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* Count @n failures in @what and, for the first MAX_MESSAGES, say what
+ * happened on stderr. */
+static void fail_n(_Atomic uint64_t *what, uint64_t n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fail_n(_Atomic uint64_t *what, uint64_t n, const char *fmt, ...)
+{
+	unsigned m = atomic_fetch_add(&g.messages, 1);
+	char line[512];
+	va_list ap;
+
+	atomic_fetch_add(what, n);
+	if (m > MAX_MESSAGES)
+		return;
+	if (m == MAX_MESSAGES) {
+		fprintf(stderr, PFX ": further failures not shown\n");
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, PFX ": %s\n", line);	/* one write: lines do not mix */
+}
+
+#define fail(what, ...) fail_n(what, 1, __VA_ARGS__)
+
+/* ------------------------------------------------------------ pattern */
+
+/* sector_fill - write sector @index of volume block @block, generation
+ * @gen of client @client, into @s. */
+static void sector_fill(struct sector *s, uint64_t seed, uint64_t block, uint32_t gen,
+			uint32_t client, uint32_t index)
+{
+	uint64_t x = seed ^ block * 0x9e3779b97f4a7c15ull ^ (uint64_t)gen << 32 ^ index;
+
+	s->magic = MAGIC;
+	s->seed = seed;
+	s->block = block;
+	s->gen = gen;
+	s->client = client;
+	s->index = index;
+	for (size_t i = 0; i < sizeof(s->fill); i += 8) {
+		uint64_t v = rnd(&x);
+		size_t n = sizeof(s->fill) - i < 8 ? sizeof(s->fill) - i : 8;
+
+		memcpy(s->fill + i, &v, n);
+	}
+	s->sum = fnv1a64(s, offsetof(struct sector, sum));
+}
+
+/* block_fill - the 4 KiB block @block, generation @gen, into @buf. */
+static void block_fill(uint8_t *buf, const struct client *cl, uint64_t block, uint32_t gen)
+{
+	for (uint32_t i = 0; i < SECTORS; i++)
+		sector_fill((struct sector *)(buf + i * SECTOR), cl->seed, block, gen, cl->id, i);
+}
+
+static int all_zero(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+/* sector_gen - the generation sector @s holds: 0 for zeroes (never
+ * written), or -1 if it is not sector @index of @block by client @client
+ * of this run (corrupt). */
+static int64_t sector_gen(const struct sector *s, const struct client *cl, uint64_t block,
+			  uint32_t index)
+{
+	if (s->magic == 0 && all_zero((const uint8_t *)s, SECTOR))
+		return 0;
+	if (s->magic != MAGIC || s->seed != cl->seed || s->block != block ||
+	    s->client != cl->id || s->index != index || !s->gen ||
+	    s->sum != fnv1a64(s, offsetof(struct sector, sum)))
+		return -1;
+	return s->gen;
+}
+
+enum verdict { V_OK, V_LOST, V_CORRUPT };
+
+/* block_verdict - check block @idx of @cl's region, read into @buf,
+ * against the model; counts and reports a failure.  Any sector that is
+ * not ours, or newer than acknowledged, makes it corrupt; else any older
+ * one (a whole old block, or a torn write) makes it lost.  @when: "read"
+ * or "final check", for the message. */
+static enum verdict block_verdict(struct client *cl, uint64_t idx, const uint8_t *buf,
+				  const char *when)
+{
+	uint64_t block = cl->first + idx;
+	uint32_t want = cl->acked[idx];
+	enum verdict v = V_OK;
+	int64_t bad = want;
+
+	if (cl->flags[idx] & B_UNKNOWN)
+		return V_OK;
+	for (uint32_t i = 0; i < SECTORS; i++) {
+		int64_t gen = sector_gen((const struct sector *)(buf + i * SECTOR), cl, block, i);
+
+		if (gen < 0 || gen > want) {
+			v = V_CORRUPT;
+			bad = gen;
+			break;
+		}
+		if (gen < want && v == V_OK) {
+			v = V_LOST;
+			bad = gen;
+		}
+	}
+	if (v == V_CORRUPT)
+		fail(&g.corrupt, "client %u: %s of block %llu: corrupt (sector generation %lld, "
+		     "acknowledged %u)", cl->id, when, (unsigned long long)block,
+		     (long long)bad, want);
+	else if (v == V_LOST)
+		fail(&g.lost, "client %u: %s of block %llu: generation %lld, but %u was "
+		     "acknowledged", cl->id, when, (unsigned long long)block, (long long)bad,
+		     want);
+	return v;
+}
+
+/* ------------------------------------------------------------- client */
+
+/* client_open - open the volume on @port for @cl and allocate its model
+ * and buffers.  Returns 0 or -errno, with a message. */
+static int client_open(struct client *cl, const char *port, const struct soak_opts *o)
+{
+	struct aoki_blk_opts bo = {
+		.queue_depth = 2, .arena_size = (size_t)(o->qd + VERIFY_CHUNK) * BLOCK,
+		.reconnect_ns = RECONNECT_NS,
+	};
+	struct aoki_blk_info info;
+	int r;
+
+	while (bo.queue_depth < o->qd)
+		bo.queue_depth *= 2;
+	r = aoki_blk_open(port, VOLUME, AOKI_BLK_RDWR, &bo, &cl->b);
+	if (r < 0) {
+		fprintf(stderr, PFX ": client %u: open %s on %s: %s\n", cl->id, VOLUME, port,
+			strerror(-r));
+		return r;
+	}
+	aoki_blk_get_info(cl->b, &info);
+	if (BLOCK % info.block_size || BLOCK % info.mem_align ||
+	    info.size < (cl->first + cl->nblocks) * BLOCK || info.max_io < VERIFY_CHUNK * BLOCK) {
+		fprintf(stderr, PFX ": volume geometry unusable: size %llu, block %u, align %u, "
+			"max_io %u\n", (unsigned long long)info.size, info.block_size,
+			info.mem_align, info.max_io);
+		return -EINVAL;
+	}
+	r = aoki_blk_alloc(cl->b, (size_t)o->qd * BLOCK, (void **)&cl->buf);
+	if (r == 0)
+		r = aoki_blk_alloc(cl->b, (size_t)VERIFY_CHUNK * BLOCK, (void **)&cl->vbuf);
+	cl->acked = calloc(cl->nblocks, sizeof(*cl->acked));
+	cl->flags = calloc(cl->nblocks, 1);
+	cl->slots = calloc(o->qd, sizeof(*cl->slots));
+	cl->free_slots = calloc(o->qd, sizeof(*cl->free_slots));
+	if (r == 0 && (!cl->acked || !cl->flags || !cl->slots || !cl->free_slots))
+		r = -ENOMEM;
+	if (r < 0) {
+		fprintf(stderr, PFX ": client %u: buffers: %s\n", cl->id, strerror(-r));
+		return r;
+	}
+	cl->qd = o->qd;
+	for (unsigned i = 0; i < o->qd; i++)
+		cl->free_slots[i] = i;
+	cl->nfree = o->qd;
+	return 0;
+}
+
+/* client_free - close @cl's volume and free what client_open made. */
+static void client_free(struct client *cl)
+{
+	aoki_blk_close(cl->b);	/* NULL-safe; frees the buffers too */
+	free(cl->acked);
+	free(cl->flags);
+	free(cl->slots);
+	free(cl->free_slots);
+}
+
+/* pick_block - a random block of @cl's region with no I/O in flight, or
+ * -1 if a few tries found none. */
+static int64_t pick_block(struct client *cl)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		uint64_t idx = rnd(&cl->rng) % cl->nblocks;
+
+		if (!(cl->flags[idx] & B_BUSY))
+			return (int64_t)idx;
+	}
+	return -1;
+}
+
+/* prepare - fill slot @s with a random read or write of a free block and
+ * describe it in @io.  Returns 0, or -1 if no block was free. */
+static int prepare(struct client *cl, unsigned s, struct aoki_blk_io *io)
+{
+	int64_t idx = pick_block(cl);
+	struct slot *sl = &cl->slots[s];
+	uint8_t *data = cl->buf + (size_t)s * BLOCK;
+
+	if (idx < 0)
+		return -1;
+	*sl = (struct slot){ .idx = (uint64_t)idx, .write = rnd(&cl->rng) % 8 < 5, .used = 1 };
+	if (sl->write) {
+		sl->gen = ++cl->gen ? cl->gen : ++cl->gen;
+		block_fill(data, cl, cl->first + sl->idx, sl->gen);
+	}
+	cl->flags[idx] |= B_BUSY;
+	*io = (struct aoki_blk_io){ .op = sl->write ? AOKI_BLK_OP_WRITE : AOKI_BLK_OP_READ,
+				    .len = BLOCK, .offset = (cl->first + sl->idx) * BLOCK,
+				    .buf = data, .tag = s };
+	return 0;
+}
+
+/* release - slot @s is done with (completed, or never submitted). */
+static void release(struct client *cl, unsigned s)
+{
+	cl->flags[cl->slots[s].idx] &= (uint8_t)~B_BUSY;
+	cl->slots[s].used = 0;
+	cl->free_slots[cl->nfree++] = s;
+}
+
+/* client_fill - submit I/O into every free slot.  Returns 0, or -1 when
+ * the channel failed (counted). */
+static int client_fill(struct client *cl)
+{
+	struct aoki_blk_io ios[QD_MAX];
+	unsigned n = 0;
+	int64_t t;
+	int q;
+
+	while (n < cl->nfree && prepare(cl, cl->free_slots[cl->nfree - 1 - n], &ios[n]) == 0)
+		n++;
+	if (!n)
+		return 0;
+	t = now_ns();
+	for (unsigned i = 0; i < n; i++)
+		cl->slots[ios[i].tag].sub_ns = t;
+	q = aoki_blk_submit(cl->b, ios, n);
+	if (q == -EAGAIN)
+		q = 0;
+	/* What was not queued stays free: its slots are still on the
+	 * stack, below the q taken from its top. */
+	for (unsigned i = q > 0 ? (unsigned)q : 0; i < n; i++) {
+		cl->flags[cl->slots[ios[i].tag].idx] &= (uint8_t)~B_BUSY;
+		cl->slots[ios[i].tag].used = 0;
+	}
+	if (q < 0) {
+		fail(&g.errors, "client %u: submit: %s", cl->id, strerror(-q));
+		return -1;
+	}
+	cl->nfree -= (unsigned)q;
+	return 0;
+}
+
+/* note_recovery - an I/O submitted at @sub_ns completed: if the current
+ * kill's server was dead by then, @cl has recovered from that kill. */
+static void note_recovery(struct client *cl, int64_t sub_ns)
+{
+	unsigned seq = atomic_load(&g.kill_seq);
+
+	if (seq && atomic_load_explicit(&cl->recovered_seq, memory_order_relaxed) != seq &&
+	    sub_ns > atomic_load(&g.dead_at)) {
+		atomic_store(&cl->recovered_ns, now_ns());
+		atomic_store(&cl->recovered_seq, seq);
+	}
+}
+
+/* complete - handle completion @c: update the model or check the data. */
+static void complete(struct client *cl, const struct aoki_blk_cqe *c)
+{
+	struct slot *sl;
+
+	if (c->tag >= cl->qd || !cl->slots[c->tag].used) {
+		fail(&g.errors, "client %u: completion for tag %llu, which is not in flight",
+		     cl->id, (unsigned long long)c->tag);
+		return;
+	}
+	sl = &cl->slots[c->tag];
+	atomic_fetch_add_explicit(&g.ios, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(sl->write ? &g.writes : &g.reads, 1, memory_order_relaxed);
+	note_recovery(cl, sl->sub_ns);
+	if (c->res != BLOCK) {
+		fail(&g.errors, "client %u: %s of block %llu: %s (%lld)", cl->id,
+		     sl->write ? "write" : "read", (unsigned long long)(cl->first + sl->idx),
+		     c->res < 0 ? strerror((int)-c->res) : "short", (long long)c->res);
+		cl->errors++;
+		if (sl->write)
+			cl->flags[sl->idx] |= B_UNKNOWN;
+	} else if (sl->write) {
+		cl->acked[sl->idx] = sl->gen;
+	} else {
+		block_verdict(cl, sl->idx, cl->buf + c->tag * BLOCK, "read");
+	}
+	release(cl, (unsigned)c->tag);
+}
+
+/* client_reap - wait a little for completions and handle them.  Returns
+ * 0, or -1 when the channel failed or nothing completed for too long. */
+static int client_reap(struct client *cl)
+{
+	struct aoki_blk_cqe c[REAP_MAX];
+	int n = aoki_blk_reap(cl->b, c, REAP_MAX, 1, REAP_WAIT_NS);
+	int64_t t = now_ns();
+
+	if (n < 0) {
+		fail(&g.errors, "client %u: reap: %s", cl->id, strerror(-n));
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		complete(cl, &c[i]);
+	if (cl->errors >= CLIENT_ERROR_LIMIT) {
+		fprintf(stderr, PFX ": client %u: giving up after %u failed I/Os\n", cl->id,
+			cl->errors);
+		return -1;
+	}
+	if (n > 0 || cl->nfree == cl->qd) {
+		cl->last_done = t;
+	} else if (t - cl->last_done > IDLE_LIMIT_NS) {
+		fail(&g.errors, "client %u: %u I/Os in flight, none completed for %lld s",
+		     cl->id, cl->qd - cl->nfree, IDLE_LIMIT_NS / NS);
+		return -1;
+	}
+	return 0;
+}
+
+/* client_verify - read back @cl's whole region and check every block. */
+static void client_verify(struct client *cl)
+{
+	for (uint64_t idx = 0; idx < cl->nblocks; idx += VERIFY_CHUNK) {
+		uint64_t n = cl->nblocks - idx < VERIFY_CHUNK ? cl->nblocks - idx : VERIFY_CHUNK;
+		ssize_t r = aoki_blk_pread(cl->b, cl->vbuf, n * BLOCK, (cl->first + idx) * BLOCK);
+
+		if (r != (ssize_t)(n * BLOCK)) {
+			fail(&g.errors, "client %u: final read of blocks %llu+%llu: %s", cl->id,
+			     (unsigned long long)(cl->first + idx), (unsigned long long)n,
+			     r < 0 ? strerror((int)-r) : "short");
+			return;
+		}
+		for (uint64_t i = 0; i < n; i++)
+			block_verdict(cl, idx + i, cl->vbuf + i * BLOCK, "final check");
+		atomic_fetch_add(&g.verified, n);
+	}
+}
+
+/* client_main - the thread of one client: load until told to stop, let
+ * what is in flight complete, then check the whole region. */
+static void *client_main(void *arg)
+{
+	struct client *cl = arg;
+
+	cl->last_done = now_ns();
+	while (!atomic_load_explicit(&g.stop, memory_order_relaxed) && !cl->failed)
+		cl->failed = client_fill(cl) < 0 || client_reap(cl) < 0;
+	while (!cl->failed && cl->nfree < cl->qd)
+		cl->failed = client_reap(cl) < 0;
+	if (cl->failed)
+		atomic_store(&g.abort, 1);
+	else if (!atomic_load(&g.abort))
+		client_verify(cl);
+	return NULL;
+}
+
+/* ------------------------------------------------------------- killer */
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* new_server_pid - the pid of the running server once it differs from
+ * @last (the one killed before), waiting up to PID_LIMIT_NS.  Returns it,
+ * or -1 with a message. */
+static pid_t new_server_pid(const struct soak_init *si, pid_t last)
+{
+	int64_t end = now_ns() + PID_LIMIT_NS;
+	pid_t pid;
+
+	do {
+		pid = soak_init_server_pid(si);
+		if (pid > 0 && pid != last)
+			return pid;
+		sleep_ms(1);
+	} while (now_ns() < end);
+	fprintf(stderr, PFX ": no new server pid in %s: %s\n", si->dir,
+		pid < 0 ? strerror(-pid) : "still the killed one");
+	return -1;
+}
+
+/* kill_server - SIGKILL @pid and wait until it has exited.  Returns 0 or
+ * -1 with a message. */
+static int kill_server(pid_t pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0), r;
+	struct pollfd p;
+
+	if (fd < 0) {
+		fprintf(stderr, PFX ": pidfd_open %d: %s\n", (int)pid, strerror(errno));
+		return -1;
+	}
+	r = kill(pid, SIGKILL);
+	if (r < 0)
+		fprintf(stderr, PFX ": kill %d: %s\n", (int)pid, strerror(errno));
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	if (r == 0 && poll(&p, 1, DEATH_LIMIT_MS) != 1) {
+		fprintf(stderr, PFX ": server %d still alive %d ms after SIGKILL\n", (int)pid,
+			DEATH_LIMIT_MS);
+		r = -1;
+	}
+	close(fd);
+	return r < 0 ? -1 : 0;
+}
+
+/* wait_recovered - wait until every client has recovered from kill @seq
+ * (made at @kill_ns).  Returns the stall in ms, or -1 (timeout, or a
+ * client failed). */
+static double wait_recovered(struct client *cl, unsigned nclients, unsigned seq,
+			     int64_t kill_ns)
+{
+	int64_t last = 0;
+	unsigned i;
+
+	while (now_ns() - kill_ns < RECOVERY_LIMIT_NS && !atomic_load(&g.abort)) {
+		for (i = 0; i < nclients && atomic_load(&cl[i].recovered_seq) == seq; i++) {
+			int64_t t = atomic_load(&cl[i].recovered_ns);
+
+			last = t > last ? t : last;
+		}
+		if (i == nclients)
+			return (last - kill_ns) / 1e6;
+		sleep_ms(1);
+	}
+	if (!atomic_load(&g.abort))
+		fail(&g.errors, "kill %u: not every client completed an I/O within %lld s", seq,
+		     RECOVERY_LIMIT_NS / NS);
+	return -1;
+}
+
+/* kill_loop - kill the server o->kills times, each 20-60 ms after the
+ * previous recovery; the stall of each in @stall.  Returns how many kills
+ * were made and recovered from (it stops at the first that was not, or
+ * when a client fails). */
+static unsigned kill_loop(const struct soak_init *si, const struct soak_opts *o,
+			  struct client *cl, double *stall)
+{
+	uint64_t rng = o->seed ^ 0x5eed;
+	pid_t last = 0;
+	unsigned k;
+
+	for (k = 0; k < o->kills && !atomic_load(&g.abort); k++) {
+		unsigned gap = o->min_gap_ms +
+			       (unsigned)(rnd(&rng) % (o->max_gap_ms - o->min_gap_ms + 1));
+		int64_t kill_ns;
+		pid_t pid;
+
+		sleep_ms(gap);
+		pid = new_server_pid(si, last);
+		if (pid < 0)
+			break;
+		kill_ns = now_ns();
+		if (kill_server(pid) < 0)
+			break;
+		last = pid;
+		atomic_store(&g.dead_at, now_ns());
+		atomic_store(&g.kill_seq, k + 1);
+		stall[k] = wait_recovered(cl, o->clients, k + 1, kill_ns);
+		if (stall[k] < 0)
+			return k;
+		if (o->verbose || (k + 1) % 10 == 0 || k + 1 == o->kills)
+			fprintf(stderr, PFX ": kill %u/%u: stall %.1f ms, %llu I/Os so far\n",
+				k + 1, o->kills, stall[k], (unsigned long long)atomic_load(&g.ios));
+	}
+	return k;
+}
+
+/* ------------------------------------------------------------- setup */
+
+/* Where the volume image and the server's binary live for one run. */
+struct work {
+	char dir[PATH_MAX];		/* "" until created */
+	char img[PATH_MAX + 16];	/* <dir>/soak.img */
+	char server[PATH_MAX + 16];	/* <dir>/aoki-blkd */
+};
+
+/* image_create - @path: a new file of @bytes, allocated.  Returns 0 or
+ * -1 with a message. */
+static int image_create(const char *path, uint64_t bytes)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600), r;
+
+	if (fd < 0) {
+		fprintf(stderr, PFX ": %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	r = posix_fallocate(fd, 0, (off_t)bytes);
+	if (r && ftruncate(fd, (off_t)bytes) == 0)
+		r = 0;	/* no fallocate here: a sparse file does too */
+	close(fd);
+	if (r)
+		fprintf(stderr, PFX ": %s: %s\n", path, strerror(r));
+	return r ? -1 : 0;
+}
+
+/* copy_program - copy the executable @src to a new file @dst.  Returns 0
+ * or -1 with a message. */
+static int copy_program(const char *src, const char *dst)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, r = -1;
+	char buf[65536];
+	ssize_t n;
+
+	if (in >= 0)
+		out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
+	while (out >= 0 && (n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0 || write(out, buf, (size_t)n) != n)
+			break;
+	}
+	if (out >= 0 && n == 0)
+		r = close(out);
+	else if (out >= 0)
+		close(out);
+	if (r < 0)
+		fprintf(stderr, PFX ": copy %s to %s: %s\n", src, dst,
+			errno ? strerror(errno) : "short write");
+	if (in >= 0)
+		close(in);
+	return r < 0 ? -1 : 0;
+}
+
+/* work_create - a new directory under $TMPDIR holding the volume image
+ * (@bytes) and a copy of aoki-blkd from @bindir: the run keeps its own
+ * server binary, so a rebuild of the tree while it runs (the restarted
+ * server would be another program) does not change what it tests.  On a
+ * noexec file system w->server is @bindir's aoki-blkd itself.  Returns 0
+ * or -1 with a message (work_remove cleans up either way). */
+static int work_create(struct work *w, const char *bindir, uint64_t bytes)
+{
+	const char *tmp = getenv("TMPDIR");
+	char src[PATH_MAX + 16];
+	struct statvfs sv;
+
+	snprintf(w->dir, sizeof(w->dir), "%s/aoki-soak-blk.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(w->dir)) {
+		fprintf(stderr, PFX ": mkdtemp %s: %s\n", w->dir, strerror(errno));
+		w->dir[0] = 0;
+		return -1;
+	}
+	snprintf(w->img, sizeof(w->img), "%s/soak.img", w->dir);
+	snprintf(w->server, sizeof(w->server), "%s/aoki-blkd", w->dir);
+	snprintf(src, sizeof(src), "%s/aoki-blkd", bindir);
+	if (image_create(w->img, bytes) < 0)
+		return -1;
+	if (statvfs(w->dir, &sv) == 0 && (sv.f_flag & ST_NOEXEC)) {
+		snprintf(w->server, sizeof(w->server), "%s", src);
+		return 0;
+	}
+	return copy_program(src, w->server);
+}
+
+/* work_remove - remove what work_create made, unless @keep. */
+static void work_remove(const struct work *w, int keep)
+{
+	if (!w->dir[0])
+		return;
+	if (keep || getenv("AOKI_SOAK_KEEP")) {
+		fprintf(stderr, PFX ": volume image kept in %s\n", w->img);
+		return;
+	}
+	unlink(w->img);
+	if (!strncmp(w->server, w->dir, strlen(w->dir)))
+		unlink(w->server);	/* our copy */
+	if (rmdir(w->dir) < 0)
+		fprintf(stderr, PFX ": could not remove %s: %s\n", w->dir, strerror(errno));
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: aoki soak blk [--kills N] [--clients C] [--qd Q] [--size MiB] [--seed S]\n"
+		"                     [--json] [--verbose] [--keep]\n"
+		"\n"
+		"Starts aoki-init with aoki-blkd serving a new volume image in a private\n"
+		"directory, loads it with C client threads (a channel each, a disjoint region\n"
+		"each) doing random 4 KiB reads and writes, Q in flight per client, and kills\n"
+		"the server with SIGKILL N times, each 20-60 ms after the last recovery.\n"
+		"Every sector written carries its block, generation, client and a checksum;\n"
+		"every read, and a final read of every block, is checked against the last\n"
+		"acknowledged write.  A kill's stall: from the kill until every client has\n"
+		"completed an I/O submitted after the server died.\n"
+		"\n"
+		"  --kills N     kills (default 100)\n"
+		"  --clients C   client threads (default 4)\n"
+		"  --qd Q        I/Os in flight per client (default 16)\n"
+		"  --size MiB    volume size (default 64)\n"
+		"  --seed S      random seed (default: from the clock; printed)\n"
+		"  --json        one JSON object on stdout\n"
+		"  --verbose     a line for every kill (on stderr)\n"
+		"  --keep        keep the run directory (init.log) and the image\n"
+		"\n"
+		"Exit status 0 when lost, corrupt and errors are all 0 and every kill was\n"
+		"recovered from; 1 otherwise; 2 for bad usage.\n");
+}
+
+/* parse - options into @o.  Returns -1 to go on, else an exit status. */
+static int parse(int argc, char **argv, struct soak_opts *o)
+{
+	static const struct option lo[] = {
+		{ "kills", required_argument, NULL, 'k' },
+		{ "clients", required_argument, NULL, 'c' },
+		{ "qd", required_argument, NULL, 'q' },
+		{ "size", required_argument, NULL, 'S' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "keep", no_argument, NULL, 'K' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	*o = (struct soak_opts){ .kills = 100, .clients = 4, .qd = 16, .size_mib = 64,
+				 .min_gap_ms = 20, .max_gap_ms = 60, .seed = (uint64_t)now_ns() };
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "k:c:q:S:s:jvKh", lo, NULL)) != -1) {
+		char *end = NULL;
+		unsigned long long v = 0;
+
+		if (optarg) {
+			errno = 0;
+			v = strtoull(optarg, &end, 0);
+			if (errno || !*optarg || *end || *optarg == '-') {
+				fprintf(stderr, PFX ": bad number '%s'\n", optarg);
+				return 2;
+			}
+		}
+		switch (c) {
+		case 'k': o->kills = v > 100000 ? 100001 : (unsigned)v; break;
+		case 'c': o->clients = v > 256 ? 257 : (unsigned)v; break;
+		case 'q': o->qd = v > QD_MAX ? QD_MAX + 1 : (unsigned)v; break;
+		case 'S': o->size_mib = v; break;
+		case 's': o->seed = v; break;
+		case 'j': o->json = 1; break;
+		case 'v': o->verbose = 1; break;
+		case 'K': o->keep = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc || !o->clients || o->clients > 256 || !o->qd || o->qd > QD_MAX ||
+	    o->kills > 100000 || !o->size_mib || o->size_mib > (1u << 20)) {
+		fprintf(stderr, PFX ": clients 1..256, qd 1..%u, kills <= 100000, "
+			"size 1..1048576 MiB\n", QD_MAX);
+		return 2;
+	}
+	if (o->size_mib * (1u << 20) / BLOCK / o->clients < 4ull * o->qd) {
+		fprintf(stderr, PFX ": --size too small: each client needs 4 x qd blocks\n");
+		return 2;
+	}
+	return -1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* percentile - the @p quantile of @n values at @v (sorted in place). */
+static double percentile(double *v, unsigned n, double p)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[(unsigned)((n - 1) * p + 0.5)];
+}
+
+static void report(const struct soak_opts *o, double *stall, unsigned nstall, double secs)
+{
+	double p50 = percentile(stall, nstall, 0.5), p99 = percentile(stall, nstall, 0.99);
+	double max = nstall ? stall[nstall - 1] : 0;
+
+	if (o->json) {
+		printf("{\"kills\": %u, \"clients\": %u, \"qd\": %u, \"size_mib\": %llu, "
+		       "\"seed\": %llu, \"seconds\": %.1f, \"ios\": %llu, \"reads\": %llu, "
+		       "\"writes\": %llu, \"verified\": %llu, \"lost\": %llu, \"corrupt\": %llu, "
+		       "\"errors\": %llu, \"stall_p50_ms\": %.2f, \"stall_p99_ms\": %.2f, "
+		       "\"stall_max_ms\": %.2f}\n",
+		       nstall, o->clients, o->qd, (unsigned long long)o->size_mib,
+		       (unsigned long long)o->seed, secs, (unsigned long long)g.ios,
+		       (unsigned long long)g.reads, (unsigned long long)g.writes,
+		       (unsigned long long)g.verified, (unsigned long long)g.lost,
+		       (unsigned long long)g.corrupt, (unsigned long long)g.errors, p50, p99, max);
+		return;
+	}
+	printf("%u kills, %u clients x qd %u, %llu MiB, %.1f s (seed %llu)\n"
+	       "I/Os %llu (%llu reads, %llu writes), %llu blocks verified at the end\n"
+	       "lost %llu, corrupt %llu, errors %llu\n"
+	       "stall: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+	       nstall, o->clients, o->qd, (unsigned long long)o->size_mib, secs,
+	       (unsigned long long)o->seed, (unsigned long long)g.ios,
+	       (unsigned long long)g.reads, (unsigned long long)g.writes,
+	       (unsigned long long)g.verified, (unsigned long long)g.lost,
+	       (unsigned long long)g.corrupt, (unsigned long long)g.errors, p50, p99, max);
+}
+
+/* start_clients - open every client's volume and start its thread.
+ * Returns 0 or -1 (with a message). */
+static int start_clients(struct client *cl, const struct soak_opts *o, const char *port)
+{
+	uint64_t per = o->size_mib * (1u << 20) / BLOCK / o->clients;
+
+	for (unsigned i = 0; i < o->clients; i++) {
+		cl[i].id = i;
+		cl[i].first = i * per;
+		cl[i].nblocks = per;
+		cl[i].seed = o->seed;
+		cl[i].rng = o->seed * 1000003 + i;
+		if (client_open(&cl[i], port, o) < 0)
+			return -1;
+	}
+	for (unsigned i = 0; i < o->clients; i++) {
+		if (pthread_create(&cl[i].th, NULL, client_main, &cl[i])) {
+			fprintf(stderr, PFX ": cannot start threads\n");
+			atomic_store(&g.abort, 1);
+			return -1;
+		}
+		cl[i].started = 1;
+	}
+	return 0;
+}
+
+/* stop_clients - stop the load, wait for the final checks, close. */
+static void stop_clients(struct client *cl, unsigned n)
+{
+	atomic_store(&g.stop, 1);
+	for (unsigned i = 0; i < n; i++) {
+		if (cl[i].started)
+			pthread_join(cl[i].th, NULL);
+		client_free(&cl[i]);
+	}
+}
+
+int soak_blk_main(int argc, char **argv)
+{
+	char bindir[PATH_MAX], exec[3 * PATH_MAX], port[PATH_MAX + 16];
+	static struct work w;
+	unsigned done = 0;
+	struct soak_init si;
+	struct soak_opts o;
+	struct client *cl;
+	double *stall;
+	int64_t t0;
+	int r, ok;
+
+	r = parse(argc, argv, &o);
+	if (r >= 0)
+		return r;
+	if (soak_init_bindir(bindir, sizeof(bindir)) < 0)
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	cl = calloc(o.clients, sizeof(*cl));
+	stall = calloc(o.kills ? o.kills : 1, sizeof(*stall));
+	if (!cl || !stall)
+		return 1;
+	fprintf(stderr, PFX ": seed %llu\n", (unsigned long long)o.seed);
+	if (work_create(&w, bindir, o.size_mib << 20) < 0) {
+		work_remove(&w, 0);
+		return 1;
+	}
+	snprintf(exec, sizeof(exec), "%s --port blk --volume " VOLUME "=%s --workers 2 --quiet",
+		 w.server, w.img);
+	r = soak_init_start(&si, "blkd", exec, "blk", o.kills + 10);
+	if (r < 0) {
+		work_remove(&w, 0);
+		return 1;
+	}
+	si.keep = o.keep;
+	snprintf(port, sizeof(port), "%s/blk.sock", si.dir);
+	t0 = now_ns();
+	r = start_clients(cl, &o, port);
+	if (r == 0)
+		done = kill_loop(&si, &o, cl, stall);
+	sleep_ms(50);
+	stop_clients(cl, o.clients);
+	ok = r == 0 && done == o.kills && !atomic_load(&g.abort) && !g.lost && !g.corrupt &&
+	     !g.errors;
+	si.keep = o.keep || !ok;
+	soak_init_stop(&si);
+	work_remove(&w, si.keep);
+	report(&o, stall, done, (now_ns() - t0) / 1e9);
+	free(cl);
+	free(stall);
+	return ok ? 0 : 1;
+}
