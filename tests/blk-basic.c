@@ -9,6 +9,8 @@
  *     block checked against a model; completions each exactly once;
  *   - buffers: many allocations across several grants, freed and reused;
  *   - event-loop use: the descriptor, arm, reap;
+ *   - four threads sharing a volume with a 2-slot ring: synchronous calls
+ *     wait for a slot (never -EAGAIN);
  *   - a second volume and two clients at once;
  *   - SIGTERM: exit 0;
  *   - all of it twice: with both sides polling (the default), and with
@@ -17,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "blk_util.h"
@@ -205,6 +208,38 @@ static void event_loop(struct aoki_blk *b)
 	aoki_blk_free(b, io.buf);
 }
 
+/* Threads sharing one volume with a 2-slot ring: synchronous calls wait
+ * for a slot, never fail with -EAGAIN. */
+static void *shared_reader(void *arg)
+{
+	struct aoki_blk *b = arg;
+	void *buf;
+
+	if (aoki_blk_alloc(b, 4096, &buf) < 0)
+		return (void *)1;
+	for (unsigned i = 0; i < 2000; i++)
+		if (aoki_blk_pread(b, buf, 4096, (i % 64) * 4096ull) != 4096)
+			return (void *)1;
+	return NULL;
+}
+
+static void shared_sync(void)
+{
+	struct aoki_blk_opts o = { .queue_depth = 2 };
+	struct aoki_blk *b;
+	pthread_t t[4];
+	void *ret;
+
+	CHECK_EQ(aoki_blk_open(port, "vol", 0, &o, &b), 0);
+	for (unsigned i = 0; i < 4; i++)
+		CHECK_EQ(pthread_create(&t[i], NULL, shared_reader, b), 0);
+	for (unsigned i = 0; i < 4; i++) {
+		CHECK_EQ(pthread_join(t[i], &ret), 0);
+		CHECK(ret == NULL);
+	}
+	aoki_blk_close(b);
+}
+
 /* Everything above against one server; @spin_us: its --spin-us (0: a
  * worker never polls, so every wait is a sleep: on its ring, woken by a
  * completion or by a doorbell), and the client's polling likewise. */
@@ -222,6 +257,7 @@ static void scenario(const char *vol, const char *vol2, const char *spin_us)
 	async_io(b);
 	event_loop(b);
 	buffers(port);
+	shared_sync();
 	/* A second volume, a second client, at once. */
 	CHECK_EQ(aoki_blk_open(port, "two", AOKI_BLK_RDWR, &o, &b2), 0);
 	CHECK_EQ(aoki_blk_alloc(b2, 4096, &buf), 0);

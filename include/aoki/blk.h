@@ -127,7 +127,9 @@ void aoki_blk_free(struct aoki_blk *b, void *buf);
  * at byte @offset and @buf, which must lie inside one aoki_blk_alloc()
  * area (any part of it: buffers may be sliced).  @flags for pwrite: 0 or
  * AOKI_BLK_FUA.  Return @len, or -errno (see the top of this file).
- * Blocking until the I/O completes, as aoki_call(3).
+ * Blocking until the I/O completes, as aoki_call(3); when other threads'
+ * requests hold every slot of the ring it waits for one (never -EAGAIN),
+ * within the open's timeout_ns if set.
  */
 ssize_t aoki_blk_pread(struct aoki_blk *b, void *buf, size_t len, uint64_t offset);
 ssize_t aoki_blk_pwrite(struct aoki_blk *b, const void *buf, size_t len, uint64_t offset,

@@ -27,6 +27,7 @@ struct aoki_blk {
 	int writable;
 	struct aoki_blk_info info;
 	size_t arena_size;
+	int64_t timeout_ns;	/* from the open's options */
 	pthread_mutex_t lock;	/* allocation only */
 	_Atomic unsigned narenas;	/* published arenas (append-only) */
 	struct blk_arena arenas[BLK_MAX_ARENAS];

@@ -8,13 +8,23 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "blk.h"
 #include "proto.h"
 
 #define SUBMIT_CHUNK 64		/* requests converted per aoki_submit call */
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static const uint16_t wire_op[] = {
 	[AOKI_BLK_OP_READ] = BLK_OP_READ,
@@ -63,6 +73,7 @@ int aoki_blk_open(const char *port, const char *volume, unsigned flags,
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
+	b->timeout_ns = o.timeout_ns;
 	b->arena_size = o.arena_size ? (o.arena_size + BLK_PAGE - 1) / BLK_PAGE * BLK_PAGE
 				     : (8u << 20);
 	pthread_mutex_init(&b->lock, NULL);
@@ -115,16 +126,48 @@ static int encode(struct aoki_blk *b, const struct aoki_blk_io *io, struct blk_i
 	return blk_arena_find(b, io->buf, io->len, &w->grant, &w->grant_offset);
 }
 
-/* One synchronous request. */
+/* Wait before try @tries + 1 for a ring slot: yield 16 times, then sleep
+ * 10 us doubling to 1 ms. */
+static void slot_backoff(unsigned tries)
+{
+	struct timespec ts = { 0, 1000000 };
+
+	if (tries < 16) {
+		sched_yield();
+		return;
+	}
+	if (tries - 16 < 6)
+		ts.tv_nsec = 10000L << (tries - 16);
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * One synchronous request.  The ring's slots are reused in order, so when
+ * threads share a volume one slow request makes the others' calls find
+ * the next slot busy (aoki_call's -EAGAIN) though few are in flight.
+ * Nothing was queued then: wait for the slot and try again, within the
+ * open's timeout if it has one.
+ */
 static int64_t sync_io(struct aoki_blk *b, const struct aoki_blk_io *io)
 {
 	struct blk_io_req w;
 	uint16_t op;
+	int64_t deadline = 0;
+	unsigned tries = 0;
 	int r = encode(b, io, &w, &op);
 
 	if (r < 0)
 		return r;
-	return aoki_call(b->ch, op, &w, sizeof(w), NULL, 0, NULL);
+	for (;;) {
+		r = aoki_call(b->ch, op, &w, sizeof(w), NULL, 0, NULL);
+		if (r != -EAGAIN)
+			return r;
+		if (b->timeout_ns > 0 && !deadline)
+			deadline = now_ns() + b->timeout_ns;
+		if (deadline && now_ns() >= deadline)
+			return -ETIMEDOUT;
+		slot_backoff(tries++);
+	}
 }
 
 ssize_t aoki_blk_pread(struct aoki_blk *b, void *buf, size_t len, uint64_t offset)

@@ -33,6 +33,8 @@ static void usage(FILE *f)
 		"                        :ro makes it read-only\n"
 		"  -p, --port NAME       port name or socket path\n"
 		"  -w, --workers N       worker threads, each with its own io_uring (default 1)\n"
+		"  -b, --batch N         requests taken from one client per turn (default 16);\n"
+		"                        each turn's requests go to the kernel in one call\n"
 		"  -s, --spin-us N       how long an idle worker polls its channels and ring\n"
 		"                        before it sleeps (default 200; 0: never polls)\n"
 		"  -q, --quiet           do not log connections and volumes\n"
@@ -54,6 +56,7 @@ static int parse_args(int argc, char **argv, struct blkd *d, struct aoki_server_
 		{ "port", required_argument, NULL, 'p' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "spin-us", required_argument, NULL, 's' },
+		{ "batch", required_argument, NULL, 'b' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
@@ -63,7 +66,7 @@ static int parse_args(int argc, char **argv, struct blkd *d, struct aoki_server_
 	unsigned spin_us;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:v:p:w:s:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:v:p:w:s:b:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (blkd_config_load(d, optarg, err, sizeof(err)) < 0) {
@@ -95,6 +98,13 @@ static int parse_args(int argc, char **argv, struct blkd *d, struct aoki_server_
 				return 2;
 			}
 			cfg->spin_ns = spin_us ? (int64_t)spin_us * 1000 : -1;
+			break;
+		case 'b':
+			if (daemon_parse_uint(optarg, 1, 4096, &cfg->batch) < 0) {
+				fprintf(stderr, "aoki-blkd: --batch %s: not a number in 1..4096\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'q':
 			cfg->quiet = 1;

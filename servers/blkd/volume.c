@@ -86,6 +86,15 @@ static int open_one(struct blkd_volume *v, int quiet)
 			return -errno;
 		r = geometry(v);
 	}
+	if (r == 0 && v->size % v->block_size) {
+		/* A partial last block cannot be reached by aligned I/O. */
+		if (!quiet)
+			fprintf(stderr, "aoki-blkd: volume %s: size %llu is not a multiple of "
+				"its block size %u: serving %llu bytes\n", v->name,
+				(unsigned long long)v->size, v->block_size,
+				(unsigned long long)(v->size - v->size % v->block_size));
+		v->size -= v->size % v->block_size;
+	}
 	if (r == 0 && !v->direct && !quiet)
 		fprintf(stderr, "aoki-blkd: volume %s (%s): O_DIRECT not supported here, "
 			"using buffered I/O (the page cache holds a copy)\n", v->name, v->path);
