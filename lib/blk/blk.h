@@ -28,6 +28,7 @@ struct aoki_blk {
 	struct aoki_blk_info info;
 	size_t arena_size;
 	int64_t timeout_ns;	/* from the open's options */
+	int64_t spin_ns;	/* how long a reap polls (<= 0: not at all) */
 	pthread_mutex_t lock;	/* allocation only */
 	_Atomic unsigned narenas;	/* published arenas (append-only) */
 	struct blk_arena arenas[BLK_MAX_ARENAS];

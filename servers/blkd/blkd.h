@@ -25,6 +25,12 @@
 /* An idle worker polls this long before sleeping: about a fast device's
  * I/O time, so that its completions are found without a wake-up. */
 #define BLKD_SPIN_NS 200000
+/* Requests taken from one channel per turn.  One: each request reaches
+ * the kernel at once (requests of all channels served in a turn still go
+ * in one io_uring_enter), and completions are published between them; a
+ * deeper batch held completions back while a long submission ran, so a
+ * polling client ran out of polling and slept (docs/benchmarks.md). */
+#define BLKD_BATCH 1
 
 /* One allow-list entry: a uid (or any uid) and what it may do. */
 struct blkd_allow {

@@ -33,7 +33,7 @@ static void usage(FILE *f)
 		"                        :ro makes it read-only\n"
 		"  -p, --port NAME       port name or socket path\n"
 		"  -w, --workers N       worker threads, each with its own io_uring (default 1)\n"
-		"  -b, --batch N         requests taken from one client per turn (default 16);\n"
+		"  -b, --batch N         requests taken from one client per turn (default 1);\n"
 		"                        each turn's requests go to the kernel in one call\n"
 		"  -s, --spin-us N       how long an idle worker polls its channels and ring\n"
 		"                        before it sleeps (default 200; 0: never polls)\n"
@@ -137,7 +137,7 @@ int main(int argc, char **argv)
 	struct aoki_server_config cfg = {
 		.port = AOKI_BLK_PORT, .listen_fd = -1, .handler = blkd_handle,
 		.handler_arg = &d, .workers = 1, .worker_ops = &blkd_io_ops,
-		.worker_arg = &d, .spin_ns = BLKD_SPIN_NS,
+		.worker_arg = &d, .spin_ns = BLKD_SPIN_NS, .batch = BLKD_BATCH,
 	};
 	char what[64];
 	int r;
