@@ -112,6 +112,7 @@ run: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(AOKI) bench ipc
+	$(Q)$(AOKI) bench blk
 
 install: all
 	install -d $(DESTDIR)$(INCDIR)/aoki $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR) \
