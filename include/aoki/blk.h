@@ -177,9 +177,13 @@ struct aoki_blk_cqe {
 
 /*
  * aoki_blk_submit - queue up to @n requests, in order.  Returns how many
- * were queued (fewer when queue_depth requests are in flight), -EINVAL
- * or -EFAULT for the first bad request (nothing after it is queued, and
- * it is not queued), or a lost channel's error.  Lock-free per request
+ * were queued: fewer when the ring is full, which happens with queue_depth
+ * requests in flight, or sooner when completions come out of order (a
+ * ring slot is reused only once the request that held it a lap earlier
+ * has been reaped): reap and submit the rest.  A bad request (-EINVAL,
+ * -EFAULT, -EROFS) is not queued and ends the batch: the count before it
+ * is returned, or its error if it was the first.  Or a lost channel's
+ * error.  Lock-free per request
  * (aoki_submit(3)); wakes the server at most once.
  */
 int aoki_blk_submit(struct aoki_blk *b, const struct aoki_blk_io *ios, unsigned n);

@@ -27,7 +27,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <pthread.h>
@@ -39,12 +38,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "aoki/blk.h"
+#include "blk_work.h"
 #include "soak.h"
 
 #define PFX "aoki soak blk"
@@ -636,104 +635,6 @@ static unsigned kill_loop(const struct soak_init *si, const struct soak_opts *o,
 
 /* ------------------------------------------------------------- setup */
 
-/* Where the volume image and the server's binary live for one run. */
-struct work {
-	char dir[PATH_MAX];		/* "" until created */
-	char img[PATH_MAX + 16];	/* <dir>/soak.img */
-	char server[PATH_MAX + 16];	/* <dir>/aoki-blkd */
-};
-
-/* image_create - @path: a new file of @bytes, allocated.  Returns 0 or
- * -1 with a message. */
-static int image_create(const char *path, uint64_t bytes)
-{
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600), r;
-
-	if (fd < 0) {
-		fprintf(stderr, PFX ": %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	r = posix_fallocate(fd, 0, (off_t)bytes);
-	if (r && ftruncate(fd, (off_t)bytes) == 0)
-		r = 0;	/* no fallocate here: a sparse file does too */
-	close(fd);
-	if (r)
-		fprintf(stderr, PFX ": %s: %s\n", path, strerror(r));
-	return r ? -1 : 0;
-}
-
-/* copy_program - copy the executable @src to a new file @dst.  Returns 0
- * or -1 with a message. */
-static int copy_program(const char *src, const char *dst)
-{
-	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, r = -1;
-	char buf[65536];
-	ssize_t n;
-
-	if (in >= 0)
-		out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
-	while (out >= 0 && (n = read(in, buf, sizeof(buf))) != 0) {
-		if (n < 0 || write(out, buf, (size_t)n) != n)
-			break;
-	}
-	if (out >= 0 && n == 0)
-		r = close(out);
-	else if (out >= 0)
-		close(out);
-	if (r < 0)
-		fprintf(stderr, PFX ": copy %s to %s: %s\n", src, dst,
-			errno ? strerror(errno) : "short write");
-	if (in >= 0)
-		close(in);
-	return r < 0 ? -1 : 0;
-}
-
-/* work_create - a new directory under $TMPDIR holding the volume image
- * (@bytes) and a copy of aoki-blkd from @bindir: the run keeps its own
- * server binary, so a rebuild of the tree while it runs (the restarted
- * server would be another program) does not change what it tests.  On a
- * noexec file system w->server is @bindir's aoki-blkd itself.  Returns 0
- * or -1 with a message (work_remove cleans up either way). */
-static int work_create(struct work *w, const char *bindir, uint64_t bytes)
-{
-	const char *tmp = getenv("TMPDIR");
-	char src[PATH_MAX + 16];
-	struct statvfs sv;
-
-	snprintf(w->dir, sizeof(w->dir), "%s/aoki-soak-blk.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(w->dir)) {
-		fprintf(stderr, PFX ": mkdtemp %s: %s\n", w->dir, strerror(errno));
-		w->dir[0] = 0;
-		return -1;
-	}
-	snprintf(w->img, sizeof(w->img), "%s/soak.img", w->dir);
-	snprintf(w->server, sizeof(w->server), "%s/aoki-blkd", w->dir);
-	snprintf(src, sizeof(src), "%s/aoki-blkd", bindir);
-	if (image_create(w->img, bytes) < 0)
-		return -1;
-	if (statvfs(w->dir, &sv) == 0 && (sv.f_flag & ST_NOEXEC)) {
-		snprintf(w->server, sizeof(w->server), "%s", src);
-		return 0;
-	}
-	return copy_program(src, w->server);
-}
-
-/* work_remove - remove what work_create made, unless @keep. */
-static void work_remove(const struct work *w, int keep)
-{
-	if (!w->dir[0])
-		return;
-	if (keep || getenv("AOKI_SOAK_KEEP")) {
-		fprintf(stderr, PFX ": volume image kept in %s\n", w->img);
-		return;
-	}
-	unlink(w->img);
-	if (!strncmp(w->server, w->dir, strlen(w->dir)))
-		unlink(w->server);	/* our copy */
-	if (rmdir(w->dir) < 0)
-		fprintf(stderr, PFX ": could not remove %s: %s\n", w->dir, strerror(errno));
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -904,8 +805,8 @@ static void stop_clients(struct client *cl, unsigned n)
 
 int soak_blk_main(int argc, char **argv)
 {
-	char bindir[PATH_MAX], exec[3 * PATH_MAX], port[PATH_MAX + 16];
-	static struct work w;
+	char bindir[PATH_MAX], port[PATH_MAX + 16];
+	static struct blk_work w;
 	unsigned done = 0;
 	struct soak_init si;
 	struct soak_opts o;
@@ -925,19 +826,12 @@ int soak_blk_main(int argc, char **argv)
 	if (!cl || !stall)
 		return 1;
 	fprintf(stderr, PFX ": seed %llu\n", (unsigned long long)o.seed);
-	if (work_create(&w, bindir, o.size_mib << 20) < 0) {
-		work_remove(&w, 0);
-		return 1;
-	}
-	snprintf(exec, sizeof(exec), "%s --port blk --volume " VOLUME "=%s --workers 2 --quiet",
-		 w.server, w.img);
-	r = soak_init_start(&si, "blkd", exec, "blk", o.kills + 10);
-	if (r < 0) {
-		work_remove(&w, 0);
+	if (blk_work_create(&w, PFX, VOLUME, bindir, o.size_mib << 20) < 0 ||
+	    blk_work_start(&w, o.kills + 10, &si, port, sizeof(port)) < 0) {
+		blk_work_remove(&w, 0);
 		return 1;
 	}
 	si.keep = o.keep;
-	snprintf(port, sizeof(port), "%s/blk.sock", si.dir);
 	t0 = now_ns();
 	r = start_clients(cl, &o, port);
 	if (r == 0)
@@ -948,7 +842,7 @@ int soak_blk_main(int argc, char **argv)
 	     !g.errors;
 	si.keep = o.keep || !ok;
 	soak_init_stop(&si);
-	work_remove(&w, si.keep);
+	blk_work_remove(&w, si.keep);
 	report(&o, stall, done, (now_ns() - t0) / 1e9);
 	free(cl);
 	free(stall);
