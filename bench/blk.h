@@ -15,6 +15,13 @@
  * With --repeat N a figure is the median of N alternations.  The ratio
  * is aoki IOPS over direct IOPS.
  *
+ * Beside each rate, the CPU it took over the timed window, in percent of
+ * one CPU: for direct, fio's usr_cpu + sys_cpu of its job; for aoki, the
+ * client thread (getrusage RUSAGE_THREAD) plus the aoki-blkd process
+ * (utime + stime in /proc/PID/stat).  Both aoki sides poll before they
+ * sleep, fio sleeps in io_uring_enter, so the CPU time per I/O and its
+ * ratio (aoki over direct) stand beside the IOPS ratio.
+ *
  * Also a compatibility row, not in the ratios: fio's nbd engine through
  * nbdkit and the aoki-blk plugin; and with --fairness, a QD1 reader's
  * IOPS and latency alone and beside a QD32 reader on another channel,
@@ -74,8 +81,13 @@ struct cfg {
 	long nproc;
 };
 
+/* A measured rate and the CPU it took over the timed window (percent of
+ * one CPU; NAN: not known). */
 struct rate {
 	double iops, mbps;
+	double cpu_pct;			/* all: cli_pct + srv_pct */
+	double cli_pct, srv_pct;	/* fio's job or aoki's client; aoki-blkd (direct: 0) */
+	double cpu_us_io;		/* microseconds of CPU per I/O */
 };
 
 enum { NBD_OFF, NBD_OK, NBD_SKIPPED, NBD_FAILED };
@@ -119,6 +131,12 @@ struct hist {
 	uint64_t count;
 };
 
+/* The CPU used so far, at a moment of a job's run. */
+struct cpu_mark {
+	int64_t ns;			/* CLOCK_MONOTONIC */
+	double client_s, server_s;	/* this thread, aoki-blkd: CPU seconds */
+};
+
 /* One client thread: one channel, QD requests kept in flight. */
 struct job {
 	const struct cfg *c;
@@ -129,6 +147,9 @@ struct job {
 	uint64_t rng, pos;		/* next random / sequential offset */
 	uint64_t ios, bytes;		/* completed in the timed window */
 	int direct;			/* the server's volume is O_DIRECT */
+	int cpu;			/* take mark[] (the only job, aoki-blkd runs) */
+	unsigned marks;			/* of mark[] taken */
+	struct cpu_mark mark[2];	/* at the timed window's start, its end */
 	int err;
 	char msg[256];
 	void *buf[QD_MAX];
@@ -153,8 +174,11 @@ extern int bb_mid_line;
 int bb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* bb_dump_file - the first 4 KiB of file @path on stderr, indented. */
 void bb_dump_file(const char *path);
-/* bb_progress_done - end the progress line with @r's IOPS and MB/s. */
+/* bb_progress_done - end the progress line with @r's IOPS and MB/s (and
+ * CPU use, where known). */
 void bb_progress_done(const struct rate *r);
+/* bb_thread_cpu_s - the CPU seconds (user + system) this thread has used. */
+double bb_thread_cpu_s(void);
 
 /* ------------------------------------------------------ blk_proc.c */
 
@@ -176,6 +200,9 @@ void bb_cleanup_files(void);
 void bb_signals_set(struct sigaction *old, int restore);
 /* bb_in_path - is @name an executable in $PATH? */
 int bb_in_path(const char *name);
+/* bb_proc_cpu_s - the CPU seconds (utime + stime, all threads) process
+ * @pid has used, from /proc/PID/stat; NAN if unreadable. */
+double bb_proc_cpu_s(pid_t pid);
 
 /* ------------------------------------------------------ blk_files.c */
 
@@ -194,7 +221,7 @@ void bb_machine_describe(struct cfg *c);
 /* ------------------------------------------------------ blk_fio.c */
 
 /* bb_run_fio - workload @w with fio (@nbd_sock: through nbd), its rate
- * into *@r; 0 or -1 (reported). */
+ * and CPU use into *@r; 0 or -1 (reported). */
 int bb_run_fio(const struct cfg *c, const struct workload *w, const char *nbd_sock,
 	       struct rate *r);
 /* bb_fio_fair - the --fairness baseline, alone or (@shared) beside QD32,
@@ -217,8 +244,9 @@ int bb_run_jobs(struct job *jobs, unsigned n);
 /* bb_blkd_start - aoki-blkd serving the file on c->sock, ready; 0 or -1
  * (reported; the caller stops it in any case). */
 int bb_blkd_start(const struct cfg *c);
-/* bb_aoki_once - workload @w through a fresh aoki-blkd into *@out,
- * *@direct cleared if it is not O_DIRECT; 0 or -1 (reported). */
+/* bb_aoki_once - workload @w through a fresh aoki-blkd, its rate and
+ * CPU use (client + server) into *@out, *@direct cleared if it is not
+ * O_DIRECT; 0 or -1 (reported). */
 int bb_aoki_once(const struct cfg *c, const struct workload *w, struct rate *out,
 		 int *direct);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* blk_client.c - `aoki bench blk`: the aoki side: aoki-blkd started for a
- * measurement, the client threads that keep its requests in flight, and
- * their latency histogram. */
+ * measurement, the client threads that keep its requests in flight, their
+ * latency histogram, and the CPU client and server use. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -190,6 +190,21 @@ static int job_complete(struct job *j, const struct aoki_blk_cqe *q, int64_t now
 	return 0;
 }
 
+/* job_mark - with j->cpu, at the first completion in the timed window
+ * and at the first after it (@now), note the time and the CPU used so
+ * far by this thread and by aoki-blkd. */
+static void job_mark(struct job *j, int64_t now, int64_t warm, int64_t end)
+{
+	struct cpu_mark *m;
+
+	if (!j->cpu || j->marks >= 2 || now < (j->marks ? end : warm))
+		return;
+	m = &j->mark[j->marks++];
+	m->client_s = bb_thread_cpu_s();
+	m->server_s = bb_proc_cpu_s(bb_cl.pid[PID_BLKD]);
+	m->ns = bb_now_ns();
+}
+
 /* job_loop - warm up, run the timed window, then drain.  0 or -1. */
 static int job_loop(struct job *j, struct aoki_blk *b)
 {
@@ -210,6 +225,7 @@ static int job_loop(struct job *j, struct aoki_blk *b)
 			return job_fail(j, "no completion in %lld s with %u requests in flight",
 					STALL_NS / 1000000000ll, j->w->qd - j->nfree);
 		now = bb_now_ns();
+		job_mark(j, now, warm, end);
 		for (int i = 0; i < n; i++)
 			if (job_complete(j, &q[i], now, warm, end) < 0)
 				return -1;
@@ -293,8 +309,25 @@ int bb_blkd_start(const struct cfg *c)
 	}
 }
 
-/* bb_aoki_once - workload @w through a fresh aoki-blkd into *@out; *@direct
- * is cleared if the server's volume is not O_DIRECT.  0 or -1. */
+/* job_cpu - the CPU use between @j's marks into @r (r->iops set): client
+ * and server in percent of one CPU over the marks' wall time, and per
+ * I/O; NAN without both marks. */
+static void job_cpu(const struct job *j, struct rate *r)
+{
+	const struct cpu_mark *a = &j->mark[0], *b = &j->mark[1];
+	double wall = (double)(b->ns - a->ns) / NS;
+
+	if (j->marks < 2 || wall <= 0)
+		wall = NAN;
+	r->cli_pct = 100 * (b->client_s - a->client_s) / wall;
+	r->srv_pct = 100 * (b->server_s - a->server_s) / wall;
+	r->cpu_pct = r->cli_pct + r->srv_pct;
+	r->cpu_us_io = r->cpu_pct * 1e4 / r->iops;
+}
+
+/* bb_aoki_once - workload @w through a fresh aoki-blkd, its rate and the
+ * CPU client and server used in the timed window into *@out; *@direct is
+ * cleared if the server's volume is not O_DIRECT.  0 or -1. */
 int bb_aoki_once(const struct cfg *c, const struct workload *w, struct rate *out,
 		     int *direct)
 {
@@ -303,12 +336,14 @@ int bb_aoki_once(const struct cfg *c, const struct workload *w, struct rate *out
 
 	if (r == 0) {
 		bb_job_init(j, c, w, NULL);
+		j->cpu = 1;
 		r = bb_run_jobs(j, 1);
 	}
 	bb_stop_child(PID_BLKD);
 	if (r == 0) {
 		out->iops = (double)j->ios / c->runtime;
 		out->mbps = (double)j->bytes / c->runtime / 1e6;
+		job_cpu(j, out);
 		*direct &= j->direct;
 	}
 	free(j);

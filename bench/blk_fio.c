@@ -143,24 +143,51 @@ static int json_number(const char *p, double *v)
 }
 
 /* fio_job - in fio's JSON output @out, job @name (NULL: the first), from
- * its "jobname" member on; NULL if absent. */
+ * its "jobname" member's value on; NULL if absent. */
 static const char *fio_job(const char *out, const char *name)
 {
 	const char *p = json_key(strchr(out, '{'), "jobs");
 	char quoted[64];
 	size_t n = name ? (size_t)snprintf(quoted, sizeof(quoted), "\"%s\"", name) : 0;
 
-	while (name && (p = json_key(p, "jobname")) && strncmp(p, quoted, n))
-		;
+	do
+		p = json_key(p, "jobname");
+	while (name && p && strncmp(p, quoted, n));
 	return p;
+}
+
+/* job_number - member @key of fio job @job (as fio_job finds it) into
+ * *@v: the first after @job and before the next job's "jobname", so
+ * never another job's.  0, or -1 if the job has none. */
+static int job_number(const char *job, const char *key, double *v)
+{
+	const char *p = json_key(job, key), *next = json_key(job, "jobname");
+
+	if (p && next && p > next)
+		return -1;
+	return json_number(p, v);
+}
+
+/* fio_cpu - job @job's CPU use (usr_cpu + sys_cpu: percent of one CPU
+ * over its timed runtime, the ramp left out) and per I/O of @r->iops into
+ * @r; NAN where fio does not say. */
+static void fio_cpu(const char *job, struct rate *r)
+{
+	double usr, sys;
+
+	if (job_number(job, "usr_cpu", &usr) < 0 || job_number(job, "sys_cpu", &sys) < 0)
+		usr = sys = NAN;
+	r->cpu_pct = r->cli_pct = usr + sys;
+	r->srv_pct = 0;
+	r->cpu_us_io = r->cpu_pct * 1e4 / r->iops;
 }
 
 /*
  * fio_parse - from fio's --output-format=json text @out, job @name (NULL:
  * the first): its "read" or "write" section's iops and bw_bytes into *@r,
- * and with @lat its submission-to-completion p50 and p99 in us (needs
- * --lat_percentiles=1).  fio may print notes before the object; the job
- * must report error 0.  Returns 0 or -1.
+ * with its CPU use (fio_cpu), and with @lat its submission-to-completion
+ * p50 and p99 in us (needs --lat_percentiles=1).  fio may print notes
+ * before the object; the job must report error 0.  Returns 0 or -1.
  */
 static int fio_parse(const char *out, const char *name, int write, struct rate *r,
 		     double lat[2])
@@ -177,6 +204,7 @@ static int fio_parse(const char *out, const char *name, int write, struct rate *
 		return -1;
 	r->iops = iops;
 	r->mbps = bw / 1e6;
+	fio_cpu(job, r);
 	if (!lat)
 		return 0;
 	pct = json_key(json_key(sec, "lat_ns"), "percentile");
@@ -218,7 +246,8 @@ static int fio_bad_output(const struct cfg *c, const char *what, const char *out
 }
 
 /* bb_run_fio - run workload @w with fio (@nbd_sock: through nbd) and parse
- * its rate into *@r.  Returns 0 or -1 (reported). */
+ * its rate and CPU use into *@r (through nbd the CPU use is NAN: fio's
+ * alone is not that path's).  Returns 0 or -1 (reported). */
 int bb_run_fio(const struct cfg *c, const struct workload *w, const char *nbd_sock,
 		   struct rate *r)
 {
@@ -232,6 +261,8 @@ int bb_run_fio(const struct cfg *c, const struct workload *w, const char *nbd_so
 	ret = fio_parse(out, NULL, w->write, r, NULL);
 	if (ret < 0)
 		fio_bad_output(c, w->name, out);
+	if (nbd_sock)
+		r->cpu_pct = r->cli_pct = r->srv_pct = r->cpu_us_io = NAN;
 	free(out);
 	return ret;
 }

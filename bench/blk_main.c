@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,12 @@ static void usage(FILE *f)
 		"on the same file, the two alternating per workload:\n"
 		"  randread_qd1 randread_qd32 randwrite_qd32 (4 KiB), seqread_qd8 seqwrite_qd8\n"
 		"  (128 KiB); the ratio is aoki IOPS / direct IOPS.\n"
+		"Beside them, the CPU each side used in its timed window, in percent of one\n"
+		"CPU: direct, fio's usr_cpu + sys_cpu of its job; aoki, the client thread\n"
+		"(getrusage RUSAGE_THREAD) plus the aoki-blkd process (utime + stime from\n"
+		"/proc/PID/stat).  The aoki client and server poll up to 200 us before they\n"
+		"sleep, fio sleeps in io_uring_enter: hence also CPU microseconds per I/O and\n"
+		"the CPU/IO ratio, aoki / direct.\n"
 		"A compatibility row (not in the ratios): fio's nbd engine through nbdkit and\n"
 		"the aoki-blk plugin, randread_qd32.\n"
 		"  --json             one JSON object on stdout (the table goes to stderr)\n"
@@ -214,30 +221,48 @@ static void progress(const struct workload *w, const char *side, const struct cf
 	bb_mid_line = 1;
 }
 
+/* median_of - the median of the figure at byte @off of @n rates @v. */
+static double median_of(const struct rate *v, unsigned n, size_t off)
+{
+	double col[MAX_REPEAT];
+
+	for (unsigned k = 0; k < n; k++)
+		memcpy(&col[k], (const char *)&v[k] + off, sizeof(col[k]));
+	return bb_median(col, n);
+}
+
+/* median_rate - each figure of @n rates @v, the median of its own. */
+static struct rate median_rate(const struct rate *v, unsigned n)
+{
+	return (struct rate){
+		.iops = median_of(v, n, offsetof(struct rate, iops)),
+		.mbps = median_of(v, n, offsetof(struct rate, mbps)),
+		.cpu_pct = median_of(v, n, offsetof(struct rate, cpu_pct)),
+		.cli_pct = median_of(v, n, offsetof(struct rate, cli_pct)),
+		.srv_pct = median_of(v, n, offsetof(struct rate, srv_pct)),
+		.cpu_us_io = median_of(v, n, offsetof(struct rate, cpu_us_io)),
+	};
+}
+
 /* measure_workload - @c->repeat alternations of direct and aoki for
  * workload @wi; medians into @res.  0 or -1. */
 static int measure_workload(const struct cfg *c, unsigned wi, struct results *res)
 {
 	const struct workload *w = &bb_wls[wi];
-	double v[4][MAX_REPEAT];
-	struct rate r;
+	struct rate v[2][MAX_REPEAT];
 
 	for (unsigned k = 0; k < c->repeat; k++) {
 		progress(w, "direct", c, k);
-		if (bb_run_fio(c, w, NULL, &r) < 0)
+		if (bb_run_fio(c, w, NULL, &v[SIDE_DIRECT][k]) < 0)
 			return -1;
-		bb_progress_done(&r);
-		v[0][k] = r.iops;
-		v[1][k] = r.mbps;
+		bb_progress_done(&v[SIDE_DIRECT][k]);
 		progress(w, "aoki", c, k);
-		if (bb_aoki_once(c, w, &r, &res->aoki_direct) < 0)
+		if (bb_aoki_once(c, w, &v[SIDE_AOKI][k], &res->aoki_direct) < 0)
 			return -1;
-		bb_progress_done(&r);
-		v[2][k] = r.iops;
-		v[3][k] = r.mbps;
+		bb_progress_done(&v[SIDE_AOKI][k]);
 	}
-	res->direct[wi] = (struct rate){ bb_median(v[0], c->repeat), bb_median(v[1], c->repeat) };
-	res->aoki[wi] = (struct rate){ bb_median(v[2], c->repeat), bb_median(v[3], c->repeat) };
+	res->direct[wi] = median_rate(v[SIDE_DIRECT], c->repeat);
+	res->aoki[wi] = median_rate(v[SIDE_AOKI], c->repeat);
 	return 0;
 }
 

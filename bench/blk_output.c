@@ -54,6 +54,35 @@ static void print_rows(FILE *f, const struct cfg *c, const struct results *r)
 			"the ratios compare different paths\n");
 }
 
+/* cpu_cell - "client + server = all" of @a's CPU use into @out, or "-". */
+static const char *cpu_cell(const struct rate *a, char *out, size_t cap)
+{
+	if (!isfinite(a->cpu_pct))
+		return "-";
+	snprintf(out, cap, "%.1f + %.1f = %.1f", a->cli_pct, a->srv_pct, a->cpu_pct);
+	return out;
+}
+
+/* print_cpu_rows - the CPU each side used in the timed windows, a second
+ * table (the first would pass 110 columns), with CPU time per I/O. */
+static void print_cpu_rows(FILE *f, const struct cfg *c, const struct results *r)
+{
+	char cell[64];
+
+	fprintf(f, "%-16s %11s  %25s  %12s  %12s  %10s\n", "workload", "direct CPU%",
+		"aoki CPU% (client+server)", "CPU/IO ratio", "direct us/IO", "aoki us/IO");
+	for (unsigned i = 0; i < W_COUNT; i++)
+		if (c->wl_mask & (1u << i))
+			fprintf(f, "%-16s %11.1f  %25s  %12.3f  %12.2f  %10.2f\n", bb_wls[i].name,
+				r->direct[i].cpu_pct, cpu_cell(&r->aoki[i], cell, sizeof(cell)),
+				r->aoki[i].cpu_us_io / r->direct[i].cpu_us_io,
+				r->direct[i].cpu_us_io, r->aoki[i].cpu_us_io);
+	fprintf(f, "CPU%%: of one CPU over the timed window; direct: fio's usr_cpu + sys_cpu; "
+		"aoki: client thread\n(getrusage RUSAGE_THREAD) + aoki-blkd (utime + stime, "
+		"/proc/PID/stat); us/IO: CPU time per I/O;\nCPU/IO ratio = aoki us/IO / direct "
+		"us/IO (aoki client and server poll, fio sleeps in io_uring_enter)\n");
+}
+
 static void print_fairness(FILE *f, const struct results *r)
 {
 	static const char *const rows[] = { "QD1 alone", "QD1 beside QD32" };
@@ -75,8 +104,10 @@ static void print_fairness(FILE *f, const struct results *r)
 void bb_print_table(FILE *f, const struct cfg *c, const struct results *r)
 {
 	print_header(f, c);
-	if (c->run_wl)
+	if (c->run_wl) {
 		print_rows(f, c, r);
+		print_cpu_rows(f, c, r);
+	}
 	if (r->nbd_state == NBD_OK)
 		fprintf(f, "nbd (compatibility, not in the ratios): fio nbd engine -> nbdkit -> "
 			"aoki-blk plugin, randread_qd32: %.0f IOPS, %.1f MB/s\n",
@@ -132,6 +163,22 @@ static void json_num3(FILE *f, const char *a, const char *b, const char *c, doub
 	json_num(f, key, v, first);
 }
 
+/* json_cpu - workload @i's CPU figures: percent of one CPU (aoki also
+ * client and server), microseconds per I/O, and the ratio of those. */
+static void json_cpu(FILE *f, unsigned i, const struct results *r, int *first)
+{
+	const struct rate *d = &r->direct[i], *a = &r->aoki[i];
+	const char *name = bb_wls[i].name;
+
+	json_num3(f, "direct_", name, "_cpu_pct", d->cpu_pct, first);
+	json_num3(f, "direct_", name, "_cpu_us_per_io", d->cpu_us_io, first);
+	json_num3(f, "aoki_", name, "_cpu_pct", a->cpu_pct, first);
+	json_num3(f, "aoki_", name, "_client_cpu_pct", a->cli_pct, first);
+	json_num3(f, "aoki_", name, "_server_cpu_pct", a->srv_pct, first);
+	json_num3(f, "aoki_", name, "_cpu_us_per_io", a->cpu_us_io, first);
+	json_num3(f, "", name, "_cpu_per_io_ratio", a->cpu_us_io / d->cpu_us_io, first);
+}
+
 static void json_workloads(FILE *f, const struct cfg *c, const struct results *r, int *first)
 {
 	for (unsigned i = 0; i < W_COUNT; i++) {
@@ -143,6 +190,7 @@ static void json_workloads(FILE *f, const struct cfg *c, const struct results *r
 		json_num3(f, "aoki_", bb_wls[i].name, "_mbps", r->aoki[i].mbps, first);
 		json_num3(f, "", bb_wls[i].name, "_ratio", r->aoki[i].iops / r->direct[i].iops,
 			  first);
+		json_cpu(f, i, r, first);
 	}
 	json_num(f, "aoki_o_direct", r->aoki_direct, first);
 }

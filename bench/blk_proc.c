@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* blk_proc.c - `aoki bench blk`: child processes (fio, aoki-blkd,
- * nbdkit), the cleanup that signals trigger, and the PATH lookup. */
+ * nbdkit) and the CPU they use, the cleanup that signals trigger, and
+ * the PATH lookup. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,6 +180,36 @@ int bb_child_gone(int which)
 	bb_cl.pid[which] = 0;
 	bb_err("%s exited (code %d) before serving", child_names[which], exit_code(status));
 	return 1;
+}
+
+/*
+ * bb_proc_cpu_s - the CPU seconds process @pid has used, all its threads
+ * (the dead ones too): utime + stime, fields 14 and 15 of /proc/PID/stat,
+ * in clock ticks.  The name (field 2) may hold blanks and parentheses, so
+ * the fields are counted from its last ')'.  NAN if unreadable.
+ */
+double bb_proc_cpu_s(pid_t pid)
+{
+	unsigned long long ut, st;
+	char path[48], buf[1024];
+	const char *p;
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	if (n <= 0)
+		return NAN;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			 &ut, &st) != 2)
+		return NAN;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* ------------------------------------------------------------- cleanup */

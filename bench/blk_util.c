@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* blk_util.c - `aoki bench blk`: clock, random numbers, medians and the
+/* blk_util.c - `aoki bench blk`: clocks, random numbers, medians and the
  * messages on stderr (errors, a child's error output, progress lines). */
 #define _GNU_SOURCE
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "blk.h"
@@ -18,6 +20,17 @@ int64_t bb_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/* bb_thread_cpu_s - user + system CPU seconds of the calling thread. */
+double bb_thread_cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_THREAD, &ru) < 0)
+		return NAN;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 uint64_t bb_xorshift(uint64_t *s)
@@ -79,9 +92,13 @@ void bb_dump_file(const char *path)
 		fprintf(stderr, "  | %s\n", line);
 }
 
-/* bb_progress_done - end the progress line with @r's IOPS and MB/s. */
+/* bb_progress_done - end the progress line with @r's IOPS and MB/s, and
+ * its CPU use where known. */
 void bb_progress_done(const struct rate *r)
 {
-	fprintf(stderr, "%.0f IOPS, %.1f MB/s\n", r->iops, r->mbps);
+	fprintf(stderr, "%.0f IOPS, %.1f MB/s", r->iops, r->mbps);
+	if (isfinite(r->cpu_pct))
+		fprintf(stderr, ", %.1f%% CPU (%.2f us/IO)", r->cpu_pct, r->cpu_us_io);
+	fputc('\n', stderr);
 	bb_mid_line = 0;
 }
