@@ -20,7 +20,9 @@
  * client thread (getrusage RUSAGE_THREAD) plus the aoki-blkd process
  * (utime + stime in /proc/PID/stat).  Both aoki sides poll before they
  * sleep, fio sleeps in io_uring_enter, so the CPU time per I/O and its
- * ratio (aoki over direct) stand beside the IOPS ratio.
+ * ratio (aoki over direct) stand beside the IOPS ratio.  --poll-us N sets
+ * how long both aoki sides poll (aoki-blkd --spin-us N, the client's
+ * aoki_blk_opts.spin_ns); 0: neither polls.
  *
  * Also a compatibility row, not in the ratios: fio's nbd engine through
  * nbdkit and the aoki-blk plugin; and with --fairness, a QD1 reader's
@@ -70,6 +72,7 @@ extern const struct workload bb_wls[W_COUNT];
 
 struct cfg {
 	int json, fairness, no_nbd, user_file, run_wl;
+	long poll_us;			/* --poll-us; <0: not given (both defaults) */
 	unsigned repeat, wl_mask;
 	double runtime, warmup;		/* seconds */
 	uint64_t size;			/* bytes of the file used */
@@ -241,8 +244,8 @@ void bb_job_init(struct job *j, const struct cfg *c, const struct workload *w,
 /* bb_run_jobs - @n jobs at once, timed windows together; 0 or -1
  * (reported). */
 int bb_run_jobs(struct job *jobs, unsigned n);
-/* bb_blkd_start - aoki-blkd serving the file on c->sock, ready; 0 or -1
- * (reported; the caller stops it in any case). */
+/* bb_blkd_start - aoki-blkd serving the file on c->sock (with --poll-us:
+ * --spin-us), ready; 0 or -1 (reported; the caller stops it in any case). */
 int bb_blkd_start(const struct cfg *c);
 /* bb_aoki_once - workload @w through a fresh aoki-blkd, its rate and
  * CPU use (client + server) into *@out, *@direct cleared if it is not

@@ -100,11 +100,22 @@ static int job_check_info(struct job *j, const struct aoki_blk_info *in)
 	return 0;
 }
 
-/* job_open - open the volume for @j's workload and allocate one buffer
- * per slot (writes: filled with non-zero data).  0 or -1 (j->msg). */
+/* spin_ns - aoki_blk_opts.spin_ns for --poll-us: 0 (the library's
+ * default) when not given, -1 (never poll) for 0. */
+static int64_t spin_ns(const struct cfg *c)
+{
+	if (c->poll_us < 0)
+		return 0;
+	return c->poll_us ? (int64_t)c->poll_us * 1000 : -1;
+}
+
+/* job_open - open the volume for @j's workload (polling as --poll-us
+ * says) and allocate one buffer per slot (writes: filled with non-zero
+ * data).  0 or -1 (j->msg). */
 static int job_open(struct job *j, struct aoki_blk **b)
 {
-	struct aoki_blk_opts o = { .queue_depth = qd_pow2(j->w->qd), .reconnect_ns = -1 };
+	struct aoki_blk_opts o = { .queue_depth = qd_pow2(j->w->qd), .reconnect_ns = -1,
+				   .spin_ns = spin_ns(j->c) };
 	struct aoki_blk_info info;
 	int r = aoki_blk_open(j->c->sock, VOLUME, j->w->write ? AOKI_BLK_RDWR : 0, &o, b);
 
@@ -277,19 +288,22 @@ int bb_run_jobs(struct job *jobs, unsigned n)
 }
 
 /* bb_blkd_start - start aoki-blkd serving the backing file as volume "bench"
- * on c->sock, and wait until it opens the volume.  0 or -1 (reported;
- * the caller stops the server in any case). */
+ * on c->sock (with --poll-us N: --spin-us N), and wait until it opens the
+ * volume.  0 or -1 (reported; the caller stops the server in any case). */
 int bb_blkd_start(const struct cfg *c)
 {
-	char vol[PATH_MAX + 8];
+	char vol[PATH_MAX + 8], spin[24];
 	char *argv[] = { (char *)c->blkd, "--port", (char *)c->sock, "--volume", vol,
-			 "--quiet", NULL };
+			 "--quiet", "--spin-us", spin, NULL };
 	int64_t deadline = bb_now_ns() + START_NS;
 	struct aoki_blk *b;
 	pid_t pid;
 	int r;
 
 	snprintf(vol, sizeof(vol), VOLUME "=%s", c->file);
+	snprintf(spin, sizeof(spin), "%ld", c->poll_us);
+	if (c->poll_us < 0)
+		argv[6] = NULL;		/* aoki-blkd's default */
 	pid = bb_spawn(argv, NULL, NULL);
 	if (pid < 0)
 		return bb_err("cannot start %s: %s", c->blkd, strerror((int)-pid));

@@ -33,6 +33,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: aoki bench blk [--json] [--file PATH] [--size SIZE] [--runtime SECONDS]\n"
 		"                      [--workloads LIST] [--repeat N] [--fairness] [--no-nbd]\n"
+		"                      [--poll-us N]\n"
 		"Measures aoki-blkd against fio's io_uring engine (O_DIRECT, fixed buffers)\n"
 		"on the same file, the two alternating per workload:\n"
 		"  randread_qd1 randread_qd32 randwrite_qd32 (4 KiB), seqread_qd8 seqwrite_qd8\n"
@@ -41,8 +42,8 @@ static void usage(FILE *f)
 		"CPU: direct, fio's usr_cpu + sys_cpu of its job; aoki, the client thread\n"
 		"(getrusage RUSAGE_THREAD) plus the aoki-blkd process (utime + stime from\n"
 		"/proc/PID/stat).  The aoki client and server poll up to 200 us before they\n"
-		"sleep, fio sleeps in io_uring_enter: hence also CPU microseconds per I/O and\n"
-		"the CPU/IO ratio, aoki / direct.\n"
+		"sleep (see --poll-us), fio sleeps in io_uring_enter: hence also CPU\n"
+		"microseconds per I/O and the CPU/IO ratio, aoki / direct.\n"
 		"A compatibility row (not in the ratios): fio's nbd engine through nbdkit and\n"
 		"the aoki-blk plugin, randread_qd32.\n"
 		"  --json             one JSON object on stdout (the table goes to stderr)\n"
@@ -59,6 +60,11 @@ static void usage(FILE *f)
 		"                     another channel: IOPS and p50/p99 latency, against two\n"
 		"                     fio jobs.  Without --workloads, only this is run\n"
 		"  --no-nbd           skip the nbd row\n"
+		"  --poll-us N        how long the aoki client and aoki-blkd poll before they\n"
+		"                     sleep, in microseconds (aoki_blk_opts.spin_ns and\n"
+		"                     aoki-blkd --spin-us; default: theirs, 200).\n"
+		"                     --poll-us 0: neither side polls: least CPU, a kernel\n"
+		"                     wake-up per completion\n"
 		"Needs fio and nbdkit (scripts/deps.sh installs them) and aoki-blkd beside aoki.\n");
 }
 
@@ -169,6 +175,11 @@ static int parse_value_opt(int argc, char **argv, int *i, struct cfg *c)
 		c->repeat = (unsigned)n;
 		return opt_check("--repeat", v, v && !*end && n >= 1 && n <= MAX_REPEAT);
 	}
+	if (opt_value(argc, argv, i, "--poll-us", &v)) {
+		c->poll_us = v ? strtol(v, &end, 10) : 0;
+		return opt_check("--poll-us", v, v && isdigit((unsigned char)*v) && !*end &&
+				 c->poll_us <= 1000000);
+	}
 	if (opt_value(argc, argv, i, "--workloads", &v)) {
 		c->run_wl = 1;
 		return opt_check("--workloads", v, v && !parse_workloads(v, &c->wl_mask));
@@ -184,6 +195,7 @@ static int parse_args(int argc, char **argv, struct cfg *c)
 	c->runtime = 5;
 	c->size = 1ull << 30;
 	c->wl_mask = (1u << W_COUNT) - 1;
+	c->poll_us = -1;
 	for (int i = 1; i < argc; i++) {
 		int r;
 

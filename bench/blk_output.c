@@ -35,6 +35,12 @@ static void print_header(FILE *f, const struct cfg *c)
 		c->runtime, c->warmup);
 	if (c->repeat > 1)
 		fprintf(f, "; median of %u", c->repeat);
+	if (c->poll_us < 0)
+		fprintf(f, "; aoki polls 200 us (default)");
+	else if (c->poll_us == 0)
+		fprintf(f, "; aoki does not poll (--poll-us 0)");
+	else
+		fprintf(f, "; aoki polls %ld us (--poll-us %ld)", c->poll_us, c->poll_us);
 	fprintf(f, "\n");
 }
 
@@ -80,7 +86,8 @@ static void print_cpu_rows(FILE *f, const struct cfg *c, const struct results *r
 	fprintf(f, "CPU%%: of one CPU over the timed window; direct: fio's usr_cpu + sys_cpu; "
 		"aoki: client thread\n(getrusage RUSAGE_THREAD) + aoki-blkd (utime + stime, "
 		"/proc/PID/stat); us/IO: CPU time per I/O;\nCPU/IO ratio = aoki us/IO / direct "
-		"us/IO (aoki client and server poll, fio sleeps in io_uring_enter)\n");
+		"us/IO (aoki client and server %s, fio sleeps in io_uring_enter)\n",
+		c->poll_us ? "poll" : "sleep at once");
 }
 
 static void print_fairness(FILE *f, const struct results *r)
@@ -226,6 +233,7 @@ void bb_print_json(FILE *f, const struct cfg *c, const struct results *r)
 	json_num(f, "runtime_s", c->runtime, &first);
 	json_num(f, "warmup_s", c->warmup, &first);
 	json_num(f, "repeat", c->repeat, &first);
+	json_num(f, "poll_us", c->poll_us < 0 ? NAN : (double)c->poll_us, &first);
 	json_str(f, "file", c->file, &first);
 	json_str(f, "fs", c->fs, &first);
 	json_num(f, "size", (double)c->size, &first);
