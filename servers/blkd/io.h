@@ -11,7 +11,13 @@
 #define IO_SQ_ENTRIES 256
 #define IO_CQ_ENTRIES 1024
 #define IO_FIXED_SLOTS 1024	/* registered-buffer table size */
-#define IO_FIXED_MAX (1ull << 30)	/* the kernel's limit per buffer */
+/* Registering pins (and so allocates) every page of a grant at once,
+ * where plain I/O pins only the pages of each request.  So only grants of
+ * at most IO_FIXED_MAX are registered, and at most IO_FIXED_TOTAL bytes
+ * per worker: a client cannot make the server pin more memory than it
+ * uses by granting large sparse regions.  The rest use plain I/O. */
+#define IO_FIXED_MAX (64ull << 20)
+#define IO_FIXED_TOTAL (1ull << 30)
 #define IO_FUTEX_TAG 1ull	/* user_data of the doorbell wait */
 #define IO_CANCEL_TAG 2ull	/* user_data of its cancellation */
 #define IO_RETRIES 8		/* -EAGAIN/-EINTR resubmissions of one I/O */
@@ -27,7 +33,8 @@ struct io_futex_waitv {
 /* One registered-buffer slot, keyed by grant serial. */
 struct io_fixed {
 	uint64_t serial;	/* 0: empty */
-	int registered;		/* 0: registration failed, use plain I/O */
+	int registered;		/* 0: not registered, use plain I/O */
+	uint64_t size;		/* bytes registered */
 	unsigned busy;		/* I/Os in flight that use it */
 };
 
@@ -51,6 +58,7 @@ struct io_worker {
 	unsigned inflight;	/* I/Os submitted or queued, not completed */
 	struct io_op *free_ops;
 	int fixed_ok;		/* a sparse buffer table is registered */
+	uint64_t fixed_bytes;	/* registered now, <= IO_FIXED_TOTAL */
 	int fixed_warned;
 	struct io_fixed fixed[IO_FIXED_SLOTS];
 	int futex_ok;		/* IORING_OP_FUTEX_WAITV works (6.7+) */

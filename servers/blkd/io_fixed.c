@@ -36,8 +36,10 @@ void io_fixed_init(struct io_worker *iw)
 static int slot_set(struct io_worker *iw, unsigned idx, const struct iovec *iov)
 {
 	static const struct iovec none = { 0 };
+	/* Returns how many slots it updated: 1 on success. */
+	int r = io_uring_register_buffers_update_tag(&iw->ring, idx, iov ? iov : &none, NULL, 1);
 
-	return io_uring_register_buffers_update_tag(&iw->ring, idx, iov ? iov : &none, NULL, 1);
+	return r < 0 ? r : r == 1 ? 0 : -EIO;
 }
 
 int io_fixed_get(struct io_worker *iw, const struct aoki_grant_info *g)
@@ -52,19 +54,25 @@ int io_fixed_get(struct io_worker *iw, const struct aoki_grant_info *g)
 	if (f->serial != g->serial) {
 		if (f->busy)
 			return -1;	/* in use by another grant's I/O */
-		/* The ring may hold unsubmitted SQEs naming this slot's
-		 * old buffer only if busy; it is not.  Still, SQEs of this
-		 * turn name other slots, which the update does not touch. */
+		if (f->registered) {	/* another live grant: evict it */
+			slot_set(iw, idx, NULL);
+			iw->fixed_bytes -= f->size;
+		}
 		f->serial = g->serial;
 		f->registered = 0;
 		/* Registering needs a writable mapping (the kernel pins
-		 * for writing) of at most 1 GiB. */
-		if (g->size <= IO_FIXED_MAX && (g->rights & AOKI_GRANT_WRITE)) {
+		 * for writing); and see IO_FIXED_MAX. */
+		if (g->size <= IO_FIXED_MAX && iw->fixed_bytes + g->size <= IO_FIXED_TOTAL &&
+		    (g->rights & AOKI_GRANT_WRITE)) {
 			r = slot_set(iw, idx, &iov);
 			f->registered = r == 0;
 			if (r < 0 && !iw->fixed_warned++)
 				fprintf(stderr, "aoki-blkd: registering a grant as a fixed "
 					"buffer: %s; plain I/O for it\n", strerror(-r));
+		}
+		if (f->registered) {
+			f->size = g->size;
+			iw->fixed_bytes += g->size;
 		}
 	}
 	if (!f->registered)
@@ -90,8 +98,10 @@ void io_fixed_gone(void *wctx, uint64_t serial)
 	/* Queued SQEs naming the buffer must reach the kernel (which takes
 	 * its own reference at submission) before the slot is emptied. */
 	io_flush(iw);
-	if (f->registered)
+	if (f->registered) {
 		slot_set(iw, idx, NULL);
+		iw->fixed_bytes -= f->size;
+	}
 	f->serial = 0;
 	f->registered = 0;
 }
