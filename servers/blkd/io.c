@@ -127,7 +127,7 @@ unsigned io_reap(struct io_worker *iw)
 	io_uring_for_each_cqe(&iw->ring, head, cqe) {
 		seen++;
 		if (cqe->user_data == IO_FUTEX_TAG || cqe->user_data == IO_CANCEL_TAG)
-			io_sleep_cqe(iw, cqe->user_data);
+			io_sleep_cqe(iw, cqe->user_data, cqe->res);
 		else
 			done += (unsigned)op_step(iw, io_uring_cqe_get_data(cqe), cqe->res);
 	}

@@ -87,8 +87,9 @@ void io_fixed_gone(void *wctx, uint64_t serial);
 
 /* io_sleep.c: worker_ops.sleep. */
 int io_sleep(void *wctx, const struct aoki_wait_word *words, unsigned n, int64_t timeout_ns);
-/* io_sleep.c: a doorbell-wait CQE (IO_FUTEX_TAG or IO_CANCEL_TAG) came. */
-void io_sleep_cqe(struct io_worker *iw, uint64_t tag);
+/* io_sleep.c: a doorbell-wait CQE (IO_FUTEX_TAG or IO_CANCEL_TAG) came
+ * with result @res. */
+void io_sleep_cqe(struct io_worker *iw, uint64_t tag, int res);
 /* io_sleep.c: take the doorbell wait out of the ring (after a sleep, at
  * stop), completing whatever I/O finishes meanwhile. */
 void io_sleep_disarm(struct io_worker *iw);

@@ -22,12 +22,17 @@
 #define IORING_OP_FUTEX_WAITV_NR 53
 #define SLICE_NS 200000	/* without FUTEX_WAITV: look at doorbells this often */
 
-void io_sleep_cqe(struct io_worker *iw, uint64_t tag)
+void io_sleep_cqe(struct io_worker *iw, uint64_t tag, int res)
 {
-	if (tag == IO_FUTEX_TAG)
-		iw->futex_armed = 0;
-	else
+	if (tag != IO_FUTEX_TAG) {
 		iw->cancel_pending = 0;
+		return;
+	}
+	iw->futex_armed = 0;
+	/* A kernel that has the opcode but refuses the request would end
+	 * every sleep at once: fall back to slices for good. */
+	if (res == -EINVAL || res == -EOPNOTSUPP || res == -ENOSYS)
+		iw->futex_ok = 0;
 }
 
 void io_sleep_disarm(struct io_worker *iw)
