@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "blk.h"
 
@@ -52,6 +53,22 @@ static void *take_pages(struct blk_arena *a, size_t npages)
 	return NULL;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23	/* Linux 5.14 */
+#endif
+
+/* Fault every page of a new arena in now, in this process: the memory is
+ * the client's to pay for, and the server registers a grant as a fixed
+ * buffer only once all of it is resident (it will not allocate memory on
+ * a client's behalf by pinning). */
+static void populate(void *mem, size_t size)
+{
+	if (madvise(mem, size, MADV_POPULATE_WRITE) == 0)
+		return;
+	for (size_t off = 0; off < size; off += BLK_PAGE)	/* before 5.14 */
+		((volatile char *)mem)[off] = 0;
+}
+
 /* A new arena of at least @npages pages.  Called with the lock held. */
 static int add_arena(struct aoki_blk *b, size_t npages, struct blk_arena **out)
 {
@@ -74,6 +91,7 @@ static int add_arena(struct aoki_blk *b, size_t npages, struct blk_arena **out)
 		a->pages = NULL;
 		return r;
 	}
+	populate(mem, size);
 	a->base = mem;
 	a->size = size;
 	/* Release pairs with the acquire load in blk_arena_find. */

@@ -109,6 +109,8 @@ static int op_step(struct io_worker *iw, struct io_op *op, int res)
 	} else if (rw && res == 0) {
 		res = -EIO;	/* end of file inside the volume: it shrank */
 	}
+	if (res == -EAGAIN || res == -EINTR)
+		res = -EIO;	/* retried enough; and the client's -EAGAIN means "ring full" */
 	if (res >= 0)
 		res = rw ? (int)op->length : 0;
 	aoki_req_reply(op->req, res, NULL, 0);
@@ -126,7 +128,7 @@ unsigned io_reap(struct io_worker *iw)
 
 	io_uring_for_each_cqe(&iw->ring, head, cqe) {
 		seen++;
-		if (cqe->user_data == IO_FUTEX_TAG || cqe->user_data == IO_CANCEL_TAG)
+		if (cqe->user_data & IO_TAG_INTERNAL)
 			io_sleep_cqe(iw, cqe->user_data, cqe->res);
 		else
 			done += (unsigned)op_step(iw, io_uring_cqe_get_data(cqe), cqe->res);
@@ -239,6 +241,7 @@ static void io_stop(void *wctx)
 		iw->free_ops = op->next;
 		free(op);
 	}
+	free(iw->residency);
 	free(iw);
 }
 

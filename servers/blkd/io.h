@@ -11,15 +11,22 @@
 #define IO_SQ_ENTRIES 256
 #define IO_CQ_ENTRIES 1024
 #define IO_FIXED_SLOTS 1024	/* registered-buffer table size */
-/* Registering pins (and so allocates) every page of a grant at once,
- * where plain I/O pins only the pages of each request.  So only grants of
- * at most IO_FIXED_MAX are registered, and at most IO_FIXED_TOTAL bytes
- * per worker: a client cannot make the server pin more memory than it
- * uses by granting large sparse regions.  The rest use plain I/O. */
+/* Registering pins every page of a grant at once, where plain I/O pins
+ * only the pages of each request.  So a grant is registered only if every
+ * page of it is already resident (the client populated it: pinning then
+ * allocates nothing), it is at most IO_FIXED_MAX, and the worker holds at
+ * most IO_FIXED_TOTAL registered.  The rest use plain I/O, and are looked
+ * at again every IO_FIXED_RECHECK I/Os. */
 #define IO_FIXED_MAX (64ull << 20)
 #define IO_FIXED_TOTAL (1ull << 30)
-#define IO_FUTEX_TAG 1ull	/* user_data of the doorbell wait */
-#define IO_CANCEL_TAG 2ull	/* user_data of its cancellation */
+#define IO_FIXED_RECHECK 256
+/* user_data with the low bit set is not an io_op (those are aligned
+ * pointers): the doorbell waits, (generation << 2) | 1, their
+ * cancellations, 3, and liburing's own timeouts on kernels without
+ * IORING_FEAT_EXT_ARG (all ones). */
+#define IO_TAG_INTERNAL 1ull
+#define IO_TAG_CANCEL 3ull
+#define IO_TAG_WAIT(gen) (((uint64_t)(gen) << 2) | 1)
 #define IO_RETRIES 8		/* -EAGAIN/-EINTR resubmissions of one I/O */
 
 /* The kernel's struct futex_waitv (linux/futex.h, 5.16+). */
@@ -35,6 +42,7 @@ struct io_fixed {
 	uint64_t serial;	/* 0: empty */
 	int registered;		/* 0: not registered, use plain I/O */
 	uint64_t size;		/* bytes registered */
+	unsigned uses;		/* I/Os since the last look (unregistered) */
 	unsigned busy;		/* I/Os in flight that use it */
 };
 
@@ -59,11 +67,12 @@ struct io_worker {
 	struct io_op *free_ops;
 	int fixed_ok;		/* a sparse buffer table is registered */
 	uint64_t fixed_bytes;	/* registered now, <= IO_FIXED_TOTAL */
+	unsigned char *residency;	/* mincore(2) vector, IO_FIXED_MAX pages */
 	int fixed_warned;
 	struct io_fixed fixed[IO_FIXED_SLOTS];
 	int futex_ok;		/* IORING_OP_FUTEX_WAITV works (6.7+) */
-	int futex_armed;	/* a doorbell wait is in the ring */
-	int cancel_pending;
+	int futex_armed;	/* the wait of generation futex_gen is in the ring */
+	uint32_t futex_gen;	/* of the latest doorbell wait */
 	struct io_futex_waitv wait[128];	/* the armed wait's words */
 };
 
@@ -87,11 +96,11 @@ void io_fixed_gone(void *wctx, uint64_t serial);
 
 /* io_sleep.c: worker_ops.sleep. */
 int io_sleep(void *wctx, const struct aoki_wait_word *words, unsigned n, int64_t timeout_ns);
-/* io_sleep.c: a doorbell-wait CQE (IO_FUTEX_TAG or IO_CANCEL_TAG) came
- * with result @res. */
+/* io_sleep.c: a CQE with an internal tag (IO_TAG_INTERNAL set) came with
+ * result @res. */
 void io_sleep_cqe(struct io_worker *iw, uint64_t tag, int res);
-/* io_sleep.c: take the doorbell wait out of the ring (after a sleep, at
- * stop), completing whatever I/O finishes meanwhile. */
+/* io_sleep.c: have the kernel cancel the doorbell wait, if one is armed
+ * (after a sleep, at stop).  Never waits. */
 void io_sleep_disarm(struct io_worker *iw);
 
 #endif

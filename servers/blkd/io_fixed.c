@@ -5,7 +5,9 @@
  * per-I/O page pinning and lookup.  The table is a sparse one of
  * IO_FIXED_SLOTS entries, direct-mapped by the grant's serial number
  * (unique for the server's life, so a stale entry can never be taken for
- * a new grant).  A grant is registered on its first I/O.
+ * a new grant).  A grant is registered on its first I/O if it qualifies
+ * (io.h, IO_FIXED_MAX): a client cannot make the server allocate or pin
+ * memory it has not touched itself.
  *
  * Safety rule: a slot is never changed while an I/O that names it may be
  * unsubmitted.  A colliding grant whose slot is busy uses plain I/O
@@ -17,7 +19,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "io.h"
 
@@ -25,7 +30,8 @@ void io_fixed_init(struct io_worker *iw)
 {
 	int r = io_uring_register_buffers_sparse(&iw->ring, IO_FIXED_SLOTS);
 
-	iw->fixed_ok = r == 0;
+	iw->residency = malloc(IO_FIXED_MAX / 4096);
+	iw->fixed_ok = r == 0 && iw->residency;
 	if (r < 0)
 		fprintf(stderr, "aoki-blkd: registered buffers unavailable (%s): "
 			"using plain I/O (no copy either, but pages are pinned per I/O)\n",
@@ -42,38 +48,72 @@ static int slot_set(struct io_worker *iw, unsigned idx, const struct iovec *iov)
 	return r < 0 ? r : r == 1 ? 0 : -EIO;
 }
 
-int io_fixed_get(struct io_worker *iw, const struct aoki_grant_info *g)
+/* Is every page of @g in memory already (the client touched it)? */
+static int resident(struct io_worker *iw, const struct aoki_grant_info *g)
 {
-	unsigned idx = (unsigned)(g->serial % IO_FIXED_SLOTS);
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), n = (g->size + page - 1) / page;
+
+	if (n > IO_FIXED_MAX / 4096 || mincore(g->base, g->size, iw->residency) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!(iw->residency[i] & 1))
+			return 0;
+	return 1;
+}
+
+/* May @g be registered now (io.h, IO_FIXED_MAX)? */
+static int qualifies(struct io_worker *iw, const struct aoki_grant_info *g)
+{
+	/* The kernel pins for writing: the mapping must be writable. */
+	return g->size <= IO_FIXED_MAX && iw->fixed_bytes + g->size <= IO_FIXED_TOTAL &&
+	       (g->rights & AOKI_GRANT_WRITE) && resident(iw, g);
+}
+
+/* Register @g in slot @idx, emptying it first of another grant. */
+static void take_slot(struct io_worker *iw, unsigned idx, const struct aoki_grant_info *g)
+{
 	struct io_fixed *f = &iw->fixed[idx];
 	struct iovec iov = { g->base, g->size };
 	int r;
 
+	if (f->registered) {	/* another live grant, idle: evict it */
+		slot_set(iw, idx, NULL);
+		iw->fixed_bytes -= f->size;
+	}
+	f->serial = g->serial;
+	f->uses = 0;
+	r = slot_set(iw, idx, &iov);
+	f->registered = r == 0;
+	if (r < 0 && !iw->fixed_warned++)
+		fprintf(stderr, "aoki-blkd: registering a grant as a fixed buffer: %s; "
+			"plain I/O for it\n", strerror(-r));
+	if (f->registered) {
+		f->size = g->size;
+		iw->fixed_bytes += g->size;
+	}
+}
+
+int io_fixed_get(struct io_worker *iw, const struct aoki_grant_info *g)
+{
+	unsigned idx = (unsigned)(g->serial % IO_FIXED_SLOTS);
+	struct io_fixed *f = &iw->fixed[idx];
+
 	if (!iw->fixed_ok)
 		return -1;
 	if (f->serial != g->serial) {
-		if (f->busy)
-			return -1;	/* in use by another grant's I/O */
-		if (f->registered) {	/* another live grant: evict it */
-			slot_set(iw, idx, NULL);
-			iw->fixed_bytes -= f->size;
+		/* Never change a slot with I/O in flight, nor give a
+		 * registered grant's slot to one that cannot use it. */
+		if (f->busy || (f->registered && !qualifies(iw, g)))
+			return -1;
+		if (f->registered || qualifies(iw, g)) {
+			take_slot(iw, idx, g);
+		} else {	/* claim it unregistered; looked at again later */
+			f->serial = g->serial;
+			f->uses = 0;
 		}
-		f->serial = g->serial;
-		f->registered = 0;
-		/* Registering needs a writable mapping (the kernel pins
-		 * for writing); and see IO_FIXED_MAX. */
-		if (g->size <= IO_FIXED_MAX && iw->fixed_bytes + g->size <= IO_FIXED_TOTAL &&
-		    (g->rights & AOKI_GRANT_WRITE)) {
-			r = slot_set(iw, idx, &iov);
-			f->registered = r == 0;
-			if (r < 0 && !iw->fixed_warned++)
-				fprintf(stderr, "aoki-blkd: registering a grant as a fixed "
-					"buffer: %s; plain I/O for it\n", strerror(-r));
-		}
-		if (f->registered) {
-			f->size = g->size;
-			iw->fixed_bytes += g->size;
-		}
+	} else if (!f->registered && ++f->uses % IO_FIXED_RECHECK == 0 && !f->busy &&
+		   qualifies(iw, g)) {
+		take_slot(iw, idx, g);
 	}
 	if (!f->registered)
 		return -1;
