@@ -22,6 +22,7 @@
  *   -ERANGE    the range runs past the end of the volume
  *   -EFAULT    the buffer is not (entirely) inside one aoki_blk_alloc()
  *              buffer area
+ *   -EBADF     (raw protocol clients) an unknown volume handle or grant
  *   -EROFS     a write, discard or write-zeroes to a volume opened or
  *              configured read-only
  *   -EOPNOTSUPP discard or write-zeroes the volume cannot do
@@ -146,7 +147,8 @@ int aoki_blk_flush(struct aoki_blk *b);
  * aoki_blk_discard - tell the volume that [@offset, @offset + @len) is
  * unused: later reads return zeroes on files (hole punched) and
  * unspecified data on devices.  aoki_blk_write_zeroes - make the range
- * read back as zeroes.  Both return 0, -EOPNOTSUPP (the file system or
+ * read back as zeroes.  Both return 0, -EINVAL (@len 0 or misaligned on
+ * an O_DIRECT volume), -ERANGE, -EROFS, -EOPNOTSUPP (the file system or
  * device cannot), or another -errno.  Blocking.
  */
 int aoki_blk_discard(struct aoki_blk *b, uint64_t offset, uint64_t len);
