@@ -298,8 +298,11 @@ struct aoki_worker_ops {
 	/* Instead of the worker's own futex_waitv(2): sleep until one of the
 	 * @n words leaves its expected value, until own work finishes, or at
 	 * most @timeout_ns.  Return the index of a word that woke it, 0 for
-	 * own work, -EAGAIN (a word already differed), -ETIMEDOUT, or
-	 * -ENOSYS to let the worker sleep as usual (nothing in flight). */
+	 * own work (word 0 is the worker's own wake word: neither is a
+	 * client's doorbell), -EAGAIN (a word already differed),
+	 * -ETIMEDOUT, or -ENOSYS to let the worker sleep as usual (nothing
+	 * in flight).  Indices > 0 and -EAGAIN let the worker spot a client
+	 * that rings its doorbell with nothing queued. */
 	int (*sleep)(void *wctx, const struct aoki_wait_word *words, unsigned n,
 		     int64_t timeout_ns);
 	/* A grant the worker's requests could reach is going away (revoked,
