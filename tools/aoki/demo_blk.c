@@ -54,7 +54,6 @@ struct dblk {
 	struct aoki_blk *b;
 	uint8_t *data;			/* SEQ_BYTES */
 	uint8_t *slots;			/* RAND_DEPTH blocks */
-	uint64_t blocks;		/* of the volume */
 	uint64_t rng;
 };
 
@@ -93,13 +92,15 @@ static int verify(const uint8_t *buf, size_t len, uint64_t off, uint64_t pass)
 	return 0;
 }
 
-/* random_block - xorshift64: a block number of the volume, at random. */
+/* random_block - xorshift64: a block of the written 16 MiB, at random
+ * (the rest of the volume is allocated but never written, and the file
+ * system answers reads of it with zeroes without touching the device). */
 static uint64_t random_block(struct dblk *d)
 {
 	d->rng ^= d->rng << 13;
 	d->rng ^= d->rng >> 7;
 	d->rng ^= d->rng << 17;
-	return d->rng % d->blocks;
+	return d->rng % (SEQ_BYTES / BLOCK);
 }
 
 /* submit - queue what it can of @n requests, in order: the ring takes a
@@ -417,7 +418,6 @@ static int volume_open(struct dblk *d)
 			info.mem_align, info.max_io);
 		return -1;
 	}
-	d->blocks = VOLUME_BYTES / BLOCK;
 	r = aoki_blk_alloc(d->b, SEQ_BYTES, (void **)&d->data);
 	if (r == 0)
 		r = aoki_blk_alloc(d->b, RAND_DEPTH * BLOCK, (void **)&d->slots);
