@@ -156,7 +156,7 @@ int main(void)
 		before = atomic_load(&writes_done);
 		kill(pid, SIGKILL);
 		CHECK_EQ(waitpid(pid, NULL, 0), pid);
-		t_blkd_track(0, pid);
+		t_child_track(0, pid);
 		pid = t_blkd_start(port, args);
 		/* Progress again after the restart. */
 		for (int64_t end = t_now_ns() + 10000000000ll;

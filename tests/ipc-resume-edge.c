@@ -71,39 +71,19 @@
 		CHECK(cond);                                                   \
 	} while (0)
 
-/* The echo servers started and not yet killed, so that a failed check
- * (which exits) does not leave them running; 0 for a free entry. */
-static pid_t live[4], owner;
-
-static void kill_live(void)
-{
-	for (unsigned i = 0; getpid() == owner && i < sizeof(live) / sizeof(live[0]); i++)
-		if (live[i] > 0)
-			kill(live[i], SIGKILL);
-}
-
-static void track(pid_t old, pid_t new)
-{
-	for (unsigned i = 0; i < sizeof(live) / sizeof(live[0]); i++)
-		if (live[i] == old) {
-			live[i] = new;
-			return;
-		}
-	CHECK(!"tracking table full");
-}
-
+/* Echo servers in child processes, SIGKILLed if a failed check exits. */
 static pid_t spawn(const char *port)
 {
 	pid_t pid = t_echo_spawn(port);
 
-	track(0, pid);
+	t_child_track(pid, 0);
 	return pid;
 }
 
 static void kill9(pid_t pid)
 {
 	t_kill9(pid);
-	track(pid, 0);
+	t_child_track(0, pid);
 }
 
 /* SIGSTOP @pid and wait until it is stopped. */
@@ -614,8 +594,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);	/* no buffered notes across fork */
 	signal(SIGPIPE, SIG_IGN);
 	t_run_dir();
-	owner = getpid();
-	atexit(kill_live);
+	t_child_track(0, 0);	/* registers the cleanup after t_run_dir's */
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int want = argc < 2;
 		int64_t t0 = t_now_ns();

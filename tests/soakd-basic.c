@@ -40,45 +40,16 @@
 
 static char soakd[PATH_MAX], state[PATH_MAX];
 
-/* Servers started and not yet reaped: killed if the test fails. */
-static _Atomic pid_t live[8];
-
-static void track(pid_t pid, pid_t was)
-{
-	for (unsigned i = 0; i < 8; i++) {
-		pid_t expect = was;
-
-		if (atomic_compare_exchange_strong(&live[i], &expect, pid))
-			return;
-	}
-	CHECK(was != 0);	/* more than 8 servers at once */
-}
-
-static void kill_live(void)
-{
-	for (unsigned i = 0; i < 8; i++)
-		if (live[i] > 0)
-			kill(live[i], SIGKILL);
-}
-
 /* Run aoki-soakd with @args (NULL-terminated, after argv[0]). */
 static pid_t spawn(const char *const *args)
 {
 	const char *argv[16] = { soakd };
-	pid_t pid;
 	int i;
 
 	for (i = 0; args[i] && i < 14; i++)
 		argv[i + 1] = args[i];
 	argv[i + 1] = NULL;
-	pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		execv(soakd, (char *const *)argv);
-		_exit(127);
-	}
-	track(pid, 0);
-	return pid;
+	return t_spawn(argv);
 }
 
 static int wait_exit(pid_t pid)
@@ -86,7 +57,7 @@ static int wait_exit(pid_t pid)
 	int status;
 
 	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	track(0, pid);
+	t_child_track(0, pid);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -270,7 +241,6 @@ int main(int argc, char **argv)
 		t_skip("aoki-soakd not built");
 	/* The state files live in the run dir, which the harness cleans. */
 	snprintf(state, sizeof(state), "%s", t_run_dir());
-	atexit(kill_live);	/* runs before the run dir's cleanup */
 
 	/* Options. */
 	{

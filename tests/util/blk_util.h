@@ -44,29 +44,6 @@ static inline void t_blk_file(const char *path, uint64_t size)
 	close(fd);
 }
 
-/* Servers started and not stopped: killed when the test exits early. */
-static pid_t t_blkd_live[8];
-
-static inline void t_blkd_kill_live(void)
-{
-	for (unsigned i = 0; i < 8; i++)
-		if (t_blkd_live[i] > 0)
-			kill(t_blkd_live[i], SIGKILL);
-}
-
-static inline void t_blkd_track(pid_t pid, pid_t was)
-{
-	static int registered;
-
-	if (!registered++)
-		atexit(t_blkd_kill_live);
-	for (unsigned i = 0; i < 8; i++)
-		if (t_blkd_live[i] == was) {
-			t_blkd_live[i] = pid;
-			return;
-		}
-}
-
 /*
  * Start aoki-blkd on socket @port with the NULL-terminated options
  * @args (after --port and --quiet); wait until it accepts.  Returns its
@@ -82,13 +59,7 @@ static inline pid_t t_blkd_start(const char *port, const char *const *args)
 	for (i = 0; args[i] && i < 19; i++)
 		argv[i + 4] = args[i];
 	argv[i + 4] = NULL;
-	pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	t_blkd_track(pid, 0);
+	pid = t_spawn(argv);
 	for (;;) {
 		struct aoki_chan_opts o = { .reconnect_ns = -1 };
 		struct aoki_chan *ch;
@@ -112,7 +83,7 @@ static inline void t_blkd_stop(pid_t pid)
 
 	CHECK_EQ(kill(pid, SIGTERM), 0);
 	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	t_blkd_track(0, pid);
+	t_child_track(0, pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 

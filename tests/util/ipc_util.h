@@ -2,7 +2,8 @@
 /*
  * ipc_util.h - header-only helpers shared by the tests/ipc-*.c binaries:
  * deterministic payloads derived from a tag (so any reply can be checked
- * without remembering what was sent), an in-process echo server,
+ * without remembering what was sent), server processes that die with a
+ * test that fails (t_spawn), an in-process echo server,
  * "wait until" loops with a deadline, and a /proc snapshot of what a
  * process holds (descriptors, mappings, RSS) for leak checks.
  */
@@ -13,8 +14,10 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -60,6 +63,59 @@ static inline void t_sleep_ms(unsigned ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+/* Children started by t_spawn (or tracked) and not yet reaped, at most 8
+ * at once; and the process that tracks them. */
+static _Atomic pid_t t_children[8];
+static pid_t t_children_owner;
+
+/* atexit: SIGKILL the children of a test that exits early (a failed
+ * CHECK), so no server outlives it.  Only in the test process itself: a
+ * forked child that exits (t_echo_spawn's) must not kill its siblings. */
+static inline void t_children_kill(void)
+{
+	for (unsigned i = 0; getpid() == t_children_owner && i < 8; i++)
+		if (t_children[i] > 0)
+			kill(t_children[i], SIGKILL);
+}
+
+/*
+ * t_child_track - replace @was by @pid in the table of live children:
+ * (pid, 0) after a fork, (0, pid) once the child is reaped.  The first
+ * call registers t_children_kill with atexit, so it runs before cleanups
+ * registered earlier (t_run_dir's).  Exits the test with more than 8.
+ */
+static inline void t_child_track(pid_t pid, pid_t was)
+{
+	static _Atomic int registered;
+
+	if (!atomic_exchange(&registered, 1)) {
+		t_children_owner = getpid();
+		atexit(t_children_kill);
+	}
+	for (unsigned i = 0; i < 8; i++) {
+		pid_t expect = was;
+
+		if (atomic_compare_exchange_strong(&t_children[i], &expect, pid))
+			return;
+	}
+	CHECK(was != 0);	/* more than 8 children at once */
+}
+
+/* t_spawn - fork and exec @argv (argv[0] a path, NULL-terminated) and
+ * track the child.  Returns its pid; exits the test if fork fails. */
+static inline pid_t t_spawn(const char *const *argv)
+{
+	pid_t pid = fork();
+
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	t_child_track(pid, 0);
+	return pid;
 }
 
 /* A quiet echo server in a child process on @port; exits the test on
