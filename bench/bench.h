@@ -3,6 +3,8 @@
 #ifndef AOKI_BENCH_H
 #define AOKI_BENCH_H
 
+#include <stdint.h>
+
 int bench_ipc_main(int argc, char **argv);
 int bench_domain_main(int argc, char **argv);
 
@@ -14,5 +16,10 @@ int bench_domain_main(int argc, char **argv);
  * measured, 1 a failure (reported on stderr), 2 a usage error.
  */
 int bench_blk_main(int argc, char **argv);
+
+/* bench_parse_size - "1G", "512M", "4096", "2GiB" (binary K M G T; also
+ * "k") into *@out.  Returns 0, or -1 for anything else.  Shared with
+ * `aoki blk create`. */
+int bench_parse_size(const char *s, uint64_t *out);
 
 #endif

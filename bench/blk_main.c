@@ -68,9 +68,7 @@ static void usage(FILE *f)
 		"Needs fio and nbdkit (scripts/deps.sh installs them) and aoki-blkd beside aoki.\n");
 }
 
-/* parse_size - "1G", "512M", "4096", "2GiB" (binary K M G T) into *@out.
- * Returns 0, or -1 for anything else. */
-static int parse_size(const char *s, uint64_t *out)
+int bench_parse_size(const char *s, uint64_t *out)
 {
 	static const char units[] = "KMGT";
 	unsigned long long v;
@@ -162,7 +160,7 @@ static int parse_value_opt(int argc, char **argv, int *i, struct cfg *c)
 				 snprintf(c->file, sizeof(c->file), "%s", v) > 0);
 	}
 	if (opt_value(argc, argv, i, "--size", &v))
-		return opt_check("--size", v, v && !parse_size(v, &c->size) &&
+		return opt_check("--size", v, v && !bench_parse_size(v, &c->size) &&
 				 c->size >= (1u << 20) && c->size % (128u << 10) == 0);
 	if (opt_value(argc, argv, i, "--runtime", &v)) {
 		c->runtime = v ? strtod(v, &end) : 0;

@@ -68,21 +68,9 @@ static pid_t start_crashing(const char *crash)
 	const char *args[] = { "--port", PORT, "--state", state, "--workers", "2", "--quiet",
 			       crash ? "--crash" : NULL, crash, NULL };
 	pid_t pid = spawn(args);
-	int64_t end = t_now_ns() + 5000000000ll;
 
-	for (;;) {
-		struct aoki_chan *ch;
-		int r = aoki_connect(PORT, NULL, &ch);
-
-		if (r == 0) {
-			aoki_close(ch);
-			return pid;
-		}
-		CHECK(r == -ENOENT || r == -ECONNREFUSED);
-		CHECK(waitpid(pid, NULL, WNOHANG) == 0);	/* still alive */
-		CHECK(t_now_ns() < end);
-		t_sleep_ms(5);
-	}
+	t_wait_accepting(PORT, pid, 5);
+	return pid;
 }
 
 static pid_t start(void)

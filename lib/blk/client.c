@@ -13,18 +13,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "../ipc/sys.h"
 #include "blk.h"
 #include "proto.h"
 
 #define SUBMIT_CHUNK 64		/* requests converted per aoki_submit call */
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static const uint16_t wire_op[] = {
 	[AOKI_BLK_OP_READ] = BLK_OP_READ,
@@ -283,9 +276,7 @@ static int reap_polling(struct aoki_blk *b, struct aoki_cqe *c, unsigned max, un
 			end = now_ns() + b->spin_ns;
 		else if (now_ns() >= end)
 			return (int)got;
-#if defined(__x86_64__) || defined(__i386__)
-		__builtin_ia32_pause();
-#endif
+		cpu_relax();
 	}
 }
 

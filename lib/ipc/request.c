@@ -48,16 +48,20 @@ unsigned aoki_req_window(const struct aoki_req *req)
 	return req->ch->geom.nslots;
 }
 
+/* Grant @id of @ch, or NULL (out of range, or none). */
+static struct srv_grant *grant_of(const struct srv_chan *ch, uint32_t id)
+{
+	if (id >= ch->geom.max_grants)
+		return NULL;
+	/* Acquire pairs with the acceptor's release CAS in add_grant. */
+	return atomic_load_explicit(&ch->grants[id], memory_order_acquire);
+}
+
 int aoki_req_grant(struct aoki_req *req, const struct aoki_grant_ref *ref,
 		   unsigned rights, void **ptr)
 {
-	struct srv_chan *ch = req->ch;
-	struct srv_grant *g;
+	struct srv_grant *g = grant_of(req->ch, ref->grant);
 
-	if (ref->grant >= ch->geom.max_grants)
-		return -ENOENT;
-	/* Acquire pairs with the acceptor's release CAS in add_grant. */
-	g = atomic_load_explicit(&ch->grants[ref->grant], memory_order_acquire);
 	if (!g)
 		return -ENOENT;
 	if (!rights || (rights & ~g->rights))
@@ -71,13 +75,8 @@ int aoki_req_grant(struct aoki_req *req, const struct aoki_grant_ref *ref,
 int aoki_req_grant_info(const struct aoki_req *req, uint32_t grant,
 			struct aoki_grant_info *out)
 {
-	const struct srv_chan *ch = req->ch;
-	struct srv_grant *g;
+	struct srv_grant *g = grant_of(req->ch, grant);
 
-	if (grant >= ch->geom.max_grants)
-		return -ENOENT;
-	/* Acquire pairs with the acceptor's release CAS in add_grant. */
-	g = atomic_load_explicit(&ch->grants[grant], memory_order_acquire);
 	if (!g)
 		return -ENOENT;
 	out->base = g->base;

@@ -52,7 +52,6 @@ static inline void t_blk_file(const char *path, uint64_t size)
 static inline pid_t t_blkd_start(const char *port, const char *const *args)
 {
 	const char *argv[24] = { t_blkd_path(), "--port", port, "--quiet" };
-	int64_t end = t_now_ns() + 5000000000ll;
 	pid_t pid;
 	int i;
 
@@ -60,20 +59,8 @@ static inline pid_t t_blkd_start(const char *port, const char *const *args)
 		argv[i + 4] = args[i];
 	argv[i + 4] = NULL;
 	pid = t_spawn(argv);
-	for (;;) {
-		struct aoki_chan_opts o = { .reconnect_ns = -1 };
-		struct aoki_chan *ch;
-		int r = aoki_connect(port, &o, &ch);
-
-		if (r == 0) {
-			aoki_close(ch);
-			return pid;
-		}
-		CHECK(r == -ENOENT || r == -ECONNREFUSED);
-		CHECK(waitpid(pid, NULL, WNOHANG) == 0);	/* still alive */
-		CHECK(t_now_ns() < end);
-		t_sleep_ms(2);
-	}
+	t_wait_accepting(port, pid, 2);
+	return pid;
 }
 
 /* SIGTERM @pid and check it exits 0. */

@@ -118,6 +118,31 @@ static inline pid_t t_spawn(const char *const *argv)
 	return pid;
 }
 
+/*
+ * t_wait_accepting - wait until the server @pid accepts channels on
+ * @port (a connect succeeds), checking every @poll_ms that it is still
+ * alive.  Exits the test if it died or is not up within 5 s.
+ */
+static inline void t_wait_accepting(const char *port, pid_t pid, unsigned poll_ms)
+{
+	int64_t end = t_now_ns() + 5000000000ll;
+
+	for (;;) {
+		struct aoki_chan_opts o = { .reconnect_ns = -1 };
+		struct aoki_chan *ch;
+		int r = aoki_connect(port, &o, &ch);
+
+		if (r == 0) {
+			aoki_close(ch);
+			return;
+		}
+		CHECK(r == -ENOENT || r == -ECONNREFUSED);
+		CHECK(waitpid(pid, NULL, WNOHANG) == 0);	/* still alive */
+		CHECK(t_now_ns() < end);
+		t_sleep_ms(poll_ms);
+	}
+}
+
 /* A quiet echo server in a child process on @port; exits the test on
  * failure.  Returns its pid. */
 static inline pid_t t_echo_spawn(const char *port)

@@ -16,34 +16,7 @@
 
 #include "aoki/blk.h"
 #include "commands.h"
-
-/* Parse "N[KMGT]" (binary units) into *@out: 0 or -EINVAL. */
-static int parse_size(const char *s, uint64_t *out)
-{
-	static const char units[] = "KMGT";
-	char *end;
-	unsigned long long v;
-	const char *u;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || !v)
-		return -EINVAL;
-	if (*end) {
-		u = strchr(units, *end == 'k' ? 'K' : *end);
-		if (!u || !*u || (end[1] && strcmp(end + 1, "iB") && strcmp(end + 1, "B")))
-			return -EINVAL;
-		for (long i = 0; i <= u - units; i++) {
-			if (v > UINT64_MAX / 1024)
-				return -EINVAL;
-			v *= 1024;
-		}
-	}
-	*out = v;
-	return 0;
-}
+#include "../../bench/bench.h"
 
 static int create_usage(FILE *f)
 {
@@ -73,7 +46,7 @@ static int blk_create(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return create_usage(stderr);
-	if (parse_size(argv[optind + 1], &size) < 0 || size % 512) {
+	if (bench_parse_size(argv[optind + 1], &size) < 0 || !size || size % 512) {
 		fprintf(stderr, "aoki blk create: size %s: expected a multiple of 512 bytes, "
 			"e.g. 4096, 64M, 2G\n", argv[optind + 1]);
 		return 2;

@@ -1,10 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /* soak.c - `aoki soak <what>`: fault soaks that kill servers under load. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "soak.h"
+
+int soak_parse_number(const char *who, const char *s, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	if (errno || !*s || *end || *s == '-') {
+		fprintf(stderr, "%s: bad number '%s'\n", who, s);
+		return -1;
+	}
+	return 0;
+}
 
 int cmd_soak(int argc, char **argv)
 {

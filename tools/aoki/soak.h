@@ -8,10 +8,15 @@
 #define AOKI_SOAK_H
 
 #include <limits.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 int soak_ipc_main(int argc, char **argv);
 int soak_blk_main(int argc, char **argv);
+
+/* soak_parse_number - an option's value @s (decimal, 0x hex or 0 octal,
+ * no sign) into *@out: 0, or -1 after "WHO: bad number" on stderr. */
+int soak_parse_number(const char *who, const char *s, uint64_t *out);
 
 /* An aoki-init running one server in a private run directory. */
 struct soak_init {

@@ -684,17 +684,10 @@ static int parse(int argc, char **argv, struct soak_opts *o)
 				 .min_gap_ms = 20, .max_gap_ms = 60, .seed = (uint64_t)now_ns() };
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "k:c:q:S:s:jvKh", lo, NULL)) != -1) {
-		char *end = NULL;
-		unsigned long long v = 0;
+		uint64_t v = 0;
 
-		if (optarg) {
-			errno = 0;
-			v = strtoull(optarg, &end, 0);
-			if (errno || !*optarg || *end || *optarg == '-') {
-				fprintf(stderr, PFX ": bad number '%s'\n", optarg);
-				return 2;
-			}
-		}
+		if (optarg && soak_parse_number(PFX, optarg, &v) < 0)
+			return 2;
 		switch (c) {
 		case 'k': o->kills = v > 100000 ? 100001 : (unsigned)v; break;
 		case 'c': o->clients = v > 256 ? 257 : (unsigned)v; break;

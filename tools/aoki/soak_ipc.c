@@ -432,21 +432,15 @@ static int parse(int argc, char **argv, struct soak_opts *o)
 				 .max_gap_ms = 60, .seed = (uint64_t)now_ns() };
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "k:c:t:s:jvh", lo, NULL)) != -1) {
-		char *end = NULL;
-		unsigned long v = 0;
+		uint64_t v = 0;
 
-		if (optarg) {
-			errno = 0;
-			v = strtoul(optarg, &end, 0);
-			if (errno || !*optarg || *end) {
-				fprintf(stderr, "aoki soak ipc: bad number '%s'\n", optarg);
-				return 2;
-			}
-		}
+		if (optarg && soak_parse_number("aoki soak ipc", optarg, &v) < 0)
+			return 2;
+		/* Out-of-range values stay out of range, for the check below. */
 		switch (c) {
-		case 'k': o->kills = (unsigned)v; break;
-		case 'c': o->clients = (unsigned)v; break;
-		case 't': o->threads = (unsigned)v; break;
+		case 'k': o->kills = v > 100000 ? 100001 : (unsigned)v; break;
+		case 'c': o->clients = v > 256 ? 257 : (unsigned)v; break;
+		case 't': o->threads = v > 64 ? 65 : (unsigned)v; break;
 		case 's': o->seed = v; break;
 		case 'j': o->json = 1; break;
 		case 'v': o->verbose = 1; break;
