@@ -41,7 +41,7 @@ else
 Q := @
 endif
 
-LIB_SRC   := $(sort $(wildcard lib/ipc/*.c lib/blk/*.c))
+LIB_SRC   := $(sort $(wildcard lib/ipc/*.c lib/blk/*.c lib/fs/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TOOL_SRC  := $(sort $(wildcard tools/aoki/*.c) $(wildcard bench/*.c))
 TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)

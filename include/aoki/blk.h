@@ -164,12 +164,47 @@ enum aoki_blk_opcode {
 };
 struct aoki_blk_io {
 	uint16_t op;		/* enum aoki_blk_opcode */
-	uint16_t flags;		/* AOKI_BLK_FUA (writes), else 0 */
+	uint16_t flags;		/* AOKI_BLK_FUA (writes), AOKI_BLK_IMPORTED
+				 * (reads and writes), else 0 */
 	uint32_t len;		/* bytes; ignored by FLUSH */
 	uint64_t offset;	/* ignored by FLUSH */
-	void *buf;		/* READ/WRITE: inside an aoki_blk_alloc area */
+	void *buf;		/* READ/WRITE: inside an aoki_blk_alloc area
+				 * (ignored with AOKI_BLK_IMPORTED) */
 	uint64_t tag;		/* returned in the completion */
+	uint32_t import;	/* AOKI_BLK_IMPORTED: an aoki_blk_import id */
+	uint32_t reserved;	/* 0 */
+	uint64_t import_offset;	/* AOKI_BLK_IMPORTED: where the buffer
+				 * starts in the imported region */
 };
+
+/* struct aoki_blk_io flag: the buffer is in a region of another process
+ * that this one passed on with aoki_blk_import(), not in an
+ * aoki_blk_alloc() area. */
+#define AOKI_BLK_IMPORTED 0x2u
+
+/*
+ * aoki_blk_import - register a shared region that this process received
+ * from one of its own clients (aoki_req_grant_dup(3)) with the storage
+ * server, so that I/O moves data straight between the device and that
+ * client's memory: a server passing its client's buffer on (aoki-fsd).
+ * @memfd must be sealed against shrinking; @rights (AOKI_GRANT_READ:
+ * blkd may read it, for writes; AOKI_GRANT_WRITE: blkd may write it, for
+ * reads) must not exceed what the region's owner granted.  The caller
+ * keeps @memfd.  *@id names the region in struct aoki_blk_io.import.
+ * Returns 0, -EINVAL, -ENOSPC (the channel's grant table is full: 1024
+ * grants with the arenas), or a channel error.  Blocking (one control
+ * round trip).  A server restart keeps imports (the IPC library hands
+ * them to the new server).
+ */
+int aoki_blk_import(struct aoki_blk *b, int memfd, unsigned rights, uint32_t *id);
+
+/*
+ * aoki_blk_unimport - withdraw an imported region: when it returns 0 the
+ * storage server has unmapped it and no I/O of this volume touches it
+ * any more (requests submitted before the call are ordered before it).
+ * Returns 0, -ENOENT, or a channel error.  Blocking (aoki_grant_revoke).
+ */
+int aoki_blk_unimport(struct aoki_blk *b, uint32_t id);
 
 /* One completion: @res is as the synchronous call would return. */
 struct aoki_blk_cqe {

@@ -332,6 +332,10 @@ struct aoki_server_config {
 	int quiet;		/* do not log accepts/drops to stderr */
 	const struct aoki_worker_ops *worker_ops;	/* NULL: none */
 	void *worker_arg;	/* passed to worker_ops->start */
+	int keep_grant_fds;	/* keep each grant's memfd open, so that
+				 * handlers can pass grants on to a server
+				 * they call (aoki_req_grant_dup); costs one
+				 * descriptor per grant */
 };
 
 /*
@@ -447,6 +451,21 @@ struct aoki_grant_info {
  */
 int aoki_req_grant_info(const struct aoki_req *req, uint32_t grant,
 			struct aoki_grant_info *out);
+
+/*
+ * aoki_req_grant_dup - pass a grant on: a new descriptor (close-on-exec)
+ * of the memfd behind grant @grant of the request's channel, for a server
+ * that calls another one on its client's behalf (aoki-fsd hands a
+ * client's buffer to aoki-blkd with aoki_grant_register_fd(), so that the
+ * device moves the data straight to or from the client's memory).
+ * @rights must be held by the grant; register the descriptor with at
+ * most those rights (the next server maps it with what the registration
+ * says: equal or fewer rights than the client gave).  The caller owns the
+ * descriptor.  Needs cfg.keep_grant_fds.  Returns the descriptor, or
+ * -ENOENT (no such grant), -EACCES (@rights not held, or 0),
+ * -EOPNOTSUPP (keep_grant_fds is off), -EMFILE.  Wait-free (one fcntl).
+ */
+int aoki_req_grant_dup(const struct aoki_req *req, uint32_t grant, unsigned rights);
 
 /*
  * aoki_req_worker_data - the context worker_ops->start gave the worker

@@ -11,6 +11,8 @@
 #include "aoki/ipc.h"
 
 #define BLK_MAX_ARENAS 64	/* grants of buffer space per volume */
+#define BLK_MAX_GRANTS 1024	/* arenas and imported regions (the most
+				 * a channel may have) */
 #define BLK_PAGE 4096u
 
 /* One grant of buffer space; pages handed out first-fit. */

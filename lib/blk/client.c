@@ -52,7 +52,7 @@ int aoki_blk_open(const char *port, const char *volume, unsigned flags,
 {
 	struct aoki_blk_opts o = opts ? *opts : (struct aoki_blk_opts){ 0 };
 	struct aoki_chan_opts co = {
-		.slots = o.queue_depth, .max_grants = BLK_MAX_ARENAS,
+		.slots = o.queue_depth, .max_grants = BLK_MAX_GRANTS,
 		.timeout_ns = o.timeout_ns, .reconnect_ns = o.reconnect_ns,
 		.spin_ns = o.spin_ns ? o.spin_ns : AOKI_BLK_SPIN_NS,
 	};
@@ -102,14 +102,18 @@ void aoki_blk_get_info(const struct aoki_blk *b, struct aoki_blk_info *out)
 static int encode(struct aoki_blk *b, const struct aoki_blk_io *io, struct blk_io_req *w,
 		  uint16_t *op)
 {
+	unsigned allowed = io->op == AOKI_BLK_OP_WRITE ? AOKI_BLK_FUA | AOKI_BLK_IMPORTED
+			 : io->op == AOKI_BLK_OP_READ	? AOKI_BLK_IMPORTED
+							: 0u;
+
 	if (io->op < AOKI_BLK_OP_READ || io->op > AOKI_BLK_OP_WRITE_ZEROES)
 		return -EINVAL;
-	if (io->flags & ~(io->op == AOKI_BLK_OP_WRITE ? AOKI_BLK_FUA : 0u))
+	if ((io->flags & ~allowed) || io->reserved)
 		return -EINVAL;
 	if (io->op != AOKI_BLK_OP_READ && io->op != AOKI_BLK_OP_FLUSH && !b->writable)
 		return -EROFS;
 	*w = (struct blk_io_req){ .handle = b->handle, .offset = io->offset,
-				  .length = io->len, .flags = io->flags };
+				  .length = io->len, .flags = io->flags & AOKI_BLK_FUA };
 	*op = wire_op[io->op];
 	if (io->op == AOKI_BLK_OP_FLUSH) {
 		w->offset = 0;
@@ -117,6 +121,12 @@ static int encode(struct aoki_blk *b, const struct aoki_blk_io *io, struct blk_i
 	}
 	if (io->op != AOKI_BLK_OP_READ && io->op != AOKI_BLK_OP_WRITE)
 		return 0;
+	if (io->flags & AOKI_BLK_IMPORTED) {
+		/* The server checks the id, the rights and the bounds. */
+		w->grant = io->import;
+		w->grant_offset = io->import_offset;
+		return 0;
+	}
 	return blk_arena_find(b, io->buf, io->len, &w->grant, &w->grant_offset);
 }
 
@@ -303,6 +313,18 @@ int aoki_blk_reap(struct aoki_blk *b, struct aoki_blk_cqe *cqes, unsigned max,
 	for (int i = 0; i < r; i++)
 		cqes[i] = (struct aoki_blk_cqe){ c[i].tag, c[i].status };
 	return r;
+}
+
+int aoki_blk_import(struct aoki_blk *b, int memfd, unsigned rights, uint32_t *id)
+{
+	if (memfd < 0 || !id || !rights || (rights & ~(AOKI_GRANT_READ | AOKI_GRANT_WRITE)))
+		return -EINVAL;
+	return aoki_grant_register_fd(b->ch, memfd, rights, id);
+}
+
+int aoki_blk_unimport(struct aoki_blk *b, uint32_t id)
+{
+	return aoki_grant_revoke(b->ch, id);
 }
 
 int aoki_blk_eventfd(struct aoki_blk *b)

@@ -2,6 +2,7 @@
 /* request.c - what a handler sees of a request, and its completion. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,21 @@ int aoki_req_grant_info(const struct aoki_req *req, uint32_t grant,
 	out->rights = g->rights;
 	out->serial = g->serial;
 	return 0;
+}
+
+int aoki_req_grant_dup(const struct aoki_req *req, uint32_t grant, unsigned rights)
+{
+	struct srv_grant *g = grant_of(req->ch, grant);
+	int fd;
+
+	if (!g)
+		return -ENOENT;
+	if (!rights || (rights & ~g->rights))
+		return -EACCES;
+	if (g->fd < 0)
+		return -EOPNOTSUPP;
+	fd = fcntl(g->fd, F_DUPFD_CLOEXEC, 3);
+	return fd < 0 ? -errno : fd;
 }
 
 void *aoki_req_worker_data(const struct aoki_req *req)
@@ -224,8 +240,7 @@ static void revoke(struct aoki_req *req)
 		return;
 	}
 	worker_grant_gone(ch, g);
-	munmap(g->base, g->len);
-	free(g);
+	srv_grant_free(g);
 	req->status = 0;
 }
 

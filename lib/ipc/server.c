@@ -64,10 +64,8 @@ static void chan_free(struct srv_chan *ch)
 	for (unsigned i = 0; ch->grants && i < ch->geom.max_grants; i++) {
 		struct srv_grant *g = atomic_load_explicit(&ch->grants[i], memory_order_relaxed);
 
-		if (g) {
-			munmap(g->base, g->len);
-			free(g);
-		}
+		if (g)
+			srv_grant_free(g);
 	}
 	free(ch->grants);
 	if (ch->mem)
@@ -278,6 +276,14 @@ static void handle_hello(struct srv_chan *ch, const struct ctl_msg *m, int *fds,
 		finish_attach(ch);
 }
 
+void srv_grant_free(struct srv_grant *g)
+{
+	munmap(g->base, g->len);
+	if (g->fd >= 0)
+		close(g->fd);
+	free(g);
+}
+
 /* Serial numbers of grant mappings, unique for the process's life. */
 static _Atomic uint64_t grant_serials = 1;
 
@@ -312,6 +318,17 @@ static int add_grant(struct srv_chan *ch, const struct ctl_msg *m, int fd, int f
 	}
 	g->len = (size_t)size;
 	g->rights = m->rights;
+	g->fd = -1;
+	if (ch->srv->cfg.keep_grant_fds) {
+		g->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (g->fd < 0) {
+			int r = -errno;
+
+			munmap(g->base, g->len);
+			free(g);
+			return r;
+		}
+	}
 	/* Relaxed: only uniqueness matters, not order. */
 	g->serial = atomic_fetch_add_explicit(&grant_serials, 1, memory_order_relaxed);
 	for (uint32_t i = fixed_id ? m->id : 0; i < ch->geom.max_grants; i++) {
@@ -330,8 +347,7 @@ static int add_grant(struct srv_chan *ch, const struct ctl_msg *m, int fd, int f
 		if (fixed_id)
 			break;	/* that id is taken: a duplicate */
 	}
-	munmap(g->base, g->len);
-	free(g);
+	srv_grant_free(g);
 	return -ENOSPC;
 }
 

@@ -15,7 +15,11 @@ struct srv_grant {
 	size_t len;
 	unsigned rights;
 	uint64_t serial;	/* aoki_grant_info.serial */
+	int fd;			/* the memfd, kept with cfg.keep_grant_fds; else -1 */
 };
+
+/* Unmap and free a grant (and close its kept memfd). */
+void srv_grant_free(struct srv_grant *g);
 
 /* A channel as the server sees it.  Owned jointly by the acceptor (while
  * its control socket is watched) and one worker; freed on the last ref. */

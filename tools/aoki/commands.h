@@ -10,5 +10,6 @@ int cmd_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_soak(int argc, char **argv);
 int cmd_blk(int argc, char **argv);
+int cmd_fs(int argc, char **argv);
 
 #endif

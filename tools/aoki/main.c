@@ -17,6 +17,7 @@ static const struct command {
 	{ "bench", cmd_bench, "run a benchmark: aoki bench ipc [--json]" },
 	{ "soak", cmd_soak, "kill a server under load, check every request: aoki soak ipc|blk" },
 	{ "blk", cmd_blk, "storage volumes: aoki blk create|info|bench|soak" },
+	{ "fs", cmd_fs, "files on aoki-fsd: aoki fs mkfs|fsck|ls|cat|put|get|stat|mkdir|rm|df" },
 };
 
 static void usage(FILE *f, const char *prog)

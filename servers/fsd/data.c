@@ -1,0 +1,534 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * data.c - file data.  READ and WRITE map the file range to device
+ * blocks (libext2fs extent calls; allocation for writes) on the metadata
+ * thread, then pass the client's own buffer on to blkd: whole blocks move
+ * between the device and the client's memory without fsd touching them.
+ * Only the partial blocks at the two ends of a request go through fsd
+ * (read-modify-write in its bounce buffer), and holes and unwritten
+ * extents are zero-filled; both are counted (stats: bytes_copied,
+ * bytes_zeroed).  A write into newly allocated blocks, or one that
+ * extends the file, is "ordered": the transaction that records the new
+ * mapping or size commits only after the data has reached blkd.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsd.h"
+
+/* One mapped stretch of a file: device block @pblk (0: a hole) for
+ * @len blocks from logical block @lblk; @uninit: an unwritten extent. */
+struct run {
+	uint64_t lblk, pblk, len;
+	int uninit;
+};
+
+typedef int (*run_fn)(struct fsd *d, const struct run *r, void *arg);
+
+/* Call @fn for each run of [lblk, lblk + count), in order. */
+static int map_range(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *in, uint64_t lblk,
+		     uint64_t count, run_fn fn, void *arg)
+{
+	uint64_t end = lblk + count, p = lblk;
+	ext2_extent_handle_t h;
+	struct ext2fs_extent ex;
+	errcode_t e;
+	int r = 0;
+
+	if (!(in->i_flags & EXT4_EXTENTS_FL)) {
+		/* Block-mapped (ext2/3) file: one lookup per block. */
+		while (p < end && r == 0) {
+			blk64_t pb = 0;
+			struct run run = { p, 0, 1, 0 };
+
+			e = ext2fs_bmap2(d->fs, ino, (struct ext2_inode *)in, NULL, 0, p, NULL, &pb);
+			if (e)
+				return fsd_errno(e);
+			run.pblk = pb;
+			r = fn(d, &run, arg);
+			p++;
+		}
+		return r;
+	}
+	e = ext2fs_extent_open2(d->fs, ino, (struct ext2_inode *)in, &h);
+	if (e)
+		return fsd_errno(e);
+	while (p < end && r == 0) {
+		struct run run = { p, 0, 0, 0 };
+
+		e = ext2fs_extent_goto2(h, 0, p);
+		if (e == 0 && !ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &ex) &&
+		    ex.e_lblk <= p && p < ex.e_lblk + ex.e_len) {
+			run.pblk = ex.e_pblk + (p - ex.e_lblk);
+			run.len = ex.e_lblk + ex.e_len - p;
+			run.uninit = !!(ex.e_flags & EXT2_EXTENT_FLAGS_UNINIT);
+		} else if (e == 0 || e == EXT2_ET_EXTENT_NOT_FOUND) {
+			/* A hole: up to the next extent that starts after p. */
+			uint64_t next = end;
+			errcode_t g = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &ex);
+			unsigned guard = 0;
+
+			while (!g && guard++ < (1u << 24)) {
+				if ((ex.e_flags & EXT2_EXTENT_FLAGS_LEAF) && ex.e_lblk > p) {
+					next = ex.e_lblk < end ? ex.e_lblk : end;
+					break;
+				}
+				g = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &ex);
+			}
+			run.len = next - p;
+		} else {
+			r = fsd_errno(e);
+			break;
+		}
+		if (run.len > end - p)
+			run.len = end - p;
+		if (run.pblk && run.pblk + run.len > ext2fs_blocks_count(d->fs->super)) {
+			r = -EUCLEAN;
+			break;
+		}
+		r = fn(d, &run, arg);
+		p += run.len;
+	}
+	ext2fs_extent_free(h);
+	return r;
+}
+
+/* A data write will go to device blocks [pblk, pblk + n): forget any
+ * cached metadata image of them; a committed one must reach home and
+ * leave the log first, or a replay would write it over the data. */
+static int claim_blocks(struct fsd *d, uint64_t pblk, uint64_t n)
+{
+	int need_checkpoint = 0;
+
+	for (uint64_t b = pblk; b < pblk + n; b++) {
+		struct cache_block *cb = cache_find(&d->cache, b);
+
+		if (cb && cb->state == CB_COMMITTED)
+			need_checkpoint = 1;
+	}
+	if (need_checkpoint) {
+		int r = txn_commit(d);
+
+		if (r == 0)
+			r = txn_checkpoint(d);
+		if (r < 0)
+			return r;
+	}
+	for (uint64_t b = pblk; b < pblk + n; b++)
+		cache_forget(&d->cache, b);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- read */
+
+struct read_ctx {
+	struct fs_io_req io;
+	uint8_t *client;	/* the client's buffer (grant) */
+	uint64_t off, end;	/* file bytes to read */
+	uint32_t import;
+	struct fsd_pending *p;
+};
+
+/* Bytes [a, b) of the file lie in device block @pblk (partial block). */
+static int read_edge(struct fsd *d, struct read_ctx *x, uint64_t pblk, uint64_t a, uint64_t b)
+{
+	uint8_t *blk = malloc(d->bsize);
+	int r;
+
+	if (!blk)
+		return -ENOMEM;
+	r = blkio_read(d, pblk, 1, blk);
+	if (r == 0) {
+		memcpy(x->client + (a - x->off), blk + a % d->bsize, b - a);
+		d->st.bytes_copied += b - a;
+	}
+	free(blk);
+	return r;
+}
+
+static int read_run(struct fsd *d, const struct run *run, void *arg)
+{
+	struct read_ctx *x = arg;
+	uint64_t a = run->lblk * d->bsize, b = (run->lblk + run->len) * d->bsize;
+	uint64_t head, tail;
+	int r;
+
+	if (a < x->off)
+		a = x->off;
+	if (b > x->end)
+		b = x->end;
+	if (!run->pblk || run->uninit) {
+		memset(x->client + (a - x->off), 0, b - a);
+		d->st.bytes_zeroed += b - a;
+		return 0;
+	}
+	head = (a + d->bsize - 1) / d->bsize * d->bsize;
+	tail = b / d->bsize * d->bsize;
+	if (head > b)
+		head = b;
+	if (tail < head)
+		tail = head;
+#define PBLK_OF(byte) (run->pblk + (byte) / d->bsize - run->lblk)
+	if (a < head) {
+		r = read_edge(d, x, PBLK_OF(a), a, head);
+		if (r < 0)
+			return r;
+	}
+	if (tail < b && tail >= head) {
+		r = read_edge(d, x, PBLK_OF(tail), tail, b);
+		if (r < 0)
+			return r;
+	}
+	for (uint64_t o = head; o < tail;) {
+		uint64_t n = tail - o;
+
+		if (n > d->info.max_io)
+			n = d->info.max_io / d->bsize * d->bsize;
+		r = blkio_submit(d, x->p, 0, x->import, x->io.grant_offset + (o - x->off),
+				 PBLK_OF(o) * d->bsize, (uint32_t)n);
+		if (r < 0)
+			return r;
+		o += n;
+	}
+#undef PBLK_OF
+	return 0;
+}
+
+int data_read(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
+	      const struct fs_io_req *io)
+{
+	struct aoki_grant_ref ref = { io->grant, io->length, io->grant_offset };
+	struct ext2_inode_large in;
+	struct read_ctx x = { .io = *io };
+	struct aoki_req *dreq;
+	ext2_ino_t ino;
+	uint64_t size;
+	void *ptr;
+	int r;
+
+	r = inode_of_fh(d, io->fh, &ino, &in);
+	if (r < 0)
+		return r;
+	if (LINUX_S_ISDIR(in.i_mode))
+		return -EISDIR;
+	if (!LINUX_S_ISREG(in.i_mode))
+		return -EINVAL;
+	/* Checked on every request (fsd keeps no open state); the owner
+	 * may always read and write, as NFS servers allow, so that a file
+	 * created read-only can be filled through the descriptor that
+	 * created it. */
+	r = perm_check(c, &in, MAY_READ);
+	if (r < 0 && perm_owner(c, &in) < 0)
+		return r;
+	if (io->length > FS_MAX_IO)
+		return -EINVAL;
+	r = aoki_req_grant(req, &ref, AOKI_GRANT_WRITE, &ptr);
+	if (r < 0)
+		return r;
+	size = EXT2_I_SIZE(&in);
+	if (!io->length || io->offset >= size)
+		return aoki_req_reply(req, 0, NULL, 0);
+	x.client = ptr;
+	x.off = io->offset;
+	x.end = size - io->offset < io->length ? size : io->offset + io->length;
+	r = blkio_import(d, req, io->grant, &x.import);
+	if (r < 0)
+		return r;
+	dreq = aoki_req_defer(req);
+	if (!dreq)
+		return -ENOMEM;
+	x.p = pending_get(d);
+	x.p->req = dreq;
+	x.p->result = (int64_t)(x.end - x.off);
+	r = map_range(d, ino, &in, x.off / d->bsize,
+		      (x.end + d->bsize - 1) / d->bsize - x.off / d->bsize, read_run, &x);
+	if (r < 0)
+		x.p->result = r;
+	d->st.data_read += x.end - x.off;
+	blkio_release(d, x.p);
+	return AOKI_DEFERRED;
+}
+
+/* --------------------------------------------------------------- write */
+
+/* Turn unwritten extents in [lblk, lblk + n) into written ones (the
+ * caller writes every block of them first). */
+static int convert_uninit(struct fsd *d, ext2_ino_t ino, uint64_t lblk, uint64_t n)
+{
+	ext2_extent_handle_t h;
+	errcode_t e = ext2fs_extent_open(d->fs, ino, &h);
+
+	if (e)
+		return fsd_errno(e);
+	for (uint64_t b = lblk; b < lblk + n && !e; b++) {
+		struct ext2fs_extent ex;
+
+		e = ext2fs_extent_goto2(h, 0, b);
+		if (e == EXT2_ET_EXTENT_NOT_FOUND) {
+			e = 0;
+			continue;
+		}
+		if (!e)
+			e = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &ex);
+		if (!e && (ex.e_flags & EXT2_EXTENT_FLAGS_UNINIT))
+			e = ext2fs_extent_set_bmap(h, b, ex.e_pblk + (b - ex.e_lblk), 0);
+	}
+	ext2fs_extent_free(h);
+	return fsd_errno(e);
+}
+
+int file_alloc_range(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *in,
+		     uint64_t lblk, uint64_t n, int *allocated)
+{
+	uint64_t before = in->i_blocks;
+	errcode_t e;
+	int r;
+
+	e = ext2fs_fallocate(d->fs, EXT2_FALLOCATE_FORCE_INIT | EXT2_FALLOCATE_INIT_BEYOND_EOF,
+			     ino, NULL, ~0ULL, lblk, n);
+	if (e)
+		return fsd_errno(e);
+	r = inode_read(d, ino, in);
+	if (r == 0 && allocated && in->i_blocks != before)
+		*allocated = 1;
+	return r;
+}
+
+/* State of one block before a write: a hole, unwritten, or data. */
+struct probe {
+	int fresh;	/* a hole or unwritten: reads as zeroes */
+	int uninit;
+};
+
+static int probe_run(struct fsd *d, const struct run *run, void *arg)
+{
+	struct probe *p = arg;
+
+	p->fresh = !run->pblk || run->uninit;
+	p->uninit |= run->uninit;
+	return 0;
+}
+
+struct write_ctx {
+	struct fs_io_req io;
+	const uint8_t *client;
+	uint64_t off, end;
+	uint32_t import;
+	struct fsd_pending *p;
+	struct probe first, last;	/* the two edge blocks, before allocation */
+	ext2_ino_t ino;
+	int any_uninit;
+};
+
+/* Write bytes [a, b) of the file, inside device block @pblk. */
+static int write_edge(struct fsd *d, uint64_t pblk, int fresh, uint64_t a, uint64_t b,
+		      const uint8_t *src)
+{
+	uint8_t *blk = malloc(d->bsize);
+	int r = 0;
+
+	if (!blk)
+		return -ENOMEM;
+	if (fresh)
+		memset(blk, 0, d->bsize);
+	else
+		r = blkio_read(d, pblk, 1, blk);
+	if (r == 0)
+		r = claim_blocks(d, pblk, 1);
+	if (r == 0) {
+		memcpy(blk + a % d->bsize, src, b - a);
+		r = blkio_write(d, pblk, 1, blk, 0);
+		d->st.bytes_copied += b - a;
+	}
+	free(blk);
+	return r;
+}
+
+static int write_run(struct fsd *d, const struct run *run, void *arg)
+{
+	struct write_ctx *x = arg;
+	uint64_t a = run->lblk * d->bsize, b = (run->lblk + run->len) * d->bsize;
+	uint64_t head, tail, first_lblk = x->off / d->bsize;
+	int r;
+
+	if (!run->pblk)
+		return -EIO;	/* allocation left a hole: cannot happen */
+	if (a < x->off)
+		a = x->off;
+	if (b > x->end)
+		b = x->end;
+	head = (a + d->bsize - 1) / d->bsize * d->bsize;
+	tail = b / d->bsize * d->bsize;
+	if (head > b)
+		head = b;
+	if (tail < head)
+		tail = head;
+#define PBLK_OF(byte) (run->pblk + (byte) / d->bsize - run->lblk)
+	if (a < head) {
+		int fresh = a / d->bsize == first_lblk ? x->first.fresh : x->last.fresh;
+
+		r = write_edge(d, PBLK_OF(a), fresh || run->uninit, a, head,
+			       x->client + (a - x->off));
+		if (r < 0)
+			return r;
+	}
+	if (tail < b && tail >= head) {
+		int fresh = tail / d->bsize == first_lblk ? x->first.fresh : x->last.fresh;
+
+		r = write_edge(d, PBLK_OF(tail), fresh || run->uninit, tail, b,
+			       x->client + (tail - x->off));
+		if (r < 0)
+			return r;
+	}
+	if (head < tail) {
+		r = claim_blocks(d, PBLK_OF(head), (tail - head) / d->bsize);
+		if (r < 0)
+			return r;
+	}
+	for (uint64_t o = head; o < tail;) {
+		uint64_t n = tail - o;
+
+		if (n > d->info.max_io)
+			n = d->info.max_io / d->bsize * d->bsize;
+		r = blkio_submit(d, x->p, 1, x->import, x->io.grant_offset + (o - x->off),
+				 PBLK_OF(o) * d->bsize, (uint32_t)n);
+		if (r < 0)
+			return r;
+		o += n;
+	}
+#undef PBLK_OF
+	if (run->uninit)
+		x->any_uninit = 1;
+	return 0;
+}
+
+/* The largest file size: 2^32 blocks with extents. */
+static uint64_t max_size(struct fsd *d, const struct ext2_inode_large *in)
+{
+	return (in->i_flags & EXT4_EXTENTS_FL) ? ((uint64_t)1 << 32) * d->bsize - d->bsize
+					      : ((uint64_t)1 << 31) * 512;
+}
+
+int data_write(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
+	       const struct fs_io_req *io, int append)
+{
+	struct aoki_grant_ref ref = { io->grant, io->length, io->grant_offset };
+	struct write_ctx x = { .io = *io };
+	struct ext2_inode_large in;
+	struct aoki_req *dreq;
+	uint64_t lb0, lb1, size;
+	int allocated = 0, r;
+	void *ptr;
+
+	r = inode_of_fh(d, io->fh, &x.ino, &in);
+	if (r < 0)
+		return r;
+	if (LINUX_S_ISDIR(in.i_mode))
+		return -EISDIR;
+	if (!LINUX_S_ISREG(in.i_mode))
+		return -EINVAL;
+	r = perm_check(c, &in, MAY_WRITE);
+	if (r < 0 && perm_owner(c, &in) < 0)
+		return r;
+	if ((in.i_flags & EXT2_IMMUTABLE_FL) || ((in.i_flags & EXT2_APPEND_FL) && !append))
+		return -EPERM;
+	if (d->cfg.read_only || d->io_error)
+		return -EROFS;
+	if (io->length > FS_MAX_IO)
+		return -EINVAL;
+	r = aoki_req_grant(req, &ref, AOKI_GRANT_READ, &ptr);
+	if (r < 0)
+		return r;
+	size = EXT2_I_SIZE(&in);
+	x.client = ptr;
+	x.off = append ? size : io->offset;
+	x.end = x.off + io->length;
+	if (x.end < x.off || x.end > max_size(d, &in))
+		return -EFBIG;
+	if (!io->length) {
+		int64_t at = (int64_t)x.off;
+
+		return aoki_req_reply(req, 0, append ? &at : NULL, append ? sizeof(at) : 0);
+	}
+	r = blkio_import(d, req, io->grant, &x.import);
+	if (r < 0)
+		return r;
+	lb0 = x.off / d->bsize;
+	lb1 = (x.end + d->bsize - 1) / d->bsize;
+	/* The edge blocks as they are now: a fresh one reads as zeroes. */
+	r = map_range(d, x.ino, &in, lb0, 1, probe_run, &x.first);
+	if (r == 0)
+		r = map_range(d, x.ino, &in, lb1 - 1, 1, probe_run, &x.last);
+	if (r == 0)
+		r = file_alloc_range(d, x.ino, &in, lb0, lb1 - lb0, &allocated);
+	if (r < 0)
+		return r;
+	dreq = aoki_req_defer(req);
+	if (!dreq)
+		return -ENOMEM;
+	x.p = pending_get(d);
+	x.p->req = dreq;
+	x.p->result = (int64_t)io->length;
+	if (append)
+		x.p->reply_off = (int64_t)x.off;
+	/* Ordered: the commit that records a new mapping, size or written
+	 * extent waits for it (an overwrite only delays that commit). */
+	x.p->ordered = 1;
+	(void)allocated;
+	r = map_range(d, x.ino, &in, lb0, lb1 - lb0, write_run, &x);
+	if (r == 0 && x.any_uninit)
+		r = convert_uninit(d, x.ino, lb0, lb1 - lb0);
+	if (r == 0)
+		r = inode_read(d, x.ino, &in);
+	if (r == 0) {
+		if (x.end > EXT2_I_SIZE(&in))
+			ext2fs_inode_size_set(d->fs, (struct ext2_inode *)&in, x.end);
+		/* A write by someone else than root drops set-user-ID. */
+		if (c->uid && (in.i_mode & (LINUX_S_ISUID | LINUX_S_ISGID)))
+			in.i_mode &= ~LINUX_S_ISUID;
+		inode_touch(&in, 1);
+		r = inode_write(d, x.ino, &in);
+	}
+	if (r < 0)
+		x.p->result = r;
+	else
+		d->st.data_written += io->length;
+	blkio_release(d, x.p);
+	return AOKI_DEFERRED;
+}
+
+int data_write_bounce(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *in,
+		      uint64_t off, const void *src, size_t len)
+{
+	uint64_t end = off + len;
+
+	for (uint64_t o = off; o < end;) {
+		uint64_t lblk = o / d->bsize, b = (lblk + 1) * d->bsize;
+		struct probe pr = { 0, 0 };
+		blk64_t pblk = 0;
+		errcode_t e;
+		int r;
+
+		if (b > end)
+			b = end;
+		r = map_range(d, ino, in, lblk, 1, probe_run, &pr);
+		if (r == 0 && pr.fresh && !pr.uninit)
+			r = file_alloc_range(d, ino, in, lblk, 1, NULL);
+		if (r < 0)
+			return r;
+		e = ext2fs_bmap2(d->fs, ino, (struct ext2_inode *)in, NULL, 0, lblk, NULL, &pblk);
+		if (e || !pblk)
+			return e ? fsd_errno(e) : -EIO;
+		r = write_edge(d, pblk, pr.fresh, o, b, (const uint8_t *)src + (o - off));
+		if (r == 0 && pr.uninit)
+			r = convert_uninit(d, ino, lblk, 1);
+		if (r == 0)
+			r = inode_read(d, ino, in);
+		if (r < 0)
+			return r;
+		o = b;
+	}
+	return 0;
+}

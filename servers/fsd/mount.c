@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mount.c - opening the image and closing it cleanly.
+ *
+ * Mount: read the superblock raw to learn the block size; open it with
+ * libext2fs over our io_manager; refuse features we cannot keep
+ * consistent; map the journal inode; replay the journal if the last user
+ * crashed (then reopen: libext2fs read the pre-replay metadata); set
+ * needs_recovery and make it durable before the first commit (a kernel
+ * that finds a journal without it wipes the journal); start the log.
+ * Unmount: commit, checkpoint, mark the log empty, clear needs_recovery.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsd.h"
+
+static int jread(void *ctx, uint64_t block, unsigned count, void *buf)
+{
+	return blkio_read(ctx, block, count, buf);
+}
+
+static int jwrite(void *ctx, uint64_t block, unsigned count, const void *buf, int fua)
+{
+	return blkio_write(ctx, block, count, buf, fua);
+}
+
+static int jflush(void *ctx)
+{
+	return blkio_flush(ctx);
+}
+
+/* The block size, from the raw superblock; -EUCLEAN if not ext2/3/4. */
+static int probe(struct fsd *d)
+{
+	uint8_t *sb = malloc(4096);
+	uint32_t log;
+	int r;
+
+	if (!sb)
+		return -ENOMEM;
+	d->bsize = 4096 > d->info.block_size ? 4096 : d->info.block_size;
+	if (d->info.size < 8192) {
+		free(sb);
+		return -EUCLEAN;
+	}
+	r = blkio_read(d, 0, 1, sb);
+	if (r == 0) {
+		log = sb[1024 + 24] | sb[1024 + 25] << 8 | sb[1024 + 26] << 16 |
+		      (uint32_t)sb[1024 + 27] << 24;
+		if ((sb[1024 + 56] | sb[1024 + 57] << 8) != EXT2_SUPER_MAGIC || log > 6)
+			r = -EUCLEAN;
+		else
+			d->bsize = 1024u << log;
+	}
+	free(sb);
+	if (r == 0 && (d->bsize % d->info.block_size || d->bsize < d->info.mem_align)) {
+		fprintf(stderr, "aoki-fsd: file-system blocks of %u bytes cannot be read "
+			"directly from a volume with %u-byte blocks; make the file system "
+			"with mke2fs -b 4096\n", d->bsize, d->info.block_size);
+		r = -EINVAL;
+	}
+	return r;
+}
+
+static int open_fs(struct fsd *d)
+{
+	int flags = EXT2_FLAG_64BITS | (d->cfg.read_only ? 0 : EXT2_FLAG_RW);
+	errcode_t e;
+
+	e = ext2fs_open2("aoki-blkd", NULL, flags, 0, 0, fsd_io_manager, &d->fs);
+	if (e) {
+		fprintf(stderr, "aoki-fsd: cannot open the file system: %s\n", error_message(e));
+		return e == EXT2_ET_UNSUPP_FEATURE || e == EXT2_ET_RO_UNSUPP_FEATURE ? -EOPNOTSUPP
+										  : -EUCLEAN;
+	}
+	d->fs->flags |= EXT2_FLAG_MASTER_SB_ONLY;
+	e = ext2fs_read_bitmaps(d->fs);
+	if (e) {
+		fprintf(stderr, "aoki-fsd: cannot read the bitmaps: %s\n", error_message(e));
+		return -EUCLEAN;
+	}
+	return 0;
+}
+
+static void close_fs(struct fsd *d)
+{
+	if (d->fs)
+		ext2fs_free(d->fs);
+	d->fs = NULL;
+}
+
+/* Features whose on-disk rules fsd does not implement: refuse to write. */
+static int check_features(struct fsd *d)
+{
+	struct ext2_super_block *s = d->fs->super;
+	const char *bad = NULL;
+
+	if (d->cfg.read_only)
+		return 0;
+	if (!ext2fs_has_feature_journal(s) || !s->s_journal_inum)
+		bad = "no internal journal (add one with tune2fs -j)";
+	else if (ext2fs_has_feature_inline_data(s))
+		bad = "inline_data";
+	else if (ext2fs_has_feature_bigalloc(s))
+		bad = "bigalloc";
+	else if (ext2fs_has_feature_encrypt(s))
+		bad = "encrypt";
+	else if (ext2fs_has_feature_casefold(s))
+		bad = "casefold";
+	else if (ext2fs_has_feature_verity(s))
+		bad = "verity";
+	else if (ext2fs_has_feature_orphan_file(s))
+		bad = "orphan_file";
+	else if (ext2fs_has_feature_journal_dev(s))
+		bad = "external journal";
+	if (!bad)
+		return 0;
+	fprintf(stderr, "aoki-fsd: cannot serve this file system read-write: %s\n", bad);
+	return -EOPNOTSUPP;
+}
+
+static int map_journal(struct fsd *d, uint32_t *nblocks)
+{
+	struct ext2_inode in;
+	errcode_t e = ext2fs_read_inode(d->fs, d->fs->super->s_journal_inum, &in);
+	uint64_t size;
+
+	if (e)
+		return -EUCLEAN;
+	size = EXT2_I_SIZE(&in);
+	if (size / d->bsize < 1024 || size / d->bsize > (1u << 24))
+		return -EUCLEAN;
+	*nblocks = (uint32_t)(size / d->bsize);
+	free(d->journal_map);
+	d->journal_map = malloc(*nblocks * sizeof(uint64_t));
+	if (!d->journal_map)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < *nblocks; i++) {
+		blk64_t p = 0;
+
+		e = ext2fs_bmap2(d->fs, d->fs->super->s_journal_inum, &in, NULL, 0, i, NULL, &p);
+		if (e || !p || p >= ext2fs_blocks_count(d->fs->super))
+			return -EUCLEAN;
+		d->journal_map[i] = p;
+	}
+	return 0;
+}
+
+static int load_journal(struct fsd *d)
+{
+	static struct journal_dev dev = { jread, jwrite, jflush, NULL };
+	struct ext2_super_block *s = d->fs->super;
+	uint32_t nblocks;
+	int r = map_journal(d, &nblocks);
+
+	if (r < 0) {
+		fprintf(stderr, "aoki-fsd: the journal inode is damaged\n");
+		return r;
+	}
+	dev.ctx = d;
+	r = journal_open(&d->journal, &dev, d->journal_map, nblocks, d->bsize, s->s_uuid,
+			 ext2fs_has_feature_metadata_csum(s), ext2fs_has_feature_64bit(s));
+	if (r < 0)
+		fprintf(stderr, "aoki-fsd: the journal superblock is not valid: %s\n",
+			strerror(-r));
+	return r;
+}
+
+int fsd_mount(struct fsd *d)
+{
+	unsigned replayed = 0;
+	int r;
+
+	fsd_global = d;
+	r = probe(d);
+	if (r == 0)
+		r = cache_init(&d->cache, d->bsize, FSD_CACHE_BLOCKS);
+	if (r == 0)
+		r = open_fs(d);
+	if (r == 0)
+		r = check_features(d);
+	if (r < 0 || d->cfg.read_only)
+		return r;
+	r = load_journal(d);
+	if (r < 0)
+		return r;
+	if (ext2fs_has_feature_journal_needs_recovery(d->fs->super)) {
+		d->bypass = 1;
+		r = journal_recover(d->journal, ext2fs_blocks_count(d->fs->super), &replayed);
+		d->bypass = 0;
+		if (r < 0) {
+			fprintf(stderr, "aoki-fsd: journal replay failed: %s\n", strerror(-r));
+			return r;
+		}
+		d->st.replayed = replayed;
+		/* libext2fs and the cache hold the metadata as it was before
+		 * the replay: start again from the device. */
+		journal_close(d->journal, 0);
+		d->journal = NULL;
+		close_fs(d);
+		cache_destroy(&d->cache);
+		r = cache_init(&d->cache, d->bsize, FSD_CACHE_BLOCKS);
+		if (r == 0)
+			r = open_fs(d);
+		if (r == 0)
+			r = load_journal(d);
+		if (r < 0)
+			return r;
+	}
+	/* needs_recovery durable before the first commit. */
+	d->bypass = 1;
+	ext2fs_set_feature_journal_needs_recovery(d->fs->super);
+	d->fs->super->s_mtime = (uint32_t)(now_real_ns() / 1000000000);
+	ext2fs_mark_super_dirty(d->fs);
+	r = ext2fs_flush2(d->fs, 0) ? -EIO : 0;
+	if (r == 0)
+		r = blkio_flush(d);
+	if (r == 0)
+		r = journal_start(d->journal);
+	d->bypass = 0;
+	if (r == 0)
+		r = alloc_init(d);
+	if (r == 0)
+		r = replies_open(d);
+	if (r == 0)
+		r = txn_commit(d);
+	return r;
+}
+
+int fsd_unmount(struct fsd *d)
+{
+	int r = 0;
+
+	if (!d->fs)
+		return 0;
+	if (!d->cfg.read_only && d->journal) {
+		blkio_drain(d, 0);
+		r = txn_commit(d);
+		if (r == 0)
+			r = txn_checkpoint(d);
+		if (r == 0)
+			r = journal_close(d->journal, 1);
+		else
+			journal_close(d->journal, 0);
+		d->journal = NULL;
+		if (r == 0) {
+			d->bypass = 1;
+			ext2fs_clear_feature_journal_needs_recovery(d->fs->super);
+			ext2fs_mark_super_dirty(d->fs);
+			r = ext2fs_flush2(d->fs, 0) ? -EIO : 0;
+			if (r == 0)
+				r = blkio_flush(d);
+			d->bypass = 0;
+		}
+	}
+	alloc_fini(d);
+	close_fs(d);
+	cache_destroy(&d->cache);
+	free(d->journal_map);
+	d->journal_map = NULL;
+	return r;
+}

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * replies.c - the reply record of operations that must not run twice
+ * (create, mkdir, rename, unlink, link, symlink, append, ...).  After a
+ * crash the IPC library hands the restarted fsd every request the dead
+ * one had taken; for these ops a second run would give another result
+ * (-EEXIST for a create that succeeded, a second append).  So each
+ * successful run records (channel identity, sequence, status, reply) in
+ * a table that lives in a file of the file system itself, written through
+ * the journal like any metadata: the op's changes and its record commit
+ * in the same transaction, so after a crash both are there or neither
+ * is.  The file is "/.aoki-replies" (root, 0600), hidden from clients.
+ *
+ * The table has FSD_REPLY_SLOTS entries of 64 bytes, hashed by (identity,
+ * sequence) to a block and searched within it.  A record may be
+ * overwritten once its request's ring slot has been reused (same channel,
+ * sequence a multiple of the window later: the client has reaped it) or,
+ * failing a free entry, by any other (a rerun older than 64 collisions
+ * in one block then runs again).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsd.h"
+
+struct reply_rec {
+	uint8_t client[AOKI_CLIENT_ID_LEN];
+	uint64_t seq_plus1;	/* 0: empty */
+	int32_t status;
+	uint32_t len;
+	uint8_t payload[AOKI_MSG_PAYLOAD];
+};
+_Static_assert(sizeof(struct reply_rec) == 64, "a record is 64 bytes");
+
+#define TABLE_BYTES ((uint64_t)FSD_REPLY_SLOTS * sizeof(struct reply_rec))
+
+static blk64_t *rmap;	/* device block of each table block */
+static unsigned rblocks;
+
+static unsigned block_of(const uint8_t id[AOKI_CLIENT_ID_LEN], uint64_t seq)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (int i = 0; i < AOKI_CLIENT_ID_LEN; i++)
+		h = (h ^ id[i]) * 1099511628211ull;
+	h = (h ^ seq) * 0x9e3779b97f4a7c15ull;
+	return (unsigned)(h >> 33) % rblocks;
+}
+
+/* Create the table file: regular, root's, 0600, zeroed (through the
+ * journal, like the metadata it is). */
+static int create_table(struct fsd *d, ext2_ino_t *out)
+{
+	struct ext2_inode_large in;
+	ext2_ino_t ino;
+	errcode_t e;
+	int r;
+	void *zero;
+
+	e = ext2fs_new_inode(d->fs, EXT2_ROOT_INO, LINUX_S_IFREG | 0600, NULL, &ino);
+	if (!e)
+		e = ext2fs_link(d->fs, EXT2_ROOT_INO, FSD_REPLIES_NAME, ino, EXT2_FT_REG_FILE);
+	if (e == EXT2_ET_DIR_NO_SPACE) {
+		e = ext2fs_expand_dir(d->fs, EXT2_ROOT_INO);
+		if (!e)
+			e = ext2fs_link(d->fs, EXT2_ROOT_INO, FSD_REPLIES_NAME, ino,
+					EXT2_FT_REG_FILE);
+	}
+	if (e)
+		return fsd_errno(e);
+	ext2fs_inode_alloc_stats2(d->fs, ino, +1, 0);
+	memset(&in, 0, sizeof(in));
+	in.i_mode = LINUX_S_IFREG | 0600;
+	in.i_links_count = 1;
+	in.i_extra_isize = sizeof(in) - EXT2_GOOD_OLD_INODE_SIZE;
+	inode_touch(&in, 1);
+	inode_set_time(&in, T_ATIME, now_real_ns());
+	inode_set_time(&in, T_CRTIME, now_real_ns());
+	if (ext2fs_has_feature_extents(d->fs->super)) {
+		ext2_extent_handle_t h;
+
+		e = ext2fs_extent_open2(d->fs, ino, (struct ext2_inode *)&in, &h);
+		if (e)
+			return fsd_errno(e);
+		ext2fs_extent_free(h);
+	}
+	e = ext2fs_write_new_inode(d->fs, ino, (struct ext2_inode *)&in);
+	if (e)
+		return fsd_errno(e);
+	r = file_alloc_range(d, ino, &in, 0, TABLE_BYTES / d->bsize, NULL);
+	if (r < 0)
+		return r;
+	ext2fs_inode_size_set(d->fs, (struct ext2_inode *)&in, TABLE_BYTES);
+	r = inode_write(d, ino, &in);
+	if (r < 0)
+		return r;
+	zero = calloc(1, d->bsize);
+	if (!zero)
+		return -ENOMEM;
+	for (uint64_t b = 0; b < TABLE_BYTES / d->bsize && !e; b++) {
+		blk64_t p = 0;
+
+		e = ext2fs_bmap2(d->fs, ino, (struct ext2_inode *)&in, NULL, 0, b, NULL, &p);
+		if (!e)
+			e = io_channel_write_blk64(d->fs->io, p, 1, zero);
+	}
+	free(zero);
+	*out = ino;
+	return fsd_errno(e);
+}
+
+int replies_open(struct fsd *d)
+{
+	struct ext2_inode_large in;
+	ext2_ino_t ino = 0;
+	errcode_t e;
+	int r;
+
+	e = ext2fs_lookup(d->fs, EXT2_ROOT_INO, FSD_REPLIES_NAME, sizeof(FSD_REPLIES_NAME) - 1,
+			  NULL, &ino);
+	if (e == EXT2_ET_FILE_NOT_FOUND)
+		r = create_table(d, &ino);
+	else
+		r = fsd_errno(e);
+	if (r == 0)
+		r = inode_read(d, ino, &in);
+	if (r < 0)
+		return r;
+	if (!LINUX_S_ISREG(in.i_mode) || EXT2_I_SIZE(&in) != TABLE_BYTES)
+		return -EUCLEAN;
+	rblocks = (unsigned)(TABLE_BYTES / d->bsize);
+	free(rmap);
+	rmap = calloc(rblocks, sizeof(*rmap));
+	if (!rmap)
+		return -ENOMEM;
+	for (unsigned b = 0; b < rblocks; b++) {
+		e = ext2fs_bmap2(d->fs, ino, (struct ext2_inode *)&in, NULL, 0, b, NULL, &rmap[b]);
+		if (e || !rmap[b] || rmap[b] >= ext2fs_blocks_count(d->fs->super))
+			return -EUCLEAN;
+	}
+	d->replies_ino = ino;
+	return 0;
+}
+
+static int load(struct fsd *d, unsigned b, struct reply_rec **blk)
+{
+	errcode_t e;
+
+	e = ext2fs_get_mem(d->bsize, blk);
+	if (e)
+		return -ENOMEM;
+	e = io_channel_read_blk64(d->fs->io, rmap[b], 1, *blk);
+	if (e)
+		ext2fs_free_mem(blk);
+	return fsd_errno(e);
+}
+
+int replies_find(struct fsd *d, struct aoki_req *req, int32_t *status, void *rep, size_t *len)
+{
+	uint8_t id[AOKI_CLIENT_ID_LEN];
+	uint64_t seq = aoki_req_seq(req);
+	struct reply_rec *blk;
+	unsigned b, n = d->bsize / sizeof(*blk);
+	int found = 0;
+
+	if (!rblocks)
+		return 0;
+	aoki_req_client(req, id);
+	b = block_of(id, seq);
+	if (load(d, b, &blk) < 0)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (blk[i].seq_plus1 == seq + 1 && !memcmp(blk[i].client, id, sizeof(id)) &&
+		    blk[i].len <= AOKI_MSG_PAYLOAD) {
+			*status = blk[i].status;
+			*len = blk[i].len;
+			memcpy(rep, blk[i].payload, blk[i].len);
+			found = 1;
+			break;
+		}
+	}
+	ext2fs_free_mem(&blk);
+	return found;
+}
+
+int replies_record(struct fsd *d, struct aoki_req *req, int32_t status, const void *rep,
+		   size_t len)
+{
+	uint8_t id[AOKI_CLIENT_ID_LEN];
+	uint64_t seq = aoki_req_seq(req), window = aoki_req_window(req);
+	struct reply_rec *blk, rec = { .seq_plus1 = seq + 1, .status = status };
+	unsigned b, n = d->bsize / sizeof(*blk), pick = n;
+	errcode_t e;
+	int r;
+
+	if (!rblocks || len > AOKI_MSG_PAYLOAD)
+		return -EINVAL;
+	aoki_req_client(req, id);
+	memcpy(rec.client, id, sizeof(id));
+	rec.len = (uint32_t)len;
+	if (len)
+		memcpy(rec.payload, rep, len);
+	b = block_of(id, seq);
+	r = load(d, b, &blk);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < n; i++) {
+		int mine = !memcmp(blk[i].client, id, sizeof(id));
+
+		if (mine && blk[i].seq_plus1 &&
+		    (blk[i].seq_plus1 - 1 == seq || (seq - (blk[i].seq_plus1 - 1)) % window == 0)) {
+			pick = i;	/* this request's, or one the client has reaped */
+			break;
+		}
+		if (!blk[i].seq_plus1 && pick == n)
+			pick = i;
+	}
+	if (pick == n)
+		pick = (unsigned)(seq % n);	/* full: evict one */
+	blk[pick] = rec;
+	e = io_channel_write_blk64(d->fs->io, rmap[b], 1, blk);
+	ext2fs_free_mem(&blk);
+	return fsd_errno(e);
+}
