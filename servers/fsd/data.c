@@ -129,7 +129,45 @@ struct read_ctx {
 	uint64_t off, end;	/* file bytes to read */
 	uint32_t import;
 	struct fsd_pending *p;
+	int bounce;		/* the client buffer is misaligned for O_DIRECT */
 };
+
+/* Is the client's buffer, where whole blocks of the request start,
+ * aligned as the device needs?  If not, everything goes through fsd. */
+static int misaligned(struct fsd *d, uint64_t grant_offset, uint64_t off)
+{
+	uint64_t first_whole = (d->bsize - off % d->bsize) % d->bsize;
+
+	return (grant_offset + first_whole) % d->info.mem_align != 0;
+}
+
+/* Copy whole blocks [pblk, pblk + n) between the device and @client
+ * through fsd's own buffer (a misaligned client buffer). */
+static int bounce_blocks(struct fsd *d, int write, uint64_t pblk, uint64_t n, uint8_t *client)
+{
+	uint64_t chunk = FSD_BOUNCE_BYTES / d->bsize;
+	uint8_t *tmp = malloc(FSD_BOUNCE_BYTES);
+	int r = 0;
+
+	if (!tmp)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < n && r == 0; i += chunk) {
+		unsigned k = (unsigned)(n - i < chunk ? n - i : chunk);
+		size_t bytes = (size_t)k * d->bsize;
+
+		if (write) {
+			memcpy(tmp, client + i * d->bsize, bytes);
+			r = blkio_write(d, pblk + i, k, tmp, 0);
+		} else {
+			r = blkio_read(d, pblk + i, k, tmp);
+			if (r == 0)
+				memcpy(client + i * d->bsize, tmp, bytes);
+		}
+		d->st.bytes_copied += bytes;
+	}
+	free(tmp);
+	return r;
+}
 
 /* Bytes [a, b) of the file lie in device block @pblk (partial block). */
 static int read_edge(struct fsd *d, struct read_ctx *x, uint64_t pblk, uint64_t a, uint64_t b)
@@ -181,6 +219,9 @@ static int read_run(struct fsd *d, const struct run *run, void *arg)
 		if (r < 0)
 			return r;
 	}
+	if (x->bounce && head < tail)
+		return bounce_blocks(d, 0, PBLK_OF(head), (tail - head) / d->bsize,
+				     x->client + (head - x->off));
 	for (uint64_t o = head; o < tail;) {
 		uint64_t n = tail - o;
 
@@ -233,6 +274,7 @@ int data_read(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
 	x.client = ptr;
 	x.off = io->offset;
 	x.end = size - io->offset < io->length ? size : io->offset + io->length;
+	x.bounce = misaligned(d, io->grant_offset, x.off);
 	r = blkio_import(d, req, io->grant, &x.import);
 	if (r < 0)
 		return r;
@@ -320,6 +362,7 @@ struct write_ctx {
 	struct probe first, last;	/* the two edge blocks, before allocation */
 	ext2_ino_t ino;
 	int any_uninit;
+	int bounce;
 };
 
 /* Write bytes [a, b) of the file, inside device block @pblk. */
@@ -387,6 +430,11 @@ static int write_run(struct fsd *d, const struct run *run, void *arg)
 		if (r < 0)
 			return r;
 	}
+	if (x->bounce && head < tail) {
+		x->any_uninit |= run->uninit;
+		return bounce_blocks(d, 1, PBLK_OF(head), (tail - head) / d->bsize,
+				     (uint8_t *)x->client + (head - x->off));
+	}
 	for (uint64_t o = head; o < tail;) {
 		uint64_t n = tail - o;
 
@@ -445,6 +493,7 @@ int data_write(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
 	x.client = ptr;
 	x.off = append ? size : io->offset;
 	x.end = x.off + io->length;
+	x.bounce = misaligned(d, io->grant_offset, x.off);
 	if (x.end < x.off || x.end > max_size(d, &in))
 		return -EFBIG;
 	if (!io->length) {
