@@ -113,6 +113,7 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(AOKI) bench ipc
 	$(Q)$(AOKI) bench blk
+	$(Q)$(AOKI) bench fs
 
 install: all
 	install -d $(DESTDIR)$(INCDIR)/aoki $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR) \

@@ -17,6 +17,15 @@ int bench_domain_main(int argc, char **argv);
  */
 int bench_blk_main(int argc, char **argv);
 
+/*
+ * bench_fs_main - `aoki bench fs`: aoki-fsd against the kernel's ext4 (a
+ * loop device) and fuse2fs, each on a fresh image, in one run (fs_*.c).
+ * @argv[0] is "fs", options follow (see `aoki bench fs --help`).  Returns
+ * the exit code: 0 every figure of the sides that can run measured, 1 a
+ * failure (reported on stderr), 2 a usage error.
+ */
+int bench_fs_main(int argc, char **argv);
+
 /* bench_parse_size - "1G", "512M", "4096", "2GiB" (binary K M G T; also
  * "k") into *@out.  Returns 0, or -1 for anything else.  Shared with
  * `aoki blk create`. */

@@ -117,3 +117,36 @@ put("fuzz_blkd_config", "full",
     b"# c\n[volume a]\npath = /tmp/a.img\nread-only = yes\nallow = 0 1000:ro *:rw\n\n"
     b"[volume b-2.x]\npath=/dev/null\n")
 put("fuzz_blkd_config", "errors", b"[volume]\npath = x\n[volume a]\nallow = 1:xx\n")
+
+# fuzz_fsd_mount: u8 base, u8 flags, u16 fail_at, records (u16 where, u16
+# offset, u8 len, bytes); where >= 0x8000 is an absolute 1 KiB unit.
+# Bases (fuzz_fsd_mount.c): 0/1 ext4 4K csum clean/crashed, 2/3 ext4 1K
+# no csum, 4/5 ext3 1K.
+fsd_rec = lambda unit, off, data: struct.pack("<HHB", 0x8000 | unit, off, len(data)) + data
+for b in range(6):
+    for flags, what in ((0, "read"), (1, "write"), (2, "ro")):
+        put("fuzz_fsd_mount", f"base{b}-{what}", struct.pack("<BBH", b, flags, 0))
+    put("fuzz_fsd_mount", f"base{b}-fail-io", struct.pack("<BBH", b, 1, 40))
+SB = 1	# the superblock is the second 1 KiB unit
+for b, name, off, val in (
+        (2, "inodes-count", 0, struct.pack("<I", 0xffffffff)),
+        (2, "blocks-per-group", 32, struct.pack("<I", 0)),
+        (4, "inodes-per-group", 40, struct.pack("<I", 1 << 30)),
+        (2, "first-ino", 84, struct.pack("<I", 1)),
+        (4, "inode-size", 88, struct.pack("<H", 4096)),
+        (2, "journal-inum", 224, struct.pack("<I", 2)),
+        (2, "log-block-size", 24, struct.pack("<I", 2)),
+        (4, "needs-recovery", 96, struct.pack("<I", 0x6)),
+        (2, "desc-size", 254, struct.pack("<H", 4096))):
+    put("fuzz_fsd_mount", f"sb-{name}", struct.pack("<BBH", b, 1, 0) + fsd_rec(SB, off, val))
+put("fuzz_fsd_mount", "gdt-zero", struct.pack("<BBH", 2, 1, 0) + fsd_rec(2, 0, bytes(255)))
+put("fuzz_fsd_mount", "gdt-zero-ext3", struct.pack("<BBH", 4, 1, 0) + fsd_rec(2, 0, bytes(255)))
+# A wrong s_first_data_block made libext2fs overrun a buffer reading the
+# bitmaps (read-only mount: bitmaps read at once).
+put("fuzz_fsd_mount", "sb-first-data-block-ro",
+    struct.pack("<BBH", 2, 2, 0) + fsd_rec(SB, 20, struct.pack("<I", 64)))
+# Inode times past 2262 overflowed the nanoseconds (found by the fuzzer).
+put("fuzz_fsd_mount", "inode-time-past-2262", bytes.fromhex(
+    "02266d616e2e61266d6c6f6f02266d616e2e61266d6c6f6f7032616e2e616f6b796f6b79ffffffffffff"
+    "0900020000000000000001007032616e2e616f6b796f6b79ffffffffffff090002000000000000000100"
+    "282700"))

@@ -12,6 +12,11 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter -pt
 FUZZ_LIB_SRC := $(LIB_SRC) servers/echo/echo.c \
 		$(filter-out servers/blkd/main.c,$(wildcard servers/blkd/*.c))
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+# The fsd harnesses (fuzz_fsd_*): fsd's file-system code but main.c, over
+# memory instead of aoki-blkd (fuzz/fsd_memblk.c replaces blkio.c).
+FUZZ_FSD_SRC := $(filter-out servers/fsd/main.c servers/fsd/blkio.c,$(wildcard servers/fsd/*.c)) \
+		fuzz/fsd_memblk.c
+FUZZ_FSD_OBJ := $(FUZZ_FSD_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZERS     := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(sort $(wildcard fuzz/fuzz_*.c)))
 FUZZERS_RUN ?= $(notdir $(FUZZERS))
 
@@ -24,6 +29,12 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZLD  $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) -luring
+
+$(FUZZ_BUILD)/fuzz_fsd_%: fuzz/fuzz_fsd_%.c $(FUZZ_LIB_OBJ) $(FUZZ_FSD_OBJ)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_FSD_OBJ) $(FUZZ_LIB_OBJ) \
+		-luring -lext2fs -lcom_err
 
 # The smoke test that keeps the harnesses compiled and green.
 $(BUILD)/tests/fuzz-smoke: fuzz/smoke.sh $(FUZZERS)

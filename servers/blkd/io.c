@@ -19,6 +19,7 @@
 
 #include "aoki/blk.h"
 #include "io.h"
+#include "record.h"
 
 int io_flush(struct io_worker *iw)
 {
@@ -113,6 +114,11 @@ static int op_step(struct io_worker *iw, struct io_op *op, int res)
 		res = -EIO;	/* retried enough; and the client's -EAGAIN means "ring full" */
 	if (res >= 0)
 		res = rw ? (int)op->length : 0;
+	/* --record: logged before the reply, so a client that saw the
+	 * reply finds the I/O in the log. */
+	if (res >= 0 && op->op != BLK_OP_READ && blkd_record_enabled())
+		blkd_record_io((unsigned)op->file, op->op, op->flags, op->offset, op->length,
+			       op->buf);
 	aoki_req_reply(op->req, res, NULL, 0);
 	aoki_req_complete(op->req);
 	io_fixed_put(iw, op->fixed);

@@ -15,12 +15,13 @@
 #include "../common/daemon.h"
 #include "aoki/blk.h"
 #include "blkd.h"
+#include "record.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: aoki-blkd [-c FILE] [--volume NAME=PATH[:ro]]... [--port NAME]\n"
-		"                 [--workers N] [--quiet] [--check]\n"
+		"                 [--workers N] [--quiet] [--check] [--record FILE]\n"
 		"\n"
 		"Serve block volumes (regular files or block devices) on Aoki port NAME\n"
 		"(default \"blk\", or the socket passed for it by socket activation).\n"
@@ -39,11 +40,15 @@ static void usage(FILE *f)
 		"                        before it sleeps (default 200; 0: never polls)\n"
 		"  -q, --quiet           do not log connections and volumes\n"
 		"      --check           check the configuration, open the volumes, exit\n"
+		"      --record FILE     test aid: append every completed write, discard,\n"
+		"                        write-zeroes (with its data) and flush to FILE\n"
+		"                        (fdatasync'd at each flush; see aoki-blkd(8))\n"
 		"  -h, --help            this text\n");
 }
 
 struct options {
 	const char *config;
+	const char *record;
 	int check;
 };
 
@@ -59,6 +64,7 @@ static int parse_args(int argc, char **argv, struct blkd *d, struct aoki_server_
 		{ "batch", required_argument, NULL, 'b' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "check", no_argument, NULL, 'C' },
+		{ "record", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -112,6 +118,9 @@ static int parse_args(int argc, char **argv, struct blkd *d, struct aoki_server_
 		case 'C':
 			o->check = 1;
 			break;
+		case 'R':
+			o->record = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -153,6 +162,12 @@ int main(int argc, char **argv)
 			printf("aoki-blkd: %u volume%s OK\n", d.nvol, d.nvol == 1 ? "" : "s");
 		blkd_config_free(&d);
 		return r < 0 ? 1 : 0;
+	}
+	if (o.record && (r = blkd_record_open(o.record)) < 0) {
+		fprintf(stderr, "aoki-blkd: --record %s: %s\n", o.record, strerror(-r));
+		blkd_volumes_close(&d);
+		blkd_config_free(&d);
+		return 1;
 	}
 	snprintf(what, sizeof(what), ", %u volume%s", d.nvol, d.nvol == 1 ? "" : "s");
 	r = daemon_serve("aoki-blkd", &cfg, what);

@@ -41,6 +41,7 @@ int cache_init(struct cache *c, unsigned bsize, unsigned capacity)
 void cache_destroy(struct cache *c)
 {
 	for (unsigned i = 0; c->clock && i < c->nclock; i++) {
+		free(c->clock[i]->shadow);
 		free(c->clock[i]->data);
 		free(c->clock[i]);
 	}
@@ -126,7 +127,7 @@ struct cache_block *cache_insert(struct cache *c, uint64_t blk)
 			c->capacity *= 2;
 		}
 		b = calloc(1, sizeof(*b));
-		if (!b || !(b->data = aligned_alloc(4096, c->bsize))) {
+		if (!b || !(b->data = aligned_alloc(c->bsize < 4096 ? c->bsize : 4096, c->bsize))) {
 			free(b);
 			return NULL;
 		}
@@ -135,17 +136,25 @@ struct cache_block *cache_insert(struct cache *c, uint64_t blk)
 	b->blk = blk;
 	b->state = CB_CLEAN;
 	b->ref = 1;
+	b->in_op = 0;
 	h = bucket_of(c, blk);
 	b->hnext = c->hash[h];
 	c->hash[h] = b;
 	return b;
 }
 
-void cache_mark_dirty(struct cache *c, struct cache_block *b, int64_t now)
+int cache_mark_dirty(struct cache *c, struct cache_block *b, int64_t now)
 {
 	if (b->state == CB_DIRTY)
-		return;
+		return 0;
 	if (b->state == CB_COMMITTED) {
+		/* The checkpoint must still write the committed image: the
+		 * log's tail moves past its transaction then. */
+		b->shadow = malloc(c->bsize);
+		if (!b->shadow)
+			return -ENOMEM;
+		memcpy(b->shadow, b->data, c->bsize);
+		c->nshadow++;
 		list_del(&c->committed, b);
 		c->ncommitted--;
 	}
@@ -153,6 +162,16 @@ void cache_mark_dirty(struct cache *c, struct cache_block *b, int64_t now)
 	list_add(&c->dirty, b);
 	if (!c->ndirty++)
 		c->dirty_since = now;
+	return 0;
+}
+
+static void drop_shadow(struct cache *c, struct cache_block *b)
+{
+	if (b->shadow) {
+		free(b->shadow);
+		b->shadow = NULL;
+		c->nshadow--;
+	}
 }
 
 void cache_forget(struct cache *c, uint64_t blk)
@@ -161,6 +180,7 @@ void cache_forget(struct cache *c, uint64_t blk)
 
 	if (!b)
 		return;
+	drop_shadow(c, b);
 	if (b->state == CB_DIRTY) {
 		list_del(&c->dirty, b);
 		c->ndirty--;
@@ -188,6 +208,7 @@ void cache_dirty_to_committed(struct cache *c)
 		struct cache_block *b = c->dirty;
 
 		list_del(&c->dirty, b);
+		drop_shadow(c, b);	/* superseded by this commit */
 		b->state = CB_COMMITTED;
 		list_add(&c->committed, b);
 		c->ncommitted++;
@@ -204,4 +225,6 @@ void cache_committed_to_clean(struct cache *c)
 		b->state = CB_CLEAN;
 	}
 	c->ncommitted = 0;
+	for (struct cache_block *b = c->dirty; b && c->nshadow; b = b->lnext)
+		drop_shadow(c, b);	/* its committed image is home */
 }

@@ -105,7 +105,8 @@ static int claim_blocks(struct fsd *d, uint64_t pblk, uint64_t n)
 	for (uint64_t b = pblk; b < pblk + n; b++) {
 		struct cache_block *cb = cache_find(&d->cache, b);
 
-		if (cb && cb->state == CB_COMMITTED)
+		/* Dirty ones too: the staging ring holds their image. */
+		if (cb && cb->state != CB_CLEAN)
 			need_checkpoint = 1;
 	}
 	if (need_checkpoint) {
@@ -540,10 +541,18 @@ int data_write(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
 		inode_touch(&in, 1);
 		r = inode_write(d, x.ino, &in);
 	}
+	if (r == 0 && append) {
+		/* In the transaction that holds the new size: a rerun after a
+		 * crash gets this offset instead of appending again. */
+		int64_t at = (int64_t)x.off;
+
+		r = replies_record(d, req, (int32_t)io->length, &at, sizeof(at));
+	}
 	if (r < 0)
 		x.p->result = r;
 	else
 		d->st.data_written += io->length;
+	stage_request(d);	/* before the reply can be published */
 	blkio_release(d, x.p);
 	return AOKI_DEFERRED;
 }

@@ -48,6 +48,7 @@
 
 struct fsd_config {
 	const char *volume;	/* blkd volume holding the image */
+	const char *stage_path;	/* the staging ring (stage.c); NULL: none */
 	const char *blk_port;	/* NULL: "blk" */
 	int read_only;
 	int64_t commit_ns;	/* 0: FSD_COMMIT_NS */
@@ -60,7 +61,11 @@ struct cache_block {
 	uint64_t blk;
 	uint8_t *data;
 	enum cache_state state;
+	uint8_t *shadow;	/* a dirty block that a committed, not yet
+				 * checkpointed transaction also holds: that
+				 * transaction's image, for the checkpoint */
 	uint8_t ref;		/* clock bit */
+	uint8_t in_op;		/* changed by the current request (stage.c) */
 	struct cache_block *hnext;	/* hash chain */
 	struct cache_block *lnext, *lprev;	/* dirty or committed list */
 };
@@ -75,6 +80,7 @@ struct cache {
 	unsigned ndirty;
 	struct cache_block *committed;	/* committed, not checkpointed */
 	unsigned ncommitted;
+	unsigned nshadow;		/* dirty blocks with a shadow */
 	int64_t dirty_since;		/* when the transaction got its first block */
 };
 
@@ -94,6 +100,12 @@ struct fsd_import {
 	uint32_t id;		/* aoki_blk_import id */
 };
 #define FSD_IMPORTS 4096
+
+/* A block the current request changed, as stage.c notes it. */
+struct stage_ref {
+	struct cache_block *b;
+	uint64_t blk;
+};
 
 struct fsd_stats {
 	uint64_t ops, data_read, data_written, bytes_copied, bytes_zeroed;
@@ -121,7 +133,14 @@ struct fsd {
 	unsigned ordered_inflight;	/* of those, writes into new blocks */
 	struct fsd_import imports[FSD_IMPORTS];
 	struct fsd_stats st;
-	uint64_t reply_stamp;
+	void *stage;		/* the staging ring (NULL: none) */
+	struct stage_ref *op;	/* blocks the current request changed */
+	unsigned nop, op_cap;
+	int stage_lost;		/* a note failed: commit instead of staging */
+	unsigned staged_applied;	/* records applied at start */
+	uint32_t stage_last;	/* mount: the last tid the journal held */
+	int stage_uuid_ok;	/* mount: a replay ran; the ring may apply */
+	uint8_t stage_uuid[16];
 };
 #define FSD_BOUNCE_BLOCKS 64	/* blocks written home in one request */
 #define FSD_BOUNCE_BYTES (1u << 20)	/* fsd's own I/O buffer */
@@ -134,7 +153,9 @@ void cache_destroy(struct cache *c);
 struct cache_block *cache_find(struct cache *c, uint64_t blk);
 /* Insert a block (clean); may evict a clean block.  NULL on -ENOMEM. */
 struct cache_block *cache_insert(struct cache *c, uint64_t blk);
-void cache_mark_dirty(struct cache *c, struct cache_block *b, int64_t now);
+/* Before changing @b's data: make it part of the open transaction (a
+ * committed block keeps its committed image as a shadow).  -ENOMEM. */
+int cache_mark_dirty(struct cache *c, struct cache_block *b, int64_t now);
 /* Forget @blk whatever its state (a block that became file data). */
 void cache_forget(struct cache *c, uint64_t blk);
 /* Move every dirty block to committed. */
@@ -174,6 +195,21 @@ int txn_commit(struct fsd *d);		/* close the open transaction */
 int txn_checkpoint(struct fsd *d);	/* write committed blocks home */
 int txn_maybe_commit(struct fsd *d);	/* on the timer / size limit */
 int txn_sync(struct fsd *d);		/* commit + flush: durable now */
+
+/* txn.c: push libext2fs's in-memory metadata into the cache. */
+int txn_flush_fs(struct fsd *d);
+
+/* stage.c: what a crash of the fsd process alone must not lose. */
+int stage_open(struct fsd *d, const char *path);
+int stage_recover(struct fsd *d, uint32_t last_tid, const uint8_t fs_uuid[16],
+		  unsigned *applied);
+void stage_reset(struct fsd *d, uint32_t base);
+/* The journal restarted at tid @base with nothing committed: the ring
+ * (applied, not yet committed) now belongs to that transaction. */
+void stage_rebase(struct fsd *d, uint32_t base);
+void stage_note(struct fsd *d, struct cache_block *b);
+/* After a request, before its reply: append the blocks it changed. */
+int stage_request(struct fsd *d);
 
 /* alloc.c */
 int alloc_init(struct fsd *d);

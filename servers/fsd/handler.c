@@ -176,12 +176,17 @@ int fsd_handle(struct aoki_req *req, void *arg)
 	size_t len;
 	const void *data = aoki_req_data(req, &len);
 
+	int r = -EOPNOTSUPP;
+
 	d->st.ops++;
 	if (op >= FS_OP_STATFS && op <= FS_OP_STATS)
-		return handle_meta(d, req, op, data, len);
-	if (op >= FS_OP_READ && op <= FS_OP_APPEND)
-		return handle_io(d, req, op, data, len);
-	return -EOPNOTSUPP;
+		r = handle_meta(d, req, op, data, len);
+	else if (op >= FS_OP_READ && op <= FS_OP_APPEND)
+		r = handle_io(d, req, op, data, len);
+	/* Before the reply goes out (writes stage themselves before their
+	 * completion can be published). */
+	stage_request(d);
+	return r;
 }
 
 /* ------------------------------------------------------ worker hooks */

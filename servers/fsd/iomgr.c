@@ -96,8 +96,8 @@ static int write_bytes(struct fsd *d, uint64_t off, size_t len, const void *buf)
 			if (b->state == CB_CLEAN && !memcmp(b->data + in, buf, n) && !d->bypass)
 				goto next;
 		}
-		memcpy(b->data + in, buf, n);
 		if (d->bypass) {
+			memcpy(b->data + in, buf, n);
 			r = blkio_write(d, blk, 1, b->data, 0);
 			if (r < 0) {
 				cache_forget(&d->cache, blk);
@@ -106,7 +106,12 @@ static int write_bytes(struct fsd *d, uint64_t off, size_t len, const void *buf)
 		} else {
 			if (d->io_error)
 				return -EROFS;
-			cache_mark_dirty(&d->cache, b, now_real_ns());
+			/* Dirty first: a committed block keeps its image. */
+			r = cache_mark_dirty(&d->cache, b, now_real_ns());
+			if (r < 0)
+				return r;
+			memcpy(b->data + in, buf, n);
+			stage_note(d, b);
 		}
 next:
 		buf = (const char *)buf + n;
@@ -114,12 +119,6 @@ next:
 		len -= n;
 	}
 	return 0;
-}
-
-static errcode_t err_of(int r)
-{
-	return r == 0 ? 0 : r == -ENOMEM ? EXT2_ET_NO_MEMORY : r == -EROFS ? EXT2_ET_RO_FILSYS
-								   : EXT2_ET_SHORT_READ;
 }
 
 static size_t span(io_channel ch, int count)
@@ -153,11 +152,6 @@ static errcode_t fsd_read_blk(io_channel ch, unsigned long block, int count, voi
 static errcode_t fsd_write_blk(io_channel ch, unsigned long block, int count, const void *data)
 {
 	return fsd_write_blk64(ch, block, count, data);
-}
-
-static errcode_t fsd_write_byte(io_channel ch, unsigned long offset, int size, const void *data)
-{
-	return err_of(write_bytes(ch->private_data, offset, (size_t)size, data));
 }
 
 static errcode_t fsd_open(const char *name, int flags, io_channel *out)
@@ -229,7 +223,9 @@ static struct struct_io_manager manager = {
 	.read_blk = fsd_read_blk,
 	.write_blk = fsd_write_blk,
 	.flush = fsd_flush,
-	.write_byte = fsd_write_byte,
+	/* No write_byte: libext2fs then writes the superblock whole, with
+	 * its checksum, instead of field by field (a torn one on disk in
+	 * bypass mode). */
 	.set_option = fsd_set_option,
 	.read_blk64 = fsd_read_blk64,
 	.write_blk64 = fsd_write_blk64,

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -126,7 +127,7 @@ int main(int argc, char **argv)
 		.worker_ops = &fsd_worker_ops, .worker_arg = &d, .spin_ns = 200000,
 		.keep_grant_fds = 1, .policy = NULL,
 	};
-	char what[160];
+	char what[160], stage[PATH_MAX];
 	int quiet = 0, r;
 
 	r = parse_args(argc, argv, &o, &quiet);
@@ -143,6 +144,16 @@ int main(int argc, char **argv)
 		.uid = getuid(),
 	};
 	raise_nofile();
+	/* The staging ring lives beside the port's socket (the run
+	 * directory: tmpfs under /run). */
+	if (aoki_port_path(cfg.port, stage, sizeof(stage)) > 0) {
+		char *slash = strrchr(stage, '/');
+
+		if (slash && (size_t)(slash - stage) + 64 + strlen(o.volume) < sizeof(stage)) {
+			sprintf(slash + 1, "aoki-fsd-%s.stage", o.volume);
+			d.cfg.stage_path = stage;
+		}
+	}
 	r = blkio_open(&d);
 	if (r < 0) {
 		fprintf(stderr, "aoki-fsd: cannot open volume '%s' of aoki-blkd: %s\n", o.volume,

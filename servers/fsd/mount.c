@@ -66,7 +66,10 @@ static int probe(struct fsd *d)
 	return r;
 }
 
-static int open_fs(struct fsd *d)
+/* Open the file system; with @bitmaps, read the bitmaps too (not before
+ * a journal replay: a crash in the middle of a checkpoint leaves bitmaps
+ * and group descriptors that disagree until the replay). */
+static int open_fs(struct fsd *d, int bitmaps)
 {
 	int flags = EXT2_FLAG_64BITS | (d->cfg.read_only ? 0 : EXT2_FLAG_RW);
 	errcode_t e;
@@ -78,6 +81,20 @@ static int open_fs(struct fsd *d)
 										  : -EUCLEAN;
 	}
 	d->fs->flags |= EXT2_FLAG_MASTER_SB_ONLY;
+	if (!bitmaps)
+		return 0;
+	/* e2fsck's first checks, before libext2fs trusts the layout: it
+	 * overruns a buffer reading the bitmaps when s_first_data_block is
+	 * wrong, and reads wherever the group descriptors point. */
+	if (d->fs->super->s_first_data_block !=
+	    (d->fs->super->s_log_block_size == 0 && EXT2FS_CLUSTER_RATIO(d->fs) == 1))
+		e = EXT2_ET_CORRUPT_SUPERBLOCK;
+	else
+		e = ext2fs_check_desc(d->fs);
+	if (e) {
+		fprintf(stderr, "aoki-fsd: the file system is damaged: %s\n", error_message(e));
+		return -EUCLEAN;
+	}
 	e = ext2fs_read_bitmaps(d->fs);
 	if (e) {
 		fprintf(stderr, "aoki-fsd: cannot read the bitmaps: %s\n", error_message(e));
@@ -170,17 +187,34 @@ static int load_journal(struct fsd *d)
 	return r;
 }
 
-int fsd_mount(struct fsd *d)
+/* A mount that failed: free what it took, writing nothing. */
+static int mount_failed(struct fsd *d, int r)
+{
+	journal_close(d->journal, 0);
+	d->journal = NULL;
+	alloc_fini(d);
+	close_fs(d);
+	cache_destroy(&d->cache);
+	free(d->journal_map);
+	d->journal_map = NULL;
+	return r;
+}
+
+/* Open the image (fsd_mount); on failure everything is released. */
+static int mount_image(struct fsd *d)
 {
 	unsigned replayed = 0;
 	int r;
 
 	fsd_global = d;
+	if (d->cfg.stage_path && !d->cfg.read_only && stage_open(d, d->cfg.stage_path) < 0)
+		fprintf(stderr, "aoki-fsd: cannot use %s: a crash of aoki-fsd will lose what "
+			"was not yet committed (%s)\n", d->cfg.stage_path, strerror(errno));
 	r = probe(d);
 	if (r == 0)
 		r = cache_init(&d->cache, d->bsize, FSD_CACHE_BLOCKS);
 	if (r == 0)
-		r = open_fs(d);
+		r = open_fs(d, d->cfg.read_only);
 	if (r == 0)
 		r = check_features(d);
 	if (r < 0 || d->cfg.read_only)
@@ -189,8 +223,17 @@ int fsd_mount(struct fsd *d)
 	if (r < 0)
 		return r;
 	if (ext2fs_has_feature_journal_needs_recovery(d->fs->super)) {
+		struct journal_info ji;
+		uint8_t uuid[16];
+		uint32_t last;
+
+		memcpy(uuid, d->fs->super->s_uuid, 16);
+		journal_get_info(d->journal, &ji);
 		d->bypass = 1;
 		r = journal_recover(d->journal, ext2fs_blocks_count(d->fs->super), &replayed);
+		/* The last transaction the journal holds (start: the first
+		 * one it would replay). */
+		last = ji.sequence + replayed - 1;
 		d->bypass = 0;
 		if (r < 0) {
 			fprintf(stderr, "aoki-fsd: journal replay failed: %s\n", strerror(-r));
@@ -204,14 +247,23 @@ int fsd_mount(struct fsd *d)
 		close_fs(d);
 		cache_destroy(&d->cache);
 		r = cache_init(&d->cache, d->bsize, FSD_CACHE_BLOCKS);
-		if (r == 0)
-			r = open_fs(d);
+		d->stage_last = last;
+		d->stage_uuid_ok = 1;
+		memcpy(d->stage_uuid, uuid, 16);
+	}
+	if (r == 0) {
+		/* Again, after the replay and with the bitmaps. */
+		journal_close(d->journal, 0);
+		d->journal = NULL;
+		close_fs(d);
+		r = open_fs(d, 1);
 		if (r == 0)
 			r = load_journal(d);
-		if (r < 0)
-			return r;
 	}
-	/* needs_recovery durable before the first commit. */
+	if (r < 0)
+		return r;
+	/* needs_recovery durable before the first commit; written while
+	 * the image is as the journal left it (consistent). */
 	d->bypass = 1;
 	ext2fs_set_feature_journal_needs_recovery(d->fs->super);
 	d->fs->super->s_mtime = (uint32_t)(now_real_ns() / 1000000000);
@@ -222,13 +274,43 @@ int fsd_mount(struct fsd *d)
 	if (r == 0)
 		r = journal_start(d->journal);
 	d->bypass = 0;
+	if (r == 0 && d->stage_uuid_ok && d->stage) {
+		/* What the crashed process had acknowledged but not yet
+		 * committed: into the cache as the open transaction, then
+		 * libext2fs reads the metadata again (through the cache).
+		 * The ring keeps it until the commit below. */
+		r = stage_recover(d, d->stage_last, d->stage_uuid, &d->staged_applied);
+		if (r == 0 && d->staged_applied) {
+			struct journal_info ji;
+
+			/* Until the commit below, a crash must find the ring
+			 * valid against the restarted journal. */
+			journal_get_info(d->journal, &ji);
+			stage_rebase(d, ji.next_tid);
+			close_fs(d);
+			r = open_fs(d, 1);
+		}
+	}
 	if (r == 0)
 		r = alloc_init(d);
 	if (r == 0)
 		r = replies_open(d);
 	if (r == 0)
 		r = txn_commit(d);
+	if (r == 0) {
+		struct journal_info ji;
+
+		journal_get_info(d->journal, &ji);
+		stage_reset(d, ji.next_tid);
+	}
 	return r;
+}
+
+int fsd_mount(struct fsd *d)
+{
+	int r = mount_image(d);
+
+	return r < 0 ? mount_failed(d, r) : 0;
 }
 
 int fsd_unmount(struct fsd *d)

@@ -3,6 +3,8 @@
  * namei.c - inodes, handles and path resolution.  Every component is
  * looked up with the caller's search permission on its directory, as the
  * kernel does; symbolic links are followed (40 at most: -ELOOP).  A
+ * name with a trailing slash must be a directory (a final link is then
+ * followed, even with nofollow), as path_resolution(7) says.  A
  * handle is (inode, generation): a handle whose inode was freed, or
  * freed and reused, gets -ESTALE.
  */
@@ -163,6 +165,8 @@ int64_t inode_get_time(const struct ext2_inode_large *in, int which)
 		extra = in->i_crtime_extra;
 	}
 	s = (int64_t)(int32_t)sec + ((int64_t)(extra & 3) << 32);
+	if (s >= INT64_MAX / 1000000000)
+		return INT64_MAX;	/* past 2262 (ext4 goes to 2446) */
 	return s * 1000000000 + (extra >> 2);
 }
 
@@ -260,12 +264,17 @@ static int walk(struct fsd *d, const struct fsd_cred *c, ext2_ino_t dir, const c
 		return -ENOENT;
 	if (len >= FS_PATH_MAX)
 		return -ENAMETOOLONG;
+	/* A relative path starts at the client's directory handle: not a
+	 * reserved inode nor fsd's own (as inode_of_fh). */
+	if (path[0] != '/' && ((dir != EXT2_ROOT_INO && dir < EXT2_FIRST_INODE(d->fs->super)) ||
+			       dir == d->replies_ino))
+		return -ESTALE;
 	memcpy(buf, path, len);
 	buf[len] = 0;
 	end = len;
 	for (;;) {
 		size_t n = 0;
-		int is_last;
+		int is_last, must_dir;
 
 		if (buf[pos] == '/') {
 			cur = EXT2_ROOT_INO;
@@ -286,9 +295,11 @@ static int walk(struct fsd *d, const struct fsd_cred *c, ext2_ino_t dir, const c
 		memcpy(comp, buf + pos, n);
 		comp[n] = 0;
 		pos += n;
+		must_dir = pos < end;	/* a slash follows: a directory */
 		while (pos < end && buf[pos] == '/')
 			pos++;
 		is_last = pos >= end;
+		must_dir &= is_last;	/* (only the last one needs checking) */
 		r = inode_read(d, cur, &in);
 		if (r < 0)
 			return r;
@@ -314,7 +325,7 @@ static int walk(struct fsd *d, const struct fsd_cred *c, ext2_ino_t dir, const c
 		r = inode_read(d, next, &in);
 		if (r < 0)
 			return r;
-		if (LINUX_S_ISLNK(in.i_mode) && (!is_last || !nofollow)) {
+		if (LINUX_S_ISLNK(in.i_mode) && (!is_last || !nofollow || must_dir)) {
 			char target[FS_PATH_MAX];
 			size_t rest = end - pos;
 			int tl;
@@ -335,7 +346,7 @@ static int walk(struct fsd *d, const struct fsd_cred *c, ext2_ino_t dir, const c
 			end = (size_t)tl + 1 + rest;
 			buf[end] = 0;
 			pos = 0;
-			if (!rest) {
+			if (!rest && !must_dir) {
 				end--;	/* no trailing slash of our own */
 				buf[end] = 0;
 			}
@@ -343,6 +354,8 @@ static int walk(struct fsd *d, const struct fsd_cred *c, ext2_ino_t dir, const c
 		}
 		cur = next;
 		if (is_last) {
+			if (must_dir && !LINUX_S_ISDIR(in.i_mode))
+				return -ENOTDIR;	/* "file/" */
 			*out = cur;
 			return 0;
 		}

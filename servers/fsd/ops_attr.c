@@ -98,7 +98,14 @@ int op_setattr(struct fsd_op *o)
 	    (!owner || (want->gid != inode_gid(*(struct ext2_inode *)&in) &&
 			!in_group(&o->cred, want->gid))))
 		return -EPERM;
+	/* Explicit times need the owner; so does "now" for one time only
+	 * (utimensat with UTIME_NOW and UTIME_OMIT: Linux's ATTR_TIMES_SET);
+	 * both "now" needs write permission (ATTR_TOUCH). */
 	if ((set & (FS_SET_ATIME | FS_SET_MTIME)) && !owner)
+		return -EPERM;
+	if ((set & (FS_SET_ATIME_NOW | FS_SET_MTIME_NOW)) &&
+	    (set & (FS_SET_ATIME_NOW | FS_SET_MTIME_NOW)) != (FS_SET_ATIME_NOW | FS_SET_MTIME_NOW) &&
+	    !owner)
 		return -EPERM;
 	if ((set & (FS_SET_ATIME_NOW | FS_SET_MTIME_NOW)) && !owner &&
 	    perm_check(&o->cred, &in, MAY_WRITE) < 0)

@@ -119,6 +119,8 @@ static int find_victim(struct fsd_op *o, uint64_t dirfh, const char *name, size_
 	r = dir_lookup(o->d, v->dir, v->last, &v->ino);
 	if (r == 0)
 		r = inode_read(o->d, v->ino, &v->in);
+	if (r == 0 && len && name[len - 1] == '/' && !LINUX_S_ISDIR(v->in.i_mode))
+		r = -ENOTDIR;	/* "file/" */
 	if (r == 0)
 		r = perm_sticky(&o->cred, &v->din, &v->in);
 	if (r == 0 && (v->in.i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL)))
@@ -163,6 +165,8 @@ int op_rmdir(struct fsd_op *o)
 	struct victim v;
 	int r = find_victim(o, o->a.dir, o->name, o->a.name_len, &v);
 
+	if (r == -EINVAL && o->a.name_len && strspn(o->name, "/") == o->a.name_len)
+		return -EBUSY;	/* "/" itself */
 	if (r < 0)
 		return r;
 	if (!LINUX_S_ISDIR(v.in.i_mode))
@@ -228,6 +232,11 @@ static int rename_exchange(struct fsd_op *o, struct victim *s, struct victim *t)
 	return r;
 }
 
+static int is_dot(const char *last)
+{
+	return !strcmp(last, ".") || !strcmp(last, "..");
+}
+
 int op_rename(struct fsd_op *o)
 {
 	struct fsd *d = o->d;
@@ -240,9 +249,9 @@ int op_rename(struct fsd_op *o)
 		return -EINVAL;
 	r = find_victim(o, o->a.dir, o->name, o->a.name_len, &s);
 	if (r < 0)
-		return r == -ENOTEMPTY ? -EBUSY : r;
+		return is_dot(s.last) ? -EBUSY : r;	/* "." or "..": -EBUSY (Linux) */
 	r = find_victim(o, o->a.dir2, o->name2, o->a.name2_len, &t);
-	if (r == -ENOTEMPTY)
+	if (r < 0 && is_dot(t.last))
 		return -EBUSY;
 	if (r < 0 && r != -ENOENT)
 		return r;
@@ -252,6 +261,9 @@ int op_rename(struct fsd_op *o)
 		 * the lookup failed. */
 		if (t.dir == 0)
 			return -ENOENT;
+		/* "name/" names a directory: only one can move there. */
+		if (o->name2[o->a.name2_len - 1] == '/' && !LINUX_S_ISDIR(s.in.i_mode))
+			return -ENOTDIR;
 	}
 	if (flags & FS_RENAME_EXCHANGE)
 		return exists ? rename_exchange(o, &s, &t) : -ENOENT;

@@ -21,7 +21,7 @@
 #include "fsd.h"
 
 /* Push libext2fs's in-memory metadata into the cache (dirty). */
-static int flush_fs(struct fsd *d)
+int txn_flush_fs(struct fsd *d)
 {
 	ext2_filsys fs = d->fs;
 	errcode_t e = 0;
@@ -61,7 +61,7 @@ int txn_commit(struct fsd *d)
 
 	if (d->io_error)
 		return -EIO;
-	r = flush_fs(d);
+	r = txn_flush_fs(d);
 	if (r < 0)
 		return r;
 	if (!d->cache.ndirty)
@@ -91,6 +91,7 @@ int txn_commit(struct fsd *d)
 	d->st.commits++;
 	d->st.journal_blocks += n;
 	journal_get_info(d->journal, &ji);
+	stage_reset(d, ji.next_tid);	/* all it held is in the journal */
 	if (ji.free < ji.blocks / 2)
 		return txn_checkpoint(d);
 	return 0;
@@ -125,12 +126,17 @@ int txn_checkpoint(struct fsd *d)
 	unsigned n = 0;
 	int r;
 
-	if (d->cache.ncommitted) {
-		jb = malloc(d->cache.ncommitted * sizeof(*jb));
+	if (d->cache.ncommitted || d->cache.nshadow) {
+		jb = malloc((d->cache.ncommitted + d->cache.nshadow) * sizeof(*jb));
 		if (!jb)
 			return -ENOMEM;
+		/* The last committed image of each block: committed blocks,
+		 * and the shadows of committed blocks changed since. */
 		for (struct cache_block *b = d->cache.committed; b; b = b->lnext)
 			jb[n++] = (struct journal_block){ b->blk, b->data };
+		for (struct cache_block *b = d->cache.dirty; b; b = b->lnext)
+			if (b->shadow)
+				jb[n++] = (struct journal_block){ b->blk, b->shadow };
 		qsort(jb, n, sizeof(*jb), cmp_blk);
 		r = write_home(d, jb, n);
 		free(jb);

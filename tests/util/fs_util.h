@@ -55,8 +55,12 @@ static inline int t_fs_fsck(const char *path)
 {
 	int r = t_sh("e2fsck -fn '%s' >/dev/null 2>&1", path);
 
-	if (r != 0)
+	if (r != 0) {
 		t_sh("e2fsck -fn '%s' >&2", path);
+		/* Kept for a look (the run directory goes with the test). */
+		if (t_sh("cp '%s' /tmp/aoki-fsck-failed.img", path) == 0)
+			fprintf(stderr, "image kept: /tmp/aoki-fsck-failed.img\n");
+	}
 	return r;
 }
 

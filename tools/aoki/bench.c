@@ -9,7 +9,7 @@
 int cmd_bench(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		printf("Usage: aoki bench ipc|domain|blk [--json] [--quick]\n"
+		printf("Usage: aoki bench ipc|domain|blk|fs [--json] [--quick]\n"
 		       "Runs a benchmark with its baselines in the same run; see docs/benchmarks.md.\n");
 		return argc < 2 ? 2 : 0;
 	}
@@ -19,6 +19,8 @@ int cmd_bench(int argc, char **argv)
 		return bench_domain_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "blk"))
 		return bench_blk_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "fs"))
+		return bench_fs_main(argc - 1, argv + 1);
 	fprintf(stderr, "aoki bench: unknown benchmark '%s'\n", argv[1]);
 	return 2;
 }

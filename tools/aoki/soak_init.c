@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* soak_init.c - run aoki-init with one server for a soak (see soak.h). */
+/* soak_init.c - run aoki-init with the servers of a soak (see soak.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -29,25 +29,22 @@ int soak_init_bindir(char *buf, size_t cap)
 	return 0;
 }
 
-static int write_config(const struct soak_init *si, const char *exec, const char *port,
-			unsigned max_crashes, char *path, size_t cap)
+/* Write server @srv's section to @f: every "%s" in its exec line stands
+ * for the run directory. */
+static void write_server(FILE *f, const struct soak_init *si, const struct soak_server *srv,
+			 unsigned max_crashes)
 {
-	FILE *f;
+	const char *exec = srv->exec, *hole;
 
-	snprintf(path, cap, "%s/init.conf", si->dir);
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
+	fprintf(f, "[server %s]\nexec = ", srv->name);
+	while ((hole = strstr(exec, "%s"))) {
+		fprintf(f, "%.*s%s", (int)(hole - exec), exec, si->dir);
+		exec = hole + 2;
+	}
+	fputs(exec, f);
 	/* The first restart is immediate (the stall is what we measure);
 	 * repeated crashes back off a little, never much: the soak kills
 	 * on purpose, so give up only far beyond the kills it will make. */
-	const char *hole = strstr(exec, "%s");
-
-	fprintf(f, "# written by aoki soak\n[server %s]\nexec = ", si->server);
-	if (hole)
-		fprintf(f, "%.*s%s%s", (int)(hole - exec), exec, si->dir, hole + 2);
-	else
-		fputs(exec, f);
 	fprintf(f, "\n"
 		"port = %s\n"
 		"restart = on-failure\n"
@@ -57,12 +54,34 @@ static int write_config(const struct soak_init *si, const char *exec, const char
 		"crash-limit = %u\n"
 		"crash-window-s = 1\n"
 		"stop-timeout-ms = 5000\n",
-		port, max_crashes > 1000 ? 1000 : max_crashes);
+		srv->port, max_crashes > 1000 ? 1000 : max_crashes);
+}
+
+static int write_config(const struct soak_init *si, const struct soak_server *srv, unsigned n,
+			unsigned max_crashes, char *path, size_t cap)
+{
+	FILE *f;
+
+	snprintf(path, cap, "%s/init.conf", si->dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "# written by aoki soak\n");
+	for (unsigned i = 0; i < n; i++)
+		write_server(f, si, &srv[i], max_crashes);
 	return fclose(f) == 0 ? 0 : -errno;
 }
 
 int soak_init_start(struct soak_init *si, const char *name, const char *exec,
 		    const char *port, unsigned max_crashes)
+{
+	const struct soak_server srv = { .name = name, .exec = exec, .port = port };
+
+	return soak_init_start_servers(si, &srv, 1, max_crashes);
+}
+
+int soak_init_start_servers(struct soak_init *si, const struct soak_server *srv, unsigned n,
+			    unsigned max_crashes)
 {
 	char bindir[PATH_MAX], init[PATH_MAX + 16], conf[PATH_MAX + 16], fdarg[16], buf[16];
 	const char *tmp = getenv("TMPDIR");
@@ -71,7 +90,7 @@ int soak_init_start(struct soak_init *si, const char *name, const char *exec,
 
 	memset(si, 0, sizeof(*si));
 	si->pid = -1;
-	snprintf(si->server, sizeof(si->server), "%s", name);
+	snprintf(si->server, sizeof(si->server), "%s", srv[0].name);
 	snprintf(si->dir, sizeof(si->dir), "%s/aoki-soak.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(si->dir)) {
 		r = -errno;
@@ -80,7 +99,7 @@ int soak_init_start(struct soak_init *si, const char *name, const char *exec,
 	}
 	r = soak_init_bindir(bindir, sizeof(bindir));
 	if (r == 0)
-		r = write_config(si, exec, port, max_crashes, conf, sizeof(conf));
+		r = write_config(si, srv, n, max_crashes, conf, sizeof(conf));
 	if (r < 0) {
 		fprintf(stderr, "aoki soak: %s: %s\n", si->dir, strerror(-r));
 		return r;
@@ -127,11 +146,16 @@ int soak_init_start(struct soak_init *si, const char *name, const char *exec,
 
 pid_t soak_init_server_pid(const struct soak_init *si)
 {
+	return soak_init_pid_of(si, si->server);
+}
+
+pid_t soak_init_pid_of(const struct soak_init *si, const char *name)
+{
 	char path[PATH_MAX + 80], text[32];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s.pid", si->dir, si->server);
+	snprintf(path, sizeof(path), "%s/%.64s.pid", si->dir, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

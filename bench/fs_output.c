@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/* fs_output.c - `aoki bench fs`: the medians as a table (with the ratios
+ * and the team's targets, met or MISSED) and as one JSON object. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdio.h>
+
+#include "fs.h"
+
+/* The targets, aoki / kernel and aoki / fuse2fs, by WL_* (0: none). */
+static const double target[WL_COUNT][2] = {
+	[WL_SEQWRITE] = { 0.9, 5 },	[WL_SEQREAD] = { 0.9, 5 },
+	[WL_RANDREAD] = { 0.9, 5 },	[WL_RANDWRITE] = { 0.9, 5 },
+	[WL_CREATE] = { 0.5, 10 },	[WL_CREATE_FSYNC] = { 0.5, 0 },
+	[WL_STAT] = { 0.5, 10 },	[WL_UNLINK] = { 0.5, 10 },
+	[WL_READDIR] = { 0.5, 10 },
+};
+
+static double ratio(const struct bf_results *r, int wl, int base)
+{
+	return r->med[BF_AOKI][wl].v / r->med[base][wl].v;
+}
+
+/* verdict - "met", "MISSED" or "-" (no target, or not measured). */
+static const char *verdict(double ratio_v, double goal)
+{
+	if (goal == 0 || !isfinite(ratio_v))
+		return "-";
+	return ratio_v >= goal ? "met" : "MISSED";
+}
+
+void bf_print_table(FILE *f, const struct bf_cfg *c, const struct bf_results *r)
+{
+	unsigned met = 0, total = 0;
+
+	fprintf(f, "aoki bench fs: %s, %ld CPUs, Linux %s, %s\n", c->cpu, c->nproc, c->kernel,
+		c->fio_version);
+	fprintf(f, "images %llu MiB on %s, data file %llu MiB, random windows %g s after "
+		"%g s; %u create, %u create_fsync, %u-entry readdir x %u; median of %u\n",
+		(unsigned long long)(c->image >> 20), c->host_fs,
+		(unsigned long long)(c->file >> 20), c->runtime, c->warmup, c->n_create,
+		c->n_fsync, c->n_dir, c->n_list, c->runs);
+	fprintf(f, "%-18s %-9s %10s %10s %10s %9s %-12s %9s %-12s\n", "workload", "unit",
+		"kernel", "fuse2fs", "aoki", "vs kernel", "(target)", "vs fuse", "(target)");
+	for (int w = 0; w < WL_COUNT; w++) {
+		double rk = ratio(r, w, BF_KERNEL), rf = ratio(r, w, BF_FUSE);
+		char tk[24], tf[24];
+
+		snprintf(tk, sizeof(tk), ">=%g %s", target[w][0], verdict(rk, target[w][0]));
+		snprintf(tf, sizeof(tf), target[w][1] ? ">=%g %s" : "-", target[w][1],
+			 verdict(rf, target[w][1]));
+		fprintf(f, "%-18s %-9s %10.0f %10.0f %10.0f %9.3f %-12s %9.2f %-12s\n",
+			bf_wls[w].name, bf_wls[w].unit, r->med[BF_KERNEL][w].v,
+			r->med[BF_FUSE][w].v, r->med[BF_AOKI][w].v, rk, tk, rf, tf);
+		for (int b = 0; b < 2; b++) {
+			double rv = b ? rf : rk;
+
+			if (target[w][b] && isfinite(rv)) {
+				total++;
+				met += rv >= target[w][b];
+			}
+		}
+	}
+	fprintf(f, "targets met: %u of %u\n", met, total);
+	fprintf(f, "%-18s %14s %14s %14s\n", "CPU us/op", "kernel", "fuse2fs", "aoki");
+	for (int w = 0; w < WL_COUNT; w++)
+		fprintf(f, "%-18s %14.2f %14.2f %14.2f\n", bf_wls[w].name,
+			r->med[BF_KERNEL][w].cpu_us, r->med[BF_FUSE][w].cpu_us,
+			r->med[BF_AOKI][w].cpu_us);
+	fprintf(f, "CPU: fio usr+sys or the driver thread, plus fuse2fs or aoki-blkd + aoki-fsd "
+		"(/proc/PID/stat); the kernel's own threads (loop, jbd2) are not counted; a seq "
+		"op is 1 MiB, a readdir op one entry\n");
+	for (int s = 0; s < BF_SIDES; s++)
+		if (!c->have[s])
+			fprintf(f, "%s: skipped (%s)\n", bf_side_names[s], c->why[s]);
+	if (c->fuse_note[0])
+		fprintf(f, "note: %s\n", c->fuse_note);
+}
+
+static void json_num(FILE *f, const char *key, double v, int *first)
+{
+	fprintf(f, "%s\n  \"%s\": ", *first ? "" : ",", key);
+	*first = 0;
+	if (!isfinite(v))
+		fprintf(f, "null");
+	else if (fabs(v) >= 1000)
+		fprintf(f, "%.1f", v);
+	else
+		fprintf(f, "%.6g", v);
+}
+
+/* json_str - member @key: @s (our own strings: no quotes or controls to
+ * escape but the few a CPU name or path could hold, replaced by '?'). */
+static void json_str(FILE *f, const char *key, const char *s, int *first)
+{
+	fprintf(f, "%s\n  \"%s\": \"", *first ? "" : ",", key);
+	*first = 0;
+	for (; *s; s++)
+		fputc(*s == '"' || *s == '\\' || (unsigned char)*s < 0x20 ? '?' : *s, f);
+	fputc('"', f);
+}
+
+void bf_print_json(FILE *f, const struct bf_cfg *c, const struct bf_results *r)
+{
+	char key[96];
+	int first = 1;
+
+	fputc('{', f);
+	json_str(f, "cpu", c->cpu, &first);
+	json_num(f, "cpus", (double)c->nproc, &first);
+	json_str(f, "kernel", c->kernel, &first);
+	json_str(f, "fio", c->fio_version, &first);
+	json_str(f, "host_fs", c->host_fs, &first);
+	json_num(f, "runs", c->runs, &first);
+	json_num(f, "quick", c->quick, &first);
+	json_num(f, "image_mib", (double)(c->image >> 20), &first);
+	json_num(f, "file_mib", (double)(c->file >> 20), &first);
+	json_num(f, "fuse2fs_fio_direct", c->fuse_note[0] ? 0 : 1, &first);
+	for (int w = 0; w < WL_COUNT; w++) {
+		const char *n = bf_wls[w].name;
+
+		for (int s = 0; s < BF_SIDES; s++) {
+			snprintf(key, sizeof(key), "%s_%s", n, bf_side_names[s]);
+			json_num(f, key, r->med[s][w].v, &first);
+		}
+		snprintf(key, sizeof(key), "%s_vs_kernel", n);
+		json_num(f, key, ratio(r, w, BF_KERNEL), &first);
+		snprintf(key, sizeof(key), "%s_vs_fuse2fs", n);
+		json_num(f, key, ratio(r, w, BF_FUSE), &first);
+		for (int s = 0; s < BF_SIDES; s++) {
+			snprintf(key, sizeof(key), "%s_cpu_us_%s", n, bf_side_names[s]);
+			json_num(f, key, r->med[s][w].cpu_us, &first);
+		}
+	}
+	fprintf(f, "\n}\n");
+}

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs-recovery: aoki-fsd killed with SIGKILL under load, restarted by
+ * aoki-init, replays its journal, and its clients carry on.  Four threads
+ * each create files with O_CREAT|O_EXCL, write them (aligned and not),
+ * append, rename and unlink, and fsync now and then, while aoki-fsd is
+ * killed 12 times.  Passes when no call returned an error (a create
+ * rerun after a crash must not give -EEXIST, an append must not land
+ * twice), every file holds what was written, and e2fsck -fn is clean
+ * after a clean stop.  The number of reruns answered from the reply
+ * record is reported (note:), not asserted: it depends on where the
+ * kills land.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "fs_util.h"
+
+#define THREADS 4
+#define KILLS 12
+
+static _Atomic int stop, failed;
+static _Atomic uint64_t ops;
+
+static void fill(uint8_t *b, size_t n, unsigned t, unsigned i)
+{
+	for (size_t k = 0; k < n; k++)
+		b[k] = (uint8_t)(k * 31 + t * 7 + i * 13 + k / 4096);
+}
+
+static void *worker(void *arg)
+{
+	unsigned t = (unsigned)(uintptr_t)arg;
+	struct aoki_fs *fs;
+	uint8_t *buf, *back, want[20000];
+	char dir[32], a[64], b[64];
+
+	T_THREAD_CHECK(failed, aoki_fs_mount("fs", NULL, &fs) == 0);
+	T_THREAD_CHECK(failed, aoki_fs_alloc(fs, 65536, (void **)&buf) == 0);
+	T_THREAD_CHECK(failed, aoki_fs_alloc(fs, 65536, (void **)&back) == 0);
+	snprintf(dir, sizeof(dir), "/t%u", t);
+	T_THREAD_CHECK(failed, aoki_fs_mkdir(fs, dir, 0755) == 0);
+	for (unsigned i = 0; !atomic_load(&stop); i++) {
+		int fd, r;
+
+		snprintf(a, sizeof(a), "%s/f%u", dir, i);
+		snprintf(b, sizeof(b), "%s/g%u", dir, i % 8);
+		fd = aoki_fs_open(fs, a, O_CREAT | O_EXCL | O_RDWR, 0644);
+		if (fd < 0)
+			fprintf(stderr, "t%u: open %s: %d\n", t, a, fd);
+		T_THREAD_CHECK(failed, fd >= 0);
+		fill(buf, 16384, t, i);
+		r = (int)aoki_fs_pwrite(fs, fd, buf, 16384, 0);	/* copy-free */
+		T_THREAD_CHECK(failed, r == 16384);
+		fill(want, 3000, t, i + 1);
+		r = (int)aoki_fs_pwrite(fs, fd, want, 3000, 16384);	/* an edge */
+		T_THREAD_CHECK(failed, r == 3000);
+		if (i % 5 == 0)
+			T_THREAD_CHECK(failed, aoki_fs_fsync(fs, fd) == 0);
+		r = (int)aoki_fs_pread(fs, fd, back, 19384, 0);
+		T_THREAD_CHECK(failed, r == 19384);
+		if (memcmp(back, buf, 16384)) {
+			unsigned k = 0, z = 0;
+
+			while (back[k] == buf[k])
+				k++;
+			for (unsigned m = k; m < 16384; m++)
+				z += back[m] == 0;
+			fprintf(stderr, "t%u: %s differs from byte %u (%u zero bytes after)\n", t, a,
+				k, z);
+		}
+		T_THREAD_CHECK(failed, !memcmp(back, buf, 16384));
+		T_THREAD_CHECK(failed, !memcmp(back + 16384, want, 3000));
+		T_THREAD_CHECK(failed, aoki_fs_close(fs, fd) == 0);
+		/* append: exactly once */
+		fd = aoki_fs_open(fs, a, O_WRONLY | O_APPEND, 0);
+		T_THREAD_CHECK(failed, fd >= 0);
+		T_THREAD_CHECK(failed, aoki_fs_write(fs, fd, "tail", 4) == 4);
+		T_THREAD_CHECK(failed, aoki_fs_close(fs, fd) == 0);
+		r = aoki_fs_rename(fs, a, b);	/* replaces an older g */
+		if (r)
+			fprintf(stderr, "t%u: rename %s %s: %d\n", t, a, b, r);
+		T_THREAD_CHECK(failed, r == 0);
+		{
+			struct stat st;
+
+			T_THREAD_CHECK(failed, aoki_fs_stat(fs, b, &st) == 0);
+			T_THREAD_CHECK(failed, st.st_size == 19388);
+			T_THREAD_CHECK(failed, aoki_fs_stat(fs, a, &st) == -ENOENT);
+		}
+		if (i % 3 == 0) {
+			r = aoki_fs_unlink(fs, b);
+			T_THREAD_CHECK(failed, r == 0);
+		}
+		atomic_fetch_add(&ops, 1);
+	}
+	aoki_fs_unmount(fs);
+	return NULL;
+}
+
+static pid_t fsd_pid(const char *dir)
+{
+	char path[PATH_MAX + 16], text[32] = { 0 };
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/fs.pid", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (read(fd, text, sizeof(text) - 1) <= 0)
+		text[0] = 0;
+	close(fd);
+	return atoi(text) > 0 ? atoi(text) : -1;
+}
+
+int main(void)
+{
+	const char *dir = t_run_dir();
+	char img[PATH_MAX], conf[PATH_MAX + 16], init[PATH_MAX + 16], bin[PATH_MAX];
+	struct aoki_fs_stats st;
+	struct aoki_fs *fs;
+	pthread_t th[THREADS];
+	pid_t initpid, last = -1;
+	FILE *f;
+
+	snprintf(bin, sizeof(bin), "%s", t_fsd_path());
+	*strrchr(bin, '/') = 0;
+	snprintf(img, sizeof(img), "%s/fs.img", dir);
+	t_fs_mkfs(img, 256);
+	snprintf(conf, sizeof(conf), "%s/init.conf", dir);
+	f = fopen(conf, "w");
+	CHECK(f != NULL);
+	fprintf(f, "[server blk]\nexec = %s/aoki-blkd --volume disk=%s --quiet\nport = blk\n"
+		   "[server fs]\nexec = %s/aoki-fsd --volume disk --quiet\nport = fs\n"
+		   "restart = on-failure\nbackoff-min-ms = 0\nbackoff-max-ms = 20\n"
+		   "crash-limit = 1000\ncrash-window-s = 1\n",
+		bin, img, bin);
+	CHECK_EQ(fclose(f), 0);
+	snprintf(init, sizeof(init), "%s/aoki-init", bin);
+	{
+		const char *argv[] = { init, "-c", conf, "--run-dir", dir, NULL };
+
+		initpid = t_spawn(argv);
+	}
+	t_wait_accepting("fs", initpid, 5);
+	for (unsigned t = 0; t < THREADS; t++)
+		CHECK_EQ(pthread_create(&th[t], NULL, worker, (void *)(uintptr_t)t), 0);
+	for (unsigned k = 0; k < KILLS && !atomic_load(&failed); k++) {
+		pid_t pid;
+		int64_t end = t_now_ns() + 5000000000ll;
+
+		t_sleep_ms(150 + (unsigned)(rand() % 200));
+		/* The restarted fsd (a new pid) must be up before the next kill. */
+		while ((pid = fsd_pid(dir)) <= 0 || pid == last) {
+			CHECK(t_now_ns() < end);
+			t_sleep_ms(5);
+		}
+		CHECK_EQ(kill(pid, SIGKILL), 0);
+		last = pid;
+	}
+	t_sleep_ms(300);
+	atomic_store(&stop, 1);
+	for (unsigned t = 0; t < THREADS; t++)
+		pthread_join(th[t], NULL);
+	CHECK_EQ(atomic_load(&failed), 0);
+	CHECK(atomic_load(&ops) > 20);
+	CHECK_EQ(aoki_fs_mount("fs", NULL, &fs), 0);
+	CHECK_EQ(aoki_fs_server_stats(fs, &st), 0);
+	printf("note: %llu op groups, %d kills, %llu reruns answered from the reply record, "
+	       "last start replayed %llu transactions\n",
+	       (unsigned long long)atomic_load(&ops), KILLS, (unsigned long long)st.dedup_hits,
+	       (unsigned long long)st.replayed);
+	aoki_fs_unmount(fs);
+	CHECK_EQ(kill(initpid, SIGTERM), 0);
+	CHECK_EQ(waitpid(initpid, NULL, 0), initpid);
+	t_child_track(0, initpid);
+	CHECK_EQ(t_fs_fsck(img), 0);
+	return 0;
+}
