@@ -68,10 +68,8 @@ int aoki_blk_open(const char *port, const char *volume, unsigned flags,
 		return -ENOMEM;
 	b->timeout_ns = o.timeout_ns;
 	b->spin_ns = o.spin_ns ? o.spin_ns : AOKI_BLK_SPIN_NS;
-	b->arena_size = o.arena_size ? (o.arena_size + BLK_PAGE - 1) / BLK_PAGE * BLK_PAGE
-				     : (8u << 20);
-	pthread_mutex_init(&b->lock, NULL);
 	r = aoki_connect(port ? port : AOKI_BLK_PORT, &co, &b->ch);
+	ipc_arenas_init(&b->arenas, b->ch, o.arena_size, AOKI_GRANT_READ | AOKI_GRANT_WRITE);
 	if (r == 0)
 		r = do_open(b, volume, flags);
 	if (r < 0) {
@@ -88,8 +86,7 @@ void aoki_blk_close(struct aoki_blk *b)
 		return;
 	if (b->ch)
 		aoki_close(b->ch);	/* unmaps the grants too */
-	blk_arenas_free(b);
-	pthread_mutex_destroy(&b->lock);
+	ipc_arenas_fini(&b->arenas);
 	free(b);
 }
 
@@ -127,7 +124,7 @@ static int encode(struct aoki_blk *b, const struct aoki_blk_io *io, struct blk_i
 		w->grant_offset = io->import_offset;
 		return 0;
 	}
-	return blk_arena_find(b, io->buf, io->len, &w->grant, &w->grant_offset);
+	return ipc_arena_find(&b->arenas, io->buf, io->len, &w->grant, &w->grant_offset);
 }
 
 /* Wait before try @tries + 1 for a ring slot: yield 16 times, then sleep
@@ -325,6 +322,16 @@ int aoki_blk_import(struct aoki_blk *b, int memfd, unsigned rights, uint32_t *id
 int aoki_blk_unimport(struct aoki_blk *b, uint32_t id)
 {
 	return aoki_grant_revoke(b->ch, id);
+}
+
+int aoki_blk_alloc(struct aoki_blk *b, size_t len, void **buf)
+{
+	return ipc_arena_alloc(&b->arenas, len, buf);
+}
+
+void aoki_blk_free(struct aoki_blk *b, void *buf)
+{
+	ipc_arena_free(&b->arenas, buf);
 }
 
 int aoki_blk_eventfd(struct aoki_blk *b)
