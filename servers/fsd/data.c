@@ -238,10 +238,40 @@ static int read_run(struct fsd *d, const struct run *run, void *arg)
 	return 0;
 }
 
+/*
+ * The checks READ and WRITE share: the handle names a regular file, the
+ * peer may read (@mask MAY_READ) or write it, the length is allowed, and
+ * the grant holds the buffer with the right the server needs (to write
+ * the client's memory for a READ, to read it for a WRITE).  Permission
+ * is checked on every request (fsd keeps no open state); the owner may
+ * always read and write, as NFS servers allow, so that a file created
+ * read-only can be filled through the descriptor that created it.
+ */
+static int open_io(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
+		   const struct fs_io_req *io, int mask, ext2_ino_t *ino,
+		   struct ext2_inode_large *in, void **ptr)
+{
+	struct aoki_grant_ref ref = { io->grant, io->length, io->grant_offset };
+	int r = inode_of_fh(d, io->fh, ino, in);
+
+	if (r < 0)
+		return r;
+	if (LINUX_S_ISDIR(in->i_mode))
+		return -EISDIR;
+	if (!LINUX_S_ISREG(in->i_mode))
+		return -EINVAL;
+	r = perm_check(c, in, mask);
+	if (r < 0 && perm_owner(c, in) < 0)
+		return r;
+	if (io->length > FS_MAX_IO)
+		return -EINVAL;
+	return aoki_req_grant(req, &ref, mask == MAY_READ ? AOKI_GRANT_WRITE : AOKI_GRANT_READ,
+			      ptr);
+}
+
 int data_read(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
 	      const struct fs_io_req *io)
 {
-	struct aoki_grant_ref ref = { io->grant, io->length, io->grant_offset };
 	struct ext2_inode_large in;
 	struct read_ctx x = { .io = *io };
 	struct aoki_req *dreq;
@@ -250,23 +280,7 @@ int data_read(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
 	void *ptr;
 	int r;
 
-	r = inode_of_fh(d, io->fh, &ino, &in);
-	if (r < 0)
-		return r;
-	if (LINUX_S_ISDIR(in.i_mode))
-		return -EISDIR;
-	if (!LINUX_S_ISREG(in.i_mode))
-		return -EINVAL;
-	/* Checked on every request (fsd keeps no open state); the owner
-	 * may always read and write, as NFS servers allow, so that a file
-	 * created read-only can be filled through the descriptor that
-	 * created it. */
-	r = perm_check(c, &in, MAY_READ);
-	if (r < 0 && perm_owner(c, &in) < 0)
-		return r;
-	if (io->length > FS_MAX_IO)
-		return -EINVAL;
-	r = aoki_req_grant(req, &ref, AOKI_GRANT_WRITE, &ptr);
+	r = open_io(d, req, c, io, MAY_READ, &ino, &in, &ptr);
 	if (r < 0)
 		return r;
 	size = EXT2_I_SIZE(&in);
@@ -463,7 +477,6 @@ static uint64_t max_size(struct fsd *d, const struct ext2_inode_large *in)
 int data_write(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
 	       const struct fs_io_req *io, int append)
 {
-	struct aoki_grant_ref ref = { io->grant, io->length, io->grant_offset };
 	struct write_ctx x = { .io = *io };
 	struct ext2_inode_large in;
 	struct aoki_req *dreq;
@@ -471,23 +484,13 @@ int data_write(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
 	int allocated = 0, r;
 	void *ptr;
 
-	r = inode_of_fh(d, io->fh, &x.ino, &in);
+	r = open_io(d, req, c, io, MAY_WRITE, &x.ino, &in, &ptr);
 	if (r < 0)
-		return r;
-	if (LINUX_S_ISDIR(in.i_mode))
-		return -EISDIR;
-	if (!LINUX_S_ISREG(in.i_mode))
-		return -EINVAL;
-	r = perm_check(c, &in, MAY_WRITE);
-	if (r < 0 && perm_owner(c, &in) < 0)
 		return r;
 	if ((in.i_flags & EXT2_IMMUTABLE_FL) || ((in.i_flags & EXT2_APPEND_FL) && !append))
 		return -EPERM;
 	if (d->cfg.read_only || d->io_error)
 		return -EROFS;
-	if (io->length > FS_MAX_IO)
-		return -EINVAL;
-	r = aoki_req_grant(req, &ref, AOKI_GRANT_READ, &ptr);
 	if (r < 0)
 		return r;
 	size = EXT2_I_SIZE(&in);
