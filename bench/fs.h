@@ -72,6 +72,7 @@ struct bf_cfg {
 	unsigned n_create, n_fsync, n_dir, n_list;
 	char dir[64];		/* private directory (images, mounts, run dir) */
 	char img[80], mnt[80], run[80], err[80];	/* run: AOKI_RUN_DIR */
+	char srv_err[3][80];	/* the servers' stderr: fuse2fs, aoki-blkd, aoki-fsd */
 	char blkd[PATH_MAX], fsd[PATH_MAX];
 	char cpu[128], kernel[128], host_fs[192], fio_version[64];
 	long nproc;

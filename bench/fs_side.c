@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aoki/blk.h"
@@ -26,6 +27,7 @@
 
 #define FUSE_MAGIC 0x65735546	/* FUSE_SUPER_MAGIC */
 #define START_DEADLINE_NS 10000000000ll
+#define REQUEST_DEADLINE_NS 30000000000ll
 #define STOP_TICKS 1000		/* of 10 ms: how long a server may take to stop */
 
 struct bf_cleanup bf_cl = { .loop_fd = -1 };
@@ -100,6 +102,9 @@ int bf_prepare(struct bf_cfg *c)
 	else if (snprintf(c->run, sizeof(c->run), "%.63s/run", c->dir), mkdir(c->run, 0700) < 0)
 		return bf_err("mkdir %s: %s", c->run, strerror(errno));
 	snprintf(c->err, sizeof(c->err), "%.63s/child.err", c->dir);
+	for (int i = 0; i < 3; i++)
+		snprintf(c->srv_err[i], sizeof(c->srv_err[i]), "%.63s/%s.err", c->dir,
+			 i == 0 ? "fuse2fs" : i == 1 ? "blkd" : "fsd");
 	snprintf(bf_cl.mnt, sizeof(bf_cl.mnt), "%s", c->mnt);
 	if (mkdir(c->mnt, 0755) < 0)
 		return bf_err("mkdir in %s: %s", c->dir, strerror(errno));
@@ -162,13 +167,19 @@ static int run_quiet(const struct bf_cfg *c, char *const argv[], char **out)
 
 /* stop_pid - SIGTERM (unless @signal_it is 0) child bf_cl.pid[@which] and
  * wait for it (10 s, then SIGKILL).  Returns its exit code, or -1. */
-static int stop_pid(int which, int signal_it, const char *name)
+static int stop_pid(const struct bf_cfg *c, int which, int signal_it, const char *name)
 {
 	pid_t pid = bf_cl.pid[which], w = 0;
 	int status = 0;
 
 	if (pid <= 0)
 		return 0;
+	if (signal_it && waitpid(pid, &status, WNOHANG) == pid) {
+		bf_cl.pid[which] = 0;
+		bf_err("%s had exited during the run (status 0x%x); its stderr:", name, status);
+		bb_dump_file(c->srv_err[which]);
+		return -1;
+	}
 	if (signal_it)
 		kill(pid, SIGTERM);
 	for (int i = 0; (w = waitpid(pid, &status, WNOHANG)) == 0 && i < STOP_TICKS; i++)
@@ -180,7 +191,8 @@ static int stop_pid(int which, int signal_it, const char *name)
 	}
 	bf_cl.pid[which] = 0;
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		bf_err("warning: %s exited badly (status 0x%x)", name, status);
+		bf_err("warning: %s exited badly (status 0x%x); its stderr:", name, status);
+		bb_dump_file(c->srv_err[which]);
 		return -1;
 	}
 	return 0;
@@ -196,7 +208,7 @@ static int child_gone(const struct bf_cfg *c, int which, const char *name)
 		return 0;
 	bf_cl.pid[which] = 0;
 	bf_err("%s exited (status 0x%x) before serving:", name, status);
-	bb_dump_file(c->err);
+	bb_dump_file(c->srv_err[which]);
 	return 1;
 }
 
@@ -281,7 +293,7 @@ static int fuse_up(const struct bf_cfg *c, struct bf_side *s)
 		argv[4] = "-o";
 		argv[5] = "fakeroot";
 	}
-	pid = bb_spawn(argv, NULL, c->err);
+	pid = bb_spawn(argv, NULL, c->srv_err[CL_FUSE]);
 	if (pid < 0)
 		return bf_err("cannot start fuse2fs: %s", strerror((int)-pid));
 	bf_cl.pid[CL_FUSE] = pid;
@@ -316,12 +328,13 @@ static int aoki_up(const struct bf_cfg *c, struct bf_side *s)
 	char *fsd[] = { (char *)c->fsd, "--volume", "disk", "--blk-port", "blk", "--port", "fs",
 			"--quiet", NULL };
 	int64_t deadline = bb_now_ns() + START_DEADLINE_NS;
+	struct aoki_fs_opts opts = { .timeout_ns = REQUEST_DEADLINE_NS };
 	struct aoki_blk *b;
 	pid_t pid;
 	int r;
 
 	snprintf(vol, sizeof(vol), "disk=%s", c->img);
-	pid = bb_spawn(blkd, NULL, c->err);
+	pid = bb_spawn(blkd, NULL, c->srv_err[CL_BLKD]);
 	if (pid < 0)
 		return bf_err("cannot start %s: %s", c->blkd, strerror((int)-pid));
 	bf_cl.pid[CL_BLKD] = pid;
@@ -334,12 +347,14 @@ static int aoki_up(const struct bf_cfg *c, struct bf_side *s)
 		usleep(5000);
 	}
 	aoki_blk_close(b);
-	pid = bb_spawn(fsd, NULL, c->err);
+	pid = bb_spawn(fsd, NULL, c->srv_err[CL_FSD]);
 	if (pid < 0)
 		return bf_err("cannot start %s: %s", c->fsd, strerror((int)-pid));
 	bf_cl.pid[CL_FSD] = pid;
 	s->srv[1] = pid;
-	while ((r = aoki_fs_mount("fs", NULL, &s->fs)) < 0) {
+	/* A deadline on every request: a stuck server fails the run
+	 * instead of hanging it. */
+	while ((r = aoki_fs_mount("fs", &opts, &s->fs)) < 0) {
 		if (child_gone(c, CL_FSD, "aoki-fsd"))
 			return -1;
 		if ((r != -ENOENT && r != -ECONNREFUSED) || bb_now_ns() > deadline)
@@ -397,10 +412,10 @@ void bf_side_down(const struct bf_cfg *c, struct bf_side *s)
 		aoki_fs_unmount(s->fs);
 		s->fs = NULL;
 	}
-	stop_pid(CL_FSD, 1, "aoki-fsd");
-	stop_pid(CL_BLKD, 1, "aoki-blkd");
+	stop_pid(c, CL_FSD, 1, "aoki-fsd");
+	stop_pid(c, CL_BLKD, 1, "aoki-blkd");
 	unmount(c);
-	stop_pid(CL_FUSE, 0, "fuse2fs");	/* exits once unmounted */
+	stop_pid(c, CL_FUSE, 0, "fuse2fs");	/* exits once unmounted */
 	if (bf_cl.loop_fd >= 0) {
 		if (ioctl(bf_cl.loop_fd, LOOP_CLR_FD, 0) < 0)
 			bf_err("warning: detaching the loop device: %s", strerror(errno));
@@ -409,6 +424,8 @@ void bf_side_down(const struct bf_cfg *c, struct bf_side *s)
 	}
 	unlink(c->img);
 	unlink(c->err);
+	for (int i = 0; i < 3; i++)
+		unlink(c->srv_err[i]);
 }
 
 /* ------------------------------------------------------------- cleanup */
@@ -449,9 +466,18 @@ static void on_signal(int sig)
 		umount2(bf_cl.mnt, MNT_DETACH);
 	if (bf_cl.loop_fd >= 0)
 		ioctl(bf_cl.loop_fd, LOOP_CLR_FD, 0);
+	/* 5 s for them to stop, then SIGKILL (a stuck server must not
+	 * keep the bench from dying). */
 	for (int i = 0; i < 3; i++)
-		if (bf_cl.pid[i] > 0)
-			waitpid(bf_cl.pid[i], NULL, 0);
+		for (int t = 0; bf_cl.pid[i] > 0; t++) {
+			struct timespec ts = { 0, 10000000 };
+
+			if (waitpid(bf_cl.pid[i], NULL, WNOHANG) != 0)
+				break;
+			if (t == 500)
+				kill(bf_cl.pid[i], SIGKILL);
+			nanosleep(&ts, NULL);
+		}
 	remove_dir();
 	signal(sig, SIG_DFL);
 	raise(sig);

@@ -308,6 +308,7 @@ static int setup(void)
 	if (!getenv("FUZZ_FSD_VERBOSE"))
 		stderr = fopen("/dev/null", "w");	/* fsd's mount messages */
 	set_com_err_hook(quiet_com_err);
+	initialize_ext2_error_table();	/* error_message() in fsd's messages */
 	if (system("command -v mke2fs >/dev/null 2>&1") != 0) {
 		fprintf(err, "fuzz_fsd_mount: mke2fs not installed: nothing to fuzz\n");
 		return -1;

@@ -16,7 +16,9 @@
 
 #include "fs_util.h"
 
+#ifndef THREADS
 #define THREADS 4
+#endif
 #define KILLS 12
 
 static _Atomic int stop, failed;
@@ -51,6 +53,8 @@ static void *worker(void *arg)
 		T_THREAD_CHECK(failed, fd >= 0);
 		fill(buf, 16384, t, i);
 		r = (int)aoki_fs_pwrite(fs, fd, buf, 16384, 0);	/* copy-free */
+		if (r != 16384)
+			fprintf(stderr, "t%u: pwrite %s: %d\n", t, a, r);
 		T_THREAD_CHECK(failed, r == 16384);
 		fill(want, 3000, t, i + 1);
 		r = (int)aoki_fs_pwrite(fs, fd, want, 3000, 16384);	/* an edge */
@@ -85,6 +89,8 @@ static void *worker(void *arg)
 			struct stat st;
 
 			T_THREAD_CHECK(failed, aoki_fs_stat(fs, b, &st) == 0);
+			if (st.st_size != 19388)
+				fprintf(stderr, "t%u: %s has %lld bytes\n", t, b, (long long)st.st_size);
 			T_THREAD_CHECK(failed, st.st_size == 19388);
 			T_THREAD_CHECK(failed, aoki_fs_stat(fs, a, &st) == -ENOENT);
 		}

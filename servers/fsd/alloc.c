@@ -59,7 +59,8 @@ static void alloc_stats(ext2_filsys fs, blk64_t blk, int inuse)
 
 static void alloc_stats_range(ext2_filsys fs, blk64_t blk, blk_t num, int inuse)
 {
-	if (inuse > 0 && fsd_global->avoid)
+	/* 1.47.0 passes the range already consumed (num 0): nothing. */
+	if (inuse > 0 && num && fsd_global->avoid)
 		ext2fs_mark_block_bitmap_range2(fsd_global->avoid, blk, num);
 }
 

@@ -207,6 +207,7 @@ struct fsd_pending *pending_get(struct fsd *d)
 	d->pend_free = p->next;
 	memset(p, 0, sizeof(*p));
 	p->parts = 1;		/* the submitter's: see blkio_release */
+	p->submitting = 1;
 	p->reply_off = -1;
 	return p;
 }
@@ -255,8 +256,35 @@ static void finish(struct fsd *d, struct fsd_pending *p)
 	pending_put(d, p);
 }
 
+/* The data channel is lost (blkd did not come back within the reconnect
+ * deadline): every request in flight fails with @err, and no change is
+ * committed any more (ordered data may be missing). */
+static unsigned fail_inflight(struct fsd *d, int err)
+{
+	unsigned done = 0;
+
+	d->io_error = 1;
+	for (unsigned i = 0; i < FSD_MAX_INFLIGHT; i++) {
+		struct fsd_pending *p = &d->pend[i];
+
+		if (!p->parts)
+			continue;	/* free */
+		p->result = err;
+		if (p->submitting) {
+			p->parts = 1;	/* its handler releases it */
+			continue;
+		}
+		p->parts = 0;
+		done += p->req != NULL;
+		finish(d, p);
+	}
+	d->inflight = d->ordered_inflight = 0;
+	return done;
+}
+
 void blkio_release(struct fsd *d, struct fsd_pending *p)
 {
+	p->submitting = 0;
 	if (--p->parts == 0)
 		finish(d, p);
 }
@@ -270,6 +298,8 @@ unsigned blkio_poll_wait(struct fsd *d, int64_t timeout_ns)
 	if (!d->inflight)
 		return 0;
 	n = aoki_blk_reap(d->data, c, 64, timeout_ns ? 1 : 0, timeout_ns);
+	if (n < 0 && n != -ETIMEDOUT && n != -EINTR)
+		return fail_inflight(d, n);
 	for (int i = 0; i < n; i++) {
 		struct fsd_pending *p;
 

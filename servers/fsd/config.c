@@ -8,7 +8,7 @@
  *	blk-port = blk             where aoki-blkd listens (name or path)
  *	port = fs                  where to serve
  *	read-only = no             yes|no
- *	commit-ms = 5              most time a transaction stays open
+ *	commit-ms = 50             most time a transaction stays open
  *
  * Options on the command line override the file.  Errors name the file
  * and line.

@@ -336,6 +336,77 @@ static int convert_uninit(struct fsd *d, ext2_ino_t ino, uint64_t lblk, uint64_t
 	return fsd_errno(e);
 }
 
+/* The logical block just past the file's last extent (0: none). */
+static uint64_t extent_end(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *in)
+{
+	ext2_extent_handle_t h;
+	struct ext2fs_extent ex;
+	uint64_t end = 0;
+
+	if (ext2fs_extent_open2(d->fs, ino, (struct ext2_inode *)in, &h))
+		return UINT64_MAX;	/* unknown: take the careful path */
+	/* goto leaves the handle at the last extent below a missing block */
+	ext2fs_extent_goto(h, 0xffffffffu);
+	if (!ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &ex))
+		end = ex.e_lblk + ex.e_len;
+	ext2fs_extent_free(h);
+	return end;
+}
+
+/*
+ * Map unmapped blocks of [lblk, lblk + n) one by one (extent_set_bmap
+ * merges neighbours).  For holes below existing extents, where
+ * libext2fs 1.47.0's fallocate sizes its allocation by the distance to
+ * the next extent (a sparse file's 1 GiB hole took all free space).
+ */
+static int alloc_holes(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *in,
+		       uint64_t lblk, uint64_t n)
+{
+	ext2_extent_handle_t h;
+	blk64_t goal = ext2fs_find_inode_goal(d->fs, ino, (struct ext2_inode *)in, lblk);
+	errcode_t e = ext2fs_extent_open2(d->fs, ino, (struct ext2_inode *)in, &h);
+	uint64_t added = 0;
+
+	if (e)
+		return fsd_errno(e);
+	for (uint64_t b = lblk; b < lblk + n && !e;) {
+		struct ext2fs_extent ex;
+		blk64_t p, plen;
+		uint64_t run = 0;
+
+		/* The unmapped stretch starting at b. */
+		while (b + run < lblk + n) {
+			errcode_t g = ext2fs_extent_goto2(h, 0, b + run);
+
+			if (g == 0 && !ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &ex) &&
+			    ex.e_lblk <= b + run && b + run < ex.e_lblk + ex.e_len)
+				break;
+			run++;
+		}
+		if (!run) {
+			b++;
+			continue;
+		}
+		e = ext2fs_new_range(d->fs, 0, goal, run, NULL, &p, &plen);
+		if (e)
+			break;
+		if (plen > run)
+			plen = run;
+		ext2fs_block_alloc_stats_range(d->fs, p, (blk_t)plen, +1);
+		for (blk64_t i = 0; i < plen && !e; i++)
+			e = ext2fs_extent_set_bmap(h, b + i, p + i, 0);
+		added += plen;
+		goal = p + plen;
+		b += plen;
+	}
+	ext2fs_extent_free(h);
+	if (!e && added)
+		e = ext2fs_iblk_add_blocks(d->fs, (struct ext2_inode *)in, added);
+	if (!e)
+		e = ext2fs_write_inode_full(d->fs, ino, (struct ext2_inode *)in, sizeof(*in));
+	return fsd_errno(e);
+}
+
 int file_alloc_range(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *in,
 		     uint64_t lblk, uint64_t n, int *allocated)
 {
@@ -343,10 +414,17 @@ int file_alloc_range(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *in,
 	errcode_t e;
 	int r;
 
-	e = ext2fs_fallocate(d->fs, EXT2_FALLOCATE_FORCE_INIT | EXT2_FALLOCATE_INIT_BEYOND_EOF,
-			     ino, NULL, ~0ULL, lblk, n);
-	if (e)
-		return fsd_errno(e);
+	if ((in->i_flags & EXT4_EXTENTS_FL) && extent_end(d, ino, in) > lblk) {
+		r = alloc_holes(d, ino, in, lblk, n);
+		if (r < 0)
+			return r;
+	} else {
+		e = ext2fs_fallocate(d->fs,
+				     EXT2_FALLOCATE_FORCE_INIT | EXT2_FALLOCATE_INIT_BEYOND_EOF,
+				     ino, NULL, ~0ULL, lblk, n);
+		if (e)
+			return fsd_errno(e);
+	}
 	r = inode_read(d, ino, in);
 	if (r == 0 && allocated && in->i_blocks != before)
 		*allocated = 1;
@@ -478,6 +556,7 @@ int data_write(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
 	       const struct fs_io_req *io, int append)
 {
 	struct write_ctx x = { .io = *io };
+	struct probe whole = { 0, 0 };
 	struct ext2_inode_large in;
 	struct aoki_req *dreq;
 	uint64_t lb0, lb1, size;
@@ -514,6 +593,8 @@ int data_write(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
 	r = map_range(d, x.ino, &in, lb0, 1, probe_run, &x.first);
 	if (r == 0)
 		r = map_range(d, x.ino, &in, lb1 - 1, 1, probe_run, &x.last);
+	if (r == 0)	/* any unwritten extent in the range: .uninit */
+		r = map_range(d, x.ino, &in, lb0, lb1 - lb0, probe_run, &whole);
 	if (r == 0)
 		r = file_alloc_range(d, x.ino, &in, lb0, lb1 - lb0, &allocated);
 	if (r < 0)
@@ -526,23 +607,29 @@ int data_write(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
 	x.p->result = (int64_t)io->length;
 	if (append)
 		x.p->reply_off = (int64_t)x.off;
-	/* Ordered: the commit that records a new mapping, size or written
-	 * extent waits for it (an overwrite only delays that commit). */
-	x.p->ordered = 1;
-	(void)allocated;
+	/* Ordered: the commit that records a new mapping, a larger size or
+	 * a written extent waits for this data.  A pure overwrite of
+	 * written blocks needs no order (DESIGN: overwrites skip the
+	 * journal); unwritten extents found on the way make it ordered. */
+	x.p->ordered = allocated || x.end > size || whole.uninit;
 	r = map_range(d, x.ino, &in, lb0, lb1 - lb0, write_run, &x);
 	if (r == 0 && x.any_uninit)
 		r = convert_uninit(d, x.ino, lb0, lb1 - lb0);
 	if (r == 0)
 		r = inode_read(d, x.ino, &in);
 	if (r == 0) {
+		struct ext2_inode_large was = in;
+
 		if (x.end > EXT2_I_SIZE(&in))
 			ext2fs_inode_size_set(d->fs, (struct ext2_inode *)&in, x.end);
 		/* A write by someone else than root drops set-user-ID. */
 		if (c->uid && (in.i_mode & (LINUX_S_ISUID | LINUX_S_ISGID)))
 			in.i_mode &= ~LINUX_S_ISUID;
 		inode_touch(&in, 1);
-		r = inode_write(d, x.ino, &in);
+		/* Same size and times (the coarse clock has not ticked):
+		 * nothing to write, nothing to commit. */
+		if (memcmp(&was, &in, sizeof(in)))
+			r = inode_write(d, x.ino, &in);
 	}
 	if (r == 0 && append) {
 		/* In the transaction that holds the new size: a rerun after a

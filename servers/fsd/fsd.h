@@ -39,12 +39,16 @@
 #include "../../lib/fs/proto.h"
 #include "journal.h"
 
-#define FSD_COMMIT_NS 5000000	/* a transaction stays open at most 5 ms */
+#define FSD_COMMIT_NS 50000000	/* a transaction stays open at most 50 ms:
+				 * a commit stalls the metadata thread ~2 ms,
+				 * and the staging ring already keeps what
+				 * a crash of fsd alone would lose */
 #define FSD_TXN_MAX_BLOCKS 4096	/* ... or until it holds this many blocks */
 #define FSD_CACHE_BLOCKS 16384	/* clean metadata blocks kept (64 MiB at 4K) */
 #define FSD_MAX_INFLIGHT 256	/* data requests in flight to blkd */
 #define FSD_REPLIES_NAME ".aoki-replies"	/* in the root directory */
 #define FSD_REPLY_SLOTS 16384
+#define FSD_SETTLE_NS 20000000	/* after a crash, before the replay (mount.c) */
 
 struct fsd_config {
 	const char *volume;	/* blkd volume holding the image */
@@ -91,6 +95,7 @@ struct fsd_pending {
 	int64_t result;		/* bytes, or the first error */
 	int64_t reply_off;	/* APPEND: the offset the data went to */
 	int ordered;		/* a write into newly allocated blocks */
+	int submitting;		/* its handler still holds it */
 	struct fsd_pending *next;	/* free list */
 };
 
@@ -140,6 +145,7 @@ struct fsd {
 	unsigned staged_applied;	/* records applied at start */
 	uint32_t stage_last;	/* mount: the last tid the journal held */
 	int stage_uuid_ok;	/* mount: a replay ran; the ring may apply */
+	int stage_apply;	/* mount: the ring is valid: apply it */
 	uint8_t stage_uuid[16];
 };
 #define FSD_BOUNCE_BLOCKS 64	/* blocks written home in one request */
@@ -201,8 +207,11 @@ int txn_flush_fs(struct fsd *d);
 
 /* stage.c: what a crash of the fsd process alone must not lose. */
 int stage_open(struct fsd *d, const char *path);
-int stage_recover(struct fsd *d, uint32_t last_tid, const uint8_t fs_uuid[16],
-		  unsigned *applied);
+/* Does the ring hold what the crashed process staged after transaction
+ * @last_tid (the journal's last), in this boot, for this file system? */
+int stage_valid(struct fsd *d, uint32_t last_tid, const uint8_t fs_uuid[16]);
+/* Its records into the cache as the open transaction. */
+int stage_apply(struct fsd *d, unsigned *applied);
 void stage_reset(struct fsd *d, uint32_t base);
 /* The journal restarted at tid @base with nothing committed: the ring
  * (applied, not yet committed) now belongs to that transaction. */

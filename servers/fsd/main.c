@@ -39,7 +39,7 @@ static void usage(FILE *f)
 		"  -b, --blk-port PORT   where aoki-blkd listens (default \"blk\")\n"
 		"  -p, --port NAME       port name or socket path to serve on\n"
 		"  -r, --read-only       serve read-only (no journal replay, no writes)\n"
-		"  -m, --commit-ms N     most time a transaction stays open (default 5)\n"
+		"  -m, --commit-ms N     most time a transaction stays open (default 50)\n"
 		"  -q, --quiet           do not log connections\n"
 		"  -h, --help            this text\n"
 		"\n"

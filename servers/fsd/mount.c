@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fsd.h"
 
@@ -224,6 +225,13 @@ static int mount_image(struct fsd *d)
 		return r;
 	if (ext2fs_has_feature_journal_needs_recovery(d->fs->super)) {
 		struct journal_info ji;
+		struct timespec settle = { 0, FSD_SETTLE_NS };
+
+		/* The last user crashed.  Writes it had handed to blkd may
+		 * still be in flight there (blkd has no fence for a dead
+		 * client's I/O yet): let them land before reading what the
+		 * replay will build on. */
+		nanosleep(&settle, NULL);
 		uint8_t uuid[16];
 		uint32_t last;
 
@@ -271,22 +279,26 @@ static int mount_image(struct fsd *d)
 	r = ext2fs_flush2(d->fs, 0) ? -EIO : 0;
 	if (r == 0)
 		r = blkio_flush(d);
+	if (r == 0 && d->stage_uuid_ok && stage_valid(d, d->stage_last, d->stage_uuid)) {
+		struct journal_info ji;
+
+		/* The ring now belongs to the journal's next transaction,
+		 * before the journal restarts at it: a crash from here on
+		 * still finds the ring valid. */
+		journal_get_info(d->journal, &ji);
+		stage_rebase(d, ji.next_tid);
+		d->stage_apply = 1;
+	}
 	if (r == 0)
 		r = journal_start(d->journal);
 	d->bypass = 0;
-	if (r == 0 && d->stage_uuid_ok && d->stage) {
+	if (r == 0 && d->stage_apply) {
 		/* What the crashed process had acknowledged but not yet
 		 * committed: into the cache as the open transaction, then
 		 * libext2fs reads the metadata again (through the cache).
 		 * The ring keeps it until the commit below. */
-		r = stage_recover(d, d->stage_last, d->stage_uuid, &d->staged_applied);
+		r = stage_apply(d, &d->staged_applied);
 		if (r == 0 && d->staged_applied) {
-			struct journal_info ji;
-
-			/* Until the commit below, a crash must find the ring
-			 * valid against the restarted journal. */
-			journal_get_info(d->journal, &ji);
-			stage_rebase(d, ji.next_tid);
 			close_fs(d);
 			r = open_fs(d, 1);
 		}

@@ -170,9 +170,20 @@ int64_t inode_get_time(const struct ext2_inode_large *in, int which)
 	return s * 1000000000 + (extra >> 2);
 }
 
+/* File times come from the coarse clock, as the kernel's do (a tick of a
+ * few ms): a stream of writes changes the inode once per tick, not once
+ * per write. */
+static int64_t now_coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 void inode_touch(struct ext2_inode_large *in, int mtime)
 {
-	int64_t now = now_real_ns();
+	int64_t now = now_coarse_ns();
 
 	inode_set_time(in, T_CTIME, now);
 	if (mtime)

@@ -111,17 +111,22 @@ static uint32_t rec_crc(const struct stage_rec *rec, const uint8_t *body, size_t
 	return journal_crc32c(journal_crc32c(~0u, &h, sizeof(h)), body, len);
 }
 
-int stage_recover(struct fsd *d, uint32_t last_tid, const uint8_t fs_uuid[16], unsigned *applied)
+int stage_valid(struct fsd *d, uint32_t last_tid, const uint8_t fs_uuid[16])
 {
 	struct stage_hdr *h = d->stage;
 	uint8_t now[16];
+
+	return h && h->magic == STAGE_MAGIC && h->bsize == d->bsize && boot_id(now) == 0 &&
+	       !memcmp(h->boot_id, now, 16) && !memcmp(h->fs_uuid, fs_uuid, 16) &&
+	       h->base == last_tid + 1;
+}
+
+int stage_apply(struct fsd *d, unsigned *applied)
+{
+	struct stage_hdr *h = d->stage;
 	uint64_t off = HDR_BYTES;
 
 	*applied = 0;
-	if (!h || h->magic != STAGE_MAGIC || h->bsize != d->bsize || boot_id(now) < 0 ||
-	    memcmp(h->boot_id, now, 16) || memcmp(h->fs_uuid, fs_uuid, 16) ||
-	    h->base != last_tid + 1)
-		return 0;
 	while (off + sizeof(struct stage_rec) <= STAGE_SIZE) {
 		const struct stage_rec *rec = (const void *)((uint8_t *)d->stage + off);
 		const uint8_t *body = (const uint8_t *)(rec + 1);
