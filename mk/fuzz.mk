@@ -18,6 +18,11 @@ FUZZ_FSD_SRC := $(filter-out servers/fsd/main.c servers/fsd/blkio.c,$(wildcard s
 		fuzz/fsd_memblk.c
 FUZZ_FSD_OBJ := $(FUZZ_FSD_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZERS     := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(sort $(wildcard fuzz/fuzz_*.c)))
+# Static pattern rules (explicit targets): make then builds every object
+# they list; an implicit rule whose object is missing would be passed
+# over for the generic one, which lacks fsd's objects.
+FUZZERS_FSD := $(filter $(FUZZ_BUILD)/fuzz_fsd_%,$(FUZZERS))
+FUZZERS_LIB := $(filter-out $(FUZZERS_FSD),$(FUZZERS))
 FUZZERS_RUN ?= $(notdir $(FUZZERS))
 
 $(FUZZ_BUILD)/obj/%.o: %.c
@@ -25,12 +30,12 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 	@$(if $(Q),echo "  FUZZCC  $<")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
-$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
+$(FUZZERS_LIB): $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZLD  $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) -luring
 
-$(FUZZ_BUILD)/fuzz_fsd_%: fuzz/fuzz_fsd_%.c $(FUZZ_LIB_OBJ) $(FUZZ_FSD_OBJ)
+$(FUZZERS_FSD): $(FUZZ_BUILD)/fuzz_fsd_%: fuzz/fuzz_fsd_%.c $(FUZZ_LIB_OBJ) $(FUZZ_FSD_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZLD  $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_FSD_OBJ) $(FUZZ_LIB_OBJ) \

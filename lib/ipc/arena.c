@@ -136,7 +136,7 @@ int ipc_arena_alloc(struct ipc_arenas *as, size_t len, void **buf)
 	void *p = NULL;
 	int r = 0;
 
-	*buf = NULL;
+	/* *buf is left alone on failure (callers may keep using it). */
 	if (!len || len > SIZE_MAX / 2)
 		return -EINVAL;
 	pthread_mutex_lock(&as->lock);
@@ -152,7 +152,8 @@ int ipc_arena_alloc(struct ipc_arenas *as, size_t len, void **buf)
 			p = take_pages(a, npages);
 	}
 	pthread_mutex_unlock(&as->lock);
-	*buf = p;
+	if (r == 0)
+		*buf = p;
 	return r;
 }
 

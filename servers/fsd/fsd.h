@@ -299,6 +299,15 @@ int dir_lookup(struct fsd *d, ext2_ino_t dir, const char *name, ext2_ino_t *ino)
 int fsd_readlink(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *in, char *buf,
 		 size_t cap);
 
+/* dcache.c: directory entries in memory (libext2fs's lookups read the
+ * whole directory).  Every change of an entry by fsd goes through
+ * dcache_add / dcache_del; a freed directory is dropped. */
+int dcache_lookup(struct fsd *d, ext2_ino_t dir, const char *name, ext2_ino_t *ino);
+void dcache_add(ext2_ino_t dir, const char *name, ext2_ino_t ino);
+void dcache_del(ext2_ino_t dir, const char *name);
+void dcache_drop(ext2_ino_t dir);
+void dcache_clear(void);
+
 /* data.c */
 int data_read(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
 	      const struct fs_io_req *io);

@@ -86,6 +86,16 @@ static int decode_meta(struct fsd_op *o, const void *data, size_t len)
 	return 0;
 }
 
+static int check_dir(struct fsd *d, uint64_t dirfh, const char *name, size_t len)
+{
+	struct ext2_inode_large in;
+	ext2_ino_t ino;
+
+	if (!len || name[0] == '/')
+		return 0;
+	return inode_of_fh(d, dirfh, &ino, &in);
+}
+
 /* A rerun of an op already done: its recorded reply.  1 if answered. */
 static int answer_rerun(struct fsd_op *o, int32_t *status)
 {
@@ -121,6 +131,14 @@ static int handle_meta(struct fsd *d, struct aoki_req *req, uint16_t op, const v
 
 	o.cred = (struct fsd_cred){ aoki_req_peer(req)->uid, aoki_req_peer(req)->gid };
 	r = decode_meta(&o, data, len);
+	if (r < 0)
+		return r;
+	/* A relative name starts at a directory handle: it must name a live
+	 * inode of that generation (a guessed inode number gets -ESTALE; it
+	 * would skip the search permission on the directory's ancestors). */
+	r = check_dir(d, o.a.dir, o.name, o.a.name_len);
+	if (r == 0 && (op == FS_OP_RENAME || op == FS_OP_LINK))
+		r = check_dir(d, o.a.dir2, o.name2, o.a.name2_len);
 	if (r < 0)
 		return r;
 	if (op == FS_OP_OPEN && (o.a.flags & (O_CREAT | O_TRUNC)))

@@ -194,6 +194,7 @@ static int mount_failed(struct fsd *d, int r)
 	journal_close(d->journal, 0);
 	d->journal = NULL;
 	alloc_fini(d);
+	dcache_clear();
 	close_fs(d);
 	cache_destroy(&d->cache);
 	free(d->journal_map);
@@ -352,6 +353,7 @@ int fsd_unmount(struct fsd *d)
 		}
 	}
 	alloc_fini(d);
+	dcache_clear();
 	close_fs(d);
 	cache_destroy(&d->cache);
 	free(d->journal_map);

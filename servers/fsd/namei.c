@@ -213,9 +213,7 @@ void attr_fill(struct fsd *d, ext2_ino_t ino, const struct ext2_inode_large *in,
 
 int dir_lookup(struct fsd *d, ext2_ino_t dir, const char *name, ext2_ino_t *ino)
 {
-	errcode_t e = ext2fs_lookup(d->fs, dir, name, (int)strlen(name), NULL, ino);
-
-	return e == EXT2_ET_FILE_NOT_FOUND ? -ENOENT : fsd_errno(e);
+	return dcache_lookup(d, dir, name, ino);
 }
 
 /* The target of symlink @ino into @buf (NUL-terminated); its length. */

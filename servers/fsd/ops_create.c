@@ -60,6 +60,8 @@ int dir_add(struct fsd *d, ext2_ino_t dir, const char *name, ext2_ino_t ino, uns
 		if (!e)
 			e = ext2fs_link(d->fs, dir, name, ino, ft);
 	}
+	if (!e)
+		dcache_add(dir, name, ino);
 	return fsd_errno(e);
 }
 
@@ -341,6 +343,7 @@ int op_mkdir(struct fsd_op *o)
 	}
 	if (e)
 		return fsd_errno(e);
+	dcache_add(dir, last, ino);
 	r = inode_read(o->d, ino, &in);
 	if (r == 0)
 		r = dir_set_generation(o->d, ino, &in, gen);
@@ -386,6 +389,7 @@ int op_symlink(struct fsd_op *o)
 	}
 	if (e)
 		return fsd_errno(e);
+	dcache_add(dir, last, ino);
 	r = inode_read(o->d, ino, &in);
 	if (r < 0)
 		return r;

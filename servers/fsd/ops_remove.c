@@ -64,6 +64,8 @@ static int dir_set(struct fsd *d, ext2_ino_t dir, const char *name, ext2_ino_t i
 
 	if (e)
 		return fsd_errno(e);
+	if (s.done)
+		dcache_add(dir, name, ino);
 	return s.done ? 0 : -ENOENT;
 }
 
@@ -135,6 +137,7 @@ static int remove_entry(struct fsd *d, struct victim *v)
 
 	if (e)
 		return fsd_errno(e);
+	dcache_del(v->dir, v->last);
 	r = drop_link(d, v->ino, &v->in);
 	if (r == 0 && LINUX_S_ISDIR(v->in.i_mode))
 		return adjust_links(d, v->dir, -1);	/* its ".." */
@@ -294,6 +297,9 @@ int op_rename(struct fsd_op *o)
 	}
 	if (r == 0) {
 		errcode_t e = ext2fs_unlink(d->fs, s.dir, s.last, s.ino, 0);
+
+		if (!e)
+			dcache_del(s.dir, s.last);
 
 		r = fsd_errno(e);
 	}

@@ -131,6 +131,8 @@ int inode_release(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *in)
 			ext2fs_block_alloc_stats2(d->fs, acl, -1);
 		ext2fs_file_acl_block_set(d->fs, (struct ext2_inode *)in, 0);
 	}
+	if (LINUX_S_ISDIR(in->i_mode))
+		dcache_drop(ino);
 	in->i_links_count = 0;
 	in->i_dtime = (uint32_t)(now_real_ns() / 1000000000);
 	e = ext2fs_write_inode_full(d->fs, ino, (struct ext2_inode *)in, sizeof(*in));
