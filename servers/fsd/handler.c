@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -149,9 +150,10 @@ static int handle_meta(struct fsd *d, struct aoki_req *req, uint16_t op, const v
 		return aoki_req_reply(req, status, o.has_hrep ? &o.hrep : NULL,
 				      o.has_hrep ? sizeof(o.hrep) : 0) ?: 0;
 	status = m->fn(&o);
-	if ((flags & ONCE) && status >= 0)
-		replies_record(d, req, status, o.has_hrep ? &o.hrep : NULL,
-			       o.has_hrep ? sizeof(o.hrep) : 0);
+	if ((flags & ONCE) && status >= 0 &&
+	    replies_record(d, req, status, o.has_hrep ? &o.hrep : NULL,
+			   o.has_hrep ? sizeof(o.hrep) : 0) == 0)
+		d->test_crash_due = d->test_crash;
 	if (status < 0)
 		return status;
 	aoki_req_reply(req, status, o.has_hrep ? &o.hrep : NULL, o.has_hrep ? sizeof(o.hrep) : 0);
@@ -204,6 +206,12 @@ int fsd_handle(struct aoki_req *req, void *arg)
 	/* Before the reply goes out (writes stage themselves before their
 	 * completion can be published). */
 	stage_request(d);
+	if (d->test_crash_due) {
+		/* Fault injection (tests only, AOKI_FSD_TEST_CRASH): die as
+		 * a SIGKILL would, the op done and staged but not answered;
+		 * the restarted fsd must answer its rerun from the record. */
+		raise(SIGKILL);
+	}
 	return r;
 }
 

@@ -144,6 +144,9 @@ int main(int argc, char **argv)
 		.uid = getuid(),
 	};
 	raise_nofile();
+	/* Tests only: SIGKILL itself after each operation that must not run
+	 * twice, before its reply (the rerun must come from the record). */
+	d.test_crash = getenv("AOKI_FSD_TEST_CRASH") != NULL;
 	/* The staging ring lives beside the port's socket (the run
 	 * directory: tmpfs under /run). */
 	if (aoki_port_path(cfg.port, stage, sizeof(stage)) > 0) {

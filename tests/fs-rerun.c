@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs-rerun: operations that must not run twice, rerun after a crash.
+ * aoki-fsd runs under aoki-init with AOKI_FSD_TEST_CRASH, which makes it
+ * SIGKILL itself right after each create, mkdir, rename, link, symlink or
+ * unlink has run and been staged, before the reply goes out.  The
+ * restarted fsd gets the request again (IPC resume) and must answer it
+ * from the reply record: a create with O_EXCL that succeeded must not
+ * come back as -EEXIST, an unlink as -ENOENT, a rename as -ENOENT.  The
+ * control: the same sequence run twice by hand gives those errors, so
+ * the record is what makes the difference.  Each crash is checked to have
+ * happened (a new fsd pid) and to have been answered from the record
+ * (dedup_hits counts up).
+ */
+#include "fs_util.h"
+
+static const char *dir;
+
+static pid_t fsd_pid(void)
+{
+	char path[PATH_MAX + 16], text[32] = { 0 };
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/fs.pid", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (read(fd, text, sizeof(text) - 1) <= 0)
+		text[0] = 0;
+	close(fd);
+	return atoi(text) > 0 ? atoi(text) : -1;
+}
+
+/* The call @what returned @r after a crash of fsd and a rerun answered
+ * from the record. */
+static void after_crash(struct aoki_fs *fs, const char *what, long r, long want, pid_t *pid,
+			uint64_t *hits)
+{
+	struct aoki_fs_stats st;
+	pid_t now = fsd_pid();
+
+	if (r != want)
+		fprintf(stderr, "%s: %ld, want %ld\n", what, r, want);
+	CHECK_EQ(r, want);
+	CHECK(now > 0 && now != *pid);	/* it really died and came back */
+	*pid = now;
+	CHECK_EQ(aoki_fs_server_stats(fs, &st), 0);
+	CHECK_EQ(st.dedup_hits, 1);	/* a new fsd: its first answer */
+	*hits += st.dedup_hits;
+}
+
+int main(void)
+{
+	char img[PATH_MAX], conf[PATH_MAX + 16], bin[PATH_MAX], init[PATH_MAX + 16];
+	struct aoki_fs_opts opts = { .reconnect_ns = 10000000000ll };
+	struct aoki_fs *fs;
+	struct stat st;
+	uint64_t hits = 0;
+	pid_t initpid, pid;
+	FILE *f;
+	int fd;
+
+	dir = t_run_dir();
+	snprintf(bin, sizeof(bin), "%s", t_fsd_path());
+	*strrchr(bin, '/') = 0;
+	snprintf(img, sizeof(img), "%s/fs.img", dir);
+	t_fs_mkfs(img, 64);
+	snprintf(conf, sizeof(conf), "%s/init.conf", dir);
+	f = fopen(conf, "w");
+	CHECK(f != NULL);
+	fprintf(f, "[server blk]\nexec = %s/aoki-blkd --volume disk=%s --quiet\nport = blk\n"
+		   "[server fs]\nexec = %s/aoki-fsd --volume disk --quiet\nport = fs\n"
+		   "restart = on-failure\nbackoff-min-ms = 0\nbackoff-max-ms = 20\n"
+		   "crash-limit = 100\ncrash-window-s = 1\n",
+		bin, img, bin);
+	CHECK_EQ(fclose(f), 0);
+	snprintf(init, sizeof(init), "%s/aoki-init", bin);
+	setenv("AOKI_FSD_TEST_CRASH", "1", 1);
+	{
+		const char *argv[] = { init, "-c", conf, "--run-dir", dir, NULL };
+
+		initpid = t_spawn(argv);
+	}
+	t_wait_accepting("fs", initpid, 5);
+	CHECK_EQ(aoki_fs_mount("fs", &opts, &fs), 0);
+	pid = fsd_pid();
+	CHECK(pid > 0);
+
+	fd = aoki_fs_open(fs, "/a", O_CREAT | O_EXCL | O_RDWR, 0644);
+	after_crash(fs, "create /a O_EXCL", fd >= 0 ? 0 : fd, 0, &pid, &hits);
+	CHECK_EQ(aoki_fs_pwrite(fs, fd, "data", 4, 0), 4);	/* the handle is right */
+	after_crash(fs, "mkdir /d", aoki_fs_mkdir(fs, "/d", 0755), 0, &pid, &hits);
+	after_crash(fs, "rename /a /d/b", aoki_fs_rename(fs, "/a", "/d/b"), 0, &pid, &hits);
+	after_crash(fs, "link /d/b /c", aoki_fs_link(fs, "/d/b", "/c"), 0, &pid, &hits);
+	after_crash(fs, "symlink /s", aoki_fs_symlink(fs, "d/b", "/s"), 0, &pid, &hits);
+	after_crash(fs, "unlink /c", aoki_fs_unlink(fs, "/c"), 0, &pid, &hits);
+	CHECK_EQ(aoki_fs_stat(fs, "/s", &st), 0);
+	CHECK_EQ(st.st_size, 4);
+	CHECK_EQ(st.st_nlink, 1);
+	CHECK_EQ(aoki_fs_stat(fs, "/a", &st), -ENOENT);
+	CHECK_EQ(aoki_fs_stat(fs, "/c", &st), -ENOENT);
+	printf("note: 6 operations rerun after a crash, %llu answered from the reply record\n",
+	       (unsigned long long)hits);
+	/* Control: the same operations run again are refused. */
+	CHECK_EQ(aoki_fs_open(fs, "/d/b", O_CREAT | O_EXCL | O_RDWR, 0644), -EEXIST);
+	CHECK_EQ(aoki_fs_rename(fs, "/a", "/d/b"), -ENOENT);
+	CHECK_EQ(aoki_fs_unlink(fs, "/c"), -ENOENT);
+	aoki_fs_unmount(fs);
+	CHECK_EQ(kill(initpid, SIGTERM), 0);
+	CHECK_EQ(waitpid(initpid, NULL, 0), initpid);
+	t_child_track(0, initpid);
+	CHECK_EQ(t_fs_fsck(img), 0);
+	return 0;
+}
