@@ -59,8 +59,12 @@ static void *worker(void *arg)
 		fill(want, 3000, t, i + 1);
 		r = (int)aoki_fs_pwrite(fs, fd, want, 3000, 16384);	/* an edge */
 		T_THREAD_CHECK(failed, r == 3000);
-		if (i % 5 == 0)
-			T_THREAD_CHECK(failed, aoki_fs_fsync(fs, fd) == 0);
+		if (i % 5 == 0) {
+			r = aoki_fs_fsync(fs, fd);
+			if (r)
+				fprintf(stderr, "t%u: fsync %s: %d\n", t, a, r);
+			T_THREAD_CHECK(failed, r == 0);
+		}
 		r = (int)aoki_fs_pread(fs, fd, back, 19384, 0);
 		T_THREAD_CHECK(failed, r == 19384);
 		if (memcmp(back, buf, 16384)) {

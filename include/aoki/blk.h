@@ -49,6 +49,11 @@ struct aoki_blk;		/* one open volume (opaque) */
 
 /* aoki_blk_open flags. */
 #define AOKI_BLK_RDWR 0x1u	/* open for writing too (else read-only) */
+#define AOKI_BLK_FENCE 0x2u	/* return only once every I/O the server had
+				 * in flight has completed, whoever's: a
+				 * restarted client's writes then cannot be
+				 * overtaken by late ones of the process it
+				 * replaces */
 
 /* aoki_blk_pwrite / struct aoki_blk_io flags. */
 #define AOKI_BLK_FUA 0x1u	/* the write is durable when it completes */

@@ -29,7 +29,8 @@ static const uint16_t wire_op[] = {
 
 static int do_open(struct aoki_blk *b, const char *volume, unsigned flags)
 {
-	struct blk_open_req req = { .flags = flags & AOKI_BLK_RDWR ? BLK_OPEN_WRITE : 0 };
+	struct blk_open_req req = { .flags = (flags & AOKI_BLK_RDWR ? BLK_OPEN_WRITE : 0) |
+					     (flags & AOKI_BLK_FENCE ? BLK_OPEN_FENCE : 0) };
 	struct blk_info_rep rep;
 	size_t got = 0;
 	int r;
@@ -59,7 +60,7 @@ int aoki_blk_open(const char *port, const char *volume, unsigned flags,
 	struct aoki_blk *b;
 	int r;
 
-	if (!volume || (flags & ~AOKI_BLK_RDWR))
+	if (!volume || (flags & ~(AOKI_BLK_RDWR | AOKI_BLK_FENCE)))
 		return -EINVAL;
 	if (!*volume || strlen(volume) > BLK_NAME_MAX)
 		return *volume ? -ENAMETOOLONG : -EINVAL;

@@ -51,6 +51,10 @@ struct blk_open_req {
 	char name[BLK_NAME_MAX + 1];	/* NUL-padded */
 };
 #define BLK_OPEN_WRITE 0x1u
+/* Answer only once every I/O the server had in flight when the OPEN
+ * arrived has completed: a restarted client's fence against the late
+ * writes of its dead predecessor (aoki-fsd). */
+#define BLK_OPEN_FENCE 0x2u
 #define BLK_HANDLE_RDONLY 0x80000000u	/* handle bit: opened read-only */
 #define BLK_HANDLE_INDEX 0xffu		/* handle bits: the volume's index */
 #define BLK_HANDLE_NAME 0x7fffff00u	/* handle bits: its name's hash */

@@ -103,5 +103,9 @@ struct blkd_io_args {
 /* io.c: defer @req and queue its I/O on the worker's ring; the reply is
  * sent when it completes.  Returns AOKI_DEFERRED, or -errno to reply now. */
 int blkd_io_start(struct aoki_req *req, const struct blkd_io_args *a);
+/* io.c: reply @rep (@len bytes, status 0) once every I/O this worker had
+ * in flight has completed (BLK_OPEN_FENCE); at once if none.  Returns 0
+ * (replied) or AOKI_DEFERRED, or -ENOMEM. */
+int blkd_io_fence(struct aoki_req *req, const void *rep, size_t len);
 
 #endif

@@ -16,10 +16,10 @@
 #include "aoki/blk.h"
 #include "blkd.h"
 
-static void info_reply(struct aoki_req *req, const struct blkd_volume *v, unsigned handle,
-		       int writable)
+static void info_fill(struct blk_info_rep *out, const struct blkd_volume *v, unsigned handle,
+		      int writable)
 {
-	struct blk_info_rep rep = {
+	*out = (struct blk_info_rep){
 		.size = v->size,
 		.block_size = v->block_size,
 		.mem_align = v->mem_align,
@@ -29,7 +29,14 @@ static void info_reply(struct aoki_req *req, const struct blkd_volume *v, unsign
 			 (v->blockdev ? AOKI_BLK_INFO_BLOCKDEV : 0),
 		.handle = handle,
 	};
+}
 
+static void info_reply(struct aoki_req *req, const struct blkd_volume *v, unsigned handle,
+		       int writable)
+{
+	struct blk_info_rep rep;
+
+	info_fill(&rep, v, handle, writable);
 	aoki_req_reply(req, 0, &rep, sizeof(rep));
 }
 
@@ -56,7 +63,7 @@ static int op_open(struct blkd *d, struct aoki_req *req, const void *data, size_
 	if (len != sizeof(o))
 		return -EINVAL;
 	memcpy(&o, data, sizeof(o));
-	if (o.flags & ~BLK_OPEN_WRITE || !memchr(o.name, 0, sizeof(o.name)))
+	if (o.flags & ~(BLK_OPEN_WRITE | BLK_OPEN_FENCE) || !memchr(o.name, 0, sizeof(o.name)))
 		return -EINVAL;
 	for (unsigned i = 0; i < d->nvol; i++) {
 		if (strcmp(d->vol[i].name, o.name))
@@ -64,6 +71,15 @@ static int op_open(struct blkd *d, struct aoki_req *req, const void *data, size_
 		r = blkd_access(d, &d->vol[i], aoki_req_peer(req)->uid, o.flags & BLK_OPEN_WRITE);
 		if (r < 0)
 			return r;
+		if (o.flags & BLK_OPEN_FENCE) {
+			struct blk_info_rep rep;
+
+			info_fill(&rep, &d->vol[i],
+				  i | d->vol[i].handle_name |
+					  ((o.flags & BLK_OPEN_WRITE) ? 0 : BLK_HANDLE_RDONLY),
+				  (o.flags & BLK_OPEN_WRITE) != 0);
+			return blkd_io_fence(req, &rep, sizeof(rep));
+		}
 		info_reply(req, &d->vol[i],
 			   i | d->vol[i].handle_name |
 				   ((o.flags & BLK_OPEN_WRITE) ? 0 : BLK_HANDLE_RDONLY),

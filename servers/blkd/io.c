@@ -85,6 +85,75 @@ static int io_queue(struct io_worker *iw, struct io_op *op)
 	return 0;
 }
 
+static void inflight_add(struct io_worker *iw, struct io_op *op)
+{
+	op->seq = ++iw->seq;
+	op->inext = NULL;
+	op->iprev = iw->newest;
+	if (iw->newest)
+		iw->newest->inext = op;
+	else
+		iw->oldest = op;
+	iw->newest = op;
+}
+
+static void inflight_del(struct io_worker *iw, struct io_op *op)
+{
+	if (op->iprev)
+		op->iprev->inext = op->inext;
+	else
+		iw->oldest = op->inext;
+	if (op->inext)
+		op->inext->iprev = op->iprev;
+	else
+		iw->newest = op->iprev;
+}
+
+/* Answer the fences whose older I/O has all completed. */
+static unsigned fences_check(struct io_worker *iw)
+{
+	unsigned done = 0;
+
+	while (iw->fences && (!iw->oldest || iw->oldest->seq > iw->fences->seq)) {
+		struct io_fence *f = iw->fences;
+
+		iw->fences = f->next;
+		if (!iw->fences)
+			iw->fences_tail = NULL;
+		aoki_req_reply(f->req, 0, f->rep, f->len);
+		aoki_req_complete(f->req);
+		free(f);
+		done++;
+	}
+	return done;
+}
+
+int blkd_io_fence(struct aoki_req *req, const void *rep, size_t len)
+{
+	struct io_worker *iw = aoki_req_worker_data(req);
+	struct io_fence *f;
+
+	if (!iw->oldest)
+		return aoki_req_reply(req, 0, rep, len) ?: 0;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->req = aoki_req_defer(req);
+	if (!f->req) {
+		free(f);
+		return -ENOMEM;
+	}
+	f->seq = iw->seq;
+	memcpy(f->rep, rep, len);
+	f->len = len;
+	if (iw->fences_tail)
+		iw->fences_tail->next = f;
+	else
+		iw->fences = f;
+	iw->fences_tail = f;
+	return AOKI_DEFERRED;
+}
+
 static void op_free(struct io_worker *iw, struct io_op *op)
 {
 	op->next = iw->free_ops;
@@ -122,6 +191,7 @@ static int op_step(struct io_worker *iw, struct io_op *op, int res)
 	aoki_req_reply(op->req, res, NULL, 0);
 	aoki_req_complete(op->req);
 	io_fixed_put(iw, op->fixed);
+	inflight_del(iw, op);
 	op_free(iw, op);
 	iw->inflight--;
 	return 1;
@@ -150,11 +220,11 @@ static unsigned io_poll(void *wctx)
 	unsigned done;
 
 	if (!iw->inflight)
-		return 0;
+		return fences_check(iw);
 	io_flush(iw);
 	done = io_reap(iw);
 	io_flush(iw);	/* resubmissions */
-	return done;
+	return done + fences_check(iw);
 }
 
 int blkd_io_start(struct aoki_req *req, const struct blkd_io_args *a)
@@ -184,6 +254,7 @@ int blkd_io_start(struct aoki_req *req, const struct blkd_io_args *a)
 		op_free(iw, op);
 		return op->req ? AOKI_DEFERRED : -ENOMEM;
 	}
+	inflight_add(iw, op);
 	iw->inflight++;
 	return AOKI_DEFERRED;
 }

@@ -58,12 +58,27 @@ struct io_op {
 	uint32_t length, done;
 	char *buf;
 	struct io_op *next;	/* free list */
+	uint64_t seq;		/* start order on this worker */
+	struct io_op *iprev, *inext;	/* in flight, oldest first */
+};
+
+/* An OPEN with BLK_OPEN_FENCE waiting for older I/O. */
+struct io_fence {
+	struct aoki_req *req;	/* deferred */
+	uint64_t seq;		/* done when no op of seq <= this is in flight */
+	uint8_t rep[AOKI_MSG_PAYLOAD];
+	size_t len;
+	struct io_fence *next;
 };
 
 struct io_worker {
 	struct io_uring ring;
 	const struct blkd *d;
 	unsigned inflight;	/* I/Os submitted or queued, not completed */
+	uint64_t seq;		/* of the last op started */
+	struct io_op *oldest, *newest;	/* in flight, by start */
+	struct io_fence *fences;	/* waiting, oldest first */
+	struct io_fence *fences_tail;
 	struct io_op *free_ops;
 	int fixed_ok;		/* a sparse buffer table is registered */
 	uint64_t fixed_bytes;	/* registered now, <= IO_FIXED_TOTAL */

@@ -25,7 +25,9 @@ int blkio_open(struct fsd *d)
 	unsigned flags = d->cfg.read_only ? 0 : AOKI_BLK_RDWR;
 	int r;
 
-	r = aoki_blk_open(d->cfg.blk_port, d->cfg.volume, flags, &mo, &d->meta);
+	/* The fence: writes a crashed predecessor handed blkd land before
+	 * this open returns, so none of them overtakes what we do next. */
+	r = aoki_blk_open(d->cfg.blk_port, d->cfg.volume, flags | AOKI_BLK_FENCE, &mo, &d->meta);
 	if (r < 0)
 		return r;
 	r = aoki_blk_open(d->cfg.blk_port, d->cfg.volume, flags, &dop, &d->data);

@@ -28,10 +28,51 @@ static void table_init(void)
 			table[k][i] = (table[k - 1][i] >> 8) ^ table[0][table[k - 1][i] & 0xff];
 }
 
+#if defined(__x86_64__)
+/*
+ * The SSE4.2 crc32 instruction computes the same CRC (reflected
+ * Castagnoli, no inversion of its own), 8 bytes per instruction: about
+ * ten times the tables' speed, which matters because every journaled and
+ * every staged block is checksummed on the metadata thread.
+ */
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p,
+							     unsigned long len)
+{
+	uint64_t c = crc;
+
+	for (; len && ((uintptr_t)p & 7); len--)
+		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+	for (; len >= 8; len -= 8, p += 8) {
+		uint64_t v;
+
+		__builtin_memcpy(&v, p, 8);
+		c = __builtin_ia32_crc32di(c, v);
+	}
+	while (len--)
+		c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+	return (uint32_t)c;
+}
+
+static int have_hw;
+
+static void hw_init(void)
+{
+	__builtin_cpu_init();
+	have_hw = __builtin_cpu_supports("sse4.2");
+}
+#endif
+
 uint32_t journal_crc32c(uint32_t crc, const void *buf, unsigned long len)
 {
 	const uint8_t *p = buf;
 
+#if defined(__x86_64__)
+	static pthread_once_t hw_once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&hw_once, hw_init);
+	if (have_hw)
+		return crc32c_hw(crc, p, len);
+#endif
 	pthread_once(&table_once, table_init);
 	for (; len && ((uintptr_t)p & 7); len--)
 		crc = (crc >> 8) ^ table[0][(crc ^ *p++) & 0xff];

@@ -48,7 +48,6 @@
 #define FSD_MAX_INFLIGHT 256	/* data requests in flight to blkd */
 #define FSD_REPLIES_NAME ".aoki-replies"	/* in the root directory */
 #define FSD_REPLY_SLOTS 16384
-#define FSD_SETTLE_NS 20000000	/* after a crash, before the replay (mount.c) */
 
 struct fsd_config {
 	const char *volume;	/* blkd volume holding the image */

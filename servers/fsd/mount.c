@@ -226,13 +226,7 @@ static int mount_image(struct fsd *d)
 		return r;
 	if (ext2fs_has_feature_journal_needs_recovery(d->fs->super)) {
 		struct journal_info ji;
-		struct timespec settle = { 0, FSD_SETTLE_NS };
 
-		/* The last user crashed.  Writes it had handed to blkd may
-		 * still be in flight there (blkd has no fence for a dead
-		 * client's I/O yet): let them land before reading what the
-		 * replay will build on. */
-		nanosleep(&settle, NULL);
 		uint8_t uuid[16];
 		uint32_t last;
 

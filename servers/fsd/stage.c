@@ -116,9 +116,15 @@ int stage_valid(struct fsd *d, uint32_t last_tid, const uint8_t fs_uuid[16])
 	struct stage_hdr *h = d->stage;
 	uint8_t now[16];
 
-	return h && h->magic == STAGE_MAGIC && h->bsize == d->bsize && boot_id(now) == 0 &&
-	       !memcmp(h->boot_id, now, 16) && !memcmp(h->fs_uuid, fs_uuid, 16) &&
-	       h->base == last_tid + 1;
+	int ok = h && h->magic == STAGE_MAGIC && h->bsize == d->bsize && boot_id(now) == 0 &&
+		 !memcmp(h->boot_id, now, 16) && !memcmp(h->fs_uuid, fs_uuid, 16) &&
+		 h->base == last_tid + 1;
+
+	if (getenv("AOKI_FSD_DEBUG_STAGE") && h)
+		fprintf(stderr, "aoki-fsd: staging ring magic %x base %u epoch %u head %llu, "
+			"journal last %u: %s\n", h->magic, h->base, h->epoch,
+			(unsigned long long)h->head, last_tid, ok ? "applied" : "not applied");
+	return ok;
 }
 
 int stage_apply(struct fsd *d, unsigned *applied)
