@@ -143,6 +143,7 @@ struct fsd {
 	int stage_lost;		/* a note failed: commit instead of staging */
 	unsigned staged_applied;	/* records applied at start */
 	int test_crash;		/* AOKI_FSD_TEST_CRASH set: see handler.c */
+	unsigned txn_limit;	/* most blocks in a transaction (txn.c) */
 	int test_crash_due;
 	uint32_t stage_last;	/* mount: the last tid the journal held */
 	int stage_uuid_ok;	/* mount: a replay ran; the ring may apply */

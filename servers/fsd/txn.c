@@ -160,9 +160,13 @@ int txn_checkpoint(struct fsd *d)
 
 int txn_maybe_commit(struct fsd *d)
 {
+	/* Called on every turn of the worker, also while it spins: the
+	 * common case (nothing dirty) must cost a load. */
 	if (!d->cache.ndirty)
 		return 0;
-	if (d->cache.ndirty < txn_limit(d) &&
+	if (!d->txn_limit)
+		d->txn_limit = txn_limit(d);
+	if (d->cache.ndirty < d->txn_limit &&
 	    now_real_ns() - d->cache.dirty_since < d->cfg.commit_ns)
 		return 0;
 	return txn_commit(d);
