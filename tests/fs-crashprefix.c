@@ -600,5 +600,7 @@ int main(void)
 	}
 	printf("note: %u cut points of %llu records clean (%u durable points, seed %llu)\n",
 	       ncuts, (unsigned long long)nrecs, npoints, (unsigned long long)seed);
+	free(cuts);
+	free(mbuf);
 	return 0;
 }

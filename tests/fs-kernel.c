@@ -207,6 +207,17 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
+static void ents_free(struct ent *e)
+{
+	while (e) {
+		struct ent *next = e->next;
+
+		free(e->data);
+		free(e);
+		e = next;
+	}
+}
+
 /* Read the tree under @rel (relative to the side's root) into @list. */
 static void snap(const struct side *s, const char *rel, struct ent **list)
 {
@@ -239,7 +250,8 @@ static void snap(const struct side *s, const char *rel, struct ent **list)
 		struct walk w = { .s = s, .list = list, .dir = rel };
 
 		CHECK_EQ(s->list(full, add_name, &w), 0);
-		qsort(w.names, w.n, sizeof(*w.names), cmp_name);
+		if (w.n)	/* qsort(NULL, 0) is undefined */
+			qsort(w.names, w.n, sizeof(*w.names), cmp_name);
 		for (unsigned i = 0; i < w.n; i++) {
 			char sub[512];
 
@@ -521,6 +533,9 @@ int main(void)
 	snprintf(side.root, sizeof(side.root), "%s", mnt);
 	snap(&side, "", &k);
 	compare(a, k, "fsd", "kernel");
+	ents_free(a);
+	ents_free(k);
+	a = k = NULL;
 	kernel_umount();
 
 	/* 2. The kernel writes, fsd reads. */
@@ -550,6 +565,8 @@ int main(void)
 	CHECK_EQ(aoki_fs_unlink(fs, "/kw/hard"), 0);
 	CHECK_EQ(aoki_fs_rename(fs, "/kw/a/b", "/kw/b"), 0);
 	CHECK_EQ(aoki_fs_truncate(fs, "/kw/sparse", 1), 0);
+	ents_free(a);
+	ents_free(k);
 	aoki_fs_unmount(fs);
 	t_fs_stack_stop(&s);
 	CHECK_EQ(t_fs_fsck(s.img), 0);

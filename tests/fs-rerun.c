@@ -56,6 +56,7 @@ int main(void)
 	struct aoki_fs *fs;
 	struct stat st;
 	uint64_t hits = 0;
+	int64_t t0;
 	pid_t initpid, pid;
 	FILE *f;
 	int fd;
@@ -86,7 +87,10 @@ int main(void)
 	pid = fsd_pid();
 	CHECK(pid > 0);
 
+	t0 = t_now_ns();
 	fd = aoki_fs_open(fs, "/a", O_CREAT | O_EXCL | O_RDWR, 0644);
+	printf("note: a create across a crash and restart of aoki-fsd took %.1f ms\n",
+	       (double)(t_now_ns() - t0) / 1e6);
 	after_crash(fs, "create /a O_EXCL", fd >= 0 ? 0 : fd, 0, &pid, &hits);
 	CHECK_EQ(aoki_fs_pwrite(fs, fd, "data", 4, 0), 4);	/* the handle is right */
 	after_crash(fs, "mkdir /d", aoki_fs_mkdir(fs, "/d", 0755), 0, &pid, &hits);

@@ -61,5 +61,6 @@ int main(void)
 	aoki_fs_unmount(fs);
 	t_fs_stack_stop(&s);
 	CHECK_EQ(t_fs_fsck(s.img), 0);
+	free(want);
 	return 0;
 }

@@ -118,6 +118,15 @@ static void raise_nofile(void)
 	}
 }
 
+/* Free what the options hold; returns @status (main's exit status). */
+static int options_free(struct fsd_options *o, int status)
+{
+	free(o->volume);
+	free(o->blk_port);
+	free(o->port);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	static struct fsd d;
@@ -132,7 +141,7 @@ int main(int argc, char **argv)
 
 	r = parse_args(argc, argv, &o, &quiet);
 	if (r >= 0)
-		return r;
+		return options_free(&o, r);
 	cfg.port = o.port ? o.port : "fs";
 	cfg.quiet = quiet;
 	/* Anyone may connect: fsd checks every operation against the
@@ -161,14 +170,14 @@ int main(int argc, char **argv)
 	if (r < 0) {
 		fprintf(stderr, "aoki-fsd: cannot open volume '%s' of aoki-blkd: %s\n", o.volume,
 			strerror(-r));
-		return 1;
+		return options_free(&o, 1);
 	}
 	r = fsd_mount(&d);
 	if (r < 0) {
 		fprintf(stderr, "aoki-fsd: cannot mount volume '%s': %s\n", o.volume,
 			strerror(-r));
 		blkio_close(&d);
-		return r == -EINVAL || r == -EOPNOTSUPP ? 2 : 1;
+		return options_free(&o, r == -EINVAL || r == -EOPNOTSUPP ? 2 : 1);
 	}
 	snprintf(what, sizeof(what), ", volume %s, %u-byte blocks%s%s", o.volume, d.bsize,
 		 d.st.replayed ? ", journal replayed" : "", o.read_only ? ", read-only" : "");
@@ -179,5 +188,5 @@ int main(int argc, char **argv)
 		r = r ? r : 1;
 	}
 	blkio_close(&d);
-	return r;
+	return options_free(&o, r);
 }
