@@ -301,6 +301,9 @@ static void scribbled(void)
 	static const uint16_t ops[] = { FS_OP_LOOKUP, FS_OP_GETATTR, FS_OP_OPEN,
 					FS_OP_READDIR, FS_OP_READLINK, FS_OP_STATFS,
 					FS_OP_MKDIR, FS_OP_UNLINK, FS_OP_RENAME };
+	/* Looked up before the scribbling starts: the reply area is the
+	 * scribbled one, so its out_offset cannot be trusted meanwhile. */
+	uint64_t file_fh = fh_of_path("file");
 	pthread_t t;
 	unsigned ok = 0;
 
@@ -308,7 +311,7 @@ static void scribbled(void)
 	CHECK_EQ(pthread_create(&t, NULL, scribbler, NULL), 0);
 	for (unsigned i = 0; i < 4000; i++) {
 		struct fs_args a = { .dir = FS_ROOT_FH, .dir2 = FS_ROOT_FH,
-				     .fh = i % 2 ? FS_ROOT_FH : fh_of_path("file"),
+				     .fh = i % 2 ? FS_ROOT_FH : file_fh,
 				     /* (no SETATTR: a scribbled handle may name the
 				      * root, whose mode the good client needs) */
 				     .flags = O_RDONLY, .mode = 0755 };
