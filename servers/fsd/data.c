@@ -95,6 +95,27 @@ static int map_range(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *in,
 	return r;
 }
 
+struct fill_map {
+	uint64_t first, *map;
+};
+
+static int fill_run(struct fsd *d, const struct run *run, void *arg)
+{
+	struct fill_map *f = arg;
+
+	for (uint64_t i = 0; i < run->len; i++)
+		f->map[run->lblk - f->first + i] = run->pblk && !run->uninit ? run->pblk + i : 0;
+	return 0;
+}
+
+int file_map(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *in, uint64_t *map,
+	     uint64_t n)
+{
+	struct fill_map f = { 0, map };
+
+	return map_range(d, ino, in, 0, n, fill_run, &f);
+}
+
 /* A data write will go to device blocks [pblk, pblk + n): forget any
  * cached metadata image of them; a committed one must reach home and
  * leave the log first, or a replay would write it over the data. */

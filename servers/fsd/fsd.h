@@ -321,6 +321,12 @@ int data_write(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
 int data_write_bounce(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *in,
 		      uint64_t off, const void *src, size_t len);
 
+/* The device block of each of the first @n blocks of a file (0: a hole
+ * or unwritten), extent by extent (ext2fs_bmap2 per block costs an
+ * extent walk each: 4096 of them for a journal). */
+int file_map(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *in, uint64_t *map,
+	     uint64_t n);
+
 /* truncate.c */
 int file_set_size(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *in, uint64_t size);
 int file_fallocate(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *in,

@@ -143,11 +143,12 @@ static int check_features(struct fsd *d)
 
 static int map_journal(struct fsd *d, uint32_t *nblocks)
 {
-	struct ext2_inode in;
-	errcode_t e = ext2fs_read_inode(d->fs, d->fs->super->s_journal_inum, &in);
+	struct ext2_inode_large in;
+	ext2_ino_t ino = d->fs->super->s_journal_inum;
 	uint64_t size;
+	int r;
 
-	if (e)
+	if (ino < 1 || ino > d->fs->super->s_inodes_count || inode_read(d, ino, &in) < 0)
 		return -EUCLEAN;
 	size = EXT2_I_SIZE(&in);
 	if (size / d->bsize < 1024 || size / d->bsize > (1u << 24))
@@ -157,14 +158,12 @@ static int map_journal(struct fsd *d, uint32_t *nblocks)
 	d->journal_map = malloc(*nblocks * sizeof(uint64_t));
 	if (!d->journal_map)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < *nblocks; i++) {
-		blk64_t p = 0;
-
-		e = ext2fs_bmap2(d->fs, d->fs->super->s_journal_inum, &in, NULL, 0, i, NULL, &p);
-		if (e || !p || p >= ext2fs_blocks_count(d->fs->super))
+	r = file_map(d, ino, &in, d->journal_map, *nblocks);
+	if (r < 0)
+		return -EUCLEAN;
+	for (uint32_t i = 0; i < *nblocks; i++)
+		if (!d->journal_map[i] || d->journal_map[i] >= ext2fs_blocks_count(d->fs->super))
 			return -EUCLEAN;
-		d->journal_map[i] = p;
-	}
 	return 0;
 }
 

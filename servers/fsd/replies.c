@@ -36,7 +36,7 @@ _Static_assert(sizeof(struct reply_rec) == 64, "a record is 64 bytes");
 
 #define TABLE_BYTES ((uint64_t)FSD_REPLY_SLOTS * sizeof(struct reply_rec))
 
-static blk64_t *rmap;	/* device block of each table block */
+static uint64_t *rmap;	/* device block of each table block */
 static unsigned rblocks;
 
 static unsigned block_of(const uint8_t id[AOKI_CLIENT_ID_LEN], uint64_t seq)
@@ -135,11 +135,11 @@ int replies_open(struct fsd *d)
 	rmap = calloc(rblocks, sizeof(*rmap));
 	if (!rmap)
 		return -ENOMEM;
-	for (unsigned b = 0; b < rblocks; b++) {
-		e = ext2fs_bmap2(d->fs, ino, (struct ext2_inode *)&in, NULL, 0, b, NULL, &rmap[b]);
-		if (e || !rmap[b] || rmap[b] >= ext2fs_blocks_count(d->fs->super))
+	if (file_map(d, ino, &in, rmap, rblocks) < 0)
+		return -EUCLEAN;
+	for (unsigned b = 0; b < rblocks; b++)
+		if (!rmap[b] || rmap[b] >= ext2fs_blocks_count(d->fs->super))
 			return -EUCLEAN;
-	}
 	d->replies_ino = ino;
 	return 0;
 }
