@@ -210,7 +210,8 @@ int txn_flush_fs(struct fsd *d);
 /* stage.c: what a crash of the fsd process alone must not lose. */
 int stage_open(struct fsd *d, const char *path);
 /* Does the ring hold what the crashed process staged after transaction
- * @last_tid (the journal's last), in this boot, for this file system? */
+ * @last_tid (the journal's last), in this boot, for this file system?
+ * (Its base, the transaction it belongs to, is after @last_tid.) */
 int stage_valid(struct fsd *d, uint32_t last_tid, const uint8_t fs_uuid[16]);
 /* Its records into the cache as the open transaction. */
 int stage_apply(struct fsd *d, unsigned *applied);

@@ -472,7 +472,8 @@ static int scan_revoke(struct journal *j, struct pending *p, int *bad)
 
 /* Recovery, or with @replay 0 the scan alone: the log's transactions are
  * dropped, but the next tid still goes past them. */
-static int recover(struct journal *j, uint64_t fs_blocks, unsigned *replayed, int replay)
+static int recover(struct journal *j, uint64_t fs_blocks, unsigned *replayed, int replay,
+		   uint32_t *scan_end)
 {
 	struct table t = { 0 };
 	struct pending p = { 0 };
@@ -523,6 +524,12 @@ static int recover(struct journal *j, uint64_t fs_blocks, unsigned *replayed, in
 		pos = log_next(j, pos, n);
 		scanned += n;
 	}
+	if (scan_end) {		/* journal_scan: look, write nothing */
+		*scan_end = tid;
+		if (replayed)
+			*replayed = ntx;
+		goto out;
+	}
 	/* Replay: the last copy of each home that no revoke cancels. */
 	for (size_t i = 0; i < t.cap; i++) {
 		const struct rec *e = &t.v[i];
@@ -555,11 +562,28 @@ out:
 	return r;
 }
 
+int journal_scan(struct journal *j, uint64_t fs_blocks, uint32_t *last, uint32_t *next)
+{
+	uint32_t seq = get32(j->sb + SB_SEQUENCE), end = seq;
+	int r = 0;
+
+	if (j->started)
+		return -EINVAL;
+	if (get32(j->sb + SB_START))
+		r = recover(j, fs_blocks, NULL, 1, &end);
+	if (r < 0)
+		return r;
+	*last = end - 1;
+	/* What journal_recover leaves: the tid after the stop, skipped. */
+	*next = get32(j->sb + SB_START) ? end + 1 : seq;
+	return 0;
+}
+
 int journal_recover(struct journal *j, uint64_t fs_blocks, unsigned *replayed)
 {
 	if (j->started)
 		return -EINVAL;
-	return recover(j, fs_blocks, replayed, 1);
+	return recover(j, fs_blocks, replayed, 1, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -577,7 +601,7 @@ int journal_start(struct journal *j)
 	 * needs_recovery): drop them as the kernel does, with the next tid
 	 * past them, so that a crash before our first commit cannot make a
 	 * stale one look new. */
-	if (get32(j->sb + SB_START) && (r = recover(j, UINT64_MAX, NULL, 0)) < 0)
+	if (get32(j->sb + SB_START) && (r = recover(j, UINT64_MAX, NULL, 0, NULL)) < 0)
 		return r;
 	if (j->w_csum)
 		incompat |= INCOMPAT_CSUM_V3;

@@ -92,6 +92,14 @@ int journal_open(struct journal **out, const struct journal_dev *dev, const uint
 int journal_recover(struct journal *j, uint64_t fs_blocks, unsigned *replayed);
 
 /*
+ * journal_scan - what journal_recover would do, writing nothing: *@last
+ * gets the tid of the last committed transaction in the log (the one
+ * before the start's if none), *@next the tid journal_recover will leave
+ * for the next commit.  Returns 0 or an error as journal_recover.
+ */
+int journal_scan(struct journal *j, uint64_t fs_blocks, uint32_t *last, uint32_t *next);
+
+/*
  * journal_start - make the journal ready to take commits: write the
  * superblock with start = first log block and the next sequence (and the
  * requested features), FUA.  Called once after journal_recover, before

@@ -224,18 +224,24 @@ static int mount_image(struct fsd *d)
 	if (r < 0)
 		return r;
 	if (ext2fs_has_feature_journal_needs_recovery(d->fs->super)) {
-		struct journal_info ji;
-
 		uint8_t uuid[16];
-		uint32_t last;
+		uint32_t last, next;
 
 		memcpy(uuid, d->fs->super->s_uuid, 16);
-		journal_get_info(d->journal, &ji);
+		/* The last transaction the log holds, and the tid the replay
+		 * will restart the log at.  A ring that belongs after that
+		 * transaction is moved to the restarted tid before the replay
+		 * rewrites the log's superblock: a crash between the two must
+		 * still find it valid. */
+		r = journal_scan(d->journal, ext2fs_blocks_count(d->fs->super), &last, &next);
+		if (r == 0 && d->stage && stage_valid(d, last, uuid)) {
+			stage_rebase(d, next);
+			last = next - 1;
+		}
 		d->bypass = 1;
-		r = journal_recover(d->journal, ext2fs_blocks_count(d->fs->super), &replayed);
-		/* The last transaction the journal holds (start: the first
-		 * one it would replay). */
-		last = ji.sequence + replayed - 1;
+		if (r == 0)
+			r = journal_recover(d->journal, ext2fs_blocks_count(d->fs->super),
+					    &replayed);
 		d->bypass = 0;
 		if (r < 0) {
 			fprintf(stderr, "aoki-fsd: journal replay failed: %s\n", strerror(-r));

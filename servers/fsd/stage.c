@@ -118,7 +118,10 @@ int stage_valid(struct fsd *d, uint32_t last_tid, const uint8_t fs_uuid[16])
 
 	int ok = h && h->magic == STAGE_MAGIC && h->bsize == d->bsize && boot_id(now) == 0 &&
 		 !memcmp(h->boot_id, now, 16) && !memcmp(h->fs_uuid, fs_uuid, 16) &&
-		 h->base == last_tid + 1;
+		 /* No commit of the ring's transaction or a later one: its
+		  * content is newer than the log's (tids wrap: compare as
+		  * jbd2 does). */
+		 (int32_t)(h->base - last_tid) > 0;
 
 	if (getenv("AOKI_FSD_DEBUG_STAGE") && h)
 		fprintf(stderr, "aoki-fsd: staging ring magic %x base %u epoch %u head %llu, "
@@ -173,6 +176,9 @@ void stage_reset(struct fsd *d, uint32_t base)
 	if (!h)
 		return;
 	/* The old records are ignored from here on: their epoch differs. */
+	if (getenv("AOKI_FSD_DEBUG_STAGE"))
+		fprintf(stderr, "aoki-fsd[%d]: ring reset: base %u (was %u, head %llu)\n",
+			(int)getpid(), base, h->base, (unsigned long long)h->head);
 	h->epoch++;
 	h->magic = STAGE_MAGIC;
 	h->bsize = d->bsize;
@@ -191,7 +197,10 @@ void stage_rebase(struct fsd *d, uint32_t base)
 {
 	struct stage_hdr *h = d->stage;
 
-	if (h && h->magic == STAGE_MAGIC)
+	if (getenv("AOKI_FSD_DEBUG_STAGE") && h)
+		fprintf(stderr, "aoki-fsd[%d]: ring rebased: base %u (was %u)\n", (int)getpid(),
+			base, h->base);
+	if (h && h->magic == STAGE_MAGIC && (int32_t)(base - h->base) > 0)
 		h->base = base;
 }
 
