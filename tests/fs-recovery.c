@@ -108,51 +108,18 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static pid_t fsd_pid(const char *dir)
-{
-	char path[PATH_MAX + 16], text[32] = { 0 };
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/fs.pid", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (read(fd, text, sizeof(text) - 1) <= 0)
-		text[0] = 0;
-	close(fd);
-	return atoi(text) > 0 ? atoi(text) : -1;
-}
-
 int main(void)
 {
 	const char *dir = t_run_dir();
-	char img[PATH_MAX], conf[PATH_MAX + 16], init[PATH_MAX + 16], bin[PATH_MAX];
+	char img[PATH_MAX];
 	struct aoki_fs_stats st;
 	struct aoki_fs *fs;
 	pthread_t th[THREADS];
 	pid_t initpid, last = -1;
-	FILE *f;
 
-	snprintf(bin, sizeof(bin), "%s", t_fsd_path());
-	*strrchr(bin, '/') = 0;
 	snprintf(img, sizeof(img), "%s/fs.img", dir);
 	t_fs_mkfs(img, 256);
-	snprintf(conf, sizeof(conf), "%s/init.conf", dir);
-	f = fopen(conf, "w");
-	CHECK(f != NULL);
-	fprintf(f, "[server blk]\nexec = %s/aoki-blkd --volume disk=%s --quiet\nport = blk\n"
-		   "[server fs]\nexec = %s/aoki-fsd --volume disk --quiet\nport = fs\n"
-		   "restart = on-failure\nbackoff-min-ms = 0\nbackoff-max-ms = 20\n"
-		   "crash-limit = 1000\ncrash-window-s = 1\n",
-		bin, img, bin);
-	CHECK_EQ(fclose(f), 0);
-	snprintf(init, sizeof(init), "%s/aoki-init", bin);
-	{
-		const char *argv[] = { init, "-c", conf, "--run-dir", dir, NULL };
-
-		initpid = t_spawn(argv);
-	}
-	t_wait_accepting("fs", initpid, 5);
+	initpid = t_fs_init_start(img);
 	for (unsigned t = 0; t < THREADS; t++)
 		CHECK_EQ(pthread_create(&th[t], NULL, worker, (void *)(uintptr_t)t), 0);
 	for (unsigned k = 0; k < KILLS && !atomic_load(&failed); k++) {
@@ -161,7 +128,7 @@ int main(void)
 
 		t_sleep_ms(150 + (unsigned)(rand() % 200));
 		/* The restarted fsd (a new pid) must be up before the next kill. */
-		while ((pid = fsd_pid(dir)) <= 0 || pid == last) {
+		while ((pid = t_fs_init_fsd_pid()) <= 0 || pid == last) {
 			CHECK(t_now_ns() < end);
 			t_sleep_ms(5);
 		}
@@ -181,9 +148,7 @@ int main(void)
 	       (unsigned long long)atomic_load(&ops), KILLS, (unsigned long long)st.dedup_hits,
 	       (unsigned long long)st.replayed);
 	aoki_fs_unmount(fs);
-	CHECK_EQ(kill(initpid, SIGTERM), 0);
-	CHECK_EQ(waitpid(initpid, NULL, 0), initpid);
-	t_child_track(0, initpid);
+	t_fs_init_stop(initpid);
 	CHECK_EQ(t_fs_fsck(img), 0);
 	return 0;
 }

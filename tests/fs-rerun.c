@@ -14,30 +14,13 @@
  */
 #include "fs_util.h"
 
-static const char *dir;
-
-static pid_t fsd_pid(void)
-{
-	char path[PATH_MAX + 16], text[32] = { 0 };
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/fs.pid", dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (read(fd, text, sizeof(text) - 1) <= 0)
-		text[0] = 0;
-	close(fd);
-	return atoi(text) > 0 ? atoi(text) : -1;
-}
-
 /* The call @what returned @r after a crash of fsd and a rerun answered
  * from the record. */
 static void after_crash(struct aoki_fs *fs, const char *what, long r, long want, pid_t *pid,
 			uint64_t *hits)
 {
 	struct aoki_fs_stats st;
-	pid_t now = fsd_pid();
+	pid_t now = t_fs_init_fsd_pid();
 
 	if (r != want)
 		fprintf(stderr, "%s: %ld, want %ld\n", what, r, want);
@@ -51,40 +34,21 @@ static void after_crash(struct aoki_fs *fs, const char *what, long r, long want,
 
 int main(void)
 {
-	char img[PATH_MAX], conf[PATH_MAX + 16], bin[PATH_MAX], init[PATH_MAX + 16];
+	char img[PATH_MAX];
 	struct aoki_fs_opts opts = { .reconnect_ns = 10000000000ll };
 	struct aoki_fs *fs;
 	struct stat st;
 	uint64_t hits = 0;
 	int64_t t0;
 	pid_t initpid, pid;
-	FILE *f;
 	int fd;
 
-	dir = t_run_dir();
-	snprintf(bin, sizeof(bin), "%s", t_fsd_path());
-	*strrchr(bin, '/') = 0;
-	snprintf(img, sizeof(img), "%s/fs.img", dir);
+	snprintf(img, sizeof(img), "%s/fs.img", t_run_dir());
 	t_fs_mkfs(img, 64);
-	snprintf(conf, sizeof(conf), "%s/init.conf", dir);
-	f = fopen(conf, "w");
-	CHECK(f != NULL);
-	fprintf(f, "[server blk]\nexec = %s/aoki-blkd --volume disk=%s --quiet\nport = blk\n"
-		   "[server fs]\nexec = %s/aoki-fsd --volume disk --quiet\nport = fs\n"
-		   "restart = on-failure\nbackoff-min-ms = 0\nbackoff-max-ms = 20\n"
-		   "crash-limit = 100\ncrash-window-s = 1\n",
-		bin, img, bin);
-	CHECK_EQ(fclose(f), 0);
-	snprintf(init, sizeof(init), "%s/aoki-init", bin);
 	setenv("AOKI_FSD_TEST_CRASH", "1", 1);
-	{
-		const char *argv[] = { init, "-c", conf, "--run-dir", dir, NULL };
-
-		initpid = t_spawn(argv);
-	}
-	t_wait_accepting("fs", initpid, 5);
+	initpid = t_fs_init_start(img);
 	CHECK_EQ(aoki_fs_mount("fs", &opts, &fs), 0);
-	pid = fsd_pid();
+	pid = t_fs_init_fsd_pid();
 	CHECK(pid > 0);
 
 	t0 = t_now_ns();
@@ -110,9 +74,7 @@ int main(void)
 	CHECK_EQ(aoki_fs_rename(fs, "/a", "/d/b"), -ENOENT);
 	CHECK_EQ(aoki_fs_unlink(fs, "/c"), -ENOENT);
 	aoki_fs_unmount(fs);
-	CHECK_EQ(kill(initpid, SIGTERM), 0);
-	CHECK_EQ(waitpid(initpid, NULL, 0), initpid);
-	t_child_track(0, initpid);
+	t_fs_init_stop(initpid);
 	CHECK_EQ(t_fs_fsck(img), 0);
 	return 0;
 }

@@ -119,4 +119,59 @@ static inline void t_fs_stack_stop(struct t_fs_stack *s)
 	s->fsd = s->blkd = 0;
 }
 
+/*
+ * The stack under aoki-init, as in production: blkd (port "blk", volume
+ * "disk" = @img) and fsd (port "fs", restarted at once after a crash, up
+ * to 1000 times a second) in the test's run directory.  Returns
+ * aoki-init's pid once fsd accepts.
+ */
+static inline pid_t t_fs_init_start(const char *img)
+{
+	const char *dir = t_run_dir();
+	char bin[PATH_MAX], conf[PATH_MAX + 16], init[PATH_MAX + 16];
+	const char *argv[] = { init, "-c", conf, "--run-dir", dir, NULL };
+	pid_t pid;
+	FILE *f;
+
+	snprintf(bin, sizeof(bin), "%s", t_fsd_path());
+	*strrchr(bin, '/') = 0;
+	snprintf(conf, sizeof(conf), "%s/init.conf", dir);
+	f = fopen(conf, "w");
+	CHECK(f != NULL);
+	fprintf(f, "[server blk]\nexec = %s/aoki-blkd --volume disk=%s --quiet\nport = blk\n"
+		   "[server fs]\nexec = %s/aoki-fsd --volume disk --quiet\nport = fs\n"
+		   "restart = on-failure\nbackoff-min-ms = 0\nbackoff-max-ms = 20\n"
+		   "crash-limit = 1000\ncrash-window-s = 1\n",
+		bin, img, bin);
+	CHECK_EQ(fclose(f), 0);
+	snprintf(init, sizeof(init), "%s/aoki-init", bin);
+	pid = t_spawn(argv);
+	t_wait_accepting("fs", pid, 5);
+	return pid;
+}
+
+/* The pid of fsd under aoki-init (its pid file), or -1. */
+static inline pid_t t_fs_init_fsd_pid(void)
+{
+	char path[PATH_MAX + 16], text[32] = { 0 };
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/fs.pid", t_run_dir());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (read(fd, text, sizeof(text) - 1) <= 0)
+		text[0] = 0;
+	close(fd);
+	return atoi(text) > 0 ? atoi(text) : -1;
+}
+
+/* SIGTERM aoki-init (it stops fsd, then blkd, cleanly) and reap it. */
+static inline void t_fs_init_stop(pid_t pid)
+{
+	CHECK_EQ(kill(pid, SIGTERM), 0);
+	CHECK_EQ(waitpid(pid, NULL, 0), pid);
+	t_child_track(0, pid);
+}
+
 #endif
