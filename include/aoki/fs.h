@@ -44,10 +44,10 @@
  * error.  File handles survive (fsd keeps no open-file state), so
  * descriptors stay valid.  Operations that must not run twice (open with
  * O_CREAT or O_TRUNC, mkdir, rmdir, unlink, rename, link, symlink,
- * appending writes, truncation) were recorded with their reply in the
+ * appending writes) were recorded with their reply in the
  * server's journal: one the dead server had done gets its original result,
- * never a second run.  Reads, overwrites and attribute reads are simply
- * run again.  Only if the server does not come back within reconnect_ns
+ * never a second run.  Reads, overwrites, attribute changes and
+ * truncate/ftruncate (to an absolute size) are simply run again.  Only if the server does not come back within reconnect_ns
  * does a call fail (-ETIMEDOUT), and then every later call too.
  *
  * Progress.  Calls that talk to the server are blocking: they wait for the
@@ -225,7 +225,8 @@ int64_t aoki_fs_lseek(struct aoki_fs *fs, int fd, int64_t offset, int whence);
 
 /*
  * aoki_fs_fsync / aoki_fs_fdatasync - make @fd's file durable: its data
- * and metadata (fdatasync: skips a pure timestamp change).  Returns 0 or a
+ * and metadata (fdatasync does the same as fsync today: a commit of the
+ * whole file system).  Returns 0 or a
  * common error (-EIO: a write back failed).
  * Restart: run again by the restarted server (it is safe to).
  * Progress: blocking, one round trip (a journal commit).
