@@ -48,7 +48,8 @@
  * server's journal: one the dead server had done gets its original result,
  * never a second run.  Reads, overwrites, attribute changes and
  * truncate/ftruncate (to an absolute size) are simply run again.  Only
- * if the server does not come back within reconnect_ns does a call fail (-ETIMEDOUT), and then every later call too.
+ * if the server does not come back within reconnect_ns does a call fail
+ * (-ETIMEDOUT), and then every later call too.
  *
  * Progress.  Calls that talk to the server are blocking: they wait for the
  * reply (polling for spin_ns, then sleeping on a futex), at most the
