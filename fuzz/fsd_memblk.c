@@ -93,7 +93,7 @@ void blkio_grant_gone(struct fsd *d, uint64_t serial)
 }
 
 int blkio_submit(struct fsd *d, struct fsd_pending *p, int write, uint32_t import,
-		 uint64_t import_off, uint64_t dev_off, uint32_t len)
+		 uint64_t import_off, uint64_t dev_off, uint64_t len)
 {
 	return -EOPNOTSUPP;
 }

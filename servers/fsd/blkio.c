@@ -221,27 +221,31 @@ void pending_put(struct fsd *d, struct fsd_pending *p)
 }
 
 int blkio_submit(struct fsd *d, struct fsd_pending *p, int write, uint32_t import,
-		 uint64_t import_off, uint64_t dev_off, uint32_t len)
+		 uint64_t import_off, uint64_t dev_off, uint64_t len)
 {
-	struct aoki_blk_io io = {
-		.op = write ? AOKI_BLK_OP_WRITE : AOKI_BLK_OP_READ,
-		.flags = AOKI_BLK_IMPORTED, .len = len, .offset = dev_off,
-		.tag = (uint64_t)(p - d->pend), .import = import, .import_offset = import_off,
-	};
-	int r;
+	/* In requests of at most max_io, whole blocks each. */
+	uint64_t step = d->info.max_io / d->bsize * d->bsize;
 
-	for (;;) {
-		r = aoki_blk_submit(d->data, &io, 1);
-		if (r != 0)
-			break;
-		blkio_poll(d, 1);	/* ring full: make room */
+	for (uint64_t done = 0; done < len;) {
+		uint64_t n = len - done < step ? len - done : step;
+		struct aoki_blk_io io = {
+			.op = write ? AOKI_BLK_OP_WRITE : AOKI_BLK_OP_READ,
+			.flags = AOKI_BLK_IMPORTED, .len = (uint32_t)n, .offset = dev_off + done,
+			.tag = (uint64_t)(p - d->pend), .import = import,
+			.import_offset = import_off + done,
+		};
+		int r;
+
+		while ((r = aoki_blk_submit(d->data, &io, 1)) == 0)
+			blkio_poll(d, 1);	/* ring full: make room */
+		if (r < 0)
+			return r;
+		p->parts++;
+		d->inflight++;
+		if (p->ordered)
+			d->ordered_inflight++;
+		done += n;
 	}
-	if (r < 0)
-		return r;
-	p->parts++;
-	d->inflight++;
-	if (p->ordered)
-		d->ordered_inflight++;
 	return 0;
 }
 

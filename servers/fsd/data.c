@@ -27,6 +27,36 @@ struct run {
 
 typedef int (*run_fn)(struct fsd *d, const struct run *r, void *arg);
 
+/* The file bytes [a, b) of @run inside the request's [off, end), and the
+ * whole blocks among them, [head, tail): what is left on either side is
+ * a partial block (an edge). */
+struct span {
+	uint64_t a, b, head, tail;
+};
+
+static void run_span(const struct fsd *d, const struct run *run, uint64_t off, uint64_t end,
+		     struct span *s)
+{
+	s->a = run->lblk * d->bsize;
+	s->b = (run->lblk + run->len) * d->bsize;
+	if (s->a < off)
+		s->a = off;
+	if (s->b > end)
+		s->b = end;
+	s->head = (s->a + d->bsize - 1) / d->bsize * d->bsize;
+	s->tail = s->b / d->bsize * d->bsize;
+	if (s->head > s->b)
+		s->head = s->b;
+	if (s->tail < s->head)
+		s->tail = s->head;
+}
+
+/* The device block holding file byte @byte of @run. */
+static uint64_t pblk_of(const struct fsd *d, const struct run *run, uint64_t byte)
+{
+	return run->pblk + byte / d->bsize - run->lblk;
+}
+
 /* Call @fn for each run of [lblk, lblk + count), in order. */
 static int map_range(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *in, uint64_t lblk,
 		     uint64_t count, run_fn fn, void *arg)
@@ -211,52 +241,32 @@ static int read_edge(struct fsd *d, struct read_ctx *x, uint64_t pblk, uint64_t 
 static int read_run(struct fsd *d, const struct run *run, void *arg)
 {
 	struct read_ctx *x = arg;
-	uint64_t a = run->lblk * d->bsize, b = (run->lblk + run->len) * d->bsize;
-	uint64_t head, tail;
+	struct span s;
 	int r;
 
-	if (a < x->off)
-		a = x->off;
-	if (b > x->end)
-		b = x->end;
+	run_span(d, run, x->off, x->end, &s);
 	if (!run->pblk || run->uninit) {
-		memset(x->client + (a - x->off), 0, b - a);
-		d->st.bytes_zeroed += b - a;
+		memset(x->client + (s.a - x->off), 0, s.b - s.a);
+		d->st.bytes_zeroed += s.b - s.a;
 		return 0;
 	}
-	head = (a + d->bsize - 1) / d->bsize * d->bsize;
-	tail = b / d->bsize * d->bsize;
-	if (head > b)
-		head = b;
-	if (tail < head)
-		tail = head;
-#define PBLK_OF(byte) (run->pblk + (byte) / d->bsize - run->lblk)
-	if (a < head) {
-		r = read_edge(d, x, PBLK_OF(a), a, head);
+	if (s.a < s.head) {
+		r = read_edge(d, x, pblk_of(d, run, s.a), s.a, s.head);
 		if (r < 0)
 			return r;
 	}
-	if (tail < b && tail >= head) {
-		r = read_edge(d, x, PBLK_OF(tail), tail, b);
+	if (s.tail < s.b) {
+		r = read_edge(d, x, pblk_of(d, run, s.tail), s.tail, s.b);
 		if (r < 0)
 			return r;
 	}
-	if (x->bounce && head < tail)
-		return bounce_blocks(d, 0, PBLK_OF(head), (tail - head) / d->bsize,
-				     x->client + (head - x->off));
-	for (uint64_t o = head; o < tail;) {
-		uint64_t n = tail - o;
-
-		if (n > d->info.max_io)
-			n = d->info.max_io / d->bsize * d->bsize;
-		r = blkio_submit(d, x->p, 0, x->import, x->io.grant_offset + (o - x->off),
-				 PBLK_OF(o) * d->bsize, (uint32_t)n);
-		if (r < 0)
-			return r;
-		o += n;
-	}
-#undef PBLK_OF
-	return 0;
+	if (s.head == s.tail)
+		return 0;
+	if (x->bounce)
+		return bounce_blocks(d, 0, pblk_of(d, run, s.head), (s.tail - s.head) / d->bsize,
+				     x->client + (s.head - x->off));
+	return blkio_submit(d, x->p, 0, x->import, x->io.grant_offset + (s.head - x->off),
+			    pblk_of(d, run, s.head) * d->bsize, s.tail - s.head);
 }
 
 /*
@@ -467,6 +477,27 @@ static int probe_run(struct fsd *d, const struct run *run, void *arg)
 	return 0;
 }
 
+/* One pass over a write's range before allocation: the state of its
+ * first and last blocks, and whether any of it is unwritten. */
+struct write_probe {
+	uint64_t first, last;	/* logical blocks */
+	struct probe *pfirst, *plast;
+	int uninit;
+};
+
+static int probe_range_run(struct fsd *d, const struct run *run, void *arg)
+{
+	struct write_probe *w = arg;
+	int fresh = !run->pblk || run->uninit;
+
+	if (run->lblk <= w->first && w->first < run->lblk + run->len)
+		w->pfirst->fresh = fresh;
+	if (run->lblk <= w->last && w->last < run->lblk + run->len)
+		w->plast->fresh = fresh;
+	w->uninit |= run->uninit;
+	return 0;
+}
+
 struct write_ctx {
 	struct fs_io_req io;
 	const uint8_t *client;
@@ -506,64 +537,41 @@ static int write_edge(struct fsd *d, uint64_t pblk, int fresh, uint64_t a, uint6
 static int write_run(struct fsd *d, const struct run *run, void *arg)
 {
 	struct write_ctx *x = arg;
-	uint64_t a = run->lblk * d->bsize, b = (run->lblk + run->len) * d->bsize;
-	uint64_t head, tail, first_lblk = x->off / d->bsize;
+	uint64_t first_lblk = x->off / d->bsize;
+	struct span s;
 	int r;
 
 	if (!run->pblk)
 		return -EIO;	/* allocation left a hole: cannot happen */
-	if (a < x->off)
-		a = x->off;
-	if (b > x->end)
-		b = x->end;
-	head = (a + d->bsize - 1) / d->bsize * d->bsize;
-	tail = b / d->bsize * d->bsize;
-	if (head > b)
-		head = b;
-	if (tail < head)
-		tail = head;
-#define PBLK_OF(byte) (run->pblk + (byte) / d->bsize - run->lblk)
-	if (a < head) {
-		int fresh = a / d->bsize == first_lblk ? x->first.fresh : x->last.fresh;
-
-		r = write_edge(d, PBLK_OF(a), fresh || run->uninit, a, head,
-			       x->client + (a - x->off));
-		if (r < 0)
-			return r;
-	}
-	if (tail < b && tail >= head) {
-		int fresh = tail / d->bsize == first_lblk ? x->first.fresh : x->last.fresh;
-
-		r = write_edge(d, PBLK_OF(tail), fresh || run->uninit, tail, b,
-			       x->client + (tail - x->off));
-		if (r < 0)
-			return r;
-	}
-	if (head < tail) {
-		r = claim_blocks(d, PBLK_OF(head), (tail - head) / d->bsize);
-		if (r < 0)
-			return r;
-	}
-	if (x->bounce && head < tail) {
-		x->any_uninit |= run->uninit;
-		return bounce_blocks(d, 1, PBLK_OF(head), (tail - head) / d->bsize,
-				     (uint8_t *)x->client + (head - x->off));
-	}
-	for (uint64_t o = head; o < tail;) {
-		uint64_t n = tail - o;
-
-		if (n > d->info.max_io)
-			n = d->info.max_io / d->bsize * d->bsize;
-		r = blkio_submit(d, x->p, 1, x->import, x->io.grant_offset + (o - x->off),
-				 PBLK_OF(o) * d->bsize, (uint32_t)n);
-		if (r < 0)
-			return r;
-		o += n;
-	}
-#undef PBLK_OF
+	run_span(d, run, x->off, x->end, &s);
 	if (run->uninit)
 		x->any_uninit = 1;
-	return 0;
+	if (s.a < s.head) {
+		int fresh = s.a / d->bsize == first_lblk ? x->first.fresh : x->last.fresh;
+
+		r = write_edge(d, pblk_of(d, run, s.a), fresh || run->uninit, s.a, s.head,
+			       x->client + (s.a - x->off));
+		if (r < 0)
+			return r;
+	}
+	if (s.tail < s.b) {
+		int fresh = s.tail / d->bsize == first_lblk ? x->first.fresh : x->last.fresh;
+
+		r = write_edge(d, pblk_of(d, run, s.tail), fresh || run->uninit, s.tail, s.b,
+			       x->client + (s.tail - x->off));
+		if (r < 0)
+			return r;
+	}
+	if (s.head == s.tail)
+		return 0;
+	r = claim_blocks(d, pblk_of(d, run, s.head), (s.tail - s.head) / d->bsize);
+	if (r < 0)
+		return r;
+	if (x->bounce)
+		return bounce_blocks(d, 1, pblk_of(d, run, s.head), (s.tail - s.head) / d->bsize,
+				     (uint8_t *)x->client + (s.head - x->off));
+	return blkio_submit(d, x->p, 1, x->import, x->io.grant_offset + (s.head - x->off),
+			    pblk_of(d, run, s.head) * d->bsize, s.tail - s.head);
 }
 
 /* The largest file size: 2^32 blocks with extents. */
@@ -577,7 +585,7 @@ int data_write(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
 	       const struct fs_io_req *io, int append)
 {
 	struct write_ctx x = { .io = *io };
-	struct probe whole = { 0, 0 };
+	struct write_probe wp;
 	struct ext2_inode_large in;
 	struct aoki_req *dreq;
 	uint64_t lb0, lb1, size;
@@ -611,11 +619,8 @@ int data_write(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
 	lb0 = x.off / d->bsize;
 	lb1 = (x.end + d->bsize - 1) / d->bsize;
 	/* The edge blocks as they are now: a fresh one reads as zeroes. */
-	r = map_range(d, x.ino, &in, lb0, 1, probe_run, &x.first);
-	if (r == 0)
-		r = map_range(d, x.ino, &in, lb1 - 1, 1, probe_run, &x.last);
-	if (r == 0)	/* any unwritten extent in the range: .uninit */
-		r = map_range(d, x.ino, &in, lb0, lb1 - lb0, probe_run, &whole);
+	wp = (struct write_probe){ lb0, lb1 - 1, &x.first, &x.last, 0 };
+	r = map_range(d, x.ino, &in, lb0, lb1 - lb0, probe_range_run, &wp);
 	if (r == 0)
 		r = file_alloc_range(d, x.ino, &in, lb0, lb1 - lb0, &allocated);
 	if (r < 0)
@@ -632,7 +637,7 @@ int data_write(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
 	 * a written extent waits for this data.  A pure overwrite of
 	 * written blocks needs no order (DESIGN: overwrites skip the
 	 * journal); unwritten extents found on the way make it ordered. */
-	x.p->ordered = allocated || x.end > size || whole.uninit;
+	x.p->ordered = allocated || x.end > size || wp.uninit;
 	r = map_range(d, x.ino, &in, lb0, lb1 - lb0, write_run, &x);
 	if (r == 0 && x.any_uninit)
 		r = convert_uninit(d, x.ino, lb0, lb1 - lb0);

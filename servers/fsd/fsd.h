@@ -55,7 +55,6 @@ struct fsd_config {
 	const char *blk_port;	/* NULL: "blk" */
 	int read_only;
 	int64_t commit_ns;	/* 0: FSD_COMMIT_NS */
-	uid_t uid;		/* the server's */
 };
 
 /* One metadata block in the cache. */
@@ -184,8 +183,9 @@ int blkio_flush(struct fsd *d);
 /* Asynchronous data I/O into or out of a client grant (imported). */
 int blkio_import(struct fsd *d, struct aoki_req *req, uint32_t grant, uint32_t *id);
 void blkio_grant_gone(struct fsd *d, uint64_t serial);
+/* @len bytes, in as many requests of at most max_io as needed. */
 int blkio_submit(struct fsd *d, struct fsd_pending *p, int write, uint32_t import,
-		 uint64_t import_off, uint64_t dev_off, uint32_t len);
+		 uint64_t import_off, uint64_t dev_off, uint64_t len);
 /* Reap data completions, completing client requests; returns how many
  * client requests completed.  @wait: block until one completion. */
 unsigned blkio_poll(struct fsd *d, int wait);

@@ -150,7 +150,6 @@ int main(int argc, char **argv)
 	d.cfg = (struct fsd_config){
 		.volume = o.volume, .blk_port = o.blk_port, .read_only = o.read_only,
 		.commit_ns = (int64_t)(o.commit_ms ? o.commit_ms : FSD_COMMIT_NS / 1000000) * 1000000,
-		.uid = getuid(),
 	};
 	raise_nofile();
 	/* Tests only: SIGKILL itself after each operation that must not run

@@ -112,6 +112,19 @@ static void close_fs(struct fsd *d)
 }
 
 /* Features whose on-disk rules fsd does not implement: refuse to write. */
+static const struct {
+	int (*has)(struct ext2_super_block *s);
+	const char *name;
+} refused[] = {
+	{ ext2fs_has_feature_inline_data, "inline_data" },
+	{ ext2fs_has_feature_bigalloc, "bigalloc" },
+	{ ext2fs_has_feature_encrypt, "encrypt" },
+	{ ext2fs_has_feature_casefold, "casefold" },
+	{ ext2fs_has_feature_verity, "verity" },
+	{ ext2fs_has_feature_orphan_file, "orphan_file" },
+	{ ext2fs_has_feature_journal_dev, "external journal" },
+};
+
 static int check_features(struct fsd *d)
 {
 	struct ext2_super_block *s = d->fs->super;
@@ -121,20 +134,9 @@ static int check_features(struct fsd *d)
 		return 0;
 	if (!ext2fs_has_feature_journal(s) || !s->s_journal_inum)
 		bad = "no internal journal (add one with tune2fs -j)";
-	else if (ext2fs_has_feature_inline_data(s))
-		bad = "inline_data";
-	else if (ext2fs_has_feature_bigalloc(s))
-		bad = "bigalloc";
-	else if (ext2fs_has_feature_encrypt(s))
-		bad = "encrypt";
-	else if (ext2fs_has_feature_casefold(s))
-		bad = "casefold";
-	else if (ext2fs_has_feature_verity(s))
-		bad = "verity";
-	else if (ext2fs_has_feature_orphan_file(s))
-		bad = "orphan_file";
-	else if (ext2fs_has_feature_journal_dev(s))
-		bad = "external journal";
+	for (size_t i = 0; !bad && i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (refused[i].has(s))
+			bad = refused[i].name;
 	if (!bad)
 		return 0;
 	fprintf(stderr, "aoki-fsd: cannot serve this file system read-write: %s\n", bad);
