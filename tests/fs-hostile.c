@@ -382,12 +382,12 @@ static int fsd_on(const char *vol, const char *what, const char *probe, int want
 static void damaged_images(void)
 {
 	const char *dir = t_run_dir();
-	char img[4][512], v[4][600];
+	char img[5][512], v[5][600];
 	const char *bargs[] = { "--volume", v[0], "--volume", v[1], "--volume", v[2],
-				"--volume", v[3], NULL };
+				"--volume", v[3], "--volume", v[4], NULL };
 	pid_t blkd;
 
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		snprintf(img[i], sizeof(img[i]), "%.400s/bad%d.img", dir, i);
 		snprintf(v[i], sizeof(v[i]), "bad%d=%.512s", i, img[i]);
 		t_fs_mkfs(img[i], 16);
@@ -409,11 +409,17 @@ static void damaged_images(void)
 		      "b=$(debugfs -R 'bmap d 0' '%s' 2>/dev/null) && [ \"$b\" -gt 0 ] && "
 		      "dd if=/dev/urandom of='%s' bs=4096 seek=$b count=1 conv=notrunc status=none",
 		      img[3], img[3], img[3]), 0);
+	/* A feature fsd cannot keep consistent: refused as a configuration
+	 * error (exit 2), before anything is written.  (Control: the same
+	 * image without it serves, bad3 above and every other test.) */
+	CHECK_EQ(t_sh("rm -f '%s' && truncate -s 16M '%s' && mke2fs -q -t ext4 -b 4096 "
+		      "-O inline_data -F '%s'", img[4], img[4], img[4]), 0);
 	blkd = t_blkd_start("blk", bargs);
 	CHECK(fsd_on("bad0", "garbage superblock", "/", 0) != 0);
 	CHECK(fsd_on("bad1", "zeroed group descriptors", "/", 0) != 0);
 	fsd_on("bad2", "root inode not a directory", "/x", -ENOTDIR);
 	CHECK_EQ(fsd_on("bad3", "a directory block of garbage", "/d/x", -EUCLEAN), 0);
+	CHECK_EQ(fsd_on("bad4", "inline_data", "/", 0), 2);
 	t_blkd_stop(blkd);
 }
 
