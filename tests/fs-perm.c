@@ -102,6 +102,20 @@ static void a_setup(void)
 	CHECK_EQ(st.st_gid, A_ID);
 	mkfile("/sticky/afile", 0666, "sticky");
 	mkfile("/sticky/afile2", 0644, "sticky2");
+	/* A write by a non-root user drops set-user-ID, and set-group-ID
+	 * where the group may execute (Linux); control: 02755 without the
+	 * write keeps its bits. */
+	mkfile("/pub/asid", 0644, "x");
+	CHECK_EQ(aoki_fs_chmod(fs, "/pub/asid", 06775), 0);
+	CHECK_EQ(st_of("/pub/asid").st_mode, S_IFREG | 06775);
+	{
+		int fd = aoki_fs_open(fs, "/pub/asid", O_WRONLY, 0);
+
+		CHECK(fd >= 0);
+		CHECK_EQ(aoki_fs_pwrite(fs, fd, "y", 1, 0), 1);
+		CHECK_EQ(aoki_fs_close(fs, fd), 0);
+	}
+	CHECK_EQ(st_of("/pub/asid").st_mode, S_IFREG | 0775);
 }
 
 /* B is refused what is A's. */

@@ -648,9 +648,13 @@ int data_write(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
 
 		if (x.end > EXT2_I_SIZE(&in))
 			ext2fs_inode_size_set(d->fs, (struct ext2_inode *)&in, x.end);
-		/* A write by someone else than root drops set-user-ID. */
-		if (c->uid && (in.i_mode & (LINUX_S_ISUID | LINUX_S_ISGID)))
+		/* A write by someone else than root drops set-user-ID, and
+		 * set-group-ID where the group may execute (as Linux). */
+		if (c->uid) {
 			in.i_mode &= ~LINUX_S_ISUID;
+			if (in.i_mode & LINUX_S_IXGRP)
+				in.i_mode &= ~LINUX_S_ISGID;
+		}
 		inode_touch(&in, 1);
 		/* Same size and times (the coarse clock has not ticked):
 		 * nothing to write, nothing to commit. */
