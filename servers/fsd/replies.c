@@ -39,6 +39,21 @@ _Static_assert(sizeof(struct reply_rec) == 64, "a record is 64 bytes");
 static uint64_t *rmap;	/* device block of each table block */
 static unsigned rblocks;
 
+/*
+ * A record's key: the channel identity, which the client drew itself and
+ * which lives in memory it controls, mixed with its uid, which the kernel
+ * gives (SO_PEERCRED): a client that copies another user's identity into
+ * its channel still never reaches that user's records.
+ */
+static void record_key(struct aoki_req *req, uint8_t id[AOKI_CLIENT_ID_LEN])
+{
+	uint32_t uid = (uint32_t)aoki_req_peer(req)->uid;
+
+	aoki_req_client(req, id);
+	for (int i = 0; i < 4; i++)
+		id[i] ^= (uint8_t)(uid >> (8 * i));
+}
+
 static unsigned block_of(const uint8_t id[AOKI_CLIENT_ID_LEN], uint64_t seq)
 {
 	uint64_t h = 1469598103934665603ull;
@@ -167,7 +182,7 @@ int replies_find(struct fsd *d, struct aoki_req *req, int32_t *status, void *rep
 
 	if (!rblocks)
 		return 0;
-	aoki_req_client(req, id);
+	record_key(req, id);
 	b = block_of(id, seq);
 	if (load(d, b, &blk) < 0)
 		return 0;
@@ -197,7 +212,7 @@ int replies_record(struct fsd *d, struct aoki_req *req, int32_t status, const vo
 
 	if (!rblocks || len > AOKI_MSG_PAYLOAD)
 		return -EINVAL;
-	aoki_req_client(req, id);
+	record_key(req, id);
 	memcpy(rec.client, id, sizeof(id));
 	rec.len = (uint32_t)len;
 	if (len)
