@@ -2,7 +2,10 @@
 #
 #   make                 libraries and tools into $(BUILD) (default build/)
 #   make test            install missing deps, build, run every test
-#   make run             install missing deps, build, run the demo
+#   make run             install missing deps, build, then the stack job: aoki up,
+#                        this tree built with make -j2 in the FUSE mount while
+#                        aoki-fsd and aoki-blkd are killed, aoki down, e2fsck
+#                        (aoki demo; docs/stack.md)
 #   make bench           run the benchmarks (bench/)
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make SAN=address,undefined test     sanitizer build in build-san-*/
@@ -105,9 +108,11 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory tests
 	$(Q)tests/run.sh $(BUILD)/tests
 
+# The stack job (tools/aoki/demo_stack.c); `aoki demo pieces` is the
+# demo of the parts.
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(AOKI) demo
+	$(Q)$(AOKI) demo stack --src $(CURDIR)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -2,7 +2,7 @@
 /*
  * fs.h - shared pieces of `aoki bench fs` (bench/fs_*.c): aoki-fsd
  * against the kernel's ext4 and fuse2fs, on the same kind of image, in
- * one run.
+ * one run; with --fuse also aoki-fsd through its FUSE mount (aoki-fuse).
  *
  * Each run makes, for each side in turn, a fresh image file (mke2fs -q -t
  * ext4 -b 4096 -F) in the bench's private directory and serves it:
@@ -13,7 +13,10 @@
  *   aoki     aoki-blkd serving the image, aoki-fsd on it, with a private
  *            AOKI_RUN_DIR on tmpfs (/dev/shm) where there is one, as
  *            /run is on most systems: aoki-fsd keeps its staging ring
- *            there (servers/fsd/stage.c).
+ *            there (servers/fsd/stage.c);
+ *   aoki-fuse (--fuse) the same servers, and aoki-fuse -f mounting aoki-fsd
+ *            on the mount point: the POSIX workloads (fio, the POSIX
+ *            metadata table) run there as on the kernel and fuse2fs.
  * Then every workload runs in order on that one file system, and the side
  * is torn down.  The data workloads are fio (io_uring, O_DIRECT) on the
  * mounts, and one client thread with aoki_fs_submit/reap on buffers from
@@ -47,7 +50,7 @@
 #define BF_PFX "aoki bench fs"
 #define BF_MAX_RUNS 99
 
-enum { BF_KERNEL, BF_FUSE, BF_AOKI, BF_SIDES };
+enum { BF_KERNEL, BF_FUSE, BF_AOKI, BF_AOKI_FUSE, BF_SIDES };
 
 enum {
 	WL_SEQWRITE, WL_SEQREAD, WL_RANDREAD, WL_RANDWRITE,	/* data: fio / aoki client */
@@ -65,6 +68,7 @@ extern const char *const bf_side_names[BF_SIDES];
 
 struct bf_cfg {
 	int json, quick;
+	int fuse;		/* --fuse: the aoki-fuse side too */
 	unsigned runs;
 	uint64_t image;		/* bytes of each image */
 	uint64_t file;		/* bytes of the data file */
@@ -72,13 +76,15 @@ struct bf_cfg {
 	unsigned n_create, n_fsync, n_dir, n_list;
 	char dir[64];		/* private directory (images, mounts, run dir) */
 	char img[80], mnt[80], run[80], err[80];	/* run: AOKI_RUN_DIR */
-	char srv_err[3][80];	/* the servers' stderr: fuse2fs, aoki-blkd, aoki-fsd */
-	char blkd[PATH_MAX], fsd[PATH_MAX];
+	char srv_err[4][80];	/* the servers' stderr: fuse2fs, aoki-blkd, aoki-fsd,
+				 * aoki-fuse */
+	char blkd[PATH_MAX], fsd[PATH_MAX], aoki_fuse[PATH_MAX];
 	char cpu[128], kernel[128], host_fs[192], fio_version[64];
 	long nproc;
 	int have[BF_SIDES];		/* the side can run */
 	char why[BF_SIDES][160];	/* else why not */
 	char fuse_note[160];		/* how fio ran on fuse2fs */
+	char aoki_fuse_note[160];	/* ... and on aoki-fuse */
 };
 
 /* One measured figure: the value (in the workload's unit) and the CPU
@@ -96,7 +102,7 @@ struct bf_results {
 struct bf_side {
 	int side;
 	char root[80];			/* mount point (kernel, fuse2fs) */
-	pid_t srv[2];			/* server processes whose CPU counts */
+	pid_t srv[3];			/* server processes whose CPU counts */
 	struct aoki_fs *fs;		/* aoki: the mount */
 	int fio_direct;			/* fio may use direct=1 here */
 };
@@ -108,7 +114,8 @@ struct bf_cleanup {
 	char mnt[80];
 	volatile sig_atomic_t mounted;		/* mnt is mounted */
 	volatile sig_atomic_t loop_fd;		/* an attached loop device, or -1 */
-	volatile sig_atomic_t pid[3];		/* fuse2fs / aoki-blkd, aoki-fsd */
+	volatile sig_atomic_t pid[4];		/* fuse2fs / aoki-blkd, aoki-fsd,
+						 * aoki-fuse */
 };
 extern struct bf_cleanup bf_cl;
 

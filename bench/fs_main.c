@@ -29,7 +29,7 @@ const struct bf_workload bf_wls[WL_COUNT] = {
 	[WL_READDIR] = { "readdir_10k", "entries/s" },
 };
 
-const char *const bf_side_names[BF_SIDES] = { "kernel", "fuse2fs", "aoki" };
+const char *const bf_side_names[BF_SIDES] = { "kernel", "fuse2fs", "aoki", "aoki_fuse" };
 
 /* ------------------------------------------------------------ messages */
 
@@ -69,7 +69,7 @@ double bf_srv_cpu_s(const struct bf_side *s)
 {
 	double t = 0;
 
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 		if (s->srv[i] > 0)
 			t += bb_proc_cpu_s(s->srv[i]);
 	return t;
@@ -80,7 +80,7 @@ double bf_srv_cpu_s(const struct bf_side *s)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: aoki bench fs [--json] [--quick] [--size MiB] [--runs N]\n"
+		"Usage: aoki bench fs [--json] [--quick] [--size MiB] [--runs N] [--fuse]\n"
 		"Measures aoki-fsd (on aoki-blkd) against the kernel's ext4 (a loop device\n"
 		"with direct I/O) and fuse2fs, each on a fresh ext4 image (mke2fs -t ext4\n"
 		"-b 4096) in a private directory under $TMPDIR (else /var/tmp):\n"
@@ -96,7 +96,10 @@ static void usage(FILE *f)
 		"  --json       one JSON object on stdout (the table goes to stderr)\n"
 		"  --quick      512 MiB images, shorter windows, fewer files\n"
 		"  --size MiB   bytes of each image (default 2048; the data file is half)\n"
-		"  --runs N     runs of everything, medians reported (default 3)\n");
+		"  --runs N     runs of everything, medians reported (default 3)\n"
+		"  --fuse       also aoki-fsd through aoki-fuse (its FUSE mount): the fio\n"
+		"               and POSIX metadata workloads there, as on the kernel and\n"
+		"               fuse2fs, with its ratios and targets (CPU adds aoki-fuse)\n");
 }
 
 static int parse_args(int argc, char **argv, struct bf_cfg *c)
@@ -106,6 +109,7 @@ static int parse_args(int argc, char **argv, struct bf_cfg *c)
 		{ "quick", no_argument, NULL, 'q' },
 		{ "size", required_argument, NULL, 's' },
 		{ "runs", required_argument, NULL, 'r' },
+		{ "fuse", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -114,8 +118,11 @@ static int parse_args(int argc, char **argv, struct bf_cfg *c)
 	int o;
 
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "jqs:r:h", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "jqs:r:fh", opts, NULL)) != -1) {
 		switch (o) {
+		case 'f':
+			c->fuse = 1;
+			break;
 		case 'j':
 			c->json = 1;
 			break;
@@ -174,6 +181,10 @@ static int run_side(struct bf_cfg *c, int side, unsigned run, struct bf_fig fig[
 	if (side == BF_FUSE && !s.fio_direct)
 		snprintf(c->fuse_note, sizeof(c->fuse_note),
 			 "O_DIRECT refused on the fuse2fs mount: its fio rows are buffered (direct=0)");
+	if (side == BF_AOKI_FUSE && !s.fio_direct)
+		snprintf(c->aoki_fuse_note, sizeof(c->aoki_fuse_note),
+			 "O_DIRECT refused on the aoki-fuse mount: its fio rows are buffered "
+			 "(direct=0)");
 	for (int wl = WL_SEQWRITE; wl <= WL_RANDWRITE; wl++) {
 		bf_progress(c, side, wl, run);
 		if (bf_data(c, &s, wl, &fig[wl]) < 0)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* fs_output.c - `aoki bench fs`: the medians as a table (with the ratios
- * and the team's targets, met or MISSED) and as one JSON object. */
+ * and the team's targets, met or MISSED; with --fuse a second table for
+ * aoki-fuse and its own targets) and as one JSON object. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -16,9 +17,24 @@ static const double target[WL_COUNT][2] = {
 	[WL_READDIR] = { 0.5, 10 },
 };
 
+/* Through FUSE (issue 11): data >= 5x fuse2fs, metadata >= 10x fuse2fs,
+ * sequential data within 0.7x of the kernel. */
+static const double fuse_target[WL_COUNT][2] = {
+	[WL_SEQWRITE] = { 0.7, 5 },	[WL_SEQREAD] = { 0.7, 5 },
+	[WL_RANDREAD] = { 0, 5 },	[WL_RANDWRITE] = { 0, 5 },
+	[WL_CREATE] = { 0, 10 },	[WL_CREATE_FSYNC] = { 0, 0 },
+	[WL_STAT] = { 0, 10 },		[WL_UNLINK] = { 0, 10 },
+	[WL_READDIR] = { 0, 10 },
+};
+
+static double ratio_of(const struct bf_results *r, int side, int wl, int base)
+{
+	return r->med[side][wl].v / r->med[base][wl].v;
+}
+
 static double ratio(const struct bf_results *r, int wl, int base)
 {
-	return r->med[BF_AOKI][wl].v / r->med[base][wl].v;
+	return ratio_of(r, BF_AOKI, wl, base);
 }
 
 /* verdict - "met", "MISSED" or "-" (no target, or not measured). */
@@ -27,6 +43,40 @@ static const char *verdict(double ratio_v, double goal)
 	if (goal == 0 || !isfinite(ratio_v))
 		return "-";
 	return ratio_v >= goal ? "met" : "MISSED";
+}
+
+/* The aoki-fuse rows: the same POSIX workloads as the kernel and
+ * fuse2fs, through aoki-fuse on aoki-fsd. */
+static void print_fuse_table(FILE *f, const struct bf_results *r)
+{
+	unsigned met = 0, total = 0;
+
+	fprintf(f, "through FUSE: aoki-fuse on aoki-fsd, the same fio and POSIX workloads, same "
+		"run, same device\n");
+	fprintf(f, "%-18s %-9s %10s %10s %10s %9s %-12s %9s %-12s\n", "workload", "unit",
+		"kernel", "fuse2fs", "aoki-fuse", "vs kernel", "(target)", "vs fuse", "(target)");
+	for (int w = 0; w < WL_COUNT; w++) {
+		double rk = ratio_of(r, BF_AOKI_FUSE, w, BF_KERNEL);
+		double rf = ratio_of(r, BF_AOKI_FUSE, w, BF_FUSE);
+		char tk[24], tf[24];
+
+		snprintf(tk, sizeof(tk), fuse_target[w][0] ? ">=%g %s" : "-", fuse_target[w][0],
+			 verdict(rk, fuse_target[w][0]));
+		snprintf(tf, sizeof(tf), fuse_target[w][1] ? ">=%g %s" : "-", fuse_target[w][1],
+			 verdict(rf, fuse_target[w][1]));
+		fprintf(f, "%-18s %-9s %10.0f %10.0f %10.0f %9.3f %-12s %9.2f %-12s\n",
+			bf_wls[w].name, bf_wls[w].unit, r->med[BF_KERNEL][w].v,
+			r->med[BF_FUSE][w].v, r->med[BF_AOKI_FUSE][w].v, rk, tk, rf, tf);
+		for (int b = 0; b < 2; b++) {
+			double rv = b ? rf : rk;
+
+			if (fuse_target[w][b] && isfinite(rv)) {
+				total++;
+				met += rv >= fuse_target[w][b];
+			}
+		}
+	}
+	fprintf(f, "targets through FUSE met: %u of %u\n", met, total);
 }
 
 void bf_print_table(FILE *f, const struct bf_cfg *c, const struct bf_results *r)
@@ -62,19 +112,28 @@ void bf_print_table(FILE *f, const struct bf_cfg *c, const struct bf_results *r)
 		}
 	}
 	fprintf(f, "targets met: %u of %u\n", met, total);
-	fprintf(f, "%-18s %14s %14s %14s\n", "CPU us/op", "kernel", "fuse2fs", "aoki");
-	for (int w = 0; w < WL_COUNT; w++)
-		fprintf(f, "%-18s %14.2f %14.2f %14.2f\n", bf_wls[w].name,
+	if (c->fuse)
+		print_fuse_table(f, r);
+	fprintf(f, "%-18s %14s %14s %14s%s\n", "CPU us/op", "kernel", "fuse2fs", "aoki",
+		c->fuse ? "      aoki-fuse" : "");
+	for (int w = 0; w < WL_COUNT; w++) {
+		fprintf(f, "%-18s %14.2f %14.2f %14.2f", bf_wls[w].name,
 			r->med[BF_KERNEL][w].cpu_us, r->med[BF_FUSE][w].cpu_us,
 			r->med[BF_AOKI][w].cpu_us);
+		if (c->fuse)
+			fprintf(f, " %14.2f", r->med[BF_AOKI_FUSE][w].cpu_us);
+		fputc('\n', f);
+	}
 	fprintf(f, "CPU: fio usr+sys or the driver thread, plus fuse2fs or aoki-blkd + aoki-fsd "
-		"(/proc/PID/stat); the kernel's own threads (loop, jbd2) are not counted; a seq "
-		"op is 1 MiB, a readdir op one entry\n");
+		"(+ aoki-fuse) (/proc/PID/stat); the kernel's own threads (loop, jbd2, FUSE "
+		"request handling) are not counted; a seq op is 1 MiB, a readdir op one entry\n");
 	for (int s = 0; s < BF_SIDES; s++)
 		if (!c->have[s])
 			fprintf(f, "%s: skipped (%s)\n", bf_side_names[s], c->why[s]);
 	if (c->fuse_note[0])
 		fprintf(f, "note: %s\n", c->fuse_note);
+	if (c->aoki_fuse_note[0])
+		fprintf(f, "note: %s\n", c->aoki_fuse_note);
 }
 
 static void json_num(FILE *f, const char *key, double v, int *first)
@@ -116,6 +175,9 @@ void bf_print_json(FILE *f, const struct bf_cfg *c, const struct bf_results *r)
 	json_num(f, "image_mib", (double)(c->image >> 20), &first);
 	json_num(f, "file_mib", (double)(c->file >> 20), &first);
 	json_num(f, "fuse2fs_fio_direct", c->fuse_note[0] ? 0 : 1, &first);
+	json_num(f, "aoki_fuse", c->fuse, &first);
+	if (c->fuse)
+		json_num(f, "aoki_fuse_fio_direct", c->aoki_fuse_note[0] ? 0 : 1, &first);
 	for (int w = 0; w < WL_COUNT; w++) {
 		const char *n = bf_wls[w].name;
 
@@ -127,6 +189,12 @@ void bf_print_json(FILE *f, const struct bf_cfg *c, const struct bf_results *r)
 		json_num(f, key, ratio(r, w, BF_KERNEL), &first);
 		snprintf(key, sizeof(key), "%s_vs_fuse2fs", n);
 		json_num(f, key, ratio(r, w, BF_FUSE), &first);
+		if (c->fuse) {
+			snprintf(key, sizeof(key), "%s_aoki_fuse_vs_kernel", n);
+			json_num(f, key, ratio_of(r, BF_AOKI_FUSE, w, BF_KERNEL), &first);
+			snprintf(key, sizeof(key), "%s_aoki_fuse_vs_fuse2fs", n);
+			json_num(f, key, ratio_of(r, BF_AOKI_FUSE, w, BF_FUSE), &first);
+		}
 		for (int s = 0; s < BF_SIDES; s++) {
 			snprintf(key, sizeof(key), "%s_cpu_us_%s", n, bf_side_names[s]);
 			json_num(f, key, r->med[s][w].cpu_us, &first);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* fs_side.c - `aoki bench fs`: the tools, the private directory, and
  * each side's life: a fresh image, then a loop mount (kernel), fuse2fs,
- * or aoki-blkd + aoki-fsd; and the way back, on a normal exit and on a
- * signal. */
+ * aoki-blkd + aoki-fsd, or those and aoki-fuse mounting aoki-fsd; and the
+ * way back, on a normal exit and on a signal. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +32,7 @@
 
 struct bf_cleanup bf_cl = { .loop_fd = -1 };
 
-enum { CL_FUSE = 0, CL_BLKD = 1, CL_FSD = 2 };
+enum { CL_FUSE = 0, CL_BLKD = 1, CL_FSD = 2, CL_AOKI_FUSE = 3 };
 
 /* ----------------------------------------------------------- preparing */
 
@@ -83,6 +83,7 @@ int bf_prepare(struct bf_cfg *c)
 	*strrchr(exe, '/') = 0;
 	snprintf(c->blkd, sizeof(c->blkd), "%s/aoki-blkd", exe);
 	snprintf(c->fsd, sizeof(c->fsd), "%s/aoki-fsd", exe);
+	snprintf(c->aoki_fuse, sizeof(c->aoki_fuse), "%s/aoki-fuse", exe);
 	if (access(c->blkd, X_OK) || access(c->fsd, X_OK))
 		return bf_err("aoki-blkd / aoki-fsd not found beside %s (`make` builds them)", exe);
 	if (!bb_in_path("mke2fs"))
@@ -102,9 +103,9 @@ int bf_prepare(struct bf_cfg *c)
 	else if (snprintf(c->run, sizeof(c->run), "%.63s/run", c->dir), mkdir(c->run, 0700) < 0)
 		return bf_err("mkdir %s: %s", c->run, strerror(errno));
 	snprintf(c->err, sizeof(c->err), "%.63s/child.err", c->dir);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		snprintf(c->srv_err[i], sizeof(c->srv_err[i]), "%.63s/%s.err", c->dir,
-			 i == 0 ? "fuse2fs" : i == 1 ? "blkd" : "fsd");
+			 i == 0 ? "fuse2fs" : i == 1 ? "blkd" : i == 2 ? "fsd" : "aoki-fuse");
 	snprintf(bf_cl.mnt, sizeof(bf_cl.mnt), "%s", c->mnt);
 	if (mkdir(c->mnt, 0755) < 0)
 		return bf_err("mkdir in %s: %s", c->dir, strerror(errno));
@@ -135,8 +136,19 @@ int bf_prepare(struct bf_cfg *c)
 		c->have[BF_FUSE] = 0;
 		snprintf(c->why[BF_FUSE], sizeof(c->why[0]), "no usable /dev/fuse");
 	}
+	if (!c->fuse) {
+		c->have[BF_AOKI_FUSE] = 0;	/* not asked for: no rows, no note */
+	} else if (access(c->aoki_fuse, X_OK)) {
+		c->have[BF_AOKI_FUSE] = 0;
+		snprintf(c->why[BF_AOKI_FUSE], sizeof(c->why[0]),
+			 "aoki-fuse not built (libfuse3-dev missing?)");
+	} else if (access("/dev/fuse", R_OK | W_OK) ||
+		   (geteuid() != 0 && !bb_in_path("fusermount3"))) {
+		c->have[BF_AOKI_FUSE] = 0;
+		snprintf(c->why[BF_AOKI_FUSE], sizeof(c->why[0]), "no usable /dev/fuse");
+	}
 	for (int s = 0; s < BF_SIDES; s++)
-		if (!c->have[s])
+		if (!c->have[s] && c->why[s][0])
 			fprintf(stderr, "bench fs: skipping the %s rows: %s\n", bf_side_names[s],
 				c->why[s]);
 	return 0;
@@ -321,6 +333,7 @@ static int fuse_up(const struct bf_cfg *c, struct bf_side *s)
 
 /* ---------------------------------------------------------------- aoki */
 
+/* aoki_up - aoki-blkd and aoki-fsd on the image; s->fs mounted on fsd. */
 static int aoki_up(const struct bf_cfg *c, struct bf_side *s)
 {
 	char vol[PATH_MAX + 8];
@@ -364,6 +377,48 @@ static int aoki_up(const struct bf_cfg *c, struct bf_side *s)
 	return 0;
 }
 
+/* ----------------------------------------------------------- aoki-fuse */
+
+/* aoki_fuse_up - aoki_up, then aoki-fuse -f mounting aoki-fsd on the
+ * mount point (the bench's own mount of fsd is closed: only aoki-fuse's
+ * channel carries the workloads). */
+static int aoki_fuse_up(const struct bf_cfg *c, struct bf_side *s)
+{
+	char *argv[] = { (char *)c->aoki_fuse, (char *)c->mnt, "--port", "fs", "-f", NULL };
+	int64_t deadline = bb_now_ns() + START_DEADLINE_NS;
+	char probe[PATH_MAX + 16];
+	struct statfs sf;
+	pid_t pid;
+	int fd;
+
+	if (aoki_up(c, s) < 0)
+		return -1;
+	aoki_fs_unmount(s->fs);
+	s->fs = NULL;
+	pid = bb_spawn(argv, NULL, c->srv_err[CL_AOKI_FUSE]);
+	if (pid < 0)
+		return bf_err("cannot start %s: %s", c->aoki_fuse, strerror((int)-pid));
+	bf_cl.pid[CL_AOKI_FUSE] = pid;
+	s->srv[2] = pid;
+	for (;;) {
+		if (statfs(c->mnt, &sf) == 0 && sf.f_type == FUSE_MAGIC)
+			break;
+		if (child_gone(c, CL_AOKI_FUSE, "aoki-fuse"))
+			return -1;
+		if (bb_now_ns() > deadline)
+			return bf_err("aoki-fuse did not mount %s within 10 s", c->mnt);
+		usleep(5000);
+	}
+	bf_cl.mounted = 1;
+	snprintf(probe, sizeof(probe), "%s/.direct-probe", c->mnt);
+	fd = open(probe, O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0600);
+	s->fio_direct = fd >= 0;
+	if (fd >= 0)
+		close(fd);
+	unlink(probe);
+	return 0;
+}
+
 /* ----------------------------------------------------------- up / down */
 
 int bf_side_up(const struct bf_cfg *c, int side, struct bf_side *s)
@@ -378,6 +433,8 @@ int bf_side_up(const struct bf_cfg *c, int side, struct bf_side *s)
 		return kernel_up(c, s);
 	case BF_FUSE:
 		return fuse_up(c, s);
+	case BF_AOKI_FUSE:
+		return aoki_fuse_up(c, s);
 	default:
 		return aoki_up(c, s);
 	}
@@ -412,10 +469,12 @@ void bf_side_down(const struct bf_cfg *c, struct bf_side *s)
 		aoki_fs_unmount(s->fs);
 		s->fs = NULL;
 	}
-	stop_pid(c, CL_FSD, 1, "aoki-fsd");
-	stop_pid(c, CL_BLKD, 1, "aoki-blkd");
+	/* The FUSE mounts first: aoki-fuse needs aoki-fsd until then. */
 	unmount(c);
 	stop_pid(c, CL_FUSE, 0, "fuse2fs");	/* exits once unmounted */
+	stop_pid(c, CL_AOKI_FUSE, 0, "aoki-fuse");	/* likewise */
+	stop_pid(c, CL_FSD, 1, "aoki-fsd");
+	stop_pid(c, CL_BLKD, 1, "aoki-blkd");
 	if (bf_cl.loop_fd >= 0) {
 		if (ioctl(bf_cl.loop_fd, LOOP_CLR_FD, 0) < 0)
 			bf_err("warning: detaching the loop device: %s", strerror(errno));
@@ -424,7 +483,7 @@ void bf_side_down(const struct bf_cfg *c, struct bf_side *s)
 	}
 	unlink(c->img);
 	unlink(c->err);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		unlink(c->srv_err[i]);
 }
 
@@ -459,7 +518,7 @@ void bf_cleanup_all(void)
  * device, remove the directory, die of @sig. */
 static void on_signal(int sig)
 {
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		if (bf_cl.pid[i] > 0)
 			kill(bf_cl.pid[i], SIGTERM);
 	if (bf_cl.mounted)
@@ -468,7 +527,7 @@ static void on_signal(int sig)
 		ioctl(bf_cl.loop_fd, LOOP_CLR_FD, 0);
 	/* 5 s for them to stop, then SIGKILL (a stuck server must not
 	 * keep the bench from dying). */
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		for (int t = 0; bf_cl.pid[i] > 0; t++) {
 			struct timespec ts = { 0, 10000000 };
 

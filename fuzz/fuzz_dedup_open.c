@@ -9,7 +9,8 @@
  * begin gives NEW, INTERRUPTED, DONE (with a reply of at most 32 bytes),
  * -EBADMSG, -ENOSPC or -EAGAIN; a request that was begun commits, and is
  * then DONE with exactly the reply committed.  (On any table that opens,
- * exactly-once works from then on.)
+ * exactly-once works from then on.)  Each reply is "published" as
+ * req_publish does (dedup_req_published), which releases its pin.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "aoki/dedup.h"
+#include "../lib/ipc/dedup_hook.h"
 #include "../lib/ipc/server.h"
 
 static void run(struct aoki_dedup *dd, struct srv_chan *ch, uint64_t seq)
@@ -33,6 +35,7 @@ static void run(struct aoki_dedup *dd, struct srv_chan *ch, uint64_t seq)
 	case AOKI_DEDUP_DONE:
 		if (req.rep_len > AOKI_MSG_PAYLOAD)
 			abort();
+		dedup_req_published(&req);
 		return;
 	case AOKI_DEDUP_NEW:
 	case AOKI_DEDUP_INTERRUPTED:
@@ -52,6 +55,8 @@ static void run(struct aoki_dedup *dd, struct srv_chan *ch, uint64_t seq)
 	if (aoki_dedup_begin(dd, &again) != AOKI_DEDUP_DONE || again.status != req.status ||
 	    again.rep_len != len || memcmp(again.rep, rep, len) != 0)
 		abort();
+	dedup_req_published(&req);
+	dedup_req_published(&again);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential pkg-config clang llvm libclang-rt-14-dev liburing-dev libck-dev \
 qemu-system-x86 busybox-static cpio strace nbdkit nbdkit-plugin-dev libnbd-bin fio \
-libext2fs-dev e2fsprogs fuse2fs fuse3"
+libext2fs-dev e2fsprogs fuse2fs fuse3 libfuse3-dev sqlite3 git tar"
 
 missing=""
 for p in $PKGS; do

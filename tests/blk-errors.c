@@ -10,12 +10,16 @@
  *   - access control from a configuration file: a volume this user may
  *     not open, and one it may open read-only only;
  *   - the library's own checks (read-only handle, foreign buffer, name);
+ *   - aoki_blk_open: no server (no socket, or a stale one) is
+ *     -ECONNREFUSED, no such volume -ENOENT;
  *   - meanwhile a second client's data is intact and the server lives;
  *   - aoki-blkd's command line: bad configuration (FILE:LINE, exit 2), a
  *     missing backing file (exit 1), --check, --help.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "blk_util.h"
 #include "../lib/blk/proto.h"
@@ -125,6 +129,29 @@ static void access_control(void)
 	aoki_blk_close(b);
 }
 
+/* No server and no such volume are different errors: -ECONNREFUSED
+ * (no socket at the port, or a socket nobody listens on) and -ENOENT. */
+static void open_errors(void)
+{
+	char nosock[PATH_MAX + 32], stale[PATH_MAX + 32];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct aoki_blk *b;
+	int fd;
+
+	snprintf(nosock, sizeof(nosock), "%s/nobody-here.sock", dir);
+	CHECK_EQ(aoki_blk_open(nosock, "vol", 0, NULL, &b), -ECONNREFUSED);
+	snprintf(stale, sizeof(stale), "%s/stale.sock", dir);
+	CHECK(strlen(stale) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, stale, strlen(stale) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(fd >= 0);
+	CHECK_EQ(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(fd);	/* bound, never listened on: the file stays */
+	CHECK_EQ(aoki_blk_open(stale, "vol", 0, NULL, &b), -ECONNREFUSED);
+	CHECK_EQ(aoki_blk_open(port, "nosuch", 0, NULL, &b), -ENOENT);
+	CHECK_EQ(aoki_blk_open(port, "nosuch", AOKI_BLK_RDWR, NULL, &b), -ENOENT);
+}
+
 static void library_checks(void)
 {
 	struct aoki_blk *b, *w;
@@ -231,6 +258,7 @@ int main(void)
 
 	hostile_requests();
 	access_control();
+	open_errors();
 	library_checks();
 	command_line();
 

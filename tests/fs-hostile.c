@@ -122,7 +122,7 @@ static void malformed_requests(void)
 	STILL_SERVES();
 	/* Unknown opcodes, at and around the ranges' edges. */
 	CHECK_EQ(aoki_call(ch, FS_OP_STATFS - 1, &m, sizeof(m), NULL, 0, NULL), -EOPNOTSUPP);
-	CHECK_EQ(aoki_call(ch, FS_OP_STATS + 1, &m, sizeof(m), NULL, 0, NULL), -EOPNOTSUPP);
+	CHECK_EQ(aoki_call(ch, FS_OP_META_LAST + 1, &m, sizeof(m), NULL, 0, NULL), -EOPNOTSUPP);
 	CHECK_EQ(aoki_call(ch, FS_OP_END, junk, sizeof(junk), NULL, 0, NULL), -EOPNOTSUPP);
 	CHECK_EQ(aoki_call(ch, 0, NULL, 0, NULL, 0, NULL), -EOPNOTSUPP);
 	CHECK_EQ(aoki_call(ch, 0x7fff, NULL, 0, NULL, 0, NULL), -EOPNOTSUPP);

@@ -12,10 +12,20 @@
  *   - corrupt files (truncated, bad magic/version/geometry, garbage):
  *     -EBADMSG, never a crash; garbage slot words are swept at open; a
  *     corrupt record gives -EBADMSG;
+ *   - pins last until the reply is published, not only until commit: a
+ *     committed request whose reply is not out yet (in this process, or
+ *     after a SIGKILL) survives 1000 other clients passing through its
+ *     slots, and its rerun is DONE (INTERRUPTED if it was only begun);
+ *     once published, the slot is evictable again;
+ *   - positions: seq UINT64_MAX (whose tag would be a cleared record's)
+ *     is refused, and a claimed slot keeps no byte of its previous
+ *     owner's records, so another uid's forged position reads nothing;
  *   - a real server with 2 workers and more channels than client slots:
- *     every handler call begins, commits, and finds its reply DONE.
+ *     every handler call begins, commits, and finds its reply DONE, and
+ *     no slot stays pinned once the replies are out.
  * Requests are faked (struct aoki_req from the private server.h) except in
- * the last part.
+ * the last part; "publishing" a fake request's reply is calling
+ * dedup_req_published(), as req_publish does.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,6 +41,7 @@
 
 #include "aoki/dedup.h"
 #include "ipc_util.h"
+#include "../lib/ipc/dedup_hook.h"
 #include "../lib/ipc/dedup_layout.h"
 #include "../lib/ipc/server.h"
 
@@ -51,6 +62,8 @@ static void fake_req(struct aoki_req *req, struct srv_chan *ch, uint64_t seq)
 	memset(req, 0, sizeof(*req));
 	req->ch = ch;
 	req->pos = seq;
+	/* The slot a single-threaded client with free slots uses. */
+	req->idx = ch->geom.nslots ? (uint32_t)(seq & (ch->geom.nslots - 1)) : 0;
 }
 
 static struct aoki_dedup *open_ok(unsigned clients, unsigned window)
@@ -71,8 +84,9 @@ static void reply_for(struct aoki_req *req, uint64_t seq)
 	CHECK_EQ(aoki_req_reply(req, (int32_t)(seq % 1000), buf, n), 0);
 }
 
-/* begin, and if NEW or INTERRUPTED, reply and commit; returns begin's result. */
-static int run_once(struct aoki_dedup *dd, struct srv_chan *ch, uint64_t seq)
+/* begin, and if NEW or INTERRUPTED, reply and commit; unless @publish
+ * is 0, then publish the reply; returns begin's result. */
+static int run_req(struct aoki_dedup *dd, struct srv_chan *ch, uint64_t seq, int publish)
 {
 	struct aoki_req req;
 	int r;
@@ -86,7 +100,14 @@ static int run_once(struct aoki_dedup *dd, struct srv_chan *ch, uint64_t seq)
 		CHECK_EQ(req.status, seq % 1000);
 		CHECK(t_tag_check(seq, req.rep, req.rep_len));
 	}
+	if (publish)
+		dedup_req_published(&req);
 	return r;
+}
+
+static int run_once(struct aoki_dedup *dd, struct srv_chan *ch, uint64_t seq)
+{
+	return run_req(dd, ch, seq, 1);
 }
 
 static int begin_only(struct aoki_dedup *dd, struct srv_chan *ch, uint64_t seq)
@@ -328,6 +349,136 @@ static void test_eviction(void)
 	unlink(path);
 }
 
+/* ------------------------------------- pinned until the reply is out */
+
+#define PASSERS 1000
+
+/* @n clients other than those of test_pins, each running one request to
+ * the end (published): they claim and evict every slot they can. */
+static void pass_through(struct aoki_dedup *dd, unsigned first, unsigned n)
+{
+	struct srv_chan other;
+
+	for (unsigned i = 0; i < n; i++) {
+		fake_chan(&other, first + i, 4);
+		CHECK_EQ(run_once(dd, &other, 0), AOKI_DEDUP_NEW);
+	}
+}
+
+/* The child: commit seq 0 of client 50 without publishing (and begin
+ * seq 1 of client 51 without committing), then wait for SIGKILL. */
+static void child_commit_unpublished(int fd)
+{
+	struct aoki_dedup *dd = open_ok(16, 4);
+	struct srv_chan a, b;
+
+	fake_chan(&a, 50, 4);
+	fake_chan(&b, 51, 4);
+	if (run_req(dd, &a, 0, 0) != AOKI_DEDUP_NEW || begin_only(dd, &b, 1) != AOKI_DEDUP_NEW)
+		_exit(1);
+	if (write(fd, "k", 1) != 1)
+		_exit(1);
+	pause();
+}
+
+/*
+ * Hole (a): commit used to unpin the slot, so between the commit and the
+ * reply's publication (in this process, or after a crash in that window)
+ * other clients could evict it, and the rerun found no record: NEW, a
+ * duplicate.  Now the record pins its slot until published.
+ */
+static void test_pins(void)
+{
+	struct aoki_dedup *dd = open_ok(16, 4);
+	struct srv_chan a, b;
+	struct aoki_req req;
+	int status, rfd;
+	char c;
+	pid_t pid;
+
+	/* In one process: committed, not yet published. */
+	fake_chan(&a, 40, 4);
+	fake_req(&req, &a, 0);
+	CHECK_EQ(aoki_dedup_begin(dd, &req), AOKI_DEDUP_NEW);
+	reply_for(&req, 0);
+	CHECK_EQ(aoki_dedup_commit(dd, &req), 0);
+	pass_through(dd, 1000, PASSERS);
+	CHECK_EQ(run_req(dd, &a, 0, 0), AOKI_DEDUP_DONE);	/* the rerun: not again */
+	/* Begun, not committed: the rerun is INTERRUPTED, never NEW. */
+	fake_req(&req, &a, 1);
+	CHECK_EQ(aoki_dedup_begin(dd, &req), AOKI_DEDUP_NEW);
+	pass_through(dd, 3000, PASSERS);
+	CHECK_EQ(run_req(dd, &a, 1, 1), AOKI_DEDUP_INTERRUPTED);
+	/* Published (seq 0 now too): evictable again, no pin is left. */
+	fake_req(&req, &a, 0);
+	dedup_req_published(&req);	/* req.dedup is NULL: a no-op */
+	CHECK_EQ(run_once(dd, &a, 0), AOKI_DEDUP_DONE);
+	pass_through(dd, 5000, PASSERS);
+	CHECK_EQ(run_once(dd, &a, 0), AOKI_DEDUP_NEW);	/* records lost: it was delivered */
+	for (unsigned i = 0; i < 16; i++)
+		CHECK_EQ(dd_busy_of(atomic_load(&dd->slots[i].state)), 0);
+	aoki_dedup_close(dd);
+	unlink(path);
+
+	/* Across a crash: the dead process's pins are counted again at open. */
+	pid = child(child_commit_unpublished, &rfd);
+	CHECK_EQ(read(rfd, &c, 1), 1);
+	close(rfd);
+	kill(pid, SIGKILL);
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	dd = open_ok(16, 4);
+	fake_chan(&a, 50, 4);
+	fake_chan(&b, 51, 4);
+	pass_through(dd, 7000, PASSERS);
+	CHECK_EQ(run_once(dd, &a, 0), AOKI_DEDUP_DONE);
+	CHECK_EQ(run_once(dd, &b, 1), AOKI_DEDUP_INTERRUPTED);
+	pass_through(dd, 9000, PASSERS);
+	CHECK_EQ(run_once(dd, &a, 0), AOKI_DEDUP_NEW);
+	for (unsigned i = 0; i < 16; i++)
+		CHECK_EQ(dd_busy_of(atomic_load(&dd->slots[i].state)), 0);
+	aoki_dedup_close(dd);
+	unlink(path);
+}
+
+/*
+ * Hole (b): the tag of position 2^64 - 1 was 0, a cleared record's, and
+ * a claim cleared only the tags: another uid's client that took over the
+ * slot and forged that position got the previous owner's reply as DONE.
+ */
+static void test_forged_position(void)
+{
+	static const uint8_t zero[AOKI_MSG_PAYLOAD];
+	struct aoki_dedup *dd = open_ok(1, 4);
+	struct srv_chan victim, thief;
+	struct aoki_req req;
+	struct dd_rec *rec = &dd->recs[3];	/* slot 0, seq 3 mod 4 */
+	uint64_t seq = 3;
+
+	fake_chan(&victim, 60, 4);
+	while (t_tag_len(seq) < 8)	/* a reply with bytes to steal */
+		seq += 4;
+	CHECK_EQ(run_once(dd, &victim, seq), AOKI_DEDUP_NEW);
+	fake_chan(&thief, 61, 4);
+	thief.peer.uid = 2000;
+	/* The only slot goes to the thief (the victim's reply is out). */
+	fake_req(&req, &thief, UINT64_MAX);
+	CHECK_EQ(aoki_dedup_begin(dd, &req), -ERANGE);
+	CHECK_EQ(aoki_dedup_commit(dd, &req), -EINVAL);
+	CHECK_EQ(run_once(dd, &thief, 0), AOKI_DEDUP_NEW);	/* claims slot 0 */
+	CHECK_EQ(atomic_load(&rec->done), 0);
+	CHECK_EQ(rec->status, 0);
+	CHECK_EQ(rec->rep_len, 0);
+	CHECK(memcmp(rec->rep, zero, sizeof(zero)) == 0);
+	fake_req(&req, &thief, UINT64_MAX);
+	CHECK_EQ(aoki_dedup_begin(dd, &req), -ERANGE);
+	CHECK(req.rep_len == 0 && req.status == 0);
+	/* One below: an ordinary (if forged) position, NEW. */
+	CHECK_EQ(run_once(dd, &thief, UINT64_MAX - 1), AOKI_DEDUP_NEW);
+	CHECK_EQ(run_once(dd, &thief, UINT64_MAX - 1), AOKI_DEDUP_DONE);
+	aoki_dedup_close(dd);
+	unlink(path);
+}
+
 /* Write @len bytes of @data as the table file. */
 static void put_file(const void *data, size_t len)
 {
@@ -562,6 +713,14 @@ static void test_server(void)
 	for (int i = 0; i < NCHAN; i++)
 		pthread_join(th[i], NULL);
 	aoki_server_destroy(srv);
+	/* Every reply was published, so every pin was released. */
+	for (unsigned i = 0; i < 4; i++)
+		if (dd_busy_of(atomic_load(&srv_dd->slots[i].state))) {
+			fprintf(stderr, "slot %u still pinned after every reply went out: "
+				"req_publish does not call dedup_req_published "
+				"(lib/ipc/dedup_hook.h)\n", i);
+			exit(T_EXIT_FAIL);
+		}
 	CHECK(!atomic_load(&client_failed));
 	CHECK(!atomic_load(&handler_failed));
 	CHECK_EQ(atomic_load(&counter), NCHAN * CALLS);
@@ -576,6 +735,8 @@ int main(void)
 	test_death();
 	test_kill_loop();
 	test_eviction();
+	test_pins();
+	test_forged_position();
 	test_corrupt();
 	test_server();
 	return T_EXIT_PASS;

@@ -329,15 +329,20 @@ static void bad_hellos(struct aoki_server *srv)
 
 static void garbage_slots(struct aoki_server *srv)
 {
-	const uint32_t head = 5, slot = head & 63;
-	const uint32_t garbage[] = {
-		slot_state(head + 64, SLOT_QUEUED),	/* a future lap */
-		slot_state(head - 128, SLOT_QUEUED),	/* two laps ago */
-		slot_state(head, 3),			/* no such kind */
-		slot_state(head, SLOT_DONE),		/* a reply nobody made */
-		slot_state(head - 64, SLOT_DONE) ^ 0x100,
-		0xffffffffu,
-		0xdeadbeefu,
+	const uint32_t head = 5, nslots = 64;
+	/* Submission entries at the server's next position, and the state
+	 * of the slot each names: nothing a correct client writes. */
+	const struct {
+		uint32_t entry, state;
+	} garbage[] = {
+		{ sq_entry(head, 4095), 0 },			/* no such slot */
+		{ sq_entry(head + nslots, head), 0 },		/* a future lap */
+		{ sq_entry(head - 2 * nslots, head), 0 },	/* two laps ago */
+		{ sq_entry(head, 7), slot_state(head, 3) },	/* no such kind */
+		{ sq_entry(head, 7), slot_state(head, SLOT_DONE) },	/* a reply nobody made */
+		{ sq_entry(head, 7), slot_state(head + nslots, SLOT_QUEUED) },
+		{ 0xffffffffu, 0 },
+		{ 0xdeadbeefu, 0 },
 	};
 	const unsigned n = sizeof(garbage) / sizeof(garbage[0]);
 	uint64_t dropped0 = t_stat(srv, T_DROPPED);
@@ -345,23 +350,28 @@ static void garbage_slots(struct aoki_server *srv)
 	for (unsigned i = 0; i < n; i++) {
 		struct aoki_chan *ch;
 		struct aoki_cqe cqe;
+		_Atomic uint32_t *sq;
 		int64_t t0;
 
 		CHECK_EQ(aoki_connect(PORT, NULL, &ch), 0);
+		CHECK_EQ(ch->geom.nslots, nslots);
+		sq = chan_sq(ch->hdr, &ch->geom);
 		for (uint64_t k = 0; k < head; k++)
 			CHECK(t_echo_ok(ch, k));
 		/* The server's next position is 5: put garbage there. */
-		uint32_t saved = atomic_load(&ch->slots[slot].state);
+		uint32_t saved = atomic_load(&sq[head]);
 
-		atomic_store(&ch->slots[slot].state, garbage[i]);
+		if (garbage[i].state)
+			atomic_store(&ch->slots[7].state, garbage[i].state);
+		atomic_store(&sq[head], garbage[i].entry);
 		chan_kick(ch);
 		if (!t_wait_stat(srv, T_DROPPED, dropped0 + i + 1, 2000)) {
-			fprintf(stderr, "garbage state %#x at the head not dropped\n",
-				garbage[i]);
+			fprintf(stderr, "garbage entry %#x (slot state %#x) at the head not dropped\n",
+				garbage[i].entry, garbage[i].state);
 			CHECK(0);
 		}
-		/* Even with the slot put right, the channel is gone. */
-		atomic_store(&ch->slots[slot].state, saved);
+		/* Even with the entry put right, the channel is gone. */
+		atomic_store(&sq[head], saved);
 		t0 = t_now_ns();
 		CHECK_EQ(aoki_call(ch, ECHO_OP_ECHO, "x", 1, NULL, 0, NULL), -ECONNRESET);
 		CHECK(t_now_ns() - t0 < 1000000000);
@@ -383,30 +393,24 @@ static void garbage_slots(struct aoki_server *srv)
 static int raw_call(struct aoki_chan *ch, uint16_t op, uint16_t len, uint16_t flags,
 		    const void *payload, size_t plen)
 {
-	uint64_t t = atomic_load(&ch->tail);
-	struct chan_slot *s = &ch->slots[t & ch->geom.mask];
+	struct ring_msg m = { .op = op, .len = len, .flags = flags };
 	int64_t end = t_now_ns() + 2000000000;
+	int idx = ring_claim(&ch->ring, &ch->geom, ch->hdr, 0);
+	uint64_t pos;
 	int status;
 
-	CHECK_EQ(atomic_load(&s->state), slot_state(t - ch->geom.nslots, SLOT_FREE));
-	s->op = op;
-	s->len = len;
-	s->flags = flags;
-	s->tag = 0;
-	s->seq = t;
-	memset(s->payload, 0, sizeof(s->payload));
+	CHECK(idx >= 0);
 	if (plen)
-		memcpy(s->payload, payload, plen);
-	atomic_store(&ch->tail, t + 1);
-	atomic_store_explicit(&s->state, slot_state(t, SLOT_QUEUED), memory_order_release);
+		memcpy(m.payload, payload, plen);
+	pos = ring_publish(&ch->ring, &ch->geom, ch->hdr, (uint32_t)idx, &m);
 	chan_kick(ch);
-	while (atomic_load_explicit(&s->state, memory_order_acquire) != slot_state(t, SLOT_DONE)) {
+	while (!ring_reply_ready(&ch->geom, ch->hdr, (uint32_t)idx, pos)) {
 		CHECK(t_now_ns() < end);
 		sched_yield();
 	}
-	status = s->status;
-	CHECK(s->len <= AOKI_MSG_PAYLOAD);
-	atomic_store_explicit(&s->state, slot_state(t, SLOT_FREE), memory_order_release);
+	status = ch->slots[idx].status;
+	CHECK(ch->slots[idx].len <= AOKI_MSG_PAYLOAD);
+	ring_release(&ch->ring, (uint32_t)idx, slot_state(pos, SLOT_DONE));
 	return status;
 }
 
@@ -438,16 +442,30 @@ static void odd_messages(struct aoki_server *srv)
 	aoki_close(ch);
 }
 
-/* Ring the doorbell with nothing behind it, as fast as possible. */
+/* Ring the doorbell with nothing behind it, as fast as possible; with
+ * @sneaky, a real request after every 1000 rings (which once reset the
+ * server's count of empty wake-ups, so the abuse went on for ever). */
+struct abuser {
+	struct aoki_chan *ch;
+	int sneaky;
+};
+
 static void *doorbell_abuser(void *arg)
 {
-	struct aoki_chan *ch = arg;
+	struct abuser *a = arg;
+	struct aoki_chan *ch = a->ch;
 	int64_t end = t_now_ns() + 12000000000ll;
+	unsigned rings = 0;
 
 	while (chan_check_alive(ch) && t_now_ns() < end) {
 		for (int i = 0; i < 64; i++) {
 			atomic_store(&ch->hdr->srv_sleeping, 0);
 			futex_wake_shared(&ch->hdr->srv_sleeping, 1);
+		}
+		rings += 64;
+		if (a->sneaky && rings >= 1000) {
+			rings = 0;
+			aoki_call(ch, ECHO_OP_ECHO, NULL, 0, NULL, 0, NULL);
 		}
 	}
 	return NULL;
@@ -458,8 +476,9 @@ static void *doorbell_abuser(void *arg)
  * costs the worker one sleep, not a spin first), next to a bystander
  * channel on the same worker.
  */
-static void doorbell_abuse(void)
+static void doorbell_abuse(int sneaky)
 {
+	struct abuser a;
 	struct echo_state st = { 0 };
 	struct aoki_server_config cfg = {
 		.port = "bell", .listen_fd = -1, .handler = echo_handler, .handler_arg = &st,
@@ -476,14 +495,16 @@ static void doorbell_abuse(void)
 	CHECK_EQ(aoki_connect("bell", NULL, &ch), 0);
 	CHECK(t_echo_ok(ch, 1) && t_echo_ok(good, 1));
 	t0 = t_now_ns();
-	CHECK_EQ(pthread_create(&th, NULL, doorbell_abuser, ch), 0);
+	a = (struct abuser){ .ch = ch, .sneaky = sneaky };
+	CHECK_EQ(pthread_create(&th, NULL, doorbell_abuser, &a), 0);
 	/* The server notices a client keeping it awake for nothing
-	 * (10000 empty wake-ups in a row); the neighbour is served. */
+	 * (over 2000 empty wake-ups in a second); the neighbour is served. */
 	for (uint64_t k = 0; k < 50; k++)
 		CHECK(t_echo_ok(good, k));
 	CHECK(t_wait_stat(srv, T_DROPPED, 1, 10000));
 	CHECK_EQ(pthread_join(th, NULL), 0);
-	printf("note: doorbell abuser dropped after %.0f ms\n", (t_now_ns() - t0) / 1e6);
+	printf("note: doorbell abuser%s dropped after %.0f ms\n",
+	       sneaky ? " (a request every 1000 rings)" : "", (t_now_ns() - t0) / 1e6);
 	CHECK_EQ(aoki_call(ch, ECHO_OP_ECHO, NULL, 0, NULL, 0, NULL), -ECONNRESET);
 	for (uint64_t k = 0; k < 50; k++)
 		CHECK(t_echo_ok(good, k));
@@ -564,7 +585,8 @@ int main(void)
 	aoki_close(bystander);
 	CHECK(t_wait_stat(srv, T_CHANNELS, 0, 2000));
 	aoki_server_destroy(srv);
-	doorbell_abuse();
+	doorbell_abuse(0);
+	doorbell_abuse(1);
 	printf("note: bystander made %llu calls meanwhile\n",
 	       (unsigned long long)atomic_load(&bystander_calls));
 	return T_EXIT_PASS;

@@ -222,7 +222,7 @@ static uint16_t scrib_op(int reserved)
 static uint32_t scrib_state(const struct scrib *s)
 {
 	uint32_t n = s->ch->geom.nslots;
-	uint64_t pos = atomic_load(&s->ch->tail) + rnd_below(4 * n) - 2 * n;
+	uint64_t pos = atomic_load(&s->ch->ring.tail) + rnd_below(4 * n) - 2 * n;
 
 	return rnd_below(4) ? slot_state(pos, (enum slot_kind)rnd_below(4)) : rnd_value();
 }
@@ -242,12 +242,27 @@ static int scrib_header(struct scrib *s)
 static int scrib_slot(struct scrib *s)
 {
 	struct aoki_chan *ch = s->ch;
-	uint32_t i = rnd_below(2) ? (uint32_t)(atomic_load(&ch->tail) & ch->geom.mask)
+	uint32_t i = rnd_below(2) ? (uint32_t)(atomic_load(&ch->ring.tail) & ch->geom.mask)
 				  : rnd_below(ch->geom.nslots);
 	volatile uint32_t *w = (volatile uint32_t *)&ch->slots[i];
 	unsigned k = rnd_below(CHAN_SLOT_SIZE / 4);
 
 	w[k] = k == 0 ? scrib_state(s) : rnd_value();
+	return 0;
+}
+
+/* A submission entry: at the server's next position half the time
+ * (naming any slot, or an impossible one), else anywhere. */
+static int scrib_sq(struct scrib *s)
+{
+	struct aoki_chan *ch = s->ch;
+	_Atomic uint32_t *sq = chan_sq(ch->hdr, &ch->geom);
+	uint64_t t = atomic_load(&ch->ring.tail);
+
+	if (rnd_below(2))
+		atomic_store(&sq[t & ch->geom.mask], sq_entry(t, rnd_below(ch->geom.nslots + 2)));
+	else
+		atomic_store(&sq[rnd_below(ch->geom.nslots)], rnd_value());
 	return 0;
 }
 
@@ -264,18 +279,21 @@ static int scrib_cq(struct scrib *s)
  */
 static void forge(struct aoki_chan *ch, const struct chan_slot *m)
 {
-	uint64_t t = atomic_load(&ch->tail);
-	struct chan_slot *sl = &ch->slots[t & ch->geom.mask];
+	struct ring_msg msg = { .op = m->op, .len = m->len, .flags = m->flags, .tag = m->tag };
+	int async = (m->flags & MSG_F_ASYNC) != 0;
+	int idx = ring_claim(&ch->ring, &ch->geom, ch->hdr, async);
 
-	sl->op = m->op;
-	sl->len = m->len;
-	sl->flags = m->flags;
-	sl->tag = m->tag;
-	sl->seq = m->seq ? m->seq : t;
-	memcpy(sl->payload, m->payload, sizeof(sl->payload));
-	atomic_store(&ch->tail, t + 1);
-	/* Release: the fields above are visible before QUEUED. */
-	atomic_store_explicit(&sl->state, slot_state(t, SLOT_QUEUED), memory_order_release);
+	if (idx < 0)
+		return;	/* every slot in use: nothing forged this time */
+	memcpy(msg.payload, m->payload, sizeof(msg.payload));
+	ring_publish(&ch->ring, &ch->geom, ch->hdr, (uint32_t)idx, &msg);
+	/* A wrong seq, written after publication as a client may. */
+	if (m->seq)
+		ch->slots[idx].seq = m->seq;
+	/* Nobody waits for a synchronous reply: the slot is freed when it
+	 * comes (an async one, by a reap). */
+	if (!async)
+		ring_orphan(&ch->ring, (uint32_t)idx);
 	chan_kick(ch);
 }
 
@@ -331,7 +349,7 @@ static int scrib_reap(struct scrib *s)
 	struct aoki_cqe c[16];
 	int r;
 
-	if (atomic_load(&ch->hdr->cq_tail) - atomic_load(&ch->cq_head) > ch->geom.nslots)
+	if (atomic_load(&ch->hdr->cq_tail) - atomic_load(&ch->ring.cq_head) > ch->geom.nslots)
 		return 0;
 	r = aoki_reap(ch, c, 16, rnd_below(2), rnd_below(2) ? 0 : 1000000);
 	return r < 0 ? r : 0;
@@ -400,7 +418,8 @@ static int scrib_control(struct scrib *s)
 static int scrib_action(struct scrib *s)
 {
 	static int (*const act[])(struct scrib *) = {
-		scrib_header, scrib_header, scrib_slot, scrib_slot, scrib_slot, scrib_cq,
+		scrib_header, scrib_header, scrib_slot, scrib_slot, scrib_slot, scrib_sq, scrib_sq,
+		scrib_cq,
 		scrib_forge_random, scrib_forge_random, scrib_forge_random, scrib_revoke,
 		scrib_call, scrib_call, scrib_call, scrib_async, scrib_async, scrib_reap,
 		scrib_grant, scrib_doorbell,

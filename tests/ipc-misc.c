@@ -204,8 +204,8 @@ static void test_ports(const char *dir)
 		CHECK_EQ(aoki_connect(path, &(struct aoki_chan_opts){ .reconnect_ns = -1 }, &ch), 0);
 		CHECK(t_echo_ok(ch, 10 + (uint64_t)gen));
 		aoki_server_destroy(srv2);
-		/* The channel sees the server go. */
-		CHECK_EQ(aoki_call(ch, ECHO_OP_ECHO, NULL, 0, NULL, 0, NULL), -ECONNRESET);
+		/* The channel sees the server go, for good: it said so. */
+		CHECK_EQ(aoki_call(ch, ECHO_OP_ECHO, NULL, 0, NULL, 0, NULL), -ESHUTDOWN);
 		aoki_close(ch);
 		CHECK(fcntl(fd, F_GETFD) >= 0);	/* not ours to close */
 	}
@@ -307,14 +307,19 @@ static void test_args(void)
 	CHECK_EQ(aoki_call(ch, 0xffff, NULL, 0, NULL, 0, NULL), -EINVAL);
 	CHECK_EQ(aoki_call(ch, 0, NULL, 0, NULL, 0, NULL), -ENOSYS);
 	CHECK_EQ(aoki_call(ch, ECHO_OP_ADD, "x", 1, NULL, 0, NULL), -EINVAL);
-	/* A short reply buffer gets a prefix, and nothing past it. */
+	/* A short reply buffer gets a prefix, nothing past it, the reply's
+	 * full length, and -EMSGSIZE instead of the status: never a silent
+	 * truncation. */
 	memset(rep, 0xee, sizeof(rep));
-	CHECK_EQ(aoki_call(ch, ECHO_OP_ECHO, "0123456789", 10, rep, 4, &n), 10);
-	CHECK_EQ(n, 4);
+	CHECK_EQ(aoki_call(ch, ECHO_OP_ECHO, "0123456789", 10, rep, 4, &n), -EMSGSIZE);
+	CHECK_EQ(n, 10);
 	CHECK(memcmp(rep, "0123", 4) == 0 && rep[4] == 0xee);
+	/* An exact fit is not truncated. */
+	CHECK_EQ(aoki_call(ch, ECHO_OP_ECHO, "0123456789", 10, rep, 10, &n), 10);
+	CHECK_EQ(n, 10);
 	/* No reply buffer at all. */
 	CHECK_EQ(aoki_call(ch, ECHO_OP_ECHO, "0123456789", 10, NULL, 0, &n), 10);
-	CHECK_EQ(n, 0);
+	CHECK_EQ(n, 10);
 	CHECK(t_echo_ok(ch, 99));
 	aoki_close(ch);
 

@@ -120,8 +120,15 @@ static int unread_by_peer(int fd)
 	return n;
 }
 
+/* The slot of the request at @pos: the one numbered like it, which a
+ * single-threaded client with free slots always uses (ring_claim's
+ * preference); checked against the submission entry once published. */
 static struct chan_slot *slot_at(struct aoki_chan *ch, uint64_t pos)
 {
+	uint32_t e = atomic_load(&chan_sq(ch->hdr, &ch->geom)[pos & ch->geom.mask]);
+
+	if (e >> SQ_IDX_BITS == ((uint32_t)pos << SQ_IDX_BITS) >> SQ_IDX_BITS)
+		CHECK_EQ(e & SQ_IDX_MASK, pos & ch->geom.mask);
 	return &ch->slots[pos & ch->geom.mask];
 }
 
@@ -149,6 +156,7 @@ static void publish_cut_short(struct aoki_chan *ch, uint64_t pos, int32_t status
 		memcpy(buf, rep, len);
 	h->reply_status = status;
 	h->reply_len = len;
+	h->reply_idx = (uint16_t)(s - ch->slots);
 	memcpy(h->reply_payload, buf, sizeof(buf));
 	atomic_store(&h->reply_pos, pos + 1);
 	s->status = status;
@@ -184,7 +192,7 @@ static void *call_main(void *p)
 static uint64_t start_sleep(struct aoki_chan *ch, pid_t srv, struct call *c, uint32_t us,
 			    pthread_t *th)
 {
-	uint64_t p = atomic_load(&ch->tail);
+	uint64_t p = atomic_load(&ch->ring.tail);
 
 	*c = (struct call){ .ch = ch, .op = ECHO_OP_SLEEP, .arg = us, .rep_len = 999 };
 	CHECK_EQ(pthread_create(th, NULL, call_main, c), 0);
@@ -240,7 +248,7 @@ static pid_t cut_reply_async(struct aoki_chan *ch, pid_t srv)
 
 	/* Real: the server is stopped, then killed without having taken it. */
 	stop(srv);
-	p = atomic_load(&ch->tail);
+	p = atomic_load(&ch->ring.tail);
 	CHECK_EQ(aoki_submit(ch, &sqe, 1), 1);
 	CHECK_EQ(atomic_load(&ch->hdr->srv_head), p);
 	kill9(srv);
@@ -355,7 +363,7 @@ static void revoke_vs_reconnect(void)
 
 	/* Real: the server stops; the revoke is queued and waits. */
 	stop(srv);
-	p = atomic_load(&ch->tail);
+	p = atomic_load(&ch->ring.tail);
 	rv = (struct grant_op){ .ch = ch, .id = id, .r = 99 };
 	CHECK_EQ(pthread_create(&t_rv, NULL, revoke_main, &rv), 0);
 	WAIT_FOR(state_at(ch, p) == slot_state(p, SLOT_QUEUED), 5000);
@@ -376,7 +384,7 @@ static void revoke_vs_reconnect(void)
 			      memory_order_release);
 	/* The revoker has its reply (it sleeps in slices of 10 ms at most)
 	 * and goes on to the control lock, held by the round trip. */
-	WAIT_FOR(atomic_load(&ch->consumed[p & ch->geom.mask]) == slot_state(p, SLOT_DONE),
+	WAIT_FOR(atomic_load(&ch->ring.consumed[p & ch->geom.mask]) == slot_state(p, SLOT_DONE),
 		 5000);
 	t_sleep_ms(50);
 	/* Real: the server dies; the round trip fails and reconnects. */

@@ -56,17 +56,19 @@ static void prompt(struct killer *k, const char *what)
  * reconnecting default is tests/ipc-resume.c.) */
 static const struct aoki_chan_opts no_reconnect = { .reconnect_ns = -1 };
 
-static void everything_resets(struct aoki_chan *ch)
+/* Every call fails with @err: -ECONNRESET after a crash, -ESHUTDOWN after
+ * a clean stop (the server said goodbye). */
+static void everything_fails(struct aoki_chan *ch, int err)
 {
 	struct aoki_cqe cqe;
 	uint32_t id;
 	void *mem;
 	int64_t t0 = t_now_ns();
 
-	CHECK_EQ(aoki_call(ch, ECHO_OP_ECHO, "x", 1, NULL, 0, NULL), -ECONNRESET);
-	CHECK_EQ(aoki_submit(ch, &(struct aoki_sqe){ .op = ECHO_OP_ECHO }, 1), -ECONNRESET);
-	CHECK_EQ(aoki_reap(ch, &cqe, 1, 1, -1), -ECONNRESET);
-	CHECK_EQ(aoki_grant_create(ch, 64, AOKI_GRANT_READ, &id, &mem), -ECONNRESET);
+	CHECK_EQ(aoki_call(ch, ECHO_OP_ECHO, "x", 1, NULL, 0, NULL), err);
+	CHECK_EQ(aoki_submit(ch, &(struct aoki_sqe){ .op = ECHO_OP_ECHO }, 1), err);
+	CHECK_EQ(aoki_reap(ch, &cqe, 1, 1, -1), err);
+	CHECK_EQ(aoki_grant_create(ch, 64, AOKI_GRANT_READ, &id, &mem), err);
 	CHECK(t_now_ns() - t0 < 500000000);
 	aoki_close(ch);
 }
@@ -95,7 +97,7 @@ int main(void)
 	CHECK_EQ(pthread_join(th, NULL), 0);
 	CHECK_EQ(waitpid(srv, &status, 0), srv);
 	CHECK(WIFSIGNALED(status));
-	everything_resets(ch);
+	everything_fails(ch, -ECONNRESET);
 	/* 2. A channel that was idle: a waiting reap notices too. */
 	{
 		int64_t t0 = t_now_ns();
@@ -103,7 +105,7 @@ int main(void)
 		CHECK_EQ(aoki_reap(ch2, cqes, 16, 1, -1), -ECONNRESET);
 		CHECK(t_now_ns() - t0 < 1000000000);
 	}
-	everything_resets(ch2);
+	everything_fails(ch2, -ECONNRESET);
 
 	/* 3. Async requests in flight: those completed before the kill are
 	 * reaped intact, then -ECONNRESET. */
@@ -136,7 +138,7 @@ int main(void)
 		printf("note: %d of 16 async sleeps completed before the kill\n", got);
 	}
 	CHECK_EQ(waitpid(srv, &status, 0), srv);
-	everything_resets(ch);
+	everything_fails(ch, -ECONNRESET);
 
 	/* 4. A clean stop (SIGTERM: aoki_server_destroy) during a call. */
 	srv = t_echo_spawn("death3");
@@ -146,11 +148,11 @@ int main(void)
 	r = aoki_call(ch, ECHO_OP_SLEEP, &us, sizeof(us), NULL, 0, NULL);
 	/* The sleep may finish before the worker stops; either way the
 	 * call returns, and the channel is then dead. */
-	CHECK(r == 0 || r == -ECONNRESET);
+	CHECK(r == 0 || r == -ESHUTDOWN);
 	CHECK_EQ(pthread_join(th, NULL), 0);
 	CHECK_EQ(waitpid(srv, &status, 0), srv);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	everything_resets(ch);
+	everything_fails(ch, -ESHUTDOWN);
 
 	/* 5. The port is free again: a new server, a new channel. */
 	srv = t_echo_spawn("death1");

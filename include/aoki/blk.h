@@ -90,11 +90,14 @@ struct aoki_blk_opts {
  * aoki_blk_open - connect to the blkd server on @port (a name or socket
  * path, see aoki_port_path(3); NULL: AOKI_BLK_PORT) and open volume
  * @volume, read-only or with AOKI_BLK_RDWR read-write.  @opts may be NULL.
- * Returns 0 with *@out set, or -ENOENT (no such volume, or no server),
- * -EACCES (the server's configuration does not let this user open it so),
+ * Returns 0 with *@out set, or -ECONNREFUSED (no server: no socket at
+ * the port, or nobody listening on it), -ENOENT (the server has no such
+ * volume), -EACCES (the server's configuration does not let this user
+ * open it so; a user that no volume admits is refused at connect),
  * -EROFS (AOKI_BLK_RDWR on a read-only volume), -ENAMETOOLONG (a name
- * over 27 bytes), -EINVAL, -ENOMEM, or a connect error (aoki_connect(3)).
- * Blocking (connect and one round trip).
+ * over 27 bytes), -EINVAL, -ENOMEM, or another connect error
+ * (aoki_connect(3): -EPROTO, -ETIMEDOUT, ...).  Blocking (connect, with
+ * aoki_connect's 5 s deadline, and one round trip).
  */
 int aoki_blk_open(const char *port, const char *volume, unsigned flags,
 		  const struct aoki_blk_opts *opts, struct aoki_blk **out);
@@ -134,8 +137,9 @@ void aoki_blk_free(struct aoki_blk *b, void *buf);
  * area (any part of it: buffers may be sliced).  @flags for pwrite: 0 or
  * AOKI_BLK_FUA.  Return @len, or -errno (see the top of this file).
  * Blocking until the I/O completes, as aoki_call(3); when other threads'
- * requests hold every slot of the ring it waits for one (never -EAGAIN),
- * within the open's timeout_ns if set.
+ * calls hold every slot of the ring it waits for one, within the open's
+ * timeout_ns if set; -EAGAIN only when asynchronous requests
+ * (aoki_blk_submit) hold every slot (reap first).
  */
 ssize_t aoki_blk_pread(struct aoki_blk *b, void *buf, size_t len, uint64_t offset);
 ssize_t aoki_blk_pwrite(struct aoki_blk *b, const void *buf, size_t len, uint64_t offset,
@@ -219,10 +223,9 @@ struct aoki_blk_cqe {
 
 /*
  * aoki_blk_submit - queue up to @n requests, in order.  Returns how many
- * were queued: fewer when the ring is full, which happens with queue_depth
- * requests in flight, or sooner when completions come out of order (a
- * ring slot is reused only once the request that held it a lap earlier
- * has been reaped): reap and submit the rest.  A bad request (-EINVAL,
+ * were queued: fewer when every slot of the ring holds a request not yet
+ * reaped (queue_depth of them; completions may come in any order, and a
+ * reaped one frees its slot at once): reap and submit the rest.  A bad request (-EINVAL,
  * -EFAULT, -EROFS) is not queued and ends the batch: the count before it
  * is returned, or its error if it was the first.  Or a lost channel's
  * error.  Lock-free per request

@@ -46,11 +46,20 @@
  *     (tmpfs) that is until reboot, the same lifetime as channels.
  *   - Each client (channel) owns one slot of @max_clients.  A channel
  *     that finds no slot takes the least recently used unpinned one and
- *     its records are lost; a slot is pinned from begin to commit, so a
- *     request in progress never loses its record, but a channel idle
- *     since its last commit can.  Make max_clients larger than the number
+ *     its records are lost.  A slot is pinned from a request's begin
+ *     until the IPC library has published its reply in the channel (not
+ *     merely until commit), across server crashes too: until then a
+ *     crash makes the request run again, and its record must be there.
+ *     So a request that can still be rerun never loses its record; a
+ *     channel whose replies are all delivered can.  The price: a request
+ *     cut off by a crash keeps its slot pinned until its channel resumes
+ *     and the rerun's reply is published; a client that never comes back
+ *     holds that slot (and the probe range sees one slot fewer) until the
+ *     table file is removed.  Make max_clients larger than the number
  *     of channels connected at once (the default 256), and remember that
  *     channels of clients that have exited keep their slot until evicted.
+ *   - Positions are below 2^64 - 1: begin refuses seq UINT64_MAX
+ *     (-ERANGE; no channel reaches it, only a forged position can).
  *   - @window must be >= the ring size (aoki_req_window()) of every
  *     channel: a client's requests in flight are distinct modulo it.
  *   - One process at a time may open a table (an flock; -EBUSY).
@@ -94,7 +103,9 @@ struct aoki_dedup_opts {
  * Returns 0 with *@out set, or -EINVAL (bad opts or path, geometry over
  * 1 GiB), -EBADMSG (not a valid table), -EBUSY (another process has it
  * open), -ENOMEM, or an open/ftruncate/mmap error.  Blocking (file I/O);
- * O(max_clients) to sweep the client slots left by a dead server.
+ * O(max_clients x window) to sweep the client slots left by a dead
+ * server (each live slot stays pinned once per request whose reply was
+ * not published).
  */
 int aoki_dedup_open(const char *path, const struct aoki_dedup_opts *opts,
 		    struct aoki_dedup **out);
@@ -117,14 +128,16 @@ enum {
  * it begun.  Returns:
  *   AOKI_DEDUP_DONE: the recorded status and reply are set on @req with
  *     aoki_req_reply(); the handler returns 0 and must not commit;
- *   AOKI_DEDUP_NEW or AOKI_DEDUP_INTERRUPTED: the request is now begun
- *     and its client slot pinned; the handler must call
- *     aoki_dedup_commit() exactly once for it, error replies included
- *     (until then the slot cannot be evicted, and a rerun reports
- *     INTERRUPTED);
+ *   AOKI_DEDUP_NEW or AOKI_DEDUP_INTERRUPTED: the request is now begun;
+ *     the handler must call aoki_dedup_commit() exactly once for it,
+ *     error replies included (until then a rerun reports INTERRUPTED);
+ *   with all three the client slot is pinned until the library has
+ *   published @req's reply (the slot cannot be evicted meanwhile);
  *   -E2BIG (the table's window < aoki_req_window(req)), -ENOSPC (every
  *   slot this client may use is pinned or being claimed), -EAGAIN (lost
- *   a race too often; retry), -EBADMSG (the record is corrupt).
+ *   a race too often; retry), -EBADMSG (the record is corrupt), -ERANGE
+ *   (aoki_req_seq(req) is UINT64_MAX, a forged position).  After an
+ *   error nothing is pinned or recorded.
  * Thread-safe for requests of different channels (one channel is served
  * by one worker at a time).  Lock-free: one CAS on the client's slot
  * word, retried only when another thread changed that word; a new
@@ -134,21 +147,24 @@ int aoki_dedup_begin(struct aoki_dedup *dd, struct aoki_req *req);
 
 /*
  * aoki_dedup_commit - record the reply set on @req with aoki_req_reply()
- * as its result and unpin the slot.  Call at the handler's commit point,
- * after its side effect is durable: the result is recorded with one
- * release store, so a crash before it leaves the request INTERRUPTED and
- * a crash after it leaves it DONE.  Returns 0, -EINVAL (@req was not
- * begun by aoki_dedup_begin, or its slot was forgotten), -EALREADY (its
- * result is already recorded: begin said DONE, or a second commit).
- * Same thread-safety and progress as aoki_dedup_begin (no clearing).
+ * as its result.  Call at the handler's commit point, after its side
+ * effect is durable: the result is recorded with one release store, so a
+ * crash before it leaves the request INTERRUPTED and a crash after it
+ * leaves it DONE.  The slot stays pinned until the reply is published
+ * (a crash before that reruns the request, which must find it DONE).
+ * Returns 0, -EINVAL (@req was not begun by aoki_dedup_begin, or its
+ * slot was forgotten), -EALREADY (its result is already recorded: begin
+ * said DONE, or a second commit).  Thread-safe as aoki_dedup_begin;
+ * wait-free (no loop).
  */
 int aoki_dedup_commit(struct aoki_dedup *dd, struct aoki_req *req);
 
 /*
  * aoki_dedup_forget - drop the records of client @id of @uid, e.g. when
  * a server knows the client is gone for good.  Returns 0, -ENOENT (no
- * such client), -EBUSY (a request of it is between begin and commit).
- * Lock-free.
+ * such client), -EBUSY (a request of it is between begin and the
+ * publication of its reply, in this server or, cut off by a crash, in a
+ * dead one).  Lock-free.
  */
 int aoki_dedup_forget(struct aoki_dedup *dd, uid_t uid,
 		      const uint8_t id[AOKI_CLIENT_ID_LEN]);

@@ -54,8 +54,9 @@
  * Progress.  Calls that talk to the server are blocking: they wait for the
  * reply (polling for spin_ns, then sleeping on a futex), at most the
  * mount's timeout_ns when it has one, and they notice a dead server.
- * When other threads' requests hold every slot of the channel, a call
- * waits for one (never -EAGAIN), within timeout_ns.  Calls that create an
+ * When other threads' calls hold every slot of the channel, a call waits
+ * for one, within timeout_ns; only when asynchronous requests
+ * (aoki_fs_submit) hold every slot does it return -EAGAIN (reap first).  Calls that create an
  * internal buffer area may make one more control round trip (5 s
  * deadline).  Descriptor-table work is a short mutex.
  */
@@ -434,6 +435,183 @@ struct aoki_fs_stats {
  * Restart: run again.  Progress: blocking, one round trip.
  */
 int aoki_fs_server_stats(struct aoki_fs *fs, struct aoki_fs_stats *out);
+
+/* ------------------------------------------------------------- handles */
+
+/*
+ * The handle layer, for bridges that keep their own table of files (the
+ * FUSE bridge aoki-fuse; an NFS server).  A handle names one inode:
+ * nonzero, stable across server restarts, valid for as long as the inode
+ * has a link; after that every call on it gets -ESTALE.  Names are taken
+ * from a directory handle (one component, or a relative path resolved
+ * from there).  No umask is applied: @mode is used as given.
+ *
+ * Credentials.  @as NULL: the server checks the call against the
+ * connection's own uid and gid (SO_PEERCRED), as every other call of
+ * this header.  @as non-NULL: against @as->uid / @as->gid (the caller's
+ * primary group; supplementary groups are not passed), and new inodes
+ * get those ids: the server accepts this only on a connection made by
+ * root, and answers -EPERM to anyone else.  The data calls
+ * (aoki_fs_hpread, aoki_fs_hpwrite, aoki_fs_hfsync, aoki_fs_hfallocate)
+ * take no @as: check the caller when opening (aoki_fs_hopen), as the
+ * kernel does.
+ *
+ * Each call is one round trip unless it says otherwise, with the
+ * common errors above, and the restart behaviour of its path-based
+ * namesake (creates, removals, renames, links and appends that the dead
+ * server had done get their original result).  Progress: blocking, as
+ * the path-based calls.
+ */
+typedef uint64_t aoki_fs_handle;
+
+/* The root directory's handle. */
+#define AOKI_FS_ROOT_HANDLE ((aoki_fs_handle)2 << 32)
+
+/* Whom a handle call acts for (see above). */
+struct aoki_fs_cred {
+	uid_t uid;
+	gid_t gid;
+};
+
+/* aoki_fs_hsetattr: which fields of struct aoki_fs_setattr to set. */
+#define AOKI_FS_SET_MODE	0x01u
+#define AOKI_FS_SET_UID		0x02u
+#define AOKI_FS_SET_GID		0x04u
+#define AOKI_FS_SET_SIZE	0x08u
+#define AOKI_FS_SET_ATIME	0x10u
+#define AOKI_FS_SET_MTIME	0x20u
+#define AOKI_FS_SET_ATIME_NOW	0x40u	/* the server's clock */
+#define AOKI_FS_SET_MTIME_NOW	0x80u
+
+struct aoki_fs_setattr {
+	unsigned valid;		/* AOKI_FS_SET_* */
+	mode_t mode;		/* permission bits (07777) */
+	uid_t uid;
+	gid_t gid;
+	uint64_t size;
+	struct timespec atime, mtime;
+};
+
+/*
+ * aoki_fs_hlookup - the handle and attributes (@st may be NULL) of @name
+ * in directory @dir, not following a final symbolic link.
+ * aoki_fs_hgetattr - the attributes of @fh.
+ * Return 0, or -ENOENT, -ENOTDIR, -EACCES (no search permission on
+ * @dir), -ENAMETOOLONG, -ESTALE, or a common error.
+ */
+int aoki_fs_hlookup(struct aoki_fs *fs, const struct aoki_fs_cred *as, aoki_fs_handle dir,
+		    const char *name, aoki_fs_handle *fh, struct stat *st);
+int aoki_fs_hgetattr(struct aoki_fs *fs, aoki_fs_handle fh, struct stat *st);
+
+/*
+ * aoki_fs_hsetattr - set the @sa->valid attributes of @fh (chmod, chown,
+ * truncate, utimensat in one), with the permission rules of those calls;
+ * the attributes after the change into @st (may be NULL).
+ * Returns 0, or -EINVAL (unknown bits in valid, a time out of range),
+ * -EPERM, -EACCES, -EISDIR, -EFBIG, -EROFS, or a common error.  Restart:
+ * run again (setting is idempotent).
+ */
+int aoki_fs_hsetattr(struct aoki_fs *fs, const struct aoki_fs_cred *as, aoki_fs_handle fh,
+		     const struct aoki_fs_setattr *sa, struct stat *st);
+
+/*
+ * aoki_fs_haccess - access(2) on @fh: @mode F_OK, or R_OK | W_OK | X_OK.
+ * Returns 0, or -EACCES, -EROFS (W_OK, read-only server), -EINVAL, or a
+ * common error.
+ */
+int aoki_fs_haccess(struct aoki_fs *fs, const struct aoki_fs_cred *as, aoki_fs_handle fh,
+		    int mode);
+
+/*
+ * aoki_fs_hopen - open @fh with @flags (O_RDONLY, O_WRONLY or O_RDWR, with
+ * O_TRUNC, O_DIRECTORY, O_NOFOLLOW; others as aoki_fs_open), checking the
+ * access mode as open(2) does; the attributes after the open (a
+ * truncation) into @st (may be NULL).  No descriptor is made: use the
+ * handle.  aoki_fs_hcreate - open(2) with O_CREAT of @name in @dir:
+ * created with @mode if missing (-EEXIST with O_EXCL), its handle into
+ * *@fh.  Return 0, or the errors of aoki_fs_open.
+ */
+int aoki_fs_hopen(struct aoki_fs *fs, const struct aoki_fs_cred *as, aoki_fs_handle fh,
+		  int flags, struct stat *st);
+int aoki_fs_hcreate(struct aoki_fs *fs, const struct aoki_fs_cred *as, aoki_fs_handle dir,
+		    const char *name, int flags, mode_t mode, aoki_fs_handle *fh,
+		    struct stat *st);
+
+/*
+ * aoki_fs_hmkdir, aoki_fs_hsymlink - make directory @name (with @mode), or
+ * a symbolic link @name holding @target, in @dir: the new handle into
+ * *@fh and its attributes into @st (may be NULL).  aoki_fs_hlink - give
+ * file @fh the new name @name in @dir; its attributes after into @st.
+ * Return 0, or the errors of aoki_fs_mkdir, aoki_fs_symlink, aoki_fs_link.
+ */
+int aoki_fs_hmkdir(struct aoki_fs *fs, const struct aoki_fs_cred *as, aoki_fs_handle dir,
+		   const char *name, mode_t mode, aoki_fs_handle *fh, struct stat *st);
+int aoki_fs_hsymlink(struct aoki_fs *fs, const struct aoki_fs_cred *as, aoki_fs_handle dir,
+		     const char *name, const char *target, aoki_fs_handle *fh, struct stat *st);
+int aoki_fs_hlink(struct aoki_fs *fs, const struct aoki_fs_cred *as, aoki_fs_handle fh,
+		  aoki_fs_handle dir, const char *name, struct stat *st);
+
+/*
+ * aoki_fs_hunlink, aoki_fs_hrmdir - remove @name from @dir.
+ * aoki_fs_hrename - rename @name in @dir to @newname in @newdir, with
+ * @flags as aoki_fs_renameat2.  Return 0, or the errors of aoki_fs_unlink,
+ * aoki_fs_rmdir, aoki_fs_renameat2.
+ */
+int aoki_fs_hunlink(struct aoki_fs *fs, const struct aoki_fs_cred *as, aoki_fs_handle dir,
+		    const char *name);
+int aoki_fs_hrmdir(struct aoki_fs *fs, const struct aoki_fs_cred *as, aoki_fs_handle dir,
+		   const char *name);
+int aoki_fs_hrename(struct aoki_fs *fs, const struct aoki_fs_cred *as, aoki_fs_handle dir,
+		    const char *name, aoki_fs_handle newdir, const char *newname,
+		    unsigned flags);
+
+/*
+ * aoki_fs_hreadlink - the target of symbolic link @fh into @buf (at most
+ * @cap bytes, no NUL).  Returns the bytes copied, or -EINVAL (not a
+ * link, or @cap 0), or a common error.
+ */
+ssize_t aoki_fs_hreadlink(struct aoki_fs *fs, aoki_fs_handle fh, char *buf, size_t cap);
+
+/*
+ * aoki_fs_hopendir - open directory @fh for reading (read permission
+ * checked for @as) as a stream for aoki_fs_readdir.  Returns 0 with *@dir
+ * set, or the errors of aoki_fs_opendir.  Restart: run again.
+ */
+int aoki_fs_hopendir(struct aoki_fs *fs, const struct aoki_fs_cred *as, aoki_fs_handle fh,
+		     struct aoki_fs_dir **dir);
+
+/*
+ * aoki_fs_telldir - where @dir stands: a cookie after the entry the last
+ * aoki_fs_readdir returned (0: the start).  aoki_fs_seekdir - go back
+ * or on to a cookie telldir gave (0: the start); the next readdir
+ * fetches from there.  Cookies stay valid while entries come and go.
+ * Never fail; no round trip.  Restart: cookies survive.  Progress:
+ * wait-free.  One thread at a time per @dir.
+ */
+uint64_t aoki_fs_telldir(const struct aoki_fs_dir *dir);
+void aoki_fs_seekdir(struct aoki_fs_dir *dir, uint64_t cookie);
+
+/*
+ * aoki_fs_hpread - read up to @len bytes of @fh at @offset into @buf.
+ * aoki_fs_hpwrite - write @len bytes of @buf to @fh at @offset, or, with
+ * @flags O_APPEND, at the end of the file (where the server places it);
+ * *@end (may be NULL) is then the offset just past the data written.
+ * As aoki_fs_pread / aoki_fs_pwrite otherwise (copy-free from an
+ * aoki_fs_alloc buffer).  Return the bytes moved, or -EINVAL (other
+ * @flags), -EISDIR, -EFBIG, -ENOSPC, or a common error.
+ */
+ssize_t aoki_fs_hpread(struct aoki_fs *fs, aoki_fs_handle fh, void *buf, size_t len,
+		       uint64_t offset);
+ssize_t aoki_fs_hpwrite(struct aoki_fs *fs, aoki_fs_handle fh, const void *buf, size_t len,
+			uint64_t offset, int flags, uint64_t *end);
+
+/*
+ * aoki_fs_hfsync - as aoki_fs_fsync (@datasync: fdatasync) for @fh.
+ * aoki_fs_hfallocate - as aoki_fs_fallocate for @fh.
+ */
+int aoki_fs_hfsync(struct aoki_fs *fs, aoki_fs_handle fh, int datasync);
+int aoki_fs_hfallocate(struct aoki_fs *fs, aoki_fs_handle fh, int mode, int64_t offset,
+		       int64_t len);
 
 /* ----------------------------------------------------------- async I/O */
 

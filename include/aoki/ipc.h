@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 /* Protocol version carried in every channel header and control message. */
-#define AOKI_IPC_VERSION 2
+#define AOKI_IPC_VERSION 3
 
 /* Bytes of inline payload in one message slot (request or reply). */
 #define AOKI_MSG_PAYLOAD 32
@@ -72,11 +72,18 @@ int aoki_port_path(const char *name, char *buf, size_t cap);
  * aoki_port_listen - bind and listen (backlog 128) on the socket of port
  * @port (a name or path, as for aoki_port_path).  A stale socket file,
  * one nobody accepts on any more, is replaced; a live one is left alone.
- * The directory must exist.  Returns the descriptor (close-on-exec,
- * blocking), -EADDRINUSE (a live listener has the path), -ENAMETOOLONG,
- * -EINVAL, or -errno of socket/bind/listen.  Blocking only for the
- * connect(2) that probes a stale socket.  For servers (aoki_server_create
- * uses it) and supervisors that hold sockets (aoki-init).
+ * Race-free against other callers: the socket listens under a temporary
+ * name before it appears at the path (link(2), or rename(2) over a stale
+ * file under the lock file "<path>.lock", removed again), so a rival
+ * never sees it bound but not listening and two callers never both win.
+ * The directory must exist and be writable.  Returns the descriptor
+ * (close-on-exec, blocking), -EADDRINUSE (a live listener has the path),
+ * -EBUSY (the lock file stayed locked for 2 s), -ENAMETOOLONG (also when
+ * no temporary name fits beside the path), -EINVAL, or -errno of
+ * socket/bind/listen/link.  Blocking: up to 2 s waiting for the lock
+ * (polled); the probe of a stale socket does not block.  For servers
+ * (aoki_server_create uses it) and supervisors that hold sockets
+ * (aoki-init).
  */
 int aoki_port_listen(const char *port);
 
@@ -117,24 +124,43 @@ void aoki_close(struct aoki_chan *ch);
  * aoki_call - synchronous request/reply, the fast path.
  * Sends opcode @op with @len bytes of inline payload (at most
  * AOKI_MSG_PAYLOAD), waits for the reply, copies up to @rep_cap reply
- * bytes into @rep and their count into *@rep_len (may be NULL).
+ * bytes into @rep and the reply's length into *@rep_len (may be NULL).
  * Returns the server's status (>= 0 success, < 0 an -errno of the
- * handler), or a library error: -EMSGSIZE (payload too large),
- * -EAGAIN (no free slot: the ring is full of async requests),
- * -ETIMEDOUT (the channel's deadline passed: the request may still run;
- * or the server died and did not come back within reconnect_ns: the
- * channel is lost), -ECONNRESET (the server dropped the channel, or died
- * with reconnection off), -EPROTO (the server came back speaking another
- * protocol version), -EINVAL.  Once a channel is lost every call returns
- * the same error.
+ * handler), or a library error:
+ *   -EMSGSIZE    the payload is too large; or the reply was longer than
+ *                @rep_cap: the request ran, its first @rep_cap bytes were
+ *                copied, *@rep_len holds its full length, and its status
+ *                is lost (size @rep for the longest reply; AOKI_MSG_PAYLOAD
+ *                always fits).  @rep NULL (with @rep_cap 0) discards the
+ *                reply's payload without this error.
+ *   -EAGAIN      async requests (aoki_submit) hold every slot: only a reap
+ *                frees one.  When synchronous calls or timed-out requests
+ *                hold some, the call waits for a slot instead.
+ *   -ETIMEDOUT   the channel's deadline passed (waiting for a slot or the
+ *                reply: the request may still run), or the server died and
+ *                did not come back within reconnect_ns (the channel is lost)
+ *   -ESHUTDOWN   the server stopped for good (it said so on the way out)
+ *   -ECONNRESET  the server dropped the channel, or died with
+ *                reconnection off
+ *   -EPROTO      the server came back speaking another protocol version
+ *   -EBADFD      called in a child of fork(): a channel belongs to the
+ *                process that connected it (see below)
+ *   -EINVAL      bad arguments.
+ * Once a channel is lost every call returns the same error.
  * A server that dies is reconnected transparently: the call waits for the
  * restarted server, which runs the request again if the dead one had
  * taken it (see docs/ipc.md, "Recovery").
- * Thread-safe.  Lock-free to submit (one CAS on a client-local tail that
- * fails only if another thread of this channel succeeded; with one
- * calling thread a single attempt), then blocking for the reply: it
- * spins for spin_ns, then sleeps on a futex in slices (1 ms doubling to
- * 10 ms), checking between them that the server is alive.
+ * fork(): the child inherits the channel's memory but not the right to
+ * use it (its replies would be consumed by whichever process looks
+ * first, and both would reconnect it).  Every call in the child returns
+ * -EBADFD; the child may aoki_close() it (the parent's channel is not
+ * affected) and aoki_connect() its own.
+ * Thread-safe.  Lock-free to submit (a free slot from a client-local
+ * bitmap and a fetch-and-add of the position: two locked instructions,
+ * neither retried unless other threads of this channel race), then
+ * blocking for the reply: it spins for up to spin_ns (adaptive), then
+ * sleeps on a futex in slices (1 ms doubling to 10 ms), checking between
+ * them that the server is alive.
  */
 int aoki_call(struct aoki_chan *ch, uint16_t op, const void *req, size_t len,
 	      void *rep, size_t rep_cap, size_t *rep_len);
@@ -158,9 +184,9 @@ struct aoki_cqe {
 
 /*
  * aoki_submit - queue up to @n asynchronous requests, in order.
- * Returns how many were queued (0..n; fewer when the ring fills), or
- * -EINVAL (a bad sqe: nothing after it is queued), or a lost channel's
- * error (as for aoki_call).  Requests queued while the server is dead
+ * Returns how many were queued (0..n; fewer when every slot is in use:
+ * async submissions never wait), or -EINVAL (a bad sqe: nothing after it
+ * is queued), or a lost channel's error (as for aoki_call).  Requests queued while the server is dead
  * are served by the restarted one.  The
  * server is woken at most once per call, and only if it sleeps.
  * Lock-free per request (as aoki_call).
@@ -212,9 +238,15 @@ int aoki_chan_arm(struct aoki_chan *ch);
  * and register it with the server with @rights (AOKI_GRANT_*).
  * On success *@id is the grant id to put in struct aoki_grant_ref and
  * *@mem its address here (valid until aoki_grant_revoke or close).
- * Returns 0, -EINVAL, -ENOSPC (grant table full), -ENOMEM,
- * -ECONNRESET, or the server's refusal.  Blocking (a control-socket
- * round trip, 5 s deadline).  Thread-safe.
+ * Returns 0, -EINVAL, -ENOMEM, -ECONNRESET, or the server's refusal:
+ *   -ENOSPC  full for now: the channel's grant table, its grant byte
+ *            budget, or the server's totals (grants, bytes) across all
+ *            channels; revoking grants (here or elsewhere) makes room
+ *   -E2BIG   this grant alone is larger than the server's per-channel
+ *            budget (cfg.grant_bytes_per_channel): it never fits.
+ * The server's budgets count the whole size of each grant, sparse or not
+ * (see struct aoki_server_config).  Blocking (a control-socket round
+ * trip, 5 s deadline).  Thread-safe.
  */
 int aoki_grant_create(struct aoki_chan *ch, size_t size, unsigned rights,
 		      uint32_t *id, void **mem);
@@ -256,11 +288,16 @@ int aoki_grant_revoke(struct aoki_chan *ch, uint32_t id);
 int aoki_listen_fd(const char *name);
 
 /*
- * A request handler.  It reads the request with aoki_req_*() and either
- * replies with aoki_req_reply() and returns 0, or returns AOKI_DEFERRED
- * and completes later (from the same worker thread) with
- * aoki_req_complete().  Any other negative return is sent as the status
- * with an empty reply.  The request payload is a private copy: a client
+ * A request handler.  It reads the request with aoki_req_*() and returns
+ *   0              the reply is what aoki_req_reply() set (status 0 and no
+ *                  payload if it was not called);
+ *   -errno         (-4095..-1) sent as the status, with an empty reply
+ *                  (whatever aoki_req_reply() set is discarded);
+ *   AOKI_DEFERRED  after aoki_req_defer(): it completes later, from the
+ *                  same worker thread, with aoki_req_complete().
+ * Any other value (AOKI_DEFERRED without aoki_req_defer, other positive
+ * numbers) is a bug in the handler: the client gets -EIO and the server
+ * logs the value.  The request payload is a private copy: a client
  * changing its memory meanwhile cannot change it under the handler.
  */
 #define AOKI_DEFERRED 1
@@ -316,11 +353,14 @@ struct aoki_worker_ops {
 
 /* Server configuration; zero-initialise and set what you need. */
 struct aoki_server_config {
-	const char *port;	/* name or path; ignored if listen_fd >= 0.  A
+	const char *port;	/* name or path; ignored if listen_fd > 0.  A
 				 * socket passed for this name by socket
 				 * activation (aoki_listen_fd) is used if there
 				 * is one; else the server binds the path */
-	int listen_fd;		/* an already listening socket, or -1 */
+	int listen_fd;		/* an already listening socket (> 0); 0 or
+				 * -1: none, so a zeroed config binds port.
+				 * (To serve a socket on descriptor 0, inetd
+				 * style, dup(2) it to another number.) */
 	aoki_handler_fn handler;
 	void *handler_arg;
 	aoki_policy_fn policy;	/* NULL: same uid as the server, or root */
@@ -328,7 +368,26 @@ struct aoki_server_config {
 	unsigned workers;	/* worker threads; 0: 1 */
 	unsigned batch;		/* max requests per channel per turn; 0: 16 */
 	int64_t spin_ns;	/* idle spin before sleeping; <0: none; 0: 50 us */
-	unsigned max_channels;	/* 0: 1024 */
+	unsigned max_channels;	/* channels attached at once, and also
+				 * connections waiting for their HELLO at
+				 * once; 0: 1024.  Past it: -EUSERS */
+	/* Admission limits and grant budgets: see docs/ipc.md, "Admission
+	 * and limits".  0 means the default for each. */
+	unsigned max_channels_per_uid;	/* connections (attached or still in
+				 * their HELLO) of one uid other than root
+				 * and the server's own; 0: max_channels / 4,
+				 * at least 1.  Past it: -EUSERS at connect */
+	unsigned hello_timeout_ms;	/* a connection must complete its HELLO
+				 * (resuming: and its grants) within this,
+				 * else it is closed (-ETIMEDOUT); 0: 5000 */
+	uint64_t grant_bytes_per_channel;	/* most bytes one channel may
+				 * grant, summed over its grants: the most
+				 * server memory its grants can make the
+				 * server touch; 0: 1 GiB */
+	uint64_t grant_bytes_total;	/* the same over all channels; 0: half
+				 * the physical memory, at least 256 MiB */
+	unsigned grants_total;	/* grants of all channels at once (each is a
+				 * mapping in the server); 0: 16384 */
 	int quiet;		/* do not log accepts/drops to stderr */
 	const struct aoki_worker_ops *worker_ops;	/* NULL: none */
 	void *worker_arg;	/* passed to worker_ops->start */
@@ -336,32 +395,54 @@ struct aoki_server_config {
 				 * handlers can pass grants on to a server
 				 * they call (aoki_req_grant_dup); costs one
 				 * descriptor per grant */
+	/* The server's own figures for the stats request (aoki_query_stats):
+	 * write at most @cap bytes of text into @buf, one "key=value\n" per
+	 * figure (keys of [a-z0-9_], values decimal integers), and return
+	 * how many bytes, or -errno (the reply then carries none).  Called
+	 * with handler_arg on a worker thread, concurrently with handlers
+	 * on other workers: read shared counters atomically; never block.
+	 * NULL: counters only. */
+	int (*stats_fn)(void *arg, void *buf, size_t cap);
 };
 
 /*
  * aoki_server_create - set up a server: bind (or adopt) the listening
  * socket and allocate the workers.  Nothing runs until
- * aoki_server_start().  Returns 0, -EINVAL, -EADDRINUSE (another server
+ * aoki_server_start().  Binding never disturbs a live server on the path
+ * (aoki_port_listen).  Returns 0, -EINVAL, -EADDRINUSE (another server
  * listens on the path), -ENOTSOCK (socket activation passed something
  * other than a listening Unix stream socket for cfg.port), -ENOMEM, or a
- * bind/listen error.
+ * bind/listen error.  Blocking only as aoki_port_listen.
  */
 int aoki_server_create(const struct aoki_server_config *cfg,
 		       struct aoki_server **out);
 
 /*
- * aoki_server_start - start the acceptor and worker threads.
- * Returns 0 or -errno from pthread_create.
+ * aoki_server_start - start the acceptor and worker threads (and a
+ * thread that closes descriptors clients handed over: a client can make
+ * a close block, so no serving thread does it).  Returns 0 or -errno from
+ * pthread_create.  Blocking only for thread creation.
  */
 int aoki_server_start(struct aoki_server *srv);
 
 /*
- * aoki_server_stop - stop all threads, drop every channel.  Idempotent;
- * async-signal-unsafe.  Blocking until the threads have exited.
+ * aoki_server_stop - stop for good: first tell every client so (a
+ * goodbye with -ESHUTDOWN on each control socket, never waiting for a
+ * client to read it; a connection still in its HELLO is answered
+ * -ESHUTDOWN), so that clients fail at once instead of waiting to
+ * reconnect as after a crash; then stop all threads and drop every
+ * channel.  Idempotent; async-signal-unsafe.  Blocking until the threads
+ * have exited (a handler running then is waited for).
  */
 void aoki_server_stop(struct aoki_server *srv);
 
-/* aoki_server_destroy - stop if needed, close the socket, free. */
+/*
+ * aoki_server_destroy - stop if needed, then unlink the socket file if
+ * the server bound it and it is still the same socket (a path another
+ * server took over meanwhile is left alone), close the socket, free.
+ * Descriptors that clients handed over may still be closing in the
+ * background when it returns.  Blocking as aoki_server_stop.
+ */
 void aoki_server_destroy(struct aoki_server *srv);
 
 /* Counters, for tools and tests.  Each a relaxed snapshot. */
@@ -374,9 +455,34 @@ struct aoki_server_stats {
 	uint64_t sleeps;	/* times a worker went to sleep */
 	uint64_t resumed;	/* channels resumed after a server restart */
 	uint64_t rerun;		/* requests run again on resume */
+	uint64_t pid;		/* the server process */
+	uint64_t epoch;		/* this incarnation's epoch (changes at restart) */
+	uint64_t workers;	/* worker threads */
+	int64_t start_ns;	/* when the process started, ns since the Unix
+				 * epoch (10 ms resolution); 0: unknown */
+	int64_t uptime_ns;	/* how long it has run; 0: unknown */
 };
 void aoki_server_get_stats(struct aoki_server *srv,
 			   struct aoki_server_stats *out);
+
+/*
+ * aoki_query_stats - ask the server behind @ch for its counters: the
+ * library answers (no handler runs), so every Aoki server supports it.
+ * Fills *@out; copies up to @ext_cap bytes of the server's own figures
+ * (cfg.stats_fn: "key=value" lines, not NUL-terminated) into @ext and
+ * their full length into *@ext_len (may be NULL; 0 without stats_fn;
+ * larger than @ext_cap when cut short).  channels counts this channel too.
+ * The reply travels through a 4 KiB grant that the call creates and
+ * revokes, so it needs a free grant slot.
+ * Returns 0, -EINVAL, -ENOSPC (grant table full), -ENOSYS (a server
+ * built before the stats request), -EPROTO (a malformed reply), or an
+ * error of aoki_call / aoki_grant_create.  A server that dies meanwhile
+ * is waited for as in aoki_call, and the restarted one answers.
+ * Blocking: two control-socket round trips (5 s deadline each) and one
+ * call.  Thread-safe.
+ */
+int aoki_query_stats(struct aoki_chan *ch, struct aoki_server_stats *out, void *ext,
+		     size_t ext_cap, size_t *ext_len);
 
 /* ----------------------------------------------- inside a handler only */
 
@@ -419,10 +525,20 @@ int aoki_req_rerun(const struct aoki_req *req);
 
 /*
  * aoki_req_window - how many requests of this channel can be in flight at
- * once (its ring size): a request's seq is unique among the in-flight
- * ones modulo this number.  Wait-free.
+ * once (its ring size, the number of its slots).  Wait-free.
  */
 unsigned aoki_req_window(const struct aoki_req *req);
+
+/*
+ * aoki_req_slot - the slot the request occupies, in [0, aoki_req_window):
+ * unique among the channel's requests in flight, and the same when a
+ * request is run again after a server crash.  A request's slot is free
+ * again only after its reply was consumed, so a record kept per
+ * (client, slot) - with the seq to tell requests apart - is never needed
+ * by two requests at once.  (Positions are not: a long-deferred request
+ * may be overtaken by any number of others.)  Wait-free.
+ */
+unsigned aoki_req_slot(const struct aoki_req *req);
 
 /*
  * aoki_req_grant - resolve a grant reference for access with @rights.

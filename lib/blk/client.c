@@ -70,6 +70,10 @@ int aoki_blk_open(const char *port, const char *volume, unsigned flags,
 	b->timeout_ns = o.timeout_ns;
 	b->spin_ns = o.spin_ns ? o.spin_ns : AOKI_BLK_SPIN_NS;
 	r = aoki_connect(port ? port : AOKI_BLK_PORT, &co, &b->ch);
+	/* No socket at the port is "no server", like a socket nobody
+	 * listens on: -ENOENT is kept for "no such volume". */
+	if (r == -ENOENT)
+		r = -ECONNREFUSED;
 	ipc_arenas_init(&b->arenas, b->ch, o.arena_size, AOKI_GRANT_READ | AOKI_GRANT_WRITE);
 	if (r == 0)
 		r = do_open(b, volume, flags);
@@ -128,48 +132,18 @@ static int encode(struct aoki_blk *b, const struct aoki_blk_io *io, struct blk_i
 	return ipc_arena_find(&b->arenas, io->buf, io->len, &w->grant, &w->grant_offset);
 }
 
-/* Wait before try @tries + 1 for a ring slot: yield 16 times, then sleep
- * 10 us doubling to 1 ms. */
-static void slot_backoff(unsigned tries)
-{
-	struct timespec ts = { 0, 1000000 };
-
-	if (tries < 16) {
-		sched_yield();
-		return;
-	}
-	if (tries - 16 < 6)
-		ts.tv_nsec = 10000L << (tries - 16);
-	nanosleep(&ts, NULL);
-}
-
-/*
- * One synchronous request.  The ring's slots are reused in order, so when
- * threads share a volume one slow request makes the others' calls find
- * the next slot busy (aoki_call's -EAGAIN) though few are in flight.
- * Nothing was queued then: wait for the slot and try again, within the
- * open's timeout if it has one.
- */
+/* One synchronous request.  aoki_call waits for a slot while other
+ * threads' calls hold them all (-EAGAIN only when async requests hold
+ * every one). */
 static int64_t sync_io(struct aoki_blk *b, const struct aoki_blk_io *io)
 {
 	struct blk_io_req w;
 	uint16_t op;
-	int64_t deadline = 0;
-	unsigned tries = 0;
 	int r = encode(b, io, &w, &op);
 
 	if (r < 0)
 		return r;
-	for (;;) {
-		r = aoki_call(b->ch, op, &w, sizeof(w), NULL, 0, NULL);
-		if (r != -EAGAIN)
-			return r;
-		if (b->timeout_ns > 0 && !deadline)
-			deadline = now_ns() + b->timeout_ns;
-		if (deadline && now_ns() >= deadline)
-			return -ETIMEDOUT;
-		slot_backoff(tries++);
-	}
+	return aoki_call(b->ch, op, &w, sizeof(w), NULL, 0, NULL);
 }
 
 ssize_t aoki_blk_pread(struct aoki_blk *b, void *buf, size_t len, uint64_t offset)

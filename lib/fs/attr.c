@@ -24,7 +24,7 @@ static struct timespec ns_to_ts(int64_t ns)
 	return (struct timespec){ .tv_sec = sec, .tv_nsec = rem };
 }
 
-static void attr_to_stat(const struct fs_attr *a, struct stat *st)
+void fs_attr_to_stat(const struct fs_attr *a, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = a->ino;
@@ -50,7 +50,7 @@ int aoki_fs_fstat(struct aoki_fs *fs, int fd, struct stat *st)
 	if (r == 0)
 		r = fs_getattr(fs, fi.fh, &a);
 	if (r == 0)
-		attr_to_stat(&a, st);
+		fs_attr_to_stat(&a, st);
 	return r;
 }
 
@@ -61,7 +61,7 @@ static int stat_path(struct aoki_fs *fs, const char *path, uint32_t flags, struc
 	int r = fs_lookup(fs, FS_ROOT_FH, path, flags, &fh, &a);
 
 	if (r == 0)
-		attr_to_stat(&a, st);
+		fs_attr_to_stat(&a, st);
 	return r;
 }
 
@@ -222,15 +222,9 @@ _Static_assert(FALLOC_FL_KEEP_SIZE == FS_FALLOC_KEEP_SIZE &&
 	       FALLOC_FL_PUNCH_HOLE == FS_FALLOC_PUNCH_HOLE &&
 	       FALLOC_FL_ZERO_RANGE == FS_FALLOC_ZERO_RANGE, "fallocate(2) modes on the wire");
 
-int aoki_fs_fallocate(struct aoki_fs *fs, int fd, int mode, int64_t offset, int64_t len)
+/* FALLOCATE of @fh, the arguments checked as fallocate(2) does. */
+static int do_fallocate(struct aoki_fs *fs, uint64_t fh, int mode, int64_t offset, int64_t len)
 {
-	struct fs_fd_info fi;
-	int r = fs_fd_get(fs, fd, &fi);
-
-	if (r < 0)
-		return r;
-	if ((fi.flags & O_ACCMODE) == O_RDONLY)
-		return -EBADF;
 	if (offset < 0 || len <= 0 || len > INT64_MAX - offset)
 		return -EINVAL;
 	switch (mode) {
@@ -245,6 +239,24 @@ int aoki_fs_fallocate(struct aoki_fs *fs, int fd, int mode, int64_t offset, int6
 	default:
 		return -EINVAL;
 	}
-	return fs_simple(fs, FS_OP_FALLOCATE, fi.fh, (uint32_t)mode, (uint64_t)offset,
+	return fs_simple(fs, FS_OP_FALLOCATE, fh, (uint32_t)mode, (uint64_t)offset,
 			 (uint64_t)len);
+}
+
+int aoki_fs_fallocate(struct aoki_fs *fs, int fd, int mode, int64_t offset, int64_t len)
+{
+	struct fs_fd_info fi;
+	int r = fs_fd_get(fs, fd, &fi);
+
+	if (r < 0)
+		return r;
+	if ((fi.flags & O_ACCMODE) == O_RDONLY)
+		return -EBADF;
+	return do_fallocate(fs, fi.fh, mode, offset, len);
+}
+
+int aoki_fs_hfallocate(struct aoki_fs *fs, aoki_fs_handle fh, int mode, int64_t offset,
+		       int64_t len)
+{
+	return do_fallocate(fs, fh, mode, offset, len);
 }

@@ -125,39 +125,12 @@ void aoki_fs_free(struct aoki_fs *fs, void *buf)
 	ipc_arena_free(&fs->arenas, buf);
 }
 
-/* Wait before try @tries + 1 for a ring slot: yield 16 times, then sleep
- * 10 us doubling to 1 ms.  (As lib/blk's sync_io: aoki_call answers
- * -EAGAIN, queueing nothing, when every slot is held.) */
-static void slot_backoff(unsigned tries)
-{
-	struct timespec ts = { 0, 1000000 };
-
-	if (tries < 16) {
-		sched_yield();
-		return;
-	}
-	if (tries - 16 < 6)
-		ts.tv_nsec = 10000L << (tries - 16);
-	nanosleep(&ts, NULL);
-}
-
 int fs_rpc(struct aoki_fs *fs, uint16_t op, const void *req, size_t len, void *rep,
 	   size_t rep_cap, size_t *rep_len)
 {
-	int64_t deadline = 0;
-	unsigned tries = 0;
-	int r;
-
-	for (;;) {
-		r = aoki_call(fs->ch, op, req, len, rep, rep_cap, rep_len);
-		if (r != -EAGAIN)
-			return r;
-		if (fs->timeout_ns > 0 && !deadline)
-			deadline = now_ns() + fs->timeout_ns;
-		if (deadline && now_ns() >= deadline)
-			return -ETIMEDOUT;
-		slot_backoff(tries++);
-	}
+	/* aoki_call waits for a slot while other threads' calls hold them
+	 * all; -EAGAIN only when async requests hold every one. */
+	return aoki_call(fs->ch, op, req, len, rep, rep_cap, rep_len);
 }
 
 /* Bytes of a path argument: -ENOENT if empty, -ENAMETOOLONG if too long. */
@@ -233,6 +206,15 @@ void fs_meta_out(const struct fs_meta *m, void *dst, size_t len)
 {
 	/* One copy of what the server wrote; the caller checks the copy. */
 	memcpy(dst, m->area + m->out_off, len <= m->out_len ? len : m->out_len);
+}
+
+void fs_meta_as(struct fs_meta *m, const struct aoki_fs_cred *as)
+{
+	if (!as)
+		return;
+	m->args->cred_flags = FS_CRED_AS;
+	m->args->uid = (uint32_t)as->uid;
+	m->args->gid = (uint32_t)as->gid;
 }
 
 void fs_meta_end(struct aoki_fs *fs, struct fs_meta *m)

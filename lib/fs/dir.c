@@ -21,14 +21,27 @@ struct aoki_fs_dir {
 	struct aoki_fs *fs;
 	uint64_t fh;
 	uint64_t cookie;	/* where the next batch starts */
+	uint64_t tell;		/* the cookie after the last entry returned */
 	int eof;		/* no batch after this one */
 	size_t len, pos;	/* bytes of the batch in buf, and the next record */
 	char buf[DIR_BATCH];
 };
 
+/* A stream of directory @fh, which an OPEN just checked. */
+static int new_stream(struct aoki_fs *fs, uint64_t fh, struct aoki_fs_dir **out)
+{
+	struct aoki_fs_dir *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	d->fs = fs;
+	d->fh = fh;
+	*out = d;
+	return 0;
+}
+
 int aoki_fs_opendir(struct aoki_fs *fs, const char *path, struct aoki_fs_dir **out)
 {
-	struct aoki_fs_dir *d;
 	struct fs_meta m;
 	uint64_t fh;
 	int r = fs_meta_begin(fs, &m, path, NULL, sizeof(struct fs_attr));
@@ -41,15 +54,27 @@ int aoki_fs_opendir(struct aoki_fs *fs, const char *path, struct aoki_fs_dir **o
 	if (r >= 0)
 		r = fs_meta_handle(&m, &fh);
 	fs_meta_end(fs, &m);
-	if (r < 0)
-		return r;
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	d->fs = fs;
-	d->fh = fh;
-	*out = d;
-	return 0;
+	return r < 0 ? r : new_stream(fs, fh, out);
+}
+
+int aoki_fs_hopendir(struct aoki_fs *fs, const struct aoki_fs_cred *as, aoki_fs_handle fh,
+		     struct aoki_fs_dir **out)
+{
+	int r = aoki_fs_hopen(fs, as, fh, O_RDONLY | O_DIRECTORY, NULL);
+
+	return r < 0 ? r : new_stream(fs, fh, out);
+}
+
+uint64_t aoki_fs_telldir(const struct aoki_fs_dir *d)
+{
+	return d->tell;
+}
+
+void aoki_fs_seekdir(struct aoki_fs_dir *d, uint64_t cookie)
+{
+	d->cookie = d->tell = cookie;
+	d->len = d->pos = 0;
+	d->eof = 0;
 }
 
 /* Fetch the next batch into d->buf. */
@@ -96,6 +121,7 @@ static int parse(struct aoki_fs_dir *d, struct aoki_fs_dirent *ent)
 		return -EPROTO;
 	ent->ino = h.ino;
 	ent->type = h.type;
+	d->tell = h.cookie;
 	memcpy(ent->name, name, h.name_len);
 	ent->name[h.name_len] = 0;
 	d->pos += h.reclen;

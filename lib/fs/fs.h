@@ -13,6 +13,8 @@
  *   meta.c     open, mkdir, rmdir, unlink, rename, link, symlink, readlink
  *   dir.c      opendir, readdir, closedir
  *   statfs.c   statvfs, syncfs, server stats
+ *   handle.c   the handle layer (aoki_fs_h*): bridges' calls by handle,
+ *              acting for a caller's credentials
  * The wire protocol is lib/fs/proto.h; the buffer areas lib/ipc/arena.h.
  * Everything the server writes (reply payloads, the args area) is read
  * once into private memory and checked before use: a bad reply is -EPROTO.
@@ -22,6 +24,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "aoki/fs.h"
@@ -108,6 +111,8 @@ int fs_meta_call(struct aoki_fs *fs, struct fs_meta *m, uint16_t op);
 int fs_meta_handle(const struct fs_meta *m, uint64_t *fh);
 void fs_meta_out(const struct fs_meta *m, void *dst, size_t len);
 void fs_meta_end(struct aoki_fs *fs, struct fs_meta *m);
+/* fs_meta_as - make the call act for @as (NULL: the peer; FS_CRED_AS). */
+void fs_meta_as(struct fs_meta *m, const struct aoki_fs_cred *as);
 
 /* LOOKUP @path from @dir (FS_LOOKUP_NOFOLLOW in @flags): its handle, and
  * its attributes if @attr.  GETATTR of @fh.  SETATTR of @fh (the @set
@@ -121,6 +126,11 @@ int fs_simple(struct aoki_fs *fs, uint16_t op, uint64_t fh, uint32_t flags, uint
 /* STATFS, checked (a block size that is a power of two in [512, 64 KiB],
  * free counts within the totals), else -EPROTO. */
 int fs_statfs(struct aoki_fs *fs, struct fs_statfs *out);
+
+/* ------------------------------------------------------------- attr.c */
+
+/* struct stat from the server's attributes (st_dev 0). */
+void fs_attr_to_stat(const struct fs_attr *a, struct stat *st);
 
 /* ---------------------------------------------------------------- fd.c */
 

@@ -122,6 +122,30 @@ ssize_t aoki_fs_pwrite(struct aoki_fs *fs, int fd, const void *buf, size_t len,
 	return r < 0 ? r : do_io(fs, &fi, 1, (void *)buf, len, offset, &end);
 }
 
+ssize_t aoki_fs_hpread(struct aoki_fs *fs, aoki_fs_handle fh, void *buf, size_t len,
+		       uint64_t offset)
+{
+	struct fs_fd_info fi = { .fh = fh, .flags = O_RDONLY };
+	uint64_t end;
+
+	return do_io(fs, &fi, 0, buf, len, offset, &end);
+}
+
+ssize_t aoki_fs_hpwrite(struct aoki_fs *fs, aoki_fs_handle fh, const void *buf, size_t len,
+			uint64_t offset, int flags, uint64_t *end)
+{
+	struct fs_fd_info fi = { .fh = fh, .flags = O_WRONLY | (flags & O_APPEND) };
+	uint64_t at;
+	ssize_t r;
+
+	if (flags & ~O_APPEND)
+		return -EINVAL;
+	r = do_io(fs, &fi, 1, (void *)buf, len, offset, &at);
+	if (r >= 0 && end)
+		*end = at;
+	return r;
+}
+
 /* read or write at the position, under the descriptor's position lock. */
 static ssize_t pos_io(struct aoki_fs *fs, int fd, int write, void *buf, size_t len)
 {

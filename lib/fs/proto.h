@@ -29,6 +29,8 @@
  *   FS_OP_LOOKUP     dir, name, flags(NOFOLLOW)       struct fs_attr
  *   FS_OP_GETATTR    fh                               struct fs_attr
  *   FS_OP_OPEN       dir, name, flags(O_*), mode      struct fs_attr
+ *                    (no name: open fh itself; flags
+ *                    without O_CREAT)
  *   FS_OP_SETATTR    fh, set (FS_SET_*), attr fields  struct fs_attr
  *   FS_OP_MKDIR      dir, name, mode                  struct fs_attr
  *   FS_OP_RMDIR      dir, name                        -
@@ -44,6 +46,7 @@
  *   FS_OP_FALLOCATE  fh, flags (mode), offset, length -
  *   FS_OP_SYNCFS     -                                -
  *   FS_OP_STATS      -                                struct fs_server_stats
+ *   FS_OP_ACCESS     fh, flags (R_OK|W_OK|X_OK)       -
  *
  * Names are paths relative to dir (absolute ones start at the root of the
  * file system, whatever dir is); every component is resolved with the
@@ -52,6 +55,14 @@
  * restart, and every request is checked against the inode's owner and
  * mode for the peer's uid/gid (as NFSv3 does).  A handle whose inode was
  * freed (or reused) gets -ESTALE.
+ *
+ * Acting for another user.  A metadata request whose args.cred_flags has
+ * FS_CRED_AS is checked against args.uid / args.gid instead of the
+ * peer's, and new inodes get those ids; the server honours it only from
+ * a peer whose uid is 0 (-EPERM for anyone else): a bridge running as
+ * root (aoki-fuse) passes its callers' ids.  READ, WRITE and APPEND
+ * always act for the peer (a bridge checked the caller at open, as the
+ * kernel does).
  *
  * Ops that must not run twice (OPEN with O_CREAT or O_TRUNC, MKDIR, RMDIR,
  * UNLINK, RENAME, LINK, SYMLINK, APPEND, SETATTR with a size) record their
@@ -84,6 +95,8 @@ enum fs_op {
 	FS_OP_FALLOCATE,
 	FS_OP_SYNCFS,
 	FS_OP_STATS,
+	FS_OP_ACCESS,
+	FS_OP_META_LAST = FS_OP_ACCESS,
 	FS_OP_READ = 0x280,
 	FS_OP_WRITE,
 	FS_OP_APPEND,
@@ -161,6 +174,8 @@ struct fs_attr {
 /* RENAME flags: as renameat2(2). */
 #define FS_RENAME_NOREPLACE 0x1u
 #define FS_RENAME_EXCHANGE  0x2u
+/* args.cred_flags. */
+#define FS_CRED_AS 0x1u		/* act for args.uid / args.gid (root peers only) */
 /* FALLOCATE flags: as fallocate(2). */
 #define FS_FALLOC_KEEP_SIZE  0x01u
 #define FS_FALLOC_PUNCH_HOLE 0x02u
@@ -187,6 +202,10 @@ struct fs_args {
 	uint32_t out_offset;
 	uint32_t out_len;
 	struct fs_attr attr;	/* SETATTR input (mode, uid, gid, size, times) */
+	uint32_t cred_flags;	/* FS_CRED_*; 0: act for the peer */
+	uint32_t uid;		/* with FS_CRED_AS: whom the op acts for */
+	uint32_t gid;
+	uint32_t reserved;	/* 0 */
 };
 
 /* One READDIR record; records are 8-byte aligned, reclen apart. */

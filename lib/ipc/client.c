@@ -1,14 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * client.c - connecting a channel, call, submit and reap.
- *
- * Ring protocol (client side).  Positions are claimed from a client-local
- * counter.  The slot at position p is usable when it still holds lap
- * p - nslots, consumed (slot_claimable); the client writes the message and
- * then publishes slot_state(p, QUEUED).  The server replies in place with
- * slot_state(p, DONE), and for async requests also pushes the slot index on
- * the completion ring.  Whoever consumes the reply marks it consumed in
- * client-local memory (slot_consumed): no shared line is written.
+ * client.c - the client's entry points: connecting a channel, call,
+ * submit and reap.  The ring protocol itself is ring.c's; waiting is
+ * wait.c's; surviving a server's death is reconnect.c's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,23 +26,25 @@
 #define DEFAULT_SPIN_NS 50000
 #define DEFAULT_RECONNECT_NS 30000000000ll
 
-int chan_open_port(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, r;
+_Atomic uint32_t aoki__fork_gen;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	return fd;
+static void forked_child(void)
+{
+	atomic_fetch_add_explicit(&aoki__fork_gen, 1, memory_order_relaxed);
+}
+
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static int fork_watch_err;
+
+static void fork_watch_once(void)
+{
+	fork_watch_err = -pthread_atfork(NULL, NULL, forked_child);
+}
+
+int chan_fork_watch(void)
+{
+	pthread_once(&fork_once, fork_watch_once);
+	return fork_watch_err;
 }
 
 static int make_channel_memory(struct aoki_chan *ch)
@@ -76,13 +72,7 @@ static int make_channel_memory(struct aoki_chan *ch)
 	if (getrandom(ch->hdr->client_id, sizeof(ch->hdr->client_id), 0) !=
 	    (ssize_t)sizeof(ch->hdr->client_id))
 		return -EIO;
-	/* Stamp each slot FREE as if consumed one lap before position 0
-	 * (see slot_claimable).  Relaxed: the server sees this memory only
-	 * after the HELLO system call that hands it over. */
-	for (uint32_t i = 0; i < ch->geom.nslots; i++)
-		atomic_store_explicit(&ch->slots[i].state,
-				      slot_state((uint64_t)i - ch->geom.nslots, SLOT_FREE),
-				      memory_order_relaxed);
+	ring_format(mem, &ch->geom);
 	return 0;
 }
 
@@ -143,18 +133,23 @@ int aoki_connect(const char *port, const struct aoki_chan_opts *opts,
 	ch->reconnect_ns = o.reconnect_ns;
 	pthread_mutex_init(&ch->ctl_lock, NULL);
 
+	r = chan_fork_watch();
+	if (r < 0)
+		goto fail;
+	ch->fork_gen = atomic_load_explicit(&aoki__fork_gen, memory_order_relaxed);
 	r = chan_geometry_init(&ch->geom, o.slots, o.max_grants);
+	if (r < 0)
+		goto fail;
+	r = ring_client_init(&ch->ring, &ch->geom);
 	if (r < 0)
 		goto fail;
 	r = aoki_port_path(port, ch->port_path, sizeof(ch->port_path));
 	if (r < 0)
 		goto fail;
 	ch->grants = calloc(o.max_grants ? o.max_grants : 1, sizeof(*ch->grants));
-	ch->orphan = calloc(o.slots, sizeof(*ch->orphan));
-	ch->consumed = calloc(o.slots, sizeof(*ch->consumed));
 	ch->repair_listed = calloc(o.slots, 1);
 	r = -ENOMEM;
-	if (!ch->grants || !ch->orphan || !ch->consumed || !ch->repair_listed)
+	if (!ch->grants || !ch->repair_listed)
 		goto fail;
 	for (unsigned i = 0; ch->grants && i < o.max_grants; i++)
 		ch->grants[i].fd = -1;
@@ -198,174 +193,90 @@ void aoki_close(struct aoki_chan *ch)
 			close(ch->grants[i].fd);
 	}
 	free(ch->grants);
-	free(ch->orphan);
-	free(ch->consumed);
+	ring_client_free(&ch->ring);
 	free(ch->repair_listed);
 	pthread_mutex_destroy(&ch->ctl_lock);
 	free(ch);
 }
 
-int chan_check_alive(struct aoki_chan *ch)
-{
-	/* Acquire pairs with the release increment after a reconnect: the
-	 * new connection (ctl_fd's new socket) is in place for this gen. */
-	uint32_t gen = atomic_load_explicit(&ch->conn_gen, memory_order_acquire);
-
-	if (chan_lost(ch))
-		return 0;
-	if (chan_hung_up(ch))
-		return chan_recover(ch, gen);
-	return 1;
-}
-
-int chan_hung_up(const struct aoki_chan *ch)
-{
-	struct pollfd p = { .fd = ch->ctl_fd, .events = POLLRDHUP };
-
-	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR));
-}
-
-/* Remember that nobody waits for this slot's reply any more. */
-static void orphan_slot(struct aoki_chan *ch, uint32_t idx)
-{
-	atomic_store_explicit(&ch->orphan[idx], 1, memory_order_relaxed);
-}
-
 /*
- * Mark the reply in slot @idx, whose state word is @done, as consumed: the
- * slot may be claimed again one lap later.  Release pairs with the acquire
- * in slot_claimable: the consumer's reads of the reply happen before the
- * next owner's writes.  Client-local memory, so no shared line is written.
+ * Wait for a free slot while synchronous calls or timed-out requests hold
+ * them all: each of those frees its slot when its reply comes.  Sleeps on
+ * the ring's private futex word, in slices, so that a lost channel and
+ * the deadline are noticed.  Returns a slot index, -EAGAIN when async
+ * requests hold every slot (only a reap frees one), -ETIMEDOUT, or the
+ * channel's loss error.
  */
-static void slot_consumed(struct aoki_chan *ch, uint32_t idx, uint32_t done)
+static int claim_waiting(struct aoki_chan *ch, int64_t deadline)
 {
-	atomic_store_explicit(&ch->consumed[idx], done, memory_order_release);
-}
+	int idx;
 
-/*
- * Release an orphaned slot whose late reply has arrived, so the ring moves
- * on.  Returns 1 if it was released.  The exchange makes exactly one
- * submitter do it.
- */
-static int reclaim_orphan(struct aoki_chan *ch, uint32_t idx, uint32_t st)
-{
-	if ((st & SLOT_KIND_MASK) != SLOT_DONE ||
-	    !atomic_exchange_explicit(&ch->orphan[idx], 0, memory_order_relaxed))
-		return 0;
-	slot_consumed(ch, idx, st);
-	return 1;
-}
+	for (unsigned tries = 0;; tries++) {
+		uint32_t seen;
+		int64_t slice = 1000000;
 
-/*
- * May position @t claim its slot, whose state word is @st?  Yes if the slot
- * holds the previous lap's reply, DONE(t - nslots), and that reply has been
- * consumed; or, on the first lap, the FREE(t - nslots) that
- * make_channel_memory stamped.  Checking the position stamp, not only the
- * kind, keeps two threads out of one slot: while the owner of t has won the
- * tail CAS but not yet published QUEUED, the slot still shows the previous
- * lap, and a thread claiming t + nslots (others having taken the lap in
- * between) needs lap t's state, so it sees a full ring instead of
- * overwriting t's message.
- */
-static int slot_claimable(struct aoki_chan *ch, uint64_t t, uint32_t st)
-{
-	uint64_t prev = t - ch->geom.nslots;
+		idx = ring_claim(&ch->ring, &ch->geom, ch->hdr, 0);
+		if (idx >= 0)
+			return idx;
+		if (atomic_load_explicit(&ch->ring.nasync, memory_order_relaxed) >= ch->geom.nslots)
+			return -EAGAIN;
+		if (chan_lost(ch))
+			return chan_lost(ch);
+		if (deadline) {
+			int64_t left = deadline - now_ns();
 
-	if (st == slot_state(prev, SLOT_FREE))
-		return 1;
-	/* Acquire pairs with the release in slot_consumed. */
-	return st == slot_state(prev, SLOT_DONE) &&
-	       atomic_load_explicit(&ch->consumed[t & ch->geom.mask], memory_order_acquire) == st;
-}
-
-int chan_submit_one(struct aoki_chan *ch, uint16_t op, const void *data, size_t len,
-		    uint64_t tag, uint16_t flags, uint64_t *pos)
-{
-	struct chan_slot *s;
-	uint64_t t;
-	uint32_t st;
-
-	t = atomic_load_explicit(&ch->tail, memory_order_relaxed);
-	for (;;) {
-		s = &ch->slots[t & ch->geom.mask];
-		/* Acquire pairs with the server's release store of DONE: its
-		 * reply writes come before ours (and slot_claimable orders us
-		 * after the consumer's reads). */
-		st = atomic_load_explicit(&s->state, memory_order_acquire);
-		if (!slot_claimable(ch, t, st)) {
-			uint64_t now;
-
-			if (reclaim_orphan(ch, t & ch->geom.mask, st))
-				continue;
-			/* A stale t (claimed by others since we loaded it)
-			 * shows a later state: reload.  Relaxed, as the load
-			 * above: the state re-checked next carries the
-			 * ordering.  The slot at the current tail still in
-			 * use means the ring is full. */
-			now = atomic_load_explicit(&ch->tail, memory_order_relaxed);
-			if (now == t)
-				return -EAGAIN;
-			t = now;
+			if (left <= 0)
+				return -ETIMEDOUT;
+			if (left < slice)
+				slice = left;
+		}
+		if (tries < 16) {	/* a reply is often microseconds away */
+			sched_yield();
 			continue;
 		}
-		/* Relaxed suffices on the claim itself: the slot's state,
-		 * checked above, carries the ordering.  A failed CAS means
-		 * another thread claimed t (lock-free) and reloads t. */
-		if (atomic_compare_exchange_weak_explicit(&ch->tail, &t, t + 1,
-							  memory_order_relaxed,
-							  memory_order_relaxed))
-			break;
+		seen = ring_slot_wait_begin(&ch->ring);
+		idx = ring_claim(&ch->ring, &ch->geom, ch->hdr, 0);
+		if (idx < 0)
+			futex_wait_private(&ch->ring.freed, seen, slice);
+		ring_slot_wait_end(&ch->ring);
+		if (idx >= 0)
+			return idx;
 	}
-	s->op = op;
-	s->len = (uint16_t)len;
-	s->tag = tag;
-	s->seq = t;
-	s->status = 0;
-	s->flags = flags;
-	s->cpu = sys_cpu();
-	if (len)
-		memcpy(s->payload, data, len);
-	/* Release pairs with the server's acquire load of the state: the
-	 * message fields above are visible before it sees QUEUED. */
-	atomic_store_explicit(&s->state, slot_state(t, SLOT_QUEUED), memory_order_release);
-	*pos = t;
-	return 0;
-}
-
-int chan_kick(struct aoki_chan *ch)
-{
-	/* Store-load ordering (Dekker) with the server's sleep protocol:
-	 * it stores srv_sleeping = 1, fences, then rechecks the slots; we
-	 * stored QUEUED, fence, then check srv_sleeping.  At least one of
-	 * us sees the other's store, so a request is never left unseen
-	 * while the server sleeps. */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&ch->hdr->srv_sleeping, memory_order_relaxed)) {
-		atomic_store_explicit(&ch->hdr->srv_sleeping, 0, memory_order_relaxed);
-		futex_wake_shared(&ch->hdr->srv_sleeping, 1);
-		return 1;
-	}
-	return 0;
-}
-
-struct done_wait {
-	struct chan_slot *slot;
-	uint32_t want;
-};
-
-static int slot_done(struct aoki_chan *ch, void *arg)
-{
-	struct done_wait *w = arg;
-
-	(void)ch;
-	/* Acquire pairs with the server's release store of DONE: the reply
-	 * fields are visible once we see it. */
-	return atomic_load_explicit(&w->slot->state, memory_order_acquire) == w->want;
 }
 
 static int64_t deadline_for(const struct aoki_chan *ch)
 {
 	return ch->timeout_ns ? now_ns() + ch->timeout_ns : 0;
+}
+
+int chan_submit_one(struct aoki_chan *ch, uint16_t op, const void *data, size_t len,
+		    uint64_t tag, uint16_t flags, int wait, struct chan_ticket *t)
+{
+	struct ring_msg m;
+	int idx;
+
+	idx = ring_claim(&ch->ring, &ch->geom, ch->hdr, flags & MSG_F_ASYNC);
+	if (idx == -EAGAIN && wait)
+		idx = claim_waiting(ch, deadline_for(ch));
+	if (idx < 0)
+		return idx;
+	m.op = op;
+	m.flags = flags;
+	m.len = (uint16_t)len;
+	m.cpu = sys_cpu();
+	m.tag = tag;
+	if (len)
+		memcpy(m.payload, data, len);
+	t->idx = (uint32_t)idx;
+	t->pos = ring_publish(&ch->ring, &ch->geom, ch->hdr, t->idx, &m);
+	return 0;
+}
+
+static int reply_ready(struct aoki_chan *ch, void *arg)
+{
+	const struct chan_ticket *t = arg;
+
+	return ring_reply_ready(&ch->geom, ch->hdr, t->idx, t->pos);
 }
 
 int aoki_call(struct aoki_chan *ch, uint16_t op, const void *req, size_t len,
@@ -379,7 +290,7 @@ int aoki_call(struct aoki_chan *ch, uint16_t op, const void *req, size_t len,
 int chan_call(struct aoki_chan *ch, uint16_t op, const void *req, size_t len,
 	      void *rep, size_t rep_cap, size_t *rep_len)
 {
-	uint64_t pos;
+	struct chan_ticket t;
 	int r;
 
 	if (len > AOKI_MSG_PAYLOAD)
@@ -388,46 +299,41 @@ int chan_call(struct aoki_chan *ch, uint16_t op, const void *req, size_t len,
 		return -EINVAL;
 	if (chan_lost(ch))
 		return chan_lost(ch);
-	r = chan_submit_one(ch, op, req, len, 0, 0, &pos);
+	r = chan_submit_one(ch, op, req, len, 0, 0, 1, &t);
 	if (r < 0)
 		return r;
-	return chan_wait_reply(ch, pos, rep, rep_cap, rep_len);
+	return chan_wait_reply(ch, &t, rep, rep_cap, rep_len);
 }
 
-int chan_wait_reply(struct aoki_chan *ch, uint64_t pos, void *rep, size_t rep_cap,
-		    size_t *rep_len)
+int chan_wait_reply(struct aoki_chan *ch, const struct chan_ticket *t, void *rep,
+		    size_t rep_cap, size_t *rep_len)
 {
-	struct done_wait w;
 	size_t n;
 	int r, status;
 
-	w.slot = &ch->slots[pos & ch->geom.mask];
-	w.want = slot_state(pos, SLOT_DONE);
-	r = chan_wait(ch, slot_done, &w, deadline_for(ch), 1);
+	r = chan_wait(ch, reply_ready, (void *)t, deadline_for(ch), 1);
 	if (r < 0) {
-		/* The server may still complete it; the next submitter to
-		 * reach this slot releases it then (reclaim_orphan). */
-		orphan_slot(ch, pos & ch->geom.mask);
+		/* The server may still complete it; a later claim frees the
+		 * slot then (ring.c reclaim_orphans). */
+		ring_orphan(&ch->ring, t->idx);
 		return r;
 	}
-	status = w.slot->status;
-	n = w.slot->len;
-	if (n > AOKI_MSG_PAYLOAD)	/* the server is trusted, but be safe */
-		n = AOKI_MSG_PAYLOAD;
-	if (n > rep_cap)
-		n = rep_cap;
-	if (n)
-		memcpy(rep, w.slot->payload, n);
+	status = ring_reply_copy(&ch->geom, ch->hdr, t->idx, rep, rep_cap, &n);
 	if (rep_len)
 		*rep_len = n;
-	slot_consumed(ch, (uint32_t)(pos & ch->geom.mask), w.want);
-	return status;
+	ring_release(&ch->ring, t->idx, slot_state(t->pos, SLOT_DONE));
+	/* A reply longer than the caller's buffer: its first rep_cap bytes
+	 * were copied, *rep_len says how long it was, and the status is
+	 * replaced, so that a short buffer is never mistaken for a short
+	 * reply.  (The request did run.)  No buffer at all means the caller
+	 * does not want the payload. */
+	return n > rep_cap && rep ? -EMSGSIZE : status;
 }
 
 int aoki_submit(struct aoki_chan *ch, const struct aoki_sqe *sqes, unsigned n)
 {
+	struct chan_ticket t;
 	unsigned i;
-	uint64_t pos;
 	int r = 0;
 
 	if (chan_lost(ch))
@@ -440,7 +346,7 @@ int aoki_submit(struct aoki_chan *ch, const struct aoki_sqe *sqes, unsigned n)
 			r = -EINVAL;
 			break;
 		}
-		r = chan_submit_one(ch, e->op, e->data, e->len, e->tag, MSG_F_ASYNC, &pos);
+		r = chan_submit_one(ch, e->op, e->data, e->len, e->tag, MSG_F_ASYNC, 0, &t);
 		if (r < 0)
 			break;
 	}
@@ -450,22 +356,10 @@ int aoki_submit(struct aoki_chan *ch, const struct aoki_sqe *sqes, unsigned n)
 	return i ? (int)i : (r == -EAGAIN ? 0 : r);
 }
 
-static unsigned cq_pending(struct aoki_chan *ch)
-{
-	/* Acquire pairs with the server's release store of cq_tail: the
-	 * entries and the slots they name are visible. */
-	uint32_t t = atomic_load_explicit(&ch->hdr->cq_tail, memory_order_acquire);
-	uint32_t n = t - atomic_load_explicit(&ch->cq_head, memory_order_relaxed);
-
-	/* More than a ring's worth cannot be: the tail is garbage.  Reap
-	 * nothing rather than walk up to 2^32 entries. */
-	return n <= ch->geom.nslots ? n : 0;
-}
-
 static int cq_ready(struct aoki_chan *ch, void *arg)
 {
 	(void)arg;
-	return cq_pending(ch) != 0;
+	return ring_cq_pending(&ch->ring, &ch->geom, ch->hdr) != 0;
 }
 
 /*
@@ -495,43 +389,11 @@ static void reap_leave(struct aoki_chan *ch)
 
 static unsigned reap_some(struct aoki_chan *ch, struct aoki_cqe *out, unsigned max)
 {
-	unsigned n = 0;
+	unsigned n;
 
 	if (!reap_enter(ch))
 		return 0;	/* a reconnect is repairing the ring: wait */
-
-	while (n < max) {
-		uint32_t h = atomic_load_explicit(&ch->cq_head, memory_order_relaxed);
-		/* Acquire: as in cq_pending. */
-		uint32_t t = atomic_load_explicit(&ch->hdr->cq_tail, memory_order_acquire);
-		uint32_t idx;
-
-		if (h == t || t - h > ch->geom.nslots)
-			break;	/* empty, or a garbage tail (see cq_pending) */
-		idx = atomic_load_explicit(&ch->cq[h & ch->geom.mask], memory_order_relaxed);
-		/* A reaper owns entry h once its CAS succeeds.  The entry
-		 * cannot have been overwritten meanwhile: that needs more
-		 * unreaped completions than there are slots.  Failure means
-		 * another reaper took h (lock-free); retry. */
-		if (!atomic_compare_exchange_weak_explicit(&ch->cq_head, &h, h + 1,
-							   memory_order_relaxed,
-							   memory_order_relaxed))
-			continue;
-		if (idx > ch->geom.mask)
-			continue;	/* a corrupt entry: nothing to free */
-
-		struct chan_slot *s = &ch->slots[idx];
-		/* Acquire pairs with the server's release store of DONE. */
-		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
-		uint32_t len = s->len;
-
-		out[n].tag = s->tag;
-		out[n].status = s->status;
-		out[n].len = len > AOKI_MSG_PAYLOAD ? AOKI_MSG_PAYLOAD : len;
-		memcpy(out[n].payload, s->payload, out[n].len);
-		slot_consumed(ch, idx, st);
-		n++;
-	}
+	n = ring_reap(&ch->ring, &ch->geom, ch->hdr, out, max);
 	reap_leave(ch);
 	return n;
 }
@@ -545,6 +407,8 @@ int aoki_reap(struct aoki_chan *ch, struct aoki_cqe *cqes, unsigned max,
 
 	if (min_complete > max)
 		return -EINVAL;
+	if (chan_lost(ch) == -EBADFD)
+		return -EBADFD;
 	n = reap_some(ch, cqes, max);
 	if (n >= min_complete || timeout_ns == 0)
 		return n || !chan_lost(ch) ? (int)n : chan_lost(ch);
@@ -611,10 +475,10 @@ int aoki_chan_arm(struct aoki_chan *ch)
 	/* seq_cst RMW orders the arm before the CQ check below, pairing
 	 * with the server's "publish completion; fence; load cli_wait". */
 	atomic_fetch_or_explicit(&ch->hdr->cli_wait, CLI_WAIT_ARMED, memory_order_seq_cst);
-	if (cq_pending(ch) != 0)
+	if (ring_cq_pending(&ch->ring, &ch->geom, ch->hdr) != 0)
 		return 1;
 	/* About to sleep: make sure there is a server to wake us.  If it
 	 * died, this reconnects (blocking) and the caller reaps what the
 	 * restarted server completes. */
-	return !chan_check_alive(ch) || cq_pending(ch) != 0;
+	return !chan_check_alive(ch) || ring_cq_pending(&ch->ring, &ch->geom, ch->hdr) != 0;
 }

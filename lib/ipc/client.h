@@ -3,11 +3,14 @@
 #ifndef AOKI_CLIENT_H
 #define AOKI_CLIENT_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
 #include "layout.h"
+#include "ring.h"
+#include "sys.h"
 
 struct client_grant {
 	void *mem;		/* mapping made by aoki_grant_create, or NULL */
@@ -17,6 +20,13 @@ struct client_grant {
 	unsigned rights;
 	uint64_t serial;	/* tells this record from a later one at the id */
 	uint64_t revoke_pos;	/* 1 + ring position of its revoke, 0: none */
+	uint32_t revoke_idx;	/* the revoke's slot */
+};
+
+/* Where a request went: its position and its slot. */
+struct chan_ticket {
+	uint64_t pos;
+	uint32_t idx;
 };
 
 struct aoki_chan {
@@ -43,12 +53,9 @@ struct aoki_chan {
 	unsigned reconnects;	/* successful reconnects (under ctl_lock) */
 	char port_path[108];
 
-	/* Submission claims: a client-local counter, its own cache line so
-	 * threads claiming positions do not slow down the shared header. */
-	alignas(CACHELINE) _Atomic uint64_t tail;
-	/* Completion-ring consumer index, client-local. */
-	alignas(CACHELINE) _Atomic uint32_t cq_head;
-	/* Reapers inside reap_some, and the gate that keeps them out while a
+	/* The client's private ring state (free slots, positions, cq head). */
+	struct ring_client ring;
+	/* Reapers inside aoki_reap, and the gate that keeps them out while a
 	 * reconnect repairs the completion ring (reconnect.c). */
 	_Atomic unsigned reapers;
 	_Atomic int reap_block;
@@ -56,32 +63,50 @@ struct aoki_chan {
 	alignas(CACHELINE) pthread_mutex_t ctl_lock;	/* control socket, grants */
 	struct client_grant *grants;
 	uint64_t grant_serial;	/* last serial handed out (under ctl_lock) */
-	/* Per slot: 1 when a timed-out call left it for the server to finish. */
-	_Atomic uint8_t *orphan;
 	/* Scratch for the completion-ring repair (under ctl_lock). */
 	uint8_t *repair_listed;
-	/* Per slot: the DONE state word whose reply has been consumed.  Kept
-	 * here, not as a FREE store into the slot, so that finishing a call
-	 * writes no shared cache line (see slot_claimable in client.c). */
-	_Atomic uint32_t *consumed;
+	uint32_t fork_gen;	/* aoki__fork_gen when the channel was made */
 };
 
-/* Claim the next position and fill its slot; see client.c. */
+/*
+ * chan_submit_one - queue one request (ring_claim + ring_publish) and
+ * report where it went in *@t.  With @wait, a synchronous request waits
+ * for a free slot while others hold them all, until the channel's
+ * timeout (-ETIMEDOUT); -EAGAIN only when async requests hold every slot.
+ * Without, -EAGAIN at once.  Does not ring the doorbell (chan_kick).
+ */
 int chan_submit_one(struct aoki_chan *ch, uint16_t op, const void *data, size_t len,
-		    uint64_t tag, uint16_t flags, uint64_t *pos);
+		    uint64_t tag, uint16_t flags, int wait, struct chan_ticket *t);
 
 /* aoki_call without the reserved-opcode check, for library requests. */
 int chan_call(struct aoki_chan *ch, uint16_t op, const void *req, size_t len,
 	      void *rep, size_t rep_cap, size_t *rep_len);
 
 /* The second half of chan_call: wait for the reply to the synchronous
- * request at @pos and consume it.  Returns its status or a wait error. */
-int chan_wait_reply(struct aoki_chan *ch, uint64_t pos, void *rep, size_t rep_cap,
-		    size_t *rep_len);
+ * request @t and consume it.  Returns its status, -EMSGSIZE if the reply
+ * did not fit @rep_cap (as aoki_call), or a wait error. */
+int chan_wait_reply(struct aoki_chan *ch, const struct chan_ticket *t, void *rep,
+		    size_t rep_cap, size_t *rep_len);
 
-/* Ring the server's doorbell if it published that it sleeps; returns 1
- * if it did (a wake-up system call was made). */
-int chan_kick(struct aoki_chan *ch);
+/*
+ * chan_kick - ring the server's doorbell if it published that it sleeps;
+ * returns 1 if it did (a wake-up system call was made).
+ */
+static inline int chan_kick(struct aoki_chan *ch)
+{
+	/* Store-load ordering (Dekker) with the server's sleep protocol:
+	 * it stores srv_sleeping = 1, fences, then rechecks the rings; we
+	 * stored QUEUED, fence, then check srv_sleeping.  At least one of
+	 * us sees the other's store, so a request is never left unseen
+	 * while the server sleeps. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&ch->hdr->srv_sleeping, memory_order_relaxed)) {
+		atomic_store_explicit(&ch->hdr->srv_sleeping, 0, memory_order_relaxed);
+		futex_wake_shared(&ch->hdr->srv_sleeping, 1);
+		return 1;
+	}
+	return 0;
+}
 
 /*
  * chan_wait - wait until @ready(ch, arg) is true: spin for spin_ns, then
@@ -126,23 +151,39 @@ int chan_recover_locked(struct aoki_chan *ch, uint32_t gen);
  * and wake every waiter.  Call with ctl_lock held. */
 void chan_set_lost(struct aoki_chan *ch, int err);
 
-/* Open a connection to the port at @path; returns the socket or -errno. */
+/* Open a connection to the port at @path; returns the socket or -errno
+ * (reconnect.c). */
 int chan_open_port(const char *path);
 
-/* Has the request queued at @pos been completed?  Its slot shows
- * QUEUED(pos) until then, and DONE(pos) - or, once the reply was
- * consumed and the slot reused, a later lap - after.  Acquire: pairs with
- * the server's release store of DONE. */
-static inline int chan_request_done(const struct aoki_chan *ch, uint64_t pos)
+/* Register the fork handler once (client.c); 0 or -errno. */
+int chan_fork_watch(void);
+
+/* Has the request queued at @pos in slot @idx been completed?  The slot
+ * shows QUEUED(pos) until then, and DONE(pos) - or, once the reply was
+ * consumed and the slot reused, another position - after.  Acquire:
+ * pairs with the server's release store of DONE. */
+static inline int chan_request_done(const struct aoki_chan *ch, uint32_t idx, uint64_t pos)
 {
-	return atomic_load_explicit(&ch->slots[pos & ch->geom.mask].state,
-				    memory_order_acquire) != slot_state(pos, SLOT_QUEUED);
+	return atomic_load_explicit(&ch->slots[idx].state, memory_order_acquire) !=
+	       slot_state(pos, SLOT_QUEUED);
 }
 
-/* The channel's permanent error, or 0.  Relaxed: set once, under
- * ctl_lock, before the waiters are woken; a stale 0 costs one more pass. */
+/* Bumped in every child of fork() (pthread_atfork): a channel made
+ * before the fork belongs to the parent. */
+extern _Atomic uint32_t aoki__fork_gen;
+
+/*
+ * chan_lost - the channel's permanent error, or 0: -EBADFD in a child of
+ * fork() (the channel is the parent's: its replies would go to whichever
+ * process looks first), else what chan_set_lost recorded.  Relaxed: the
+ * error is set once, under ctl_lock, before the waiters are woken; a
+ * stale 0 costs one more pass.  Every entry point checks it first.
+ */
 static inline int chan_lost(const struct aoki_chan *ch)
 {
+	if (__builtin_expect(atomic_load_explicit(&aoki__fork_gen, memory_order_relaxed) !=
+				     ch->fork_gen, 0))
+		return -EBADFD;
 	return atomic_load_explicit(&ch->lost, memory_order_relaxed);
 }
 

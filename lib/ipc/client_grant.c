@@ -132,7 +132,7 @@ int aoki_grant_create(struct aoki_chan *ch, size_t size, unsigned rights,
  * is waited out until @deadline.
  */
 static int revoke_submit(struct aoki_chan *ch, uint32_t id, uint64_t serial,
-			 int64_t deadline, uint64_t *pos)
+			 int64_t deadline, struct chan_ticket *t)
 {
 	int r;
 
@@ -142,9 +142,11 @@ static int revoke_submit(struct aoki_chan *ch, uint32_t id, uint64_t serial,
 		if (r == 0 && ch->grants[id].serial != serial)
 			r = -ENOENT;	/* released meanwhile */
 		if (r == 0)
-			r = chan_submit_one(ch, OP_GRANT_REVOKE, &id, sizeof(id), 0, 0, pos);
-		if (r == 0)
-			ch->grants[id].revoke_pos = *pos + 1;
+			r = chan_submit_one(ch, OP_GRANT_REVOKE, &id, sizeof(id), 0, 0, 0, t);
+		if (r == 0) {
+			ch->grants[id].revoke_pos = t->pos + 1;
+			ch->grants[id].revoke_idx = t->idx;
+		}
 		pthread_mutex_unlock(&ch->ctl_lock);
 		if (r != -EAGAIN)
 			return r;
@@ -157,8 +159,8 @@ static int revoke_submit(struct aoki_chan *ch, uint32_t id, uint64_t serial,
 int aoki_grant_revoke(struct aoki_chan *ch, uint32_t id)
 {
 	struct client_grant g;
+	struct chan_ticket t;
 	int64_t deadline;
-	uint64_t pos;
 	int r;
 
 	if (id >= ch->geom.max_grants)
@@ -171,7 +173,7 @@ int aoki_grant_revoke(struct aoki_chan *ch, uint32_t id)
 	 * server, since requests queued before the revoke may use it. */
 	pthread_mutex_lock(&ch->ctl_lock);
 	g = ch->grants[id];
-	if (g.fd >= 0 && g.revoke_pos && chan_request_done(ch, g.revoke_pos - 1)) {
+	if (g.fd >= 0 && g.revoke_pos && chan_request_done(ch, g.revoke_idx, g.revoke_pos - 1)) {
 		/* An earlier revoke that timed out has gone through since. */
 		ch->grants[id] = (struct client_grant){ .fd = -1 };
 		grant_release(&g);
@@ -188,9 +190,9 @@ int aoki_grant_revoke(struct aoki_chan *ch, uint32_t id)
 	/* Blocking, as documented: a full ring is waited out, within the
 	 * control deadline, instead of being returned. */
 	deadline = now_ns() + (int64_t)CTL_TIMEOUT_MS * 1000000;
-	r = revoke_submit(ch, id, g.serial, deadline, &pos);
+	r = revoke_submit(ch, id, g.serial, deadline, &t);
 	if (r == 0)
-		r = chan_wait_reply(ch, pos, NULL, 0, NULL);
+		r = chan_wait_reply(ch, &t, NULL, 0, NULL);
 	pthread_mutex_lock(&ch->ctl_lock);
 	if (ch->grants[id].serial != g.serial) {
 		/* Our record was released and the id reused meanwhile (a

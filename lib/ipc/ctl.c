@@ -47,20 +47,25 @@ int ctl_send(int sock, uint16_t type, const struct ctl_msg *m, const int *fds,
 	return n == (ssize_t)sizeof(out) ? 0 : -EPIPE;
 }
 
-static void take_fds(struct msghdr *mh, int *fds, unsigned *nfds)
+static void take_fds(struct msghdr *mh, struct ctl_in *in)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
 		size_t cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		int got[CTL_MAX_FDS * 4];
+		int got[CTL_RECV_FDS];
 
-		if (cnt > sizeof(got) / sizeof(got[0]))
-			cnt = sizeof(got) / sizeof(got[0]);
+		if (cnt > CTL_RECV_FDS)
+			cnt = CTL_RECV_FDS;	/* cannot be: the buffer holds no more */
 		memcpy(got, CMSG_DATA(c), cnt * sizeof(int));
 		for (size_t i = 0; i < cnt; i++) {
-			if (*nfds < CTL_MAX_FDS)
-				fds[(*nfds)++] = got[i];
+			if (in->nfds < CTL_MAX_FDS) {
+				in->fds[in->nfds++] = got[i];
+				continue;
+			}
+			in->extra++;
+			if (in->discard)
+				in->discard(in->discard_arg, got[i]);
 			else
 				close(got[i]);
 		}
@@ -71,7 +76,7 @@ int ctl_recv_some(int sock, struct ctl_in *in)
 {
 	union {
 		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * CTL_MAX_FDS * 4)];
+		char buf[CMSG_SPACE(sizeof(int) * CTL_RECV_FDS)];
 	} u;
 
 	while (in->got < sizeof(in->msg)) {
@@ -87,7 +92,7 @@ int ctl_recv_some(int sock, struct ctl_in *in)
 			return 0;
 		if (n < 0)
 			return -errno;
-		take_fds(&mh, in->fds, &in->nfds);
+		take_fds(&mh, in);
 		if (n == 0)
 			return -ECONNRESET;
 		in->got += (size_t)n;

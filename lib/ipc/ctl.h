@@ -48,12 +48,23 @@ struct ctl_msg {
 int ctl_send(int sock, uint16_t type, const struct ctl_msg *m, const int *fds,
 	     unsigned nfds);
 
+/* The most descriptors one SCM_RIGHTS message can carry (the kernel's
+ * SCM_MAX_FD).  The receive buffer holds that many, so that the kernel
+ * never drops descriptors of a truncated message itself: it would do so
+ * on the receiving thread, and a dropped descriptor may be slow to close
+ * (closer.h). */
+#define CTL_RECV_FDS 253
+
 /* A control message being received without blocking, a piece at a time. */
 struct ctl_in {
 	struct ctl_msg msg;
 	size_t got;		/* bytes of msg received so far */
 	int fds[CTL_MAX_FDS];	/* descriptors received so far */
 	unsigned nfds;
+	unsigned extra;		/* descriptors beyond CTL_MAX_FDS (discarded) */
+	/* Where those extra descriptors go; NULL: close(2) them at once. */
+	void (*discard)(void *arg, int fd);
+	void *discard_arg;
 };
 
 /*
@@ -61,8 +72,9 @@ struct ctl_in {
  * without blocking.  Returns 1 when the message is complete (valid magic
  * and version), 0 when more bytes are needed, -ECONNRESET (peer closed),
  * -EBADMSG, -EPROTO, or another -errno.  The descriptors in @in->fds are
- * the caller's to close, whatever the result.  Reset @in (zero it) to
- * receive the next message.
+ * the caller's to close, whatever the result; those beyond CTL_MAX_FDS
+ * are counted in @in->extra and handed to @in->discard.  Reset @in (zero
+ * it, keeping discard) to receive the next message.
  */
 int ctl_recv_some(int sock, struct ctl_in *in);
 

@@ -12,15 +12,25 @@
  * tag, its done tag, a slot's state word.
  *
  * Concurrency: worker threads call begin/commit for different channels at
- * once.  A client's records have one writer (the worker serving its
- * channel); client slots are shared by all workers through the state
- * word, changed only by CAS (pin, unpin, claim, forget).
+ * once.  A client's records have one writer at a time (the worker serving
+ * its channel, or the thread completing a deferred request: requests in
+ * flight use distinct records: one per channel slot, window >= ring size); client slots are
+ * shared by all workers through the state word, changed only by CAS (pin,
+ * unpin, claim, forget).
+ *
+ * Pins: a request pins its client's slot from begin until its reply is in
+ * the channel (dedup_req_published, called by req_publish), not only
+ * until commit: between commit and publication a crash makes it run
+ * again, and only its record turns that rerun into DONE.  Each pin is
+ * owned by one record (dd_rec.held), so the next server's sweep can count
+ * the pins a crash left (dedup_file.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 
+#include "dedup_hook.h"
 #include "dedup_layout.h"
 #include "server.h"
 
@@ -30,6 +40,7 @@
 
 struct dd_key {
 	uint32_t uid;
+	uint32_t slot;		/* aoki_req_slot: the record's index */
 	uint64_t id[2];
 	uint64_t seq;
 };
@@ -42,6 +53,7 @@ static void key_of(const struct aoki_req *req, struct dd_key *k)
 	memcpy(k->id, id, sizeof(k->id));
 	k->uid = (uint32_t)aoki_req_peer(req)->uid;
 	k->seq = aoki_req_seq(req);
+	k->slot = aoki_req_slot(req);
 }
 
 static uint64_t mix(uint64_t x)
@@ -77,9 +89,12 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static struct dd_rec *record(const struct aoki_dedup *dd, uint32_t c, uint64_t seq)
+/* Client @c's record for the request @k: one per channel slot, which no
+ * two requests in flight share (aoki_req_slot); the tag (seq + 1) tells
+ * the request it holds. */
+static struct dd_rec *record(const struct aoki_dedup *dd, uint32_t c, const struct dd_key *k)
 {
-	return &dd->recs[(uint64_t)c * dd->g.window + (seq & (dd->g.window - 1))];
+	return &dd->recs[(uint64_t)c * dd->g.window + (k->slot & (dd->g.window - 1))];
 }
 
 /*
@@ -142,6 +157,18 @@ static long slot_victim(const struct aoki_dedup *dd, const struct dd_key *k, uin
 	return best;
 }
 
+/* Zero record @rec (its owner's slot is CLAIMING). */
+static void rec_clear(struct dd_rec *rec)
+{
+	atomic_store_explicit(&rec->begun, 0, memory_order_relaxed);
+	atomic_store_explicit(&rec->done, 0, memory_order_relaxed);
+	atomic_store_explicit(&rec->held, 0, memory_order_relaxed);
+	rec->status = 0;
+	rec->rep_len = 0;
+	rec->pad0 = 0;
+	memset(rec->rep, 0, sizeof(rec->rep));
+}
+
 /*
  * Take slot @c, last seen in state @s, for key @k: clear its records,
  * set the key, publish it LIVE and pinned once.  Returns 1, or 0 if @s
@@ -161,14 +188,12 @@ static int slot_claim(struct aoki_dedup *dd, uint32_t c, uint64_t s, const struc
 						     dd_state(ver, 0, DD_CLAIMING),
 						     memory_order_acquire, memory_order_relaxed))
 		return 0;
-	/* Relaxed: published by the release store of LIVE below; until then
-	 * nobody trusts this slot's records or key. */
-	for (uint32_t i = 0; i < dd->g.window; i++) {
-		struct dd_rec *rec = &dd->recs[(uint64_t)c * dd->g.window + i];
-
-		atomic_store_explicit(&rec->begun, 0, memory_order_relaxed);
-		atomic_store_explicit(&rec->done, 0, memory_order_relaxed);
-	}
+	/* Whole records, result bytes included: nothing of the previous
+	 * owner (maybe another uid) survives for a tag to match.  Plain and
+	 * relaxed stores, published by the release store of LIVE below; until
+	 * then nobody trusts this slot's records or key. */
+	for (uint32_t i = 0; i < dd->g.window; i++)
+		rec_clear(&dd->recs[(uint64_t)c * dd->g.window + i]);
 	atomic_store_explicit(&sl->uid, k->uid, memory_order_relaxed);
 	atomic_store_explicit(&sl->id[0], k->id[0], memory_order_relaxed);
 	atomic_store_explicit(&sl->id[1], k->id[1], memory_order_relaxed);
@@ -229,6 +254,25 @@ static int slot_unpin(struct aoki_dedup *dd, uint32_t c)
 	return 0;
 }
 
+/*
+ * Make record @rec of slot @c hold the pin the caller just took for @tag.
+ * A record that already holds one (this request's, counted by the sweep
+ * after a crash or taken by an earlier begin of it; or, from a forged
+ * position, an older request of the same slot) keeps it and the new one
+ * is dropped: one pin per record.
+ */
+static void rec_hold(struct aoki_dedup *dd, uint32_t c, struct dd_rec *rec, uint64_t tag)
+{
+	/* Relaxed: the record's writer is this thread (see the top); the
+	 * crash order of held is set by the callers' release fence. */
+	uint64_t held = atomic_load_explicit(&rec->held, memory_order_relaxed);
+
+	if (held)
+		slot_unpin(dd, c);
+	if (held != tag)
+		atomic_store_explicit(&rec->held, tag, memory_order_relaxed);
+}
+
 int aoki_dedup_begin(struct aoki_dedup *dd, struct aoki_req *req)
 {
 	struct dd_key k;
@@ -240,10 +284,14 @@ int aoki_dedup_begin(struct aoki_dedup *dd, struct aoki_req *req)
 	if (dd->g.window < aoki_req_window(req))
 		return -E2BIG;
 	key_of(req, &k);
+	/* Its tag would be 0, the tag of a cleared record; no channel gets
+	 * that far, so only a forged position can ask. */
+	if (k.seq == UINT64_MAX)
+		return -ERANGE;
 	c = slot_pin(dd, &k);
 	if (c < 0)
 		return (int)c;
-	rec = record(dd, (uint32_t)c, k.seq);
+	rec = record(dd, (uint32_t)c, &k);
 	tag = k.seq + 1;
 	/* Acquire: pairs with commit's release store of done, so the
 	 * result fields read next are this tag's. */
@@ -252,31 +300,45 @@ int aoki_dedup_begin(struct aoki_dedup *dd, struct aoki_req *req)
 		uint16_t len = rec->rep_len;	/* read once, then checked */
 		uint8_t rep[AOKI_MSG_PAYLOAD];
 
-		r = -EBADMSG;
-		if (len <= AOKI_MSG_PAYLOAD) {
-			memcpy(rep, rec->rep, len);
-			r = aoki_req_reply(req, status, rep, len) ? -EBADMSG : AOKI_DEDUP_DONE;
+		if (len > AOKI_MSG_PAYLOAD) {
+			slot_unpin(dd, (uint32_t)c);
+			return -EBADMSG;
 		}
-		slot_unpin(dd, (uint32_t)c);
-		return r;
+		memcpy(rep, rec->rep, len);
+		aoki_req_reply(req, status, rep, len);	/* len checked: cannot fail */
+		/* Replayed, not yet delivered: a crash before the reply is
+		 * published reruns it again, so the record stays pinned. */
+		rec_hold(dd, (uint32_t)c, rec, tag);
+		req->dedup = dd;
+		/* Release fence: the hold before the reply's publication
+		 * (for the compiler; a dead process's executed stores stay). */
+		atomic_thread_fence(memory_order_release);
+		return AOKI_DEDUP_DONE;
 	}
+	rec_hold(dd, (uint32_t)c, rec, tag);
+	req->dedup = dd;
 	/* Relaxed: only this channel's worker writes begun. */
-	if (atomic_load_explicit(&rec->begun, memory_order_relaxed) == tag)
-		return AOKI_DEDUP_INTERRUPTED;
-	/* Relaxed, ordered by the fence below.  Clearing done first keeps
-	 * every record self-consistent (done == tag implies the fields are
-	 * that tag's) even while commit rewrites the fields of a record
-	 * whose previous request (seq - window) is long completed. */
-	atomic_store_explicit(&rec->done, 0, memory_order_relaxed);
-	atomic_store_explicit(&rec->begun, tag, memory_order_relaxed);
-	/* Release fence: orders the two stores above before every store the
-	 * handler makes after we return (its side effect) and commit's
-	 * result fields, for the CPU and the compiler (a fence is a
-	 * compiler barrier for plain stores too).  So no crash can leave
-	 * the side effect without the begun mark, which would turn a rerun
-	 * into NEW: a duplicate. */
+	if (atomic_load_explicit(&rec->begun, memory_order_relaxed) == tag) {
+		r = AOKI_DEDUP_INTERRUPTED;
+	} else {
+		/* Relaxed, ordered by the fence below.  Clearing done first
+		 * keeps every record self-consistent (done == tag implies the
+		 * fields are that tag's) even while commit rewrites the
+		 * fields of a record whose previous request (the slot's
+		 * last) is long completed. */
+		atomic_store_explicit(&rec->done, 0, memory_order_relaxed);
+		atomic_store_explicit(&rec->begun, tag, memory_order_relaxed);
+		r = AOKI_DEDUP_NEW;
+	}
+	/* Release fence: orders the stores above (begun, held) before every
+	 * store the handler makes after we return (its side effect) and
+	 * commit's result fields, for the CPU and the compiler (a fence is a
+	 * compiler barrier for plain stores too).  So no crash can leave the
+	 * side effect without the begun mark, which would turn a rerun into
+	 * NEW: a duplicate; nor without the hold that keeps the record from
+	 * eviction until the rerun. */
 	atomic_thread_fence(memory_order_release);
-	return AOKI_DEDUP_NEW;
+	return r;
 }
 
 int aoki_dedup_commit(struct aoki_dedup *dd, struct aoki_req *req)
@@ -287,16 +349,19 @@ int aoki_dedup_commit(struct aoki_dedup *dd, struct aoki_req *req)
 	long c;
 
 	key_of(req, &k);
+	if (k.seq == UINT64_MAX)
+		return -EINVAL;
 	c = slot_find(dd, &k, &s);
 	if (c < 0)
 		return -EINVAL;
-	rec = record(dd, (uint32_t)c, k.seq);
+	rec = record(dd, (uint32_t)c, &k);
 	tag = k.seq + 1;
 	/* Relaxed: this channel's worker is the records' only writer (and
 	 * if the slot is not pinned, we only report). */
 	if (atomic_load_explicit(&rec->done, memory_order_relaxed) == tag)
 		return -EALREADY;
-	if (!dd_busy_of(s) || atomic_load_explicit(&rec->begun, memory_order_relaxed) != tag)
+	if (!dd_busy_of(s) || atomic_load_explicit(&rec->begun, memory_order_relaxed) != tag ||
+	    atomic_load_explicit(&rec->held, memory_order_relaxed) != tag)
 		return -EINVAL;
 	rec->status = req->status;
 	rec->rep_len = req->rep_len;
@@ -304,9 +369,37 @@ int aoki_dedup_commit(struct aoki_dedup *dd, struct aoki_req *req)
 	/* Release: the result fields, and the handler's side effect before
 	 * them, precede the tag that declares them; pairs with begin's
 	 * acquire load.  A crash before this store leaves the request
-	 * INTERRUPTED, after it DONE. */
+	 * INTERRUPTED, after it DONE.  The slot stays pinned until the
+	 * reply is published (dedup_req_published). */
 	atomic_store_explicit(&rec->done, tag, memory_order_release);
-	return slot_unpin(dd, (uint32_t)c);
+	return 0;
+}
+
+void dedup_req_published(struct aoki_req *req)
+{
+	struct aoki_dedup *dd = req->dedup;
+	struct dd_key k;
+	struct dd_rec *rec;
+	uint64_t s;
+	long c;
+
+	if (!dd)
+		return;
+	req->dedup = NULL;
+	key_of(req, &k);
+	/* The slot cannot have moved: this request's hold pins it. */
+	c = slot_find(dd, &k, &s);
+	if (c < 0 || k.seq == UINT64_MAX)
+		return;
+	rec = record(dd, (uint32_t)c, &k);
+	/* Relaxed load: the record's writer is this thread.  Release
+	 * store: the reply's stores in the channel come first, so a crash
+	 * cannot leave the hold released (and the record evictable) with
+	 * the reply not delivered. */
+	if (atomic_load_explicit(&rec->held, memory_order_relaxed) != k.seq + 1)
+		return;	/* a forged request of this client took the record over */
+	atomic_store_explicit(&rec->held, 0, memory_order_release);
+	slot_unpin(dd, (uint32_t)c);
 }
 
 int aoki_dedup_forget(struct aoki_dedup *dd, uid_t uid,

@@ -61,10 +61,25 @@ static int header_check(const struct dd_hdr *h, uint64_t size)
 	return 0;
 }
 
+/* The pins records of live slot @c hold (see dd_rec.held). */
+static uint64_t holds_of(const struct aoki_dedup *dd, uint32_t c)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < dd->g.window; i++)
+		n += atomic_load_explicit(&dd->recs[(uint64_t)c * dd->g.window + i].held,
+					  memory_order_relaxed) != 0;
+	return n;	/* <= DD_MAX_WINDOW < 2^DD_BUSY_BITS */
+}
+
 /*
- * After a crash: no request is between begin and commit any more (busy
- * counts go to 0), and a claim cut short leaves a free slot.  Run under
- * the flock, before any other thread can see the table.
+ * After a crash: the threads that pinned slots are gone, but a request
+ * cut off between begin and the publication of its reply will run again,
+ * and its record must survive until then.  So each live slot's busy
+ * count becomes the number of its records that hold a pin (released when
+ * the rerun's reply is published); a claim cut short leaves a free slot.
+ * Run under the flock, before any other thread can see the table.
+ * O(max_clients x window) over live slots.
  */
 static void sweep(struct aoki_dedup *dd)
 {
@@ -72,12 +87,13 @@ static void sweep(struct aoki_dedup *dd)
 		_Atomic uint64_t *st = &dd->slots[c].state;
 		uint64_t s = atomic_load_explicit(st, memory_order_relaxed);
 		enum dd_kind k = dd_kind_of(s) == DD_LIVE ? DD_LIVE : DD_FREE;
+		uint64_t busy = k == DD_LIVE ? holds_of(dd, c) : 0;
 
 		/* Relaxed: single-threaded here; aoki_dedup_open's caller
 		 * publishes the table to its threads (pthread_create or a
 		 * lock does the ordering). */
-		if (s != dd_state(dd_ver_of(s), 0, k))
-			atomic_store_explicit(st, dd_state(dd_ver_of(s), 0, k),
+		if (s != dd_state(dd_ver_of(s), busy, k))
+			atomic_store_explicit(st, dd_state(dd_ver_of(s), busy, k),
 					      memory_order_relaxed);
 	}
 }

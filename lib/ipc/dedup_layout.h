@@ -55,8 +55,9 @@ _Static_assert(sizeof(struct dd_hdr) == DD_HDR_SIZE, "header is one line");
  * Client slot state word: version << DD_VER_SHIFT | busy << 2 | kind.
  * The version changes on every claim, so a CAS that expects the value
  * seen when the key matched also proves that the key still belongs to the
- * slot.  busy counts the client's requests between begin and commit (a
- * pinned slot is never evicted).
+ * slot.  busy counts the client's requests between begin and the
+ * publication of their reply (a pinned slot is never evicted), plus
+ * transient pins of a begin in progress.
  */
 enum dd_kind {
 	DD_FREE = 0,		/* no client; its records are garbage */
@@ -97,10 +98,19 @@ _Static_assert(sizeof(struct dd_slot) == DD_SLOT_SIZE, "slot is one line");
 
 /*
  * A request record.  Tags are seq + 1, so that 0 (a cleared record)
- * matches no request.  begin (NEW) stores done = 0, then begun = tag;
- * commit writes the result fields, then done = tag.  So at every instant
- * done == tag implies the fields hold that tag's result, and begun ==
- * tag != done means begun and not recorded (INTERRUPTED).
+ * matches no request; seq UINT64_MAX, whose tag would be 0, is refused
+ * (-ERANGE), and a claim zeroes whole records, so no tag ever matches
+ * what a previous owner left.  begin (NEW) stores done = 0, then begun =
+ * tag; commit writes the result fields, then done = tag.  So at every
+ * instant done == tag implies the fields hold that tag's result, and
+ * begun == tag != done means begun and not recorded (INTERRUPTED).
+ *
+ * held: the tag of the request that pins the slot through this record,
+ * from its begin until its reply is in the channel (dedup_req_published),
+ * 0 if none.  The slot's busy count is the number of records with held
+ * != 0; the sweep at open recounts it from them, so a request that a
+ * crash cut off between begin and the publication of its reply keeps its
+ * slot pinned until its rerun's reply is published.
  */
 struct dd_rec {
 	_Atomic uint64_t begun;	/* tag of the last request begun here */
@@ -109,7 +119,7 @@ struct dd_rec {
 	uint16_t rep_len;	/* <= AOKI_MSG_PAYLOAD, checked on every read */
 	uint16_t pad0;
 	uint8_t rep[AOKI_MSG_PAYLOAD];
-	uint8_t pad1[8];
+	_Atomic uint64_t held;	/* tag pinning the slot until published; 0 */
 };
 _Static_assert(sizeof(struct dd_rec) == DD_REC_SIZE, "record is one line");
 

@@ -20,7 +20,11 @@ int chan_geometry_init(struct chan_geom *g, uint32_t nslots, uint32_t max_grants
 	g->mask = nslots - 1;
 	g->max_grants = max_grants;
 	g->slots_off = sizeof(struct chan_hdr);
-	g->cq_off = g->slots_off + (uint64_t)nslots * CHAN_SLOT_SIZE;
+	g->sq_off = g->slots_off + (uint64_t)nslots * CHAN_SLOT_SIZE;
+	/* The completion ring starts on a line of its own: the client writes
+	 * the submission ring and the server the completion ring. */
+	g->cq_off = (g->sq_off + (uint64_t)nslots * sizeof(uint32_t) + CACHELINE - 1) &
+		    ~(uint64_t)(CACHELINE - 1);
 	g->total_size = g->cq_off + (uint64_t)nslots * sizeof(uint32_t);
 	/* Round to whole cache lines so the CQ tail never shares a line. */
 	g->total_size = (g->total_size + CACHELINE - 1) & ~(uint64_t)(CACHELINE - 1);
@@ -38,6 +42,7 @@ void chan_header_write(struct chan_hdr *hdr, const struct chan_geom *g)
 	hdr->max_grants = g->max_grants;
 	hdr->slots_off = g->slots_off;
 	hdr->cq_off = g->cq_off;
+	hdr->sq_off = g->sq_off;
 	hdr->total_size = g->total_size;
 }
 
@@ -58,6 +63,7 @@ int chan_geometry_check(const struct chan_hdr *copy, uint64_t file_size,
 	if (chan_geometry_init(&want, copy->nslots, copy->max_grants))
 		return -EBADMSG;
 	if (copy->slots_off != want.slots_off || copy->cq_off != want.cq_off ||
+	    copy->sq_off != want.sq_off ||
 	    copy->total_size != want.total_size)
 		return -EBADMSG;
 	if (want.total_size > file_size)

@@ -5,7 +5,8 @@
  *
  *   offset 0            struct chan_hdr (6 cache lines)
  *   slots_off           nslots x struct chan_slot (64 bytes each)
- *   cq_off              nslots x uint32_t completion ring
+ *   sq_off              nslots x uint32_t submission ring (slot indexes)
+ *   cq_off              nslots x uint32_t completion ring (slot indexes)
  *
  * The client creates and owns this memory.  The server validates the
  * header once (chan_geometry_check) into a private copy and never reads
@@ -30,12 +31,15 @@
 #define CHAN_MAX_GRANTS 1024u
 
 /*
- * Slot state word: (uint32_t)(position << 2) | kind.  Tagging the state
- * with the ring position lets the server tell "queued for the position I
- * expect" from stale or forged values with one compare.
+ * Slot state word: (uint32_t)(position << 2) | kind, where position is the
+ * request's place in submission order (its submission-ring position).
+ * Tagging the state with the position lets the server tell "queued for the
+ * position I expect" from stale or forged values with one compare.  Slots
+ * are not tied to positions: any free slot carries the next request (see
+ * ring.h).
  */
 enum slot_kind {
-	SLOT_FREE = 0,		/* owned by the client, not in flight */
+	SLOT_FREE = 0,		/* never used since the channel was made */
 	SLOT_QUEUED = 1,	/* written by the client, for the server */
 	SLOT_DONE = 2,		/* reply written by the server, for the client */
 };
@@ -48,6 +52,22 @@ static inline uint32_t slot_state(uint64_t pos, enum slot_kind kind)
 
 /* Library opcodes (>= AOKI_OP_RESERVED), handled by the server library. */
 #define OP_GRANT_REVOKE (AOKI_OP_RESERVED + 1)	/* payload: uint32_t grant id */
+#define OP_SERVER_STATS (AOKI_OP_RESERVED + 2)	/* payload: struct aoki_grant_ref
+						 * of a writable grant (stats.c) */
+
+/*
+ * Submission-ring entry: (uint32_t)(position << SQ_IDX_BITS) | slot index.
+ * The position tag tells the entry of the position the server expects
+ * from the previous lap's; the slot's own state word then confirms it.
+ */
+#define SQ_IDX_BITS 12u
+#define SQ_IDX_MASK ((1u << SQ_IDX_BITS) - 1)
+_Static_assert((1u << SQ_IDX_BITS) >= 4096u, "slot index fits an entry");
+
+static inline uint32_t sq_entry(uint64_t pos, uint32_t idx)
+{
+	return ((uint32_t)pos << SQ_IDX_BITS) | idx;
+}
 
 /* Message flags (struct chan_slot.flags). */
 #define MSG_F_ASYNC 0x1u	/* push the completion on the CQ */
@@ -81,7 +101,7 @@ struct chan_hdr {
 	uint64_t slots_off;
 	uint64_t cq_off;
 	uint64_t total_size;
-	uint8_t pad0[8];
+	uint64_t sq_off;
 
 	/* Line 1: written by the server, rarely (per batch at most). */
 	alignas(CACHELINE) _Atomic uint32_t epoch;	/* server epoch that attached */
@@ -106,7 +126,7 @@ struct chan_hdr {
 	_Atomic uint64_t reply_pos;	/* 1 + its position, once complete */
 	int32_t reply_status;
 	uint16_t reply_len;
-	uint8_t pad4[2];
+	uint16_t reply_idx;	/* its slot */
 	uint8_t reply_payload[AOKI_MSG_PAYLOAD];
 
 	/* Line 5: written by the client before connecting, then immutable.
@@ -122,6 +142,7 @@ struct chan_geom {
 	uint32_t mask;
 	uint32_t max_grants;
 	uint64_t slots_off;
+	uint64_t sq_off;
 	uint64_t cq_off;
 	uint64_t total_size;
 };
@@ -149,6 +170,11 @@ int chan_geometry_check(const struct chan_hdr *copy, uint64_t file_size,
 static inline struct chan_slot *chan_slots(void *base, const struct chan_geom *g)
 {
 	return (struct chan_slot *)((char *)base + g->slots_off);
+}
+
+static inline _Atomic uint32_t *chan_sq(void *base, const struct chan_geom *g)
+{
+	return (_Atomic uint32_t *)((char *)base + g->sq_off);
 }
 
 static inline _Atomic uint32_t *chan_cq(void *base, const struct chan_geom *g)

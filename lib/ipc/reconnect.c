@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,11 +39,53 @@
 #define RETRY_MIN_NS 1000000
 #define RETRY_MAX_NS 50000000
 
-/* Wake every thread asleep on the channel, so that it sees ch->lost. */
+int chan_open_port(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int chan_hung_up(const struct aoki_chan *ch)
+{
+	struct pollfd p = { .fd = ch->ctl_fd, .events = POLLRDHUP };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR));
+}
+
+int chan_check_alive(struct aoki_chan *ch)
+{
+	/* Acquire pairs with the release increment after a reconnect: the
+	 * new connection (ctl_fd's new socket) is in place for this gen. */
+	uint32_t gen = atomic_load_explicit(&ch->conn_gen, memory_order_acquire);
+
+	if (chan_lost(ch))
+		return 0;
+	if (chan_hung_up(ch))
+		return chan_recover(ch, gen);
+	return 1;
+}
+
+/* Wake every thread asleep on the channel, or waiting for one of its
+ * slots, so that it sees ch->lost. */
 static void wake_all(struct aoki_chan *ch)
 {
 	atomic_fetch_add_explicit(&ch->hdr->cli_futex, 1, memory_order_release);
 	futex_wake_shared(&ch->hdr->cli_futex, INT_MAX);
+	atomic_fetch_add_explicit(&ch->ring.freed, 1, memory_order_release);
+	futex_wake_private(&ch->ring.freed, INT_MAX);
 }
 
 void chan_set_lost(struct aoki_chan *ch, int err)
@@ -51,8 +94,11 @@ void chan_set_lost(struct aoki_chan *ch, int err)
 	wake_all(ch);
 }
 
-/* Did the server say goodbye before hanging up?  Reads what is left on
- * the socket; we hold ctl_lock, so no control round trip is in progress. */
+/* Did the server say goodbye before hanging up?  Returns the error the
+ * channel fails with from now on - -ESHUTDOWN if the goodbye says the
+ * server stopped for good, else -ECONNRESET (it dropped us) - or 0 if it
+ * hung up without one (it died).  Reads what is left on the
+ * socket; we hold ctl_lock, so no control round trip is in progress. */
 static int said_bye(struct aoki_chan *ch)
 {
 	for (;;) {
@@ -64,7 +110,7 @@ static int said_bye(struct aoki_chan *ch)
 		if (r <= 0)
 			return 0;	/* no (more) complete messages */
 		if (in.msg.type == CTL_BYE)
-			return 1;
+			return in.msg.status == -ESHUTDOWN ? -ESHUTDOWN : -ECONNRESET;
 	}
 }
 
@@ -84,7 +130,7 @@ static void chan_repair_cq(struct aoki_chan *ch)
 	atomic_store_explicit(&ch->reap_block, 1, memory_order_seq_cst);
 	while (atomic_load_explicit(&ch->reapers, memory_order_seq_cst))
 		sched_yield();
-	head = atomic_load_explicit(&ch->cq_head, memory_order_relaxed);
+	head = atomic_load_explicit(&ch->ring.cq_head, memory_order_relaxed);
 	/* Relaxed: the server that wrote it is dead and its stores were
 	 * made visible by the hang-up we saw (a system call). */
 	tail = atomic_load_explicit(&ch->hdr->cq_tail, memory_order_relaxed);
@@ -103,7 +149,7 @@ static void chan_repair_cq(struct aoki_chan *ch)
 		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
 
 		if ((st & SLOT_KIND_MASK) != SLOT_DONE || !(s->flags & MSG_F_ASYNC) || listed[i] ||
-		    atomic_load_explicit(&ch->consumed[i], memory_order_relaxed) == st)
+		    atomic_load_explicit(&ch->ring.consumed[i], memory_order_relaxed) == st)
 			continue;
 		atomic_store_explicit(&ch->cq[tail & ch->geom.mask], i, memory_order_relaxed);
 		tail++;
@@ -154,7 +200,7 @@ static int revoked_already(struct aoki_chan *ch, uint32_t i)
 {
 	uint64_t pos = ch->grants[i].revoke_pos;
 
-	return pos && chan_request_done(ch, pos - 1);
+	return pos && chan_request_done(ch, ch->grants[i].revoke_idx, pos - 1);
 }
 
 /*
@@ -233,8 +279,9 @@ int chan_recover_locked(struct aoki_chan *ch, uint32_t gen)
 	if (chan_lost(ch) || atomic_load_explicit(&ch->conn_gen, memory_order_relaxed) != gen ||
 	    !chan_hung_up(ch))
 		return !chan_lost(ch);	/* somebody else did it, or all is well */
-	if (said_bye(ch) || ch->reconnect_ns < 0) {
-		chan_set_lost(ch, -ECONNRESET);
+	r = said_bye(ch);
+	if (r < 0 || ch->reconnect_ns < 0) {
+		chan_set_lost(ch, r < 0 ? r : -ECONNRESET);
 		return 0;
 	}
 	deadline = now_ns() + ch->reconnect_ns;

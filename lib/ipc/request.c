@@ -9,19 +9,20 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include "dedup_hook.h"
 #include "server.h"
 #include "sys.h"
 
 uint16_t aoki_req_opcode(const struct aoki_req *req)
 {
-	return req->op;
+	return req->msg.op;
 }
 
 const void *aoki_req_data(const struct aoki_req *req, size_t *len)
 {
 	if (len)
-		*len = req->len;
-	return req->data;
+		*len = req->msg.len;
+	return req->msg.payload;
 }
 
 const struct aoki_peer *aoki_req_peer(const struct aoki_req *req)
@@ -47,6 +48,11 @@ int aoki_req_rerun(const struct aoki_req *req)
 unsigned aoki_req_window(const struct aoki_req *req)
 {
 	return req->ch->geom.nslots;
+}
+
+unsigned aoki_req_slot(const struct aoki_req *req)
+{
+	return req->idx;
 }
 
 /* Grant @id of @ch, or NULL (out of range, or none). */
@@ -135,7 +141,6 @@ struct aoki_req *aoki_req_defer(struct aoki_req *req)
 void req_publish(struct aoki_req *req)
 {
 	struct srv_chan *ch = req->ch;
-	struct chan_slot *s = &ch->slots[req->idx];
 	struct chan_hdr *h = ch->hdr;
 
 	/* First the reply record in line 4 (ours alone: no transfer), marked
@@ -147,31 +152,25 @@ void req_publish(struct aoki_req *req)
 	 * after system calls). */
 	h->reply_status = req->status;
 	h->reply_len = req->rep_len;
+	h->reply_idx = (uint16_t)req->idx;
 	/* Whole-buffer copies: a constant size is a few inline moves, where
 	 * rep_len bytes would be a call; bytes past rep_len mean nothing. */
 	memcpy(h->reply_payload, req->rep, AOKI_MSG_PAYLOAD);
 	atomic_store_explicit(&h->reply_pos, req->pos + 1, memory_order_release);
 	atomic_thread_fence(memory_order_release);
-	s->status = req->status;
-	s->len = req->rep_len;
-	memcpy(s->payload, req->rep, AOKI_MSG_PAYLOAD);
-	/* Release pairs with the client's acquire load of the state (in
-	 * aoki_call's wait or in reap): the reply is visible first. */
-	atomic_store_explicit(&s->state, slot_state(req->pos, SLOT_DONE), memory_order_release);
-	if (req->flags & MSG_F_ASYNC) {
-		/* Relaxed: the entry is published by the release store of
-		 * cq_tail in chan_notify. */
-		atomic_store_explicit(&ch->cq[ch->cq_tail & ch->geom.mask], req->idx,
-				      memory_order_relaxed);
-		ch->cq_tail++;
+	ring_complete(&ch->geom, ch->mem, req->idx, req->pos, req->status, req->rep,
+		      req->rep_len, req->msg.flags & MSG_F_ASYNC, &ch->cq_tail);
+	if (req->msg.flags & MSG_F_ASYNC)
 		ch->cq_dirty = 1;
-	}
 	/* Only this worker writes its counter: a plain load and store, no
 	 * locked instruction and no line shared between workers on the hot
 	 * path.  Atomic (relaxed) so that aoki_server_get_stats may read it. */
 	atomic_store_explicit(&ch->worker->requests,
 			      atomic_load_explicit(&ch->worker->requests, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
+	/* Last: the reply is in the channel, so an exactly-once record may
+	 * be let go (dedup.c keeps it pinned until here). */
+	dedup_req_published(req);
 }
 
 void chan_publish_early(struct srv_chan *ch)
@@ -193,9 +192,7 @@ void chan_notify(struct srv_chan *ch)
 	uint32_t w;
 
 	if (ch->cq_dirty) {
-		/* Release pairs with the client's acquire load of cq_tail:
-		 * the entries and the DONE slots behind them come first. */
-		atomic_store_explicit(&ch->hdr->cq_tail, ch->cq_tail, memory_order_release);
+		ring_cq_publish(ch->mem, ch->cq_tail);
 		ch->cq_dirty = 0;
 	}
 	/* Store-load (Dekker) with chan_wait(): we stored DONE, fence, and
@@ -223,11 +220,11 @@ static void revoke(struct aoki_req *req)
 	uint32_t id;
 	struct srv_grant *g;
 
-	if (req->len != sizeof(id)) {
+	if (req->msg.len != sizeof(id)) {
 		req->status = -EINVAL;
 		return;
 	}
-	memcpy(&id, req->data, sizeof(id));
+	memcpy(&id, req->msg.payload, sizeof(id));
 	if (id >= ch->geom.max_grants) {
 		req->status = -ENOENT;
 		return;
@@ -271,14 +268,45 @@ void aoki_req_complete(struct aoki_req *req)
 	srv_chan_unref(ch);
 }
 
-void req_dispatch(struct aoki_req *req)
+/*
+ * Run the handler and apply its return contract (aoki_handler_fn in
+ * ipc.h): 0, the reply set by aoki_req_reply (status 0 if none);
+ * negative, that -errno as the status and no payload; AOKI_DEFERRED after
+ * aoki_req_defer, no reply yet.  Anything else is the handler's bug: the
+ * client gets -EIO, and the log says why.  Returns 1 if deferred.
+ */
+static int run_handler(struct aoki_req *req)
 {
 	struct srv_chan *ch = req->ch;
-	int r;
+	int r = ch->srv->cfg.handler(req, ch->srv->cfg.handler_arg);
 
-	if (req->len > AOKI_MSG_PAYLOAD || (req->flags & ~MSG_F_ASYNC)) {
+	if (r == 0)
+		return 0;
+	if (r == AOKI_DEFERRED && req->deferred)
+		return 1;
+	if (r < 0 && r >= -4095) {
+		req->status = r;
+	} else {
+		if (r == AOKI_DEFERRED)
+			srv_log(ch->srv, "handler deferred op %u without aoki_req_defer",
+				req->msg.op);
+		else
+			srv_log(ch->srv, "handler returned %d for op %u (not 0, -errno or "
+				"AOKI_DEFERRED)", r, req->msg.op);
+		req->status = -EIO;
+	}
+	req->rep_len = 0;
+	return 0;
+}
+
+/* Run one request taken from the ring (handler or library op). */
+static void req_dispatch(struct aoki_req *req)
+{
+	struct srv_chan *ch = req->ch;
+
+	if (req->msg.len > AOKI_MSG_PAYLOAD || (req->msg.flags & ~MSG_F_ASYNC)) {
 		req->status = -EINVAL;
-	} else if (req->op == OP_GRANT_REVOKE) {
+	} else if (req->msg.op == OP_GRANT_REVOKE) {
 		if (ch->ndeferred) {
 			/* Deferred requests may still hold grant pointers. */
 			struct aoki_req *copy = malloc(sizeof(*copy));
@@ -297,20 +325,31 @@ void req_dispatch(struct aoki_req *req)
 		} else {
 			revoke(req);
 		}
-	} else if (req->op >= AOKI_OP_RESERVED) {
+	} else if (req->msg.op == OP_SERVER_STATS) {
+		srv_stats_reply(req);
+	} else if (req->msg.op >= AOKI_OP_RESERVED) {
 		req->status = -ENOSYS;
-	} else {
-		r = ch->srv->cfg.handler(req, ch->srv->cfg.handler_arg);
-		if (r == AOKI_DEFERRED && req->deferred)
-			return;
-		if (r == AOKI_DEFERRED) {
-			srv_log(ch->srv, "handler deferred op %u without aoki_req_defer", req->op);
-			req->status = -EIO;
-			req->rep_len = 0;
-		} else if (r < 0) {
-			req->status = r;
-			req->rep_len = 0;
-		}
+	} else if (run_handler(req)) {
+		return;
 	}
 	req_publish(req);
+}
+
+uint16_t req_run(struct srv_chan *ch, uint32_t idx, uint64_t pos, int rerun)
+{
+	struct aoki_req req;
+
+	/* Copy the request out before looking at it (no TOCTOU). */
+	req.ch = ch;
+	req.pos = pos;
+	req.idx = idx;
+	ring_take(&ch->geom, ch->mem, idx, &req.msg);
+	req.status = 0;
+	req.rep_len = 0;
+	req.deferred = 0;
+	req.rerun = (uint8_t)rerun;
+	req.next = NULL;
+	req.dedup = NULL;
+	req_dispatch(&req);
+	return req.msg.cpu;
 }

@@ -4,7 +4,7 @@
  * it.  Everything needed is in the channel memory, which the client owns
  * and which therefore outlives any server:
  *
- *   queued     slot state QUEUED(p), p >= srv_head: not yet taken
+ *   queued     a slot in state QUEUED(p), p >= srv_head: not yet taken
  *   taken      QUEUED(p), p < srv_head: taken by the server of hdr->epoch
  *              (the worker stores srv_head before it runs the request)
  *   completed  DONE(p)
@@ -20,6 +20,7 @@
  * strange order, or its channel dropped by the usual checks, and nothing
  * worse.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "server.h"
@@ -49,16 +50,18 @@ static void finish_cut_publication(struct srv_chan *ch)
 	struct chan_slot *s;
 	struct aoki_req req;
 
-	if (!pos-- || pos < ch->rerun_from || pos >= ch->rerun_until)
+	uint32_t idx = h->reply_idx;
+
+	if (!pos-- || pos < ch->rerun_from || pos >= ch->rerun_until || idx >= ch->geom.nslots)
 		return;
-	s = &ch->slots[pos & ch->geom.mask];
+	s = &ch->slots[idx];
 	if (atomic_load_explicit(&s->state, memory_order_acquire) != slot_state(pos, SLOT_QUEUED))
 		return;
 	memset(&req, 0, sizeof(req));
 	req.ch = ch;
 	req.pos = pos;
-	req.idx = (uint32_t)(pos & ch->geom.mask);
-	req.flags = s->flags & MSG_F_ASYNC;
+	req.idx = idx;
+	req.msg.flags = s->flags & MSG_F_ASYNC;
 	req.status = h->reply_status;
 	req.rep_len = h->reply_len <= AOKI_MSG_PAYLOAD ? h->reply_len : AOKI_MSG_PAYLOAD;
 	memcpy(req.rep, h->reply_payload, req.rep_len);
@@ -67,22 +70,34 @@ static void finish_cut_publication(struct srv_chan *ch)
 
 void chan_rerun(struct worker *w, struct srv_chan *ch)
 {
-	finish_cut_publication(ch);
-	while (ch->rerun_from < ch->rerun_until &&
-	       !atomic_load_explicit(&ch->dead, memory_order_relaxed)) {
-		uint64_t pos = ch->rerun_from++;
-		struct chan_slot *s = &ch->slots[pos & ch->geom.mask];
-		/* Acquire pairs with the client's release store of QUEUED, as
-		 * in worker_serve. */
-		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
+	uint32_t *idx;
+	uint64_t *pos;
+	unsigned n;
 
-		/* Anything but QUEUED(pos) was completed (DONE), or completed,
-		 * consumed and reused for a later position: not ours to run. */
-		if (st != slot_state(pos, SLOT_QUEUED))
+	(void)w;
+	finish_cut_publication(ch);
+	idx = malloc(ch->geom.nslots * sizeof(*idx));
+	pos = malloc(ch->geom.nslots * sizeof(*pos));
+	if (!idx || !pos) {
+		free(idx);
+		free(pos);
+		srv_chan_drop(ch, "no memory to resume the channel");
+		return;
+	}
+	n = ring_find_taken(&ch->geom, ch->mem, ch->rerun_from, ch->rerun_until, idx, pos);
+	for (unsigned i = 0; i < n && !atomic_load_explicit(&ch->dead, memory_order_relaxed); i++) {
+		/* Acquire pairs with the client's release store of QUEUED.
+		 * A request rerun before this one may have been completed
+		 * meanwhile only by us: check again. */
+		if (atomic_load_explicit(&ch->slots[idx[i]].state, memory_order_acquire) !=
+		    slot_state(pos[i], SLOT_QUEUED))
 			continue;
 		atomic_fetch_add_explicit(&ch->srv->st.rerun, 1, memory_order_relaxed);
-		worker_take(w, ch, s, pos, 1);
+		req_run(ch, idx[i], pos[i], 1);
 	}
+	free(idx);
+	free(pos);
+	ch->rerun_from = ch->rerun_until;
 	if (ch->cq_dirty || ch->rerun_until)
 		chan_notify(ch);
 }

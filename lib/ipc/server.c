@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * server.c - a server's life cycle and its acceptor thread.
- *
- * The acceptor owns the listening socket and every control socket: it
- * admits channels (credentials, policy, header validation), registers
- * grants, and notices hang-ups.  Requests never pass through it; they
- * are served by the workers (worker.c) straight from channel memory.
+ * server.c - a server's life cycle (create, start, stop, destroy) and
+ * what every thread does to a channel (references, kill, drop).  The
+ * acceptor thread is acceptor.c, the workers worker.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,10 +16,10 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "closer.h"
 #include "ctl.h"
 #include "server.h"
 #include "sys.h"
@@ -68,12 +65,14 @@ static void chan_free(struct srv_chan *ch)
 			srv_grant_free(g);
 	}
 	free(ch->grants);
+	free(ch->grant_len);
 	if (ch->mem)
 		munmap(ch->mem, ch->geom.total_size);
-	if (ch->ctl_fd >= 0)
-		close(ch->ctl_fd);
-	if (ch->notify_fd >= 0)
-		close(ch->notify_fd);
+	/* Client-supplied (the notify socket) or able to hold descriptors
+	 * the client queued in it (both): closing may block, and this may
+	 * run on a worker.  The closer does it (closer.h). */
+	closer_push(ch->srv->closer, ch->ctl_fd);
+	closer_push(ch->srv->closer, ch->notify_fd);
 	free(ch);
 }
 
@@ -123,368 +122,16 @@ void srv_chan_drop(struct srv_chan *ch, const char *fmt, ...)
 	srv_chan_kill(ch);
 }
 
-/* ------------------------------------------------------------ admission */
-
-static int default_policy(const struct aoki_peer *peer, void *arg)
-{
-	(void)arg;
-	return peer->uid == 0 || peer->uid == geteuid() ? 0 : -EACCES;
-}
-
-static int reply(int fd, uint16_t type, int32_t status, uint32_t id, uint64_t arg)
-{
-	struct ctl_msg m = { .status = status, .id = id, .arg = arg };
-
-	return ctl_send(fd, type, &m, NULL, 0);
-}
-
-/* Check that @fd is a sealed memfd of at least @min bytes; return its size. */
-static int64_t sealed_size(int fd, uint64_t min)
-{
-	struct stat sb;
-	int seals;
-
-	if (fstat(fd, &sb) < 0)
-		return -errno;
-	if (!S_ISREG(sb.st_mode))
-		return -EBADF;
-	/* Without F_SEAL_SHRINK the client could truncate the file under
-	 * our mapping and kill us with SIGBUS. */
-	seals = fcntl(fd, F_GET_SEALS);
-	if (seals < 0 || !(seals & F_SEAL_SHRINK))
-		return -EPERM;
-	if ((uint64_t)sb.st_size < min)
-		return -ENOSPC;
-	return sb.st_size;
-}
-
-static int attach(struct srv_chan *ch, int memfd, int notify_fd, int resume)
-{
-	struct chan_hdr copy;
-	struct stat sb;
-	int64_t size;
-	int r;
-
-	size = sealed_size(memfd, sizeof(copy));
-	if (size < 0)
-		return (int)size;
-	if (fstat(notify_fd, &sb) < 0 || !S_ISSOCK(sb.st_mode))
-		return -ENOTSOCK;
-	/* Validate a private copy: the client may change the header while
-	 * we look at it, so the shared one is never trusted. */
-	if (pread(memfd, &copy, sizeof(copy), 0) != (ssize_t)sizeof(copy))
-		return -EIO;
-	r = chan_geometry_check(&copy, (uint64_t)size, &ch->geom);
-	if (r < 0)
-		return r;
-	memcpy(ch->client_id, copy.client_id, sizeof(ch->client_id));
-	ch->mem = mmap(NULL, ch->geom.total_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-	if (ch->mem == MAP_FAILED) {
-		ch->mem = NULL;
-		return -errno;
-	}
-	ch->grants = calloc(ch->geom.max_grants ? ch->geom.max_grants : 1, sizeof(*ch->grants));
-	if (!ch->grants)
-		return -ENOMEM;
-	ch->hdr = ch->mem;
-	ch->slots = chan_slots(ch->mem, &ch->geom);
-	ch->cq = chan_cq(ch->mem, &ch->geom);
-	ch->notify_fd = notify_fd;
-	ch->cq_tail = atomic_load_explicit(&ch->hdr->cq_tail, memory_order_relaxed);
-	if (resume) {
-		chan_resume_scan(ch);
-	} else {
-		ch->head = 0;
-		atomic_store_explicit(&ch->hdr->srv_head, 0, memory_order_relaxed);
-	}
-	atomic_store_explicit(&ch->hdr->srv_cpu, 0xffff, memory_order_relaxed);
-	ch->published_cpu = 0xffff;
-	atomic_store_explicit(&ch->hdr->epoch, ch->srv->epoch, memory_order_relaxed);
-	return 0;
-}
-
-static int peer_creds(int fd, struct aoki_peer *peer)
-{
-	struct ucred uc;
-	socklen_t len = sizeof(uc);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
-		return -errno;
-	peer->pid = uc.pid;
-	peer->uid = uc.uid;
-	peer->gid = uc.gid;
-	return 0;
-}
-
-static void refuse(struct srv_chan *ch, int r)
-{
-	struct aoki_server *srv = ch->srv;
-
-	srv_log(srv, "refusing pid %d uid %d: %s", (int)ch->peer.pid, (int)ch->peer.uid,
-		strerror(-r));
-	atomic_fetch_add_explicit(&srv->st.refused, 1, memory_order_relaxed);
-	reply(ch->ctl_fd, CTL_HELLO_ACK, r, 0, 0);
-	srv_chan_kill(ch);
-}
-
-/* The channel is complete (and, when resumed, its grants restored). */
-static void finish_attach(struct srv_chan *ch)
-{
-	struct aoki_server *srv = ch->srv;
-
-	if (reply(ch->ctl_fd, CTL_HELLO_ACK, 0, 0, srv->epoch) < 0) {
-		srv_chan_kill(ch);
-		return;
-	}
-	ch->attached = 1;
-	srv->nhandshakes--;
-	atomic_fetch_add_explicit(&srv->nchannels, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&srv->st.accepted, 1, memory_order_relaxed);
-	worker_adopt(srv, ch);
-}
-
-static void handle_hello(struct srv_chan *ch, const struct ctl_msg *m, int *fds, unsigned nfds)
-{
-	struct aoki_server *srv = ch->srv;
-	aoki_policy_fn policy = srv->cfg.policy ? srv->cfg.policy : default_policy;
-	int resume = (m->arg & HELLO_F_RESUME) != 0;
-	int r;
-
-	if (m->type != CTL_HELLO || nfds != 2 || (m->arg & ~(uint64_t)HELLO_F_RESUME) ||
-	    (!resume && m->id)) {
-		r = -EBADMSG;
-	} else if ((r = policy(&ch->peer, srv->cfg.policy_arg)) < 0) {
-		/* refused with the policy's own -errno */
-	} else if (atomic_load_explicit(&srv->nchannels, memory_order_relaxed) >=
-		   srv->cfg.max_channels) {
-		r = -EUSERS;
-	} else {
-		r = attach(ch, fds[0], fds[1], resume);
-		if (r == 0)
-			fds[1] = -1;	/* now owned by the channel */
-		if (r == 0 && m->id > ch->geom.max_grants)
-			r = -EINVAL;
-	}
-	if (r < 0) {
-		refuse(ch, r);
-		return;
-	}
-	if (resume)
-		atomic_fetch_add_explicit(&srv->st.resumed, 1, memory_order_relaxed);
-	ch->restore_left = m->id;
-	if (!ch->restore_left)
-		finish_attach(ch);
-}
+/* ------------------------------------------------------------ grants */
 
 void srv_grant_free(struct srv_grant *g)
 {
+	/* A kept descriptor is a checked memfd (acceptor.c): its close
+	 * cannot block, so any thread may do it. */
 	munmap(g->base, g->len);
 	if (g->fd >= 0)
 		close(g->fd);
 	free(g);
-}
-
-/* Serial numbers of grant mappings, unique for the process's life. */
-static _Atomic uint64_t grant_serials = 1;
-
-/*
- * Map the grant in @fd and enter it in the first free id, or, when
- * @fixed_id, at id m->id (a resumed channel's grants keep their ids).
- */
-static int add_grant(struct srv_chan *ch, const struct ctl_msg *m, int fd, int fixed_id,
-		     uint32_t *id)
-{
-	struct srv_grant *g;
-	int64_t size;
-	int prot = PROT_READ;
-
-	if (!m->rights || (m->rights & ~(AOKI_GRANT_READ | AOKI_GRANT_WRITE)) ||
-	    (fixed_id && m->id >= ch->geom.max_grants))
-		return -EINVAL;
-	size = sealed_size(fd, 1);
-	if (size < 0)
-		return (int)size;
-	if (m->rights & AOKI_GRANT_WRITE)
-		prot |= PROT_WRITE;
-	g = malloc(sizeof(*g));
-	if (!g)
-		return -ENOMEM;
-	g->base = mmap(NULL, (size_t)size, prot, MAP_SHARED, fd, 0);
-	if (g->base == MAP_FAILED) {
-		int r = -errno;
-
-		free(g);
-		return r;
-	}
-	g->len = (size_t)size;
-	g->rights = m->rights;
-	g->fd = -1;
-	if (ch->srv->cfg.keep_grant_fds) {
-		g->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-		if (g->fd < 0) {
-			int r = -errno;
-
-			munmap(g->base, g->len);
-			free(g);
-			return r;
-		}
-	}
-	/* Relaxed: only uniqueness matters, not order. */
-	g->serial = atomic_fetch_add_explicit(&grant_serials, 1, memory_order_relaxed);
-	for (uint32_t i = fixed_id ? m->id : 0; i < ch->geom.max_grants; i++) {
-		struct srv_grant *empty = NULL;
-
-		/* Release pairs with the worker's acquire load in
-		 * aoki_req_grant: the grant is complete before it is seen.
-		 * Only the acceptor fills a slot and only the worker empties
-		 * one, so the CAS cannot lose a grant. */
-		if (atomic_compare_exchange_strong_explicit(&ch->grants[i], &empty, g,
-							    memory_order_release,
-							    memory_order_relaxed)) {
-			*id = i;
-			return 0;
-		}
-		if (fixed_id)
-			break;	/* that id is taken: a duplicate */
-	}
-	srv_grant_free(g);
-	return -ENOSPC;
-}
-
-/*
- * Take what the control socket has.  Never blocks: a client that sends a
- * message a byte at a time only keeps its own message pending, and every
- * other connection is served meanwhile.
- */
-static void handle_control(struct srv_chan *ch)
-{
-	struct ctl_in *in = &ch->ctl_in;
-	uint32_t id = 0;
-	int r;
-
-	r = ctl_recv_some(ch->ctl_fd, in);
-	if (r == 0)
-		return;		/* the rest of the message comes later */
-	if (r < 0) {
-		if (r == -EPROTO && !ch->attached)
-			refuse(ch, r);	/* another version: say so, in ours */
-		else if (r != -ECONNRESET && ch->attached)
-			srv_chan_drop(ch, "bad control message: %s", strerror(-r));
-		srv_chan_kill(ch);
-	} else if (!ch->mem) {
-		handle_hello(ch, &in->msg, in->fds, in->nfds);
-	} else if (!ch->attached) {
-		/* Resuming: the grants the channel had, under their ids. */
-		if (in->msg.type != CTL_GRANT_ADD || in->nfds != 1)
-			r = -EBADMSG;
-		else
-			r = add_grant(ch, &in->msg, in->fds[0], 1, &id);
-		if (r < 0)
-			refuse(ch, r);
-		else if (--ch->restore_left == 0)
-			finish_attach(ch);
-	} else if (in->msg.type == CTL_GRANT_ADD && in->nfds == 1) {
-		r = add_grant(ch, &in->msg, in->fds[0], 0, &id);
-		r = reply(ch->ctl_fd, CTL_GRANT_ACK, r, id, 0);
-		/* A full socket: the client does not read its replies. */
-		if (r == -EAGAIN)
-			srv_chan_drop(ch, "control replies not read");
-		else if (r < 0)
-			srv_chan_kill(ch);
-	} else {
-		srv_chan_drop(ch, "unexpected control message type %u with %u fds",
-			      in->msg.type, in->nfds);
-	}
-	for (unsigned i = 0; i < in->nfds; i++)
-		if (in->fds[i] >= 0)
-			close(in->fds[i]);
-	memset(in, 0, sizeof(*in));
-}
-
-static void acceptor_release(struct aoki_server *srv, struct srv_chan *ch)
-{
-	if (ch->all_prev)
-		ch->all_prev->all_next = ch->all_next;
-	else
-		srv->all = ch->all_next;
-	if (ch->all_next)
-		ch->all_next->all_prev = ch->all_prev;
-	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, ch->ctl_fd, NULL);
-	if (ch->attached)
-		atomic_fetch_sub_explicit(&srv->nchannels, 1, memory_order_relaxed);
-	else
-		srv->nhandshakes--;
-	srv_chan_kill(ch);
-	srv_chan_unref(ch);
-}
-
-static void accept_one(struct aoki_server *srv)
-{
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
-	struct srv_chan *ch;
-	int fd;
-
-	/* Non-blocking: the acceptor must never wait on a client, also not
-	 * when sending it a reply it does not read. */
-	fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd < 0)
-		return;
-	/* Connections that never send their HELLO must not pile up (each
-	 * holds a descriptor): as many may wait as channels may exist. */
-	if (srv->nhandshakes >= srv->cfg.max_channels) {
-		srv_log(srv, "refusing a connection: %u handshakes pending", srv->nhandshakes);
-		atomic_fetch_add_explicit(&srv->st.refused, 1, memory_order_relaxed);
-		close(fd);
-		return;
-	}
-	ch = calloc(1, sizeof(*ch));
-	if (!ch || peer_creds(fd, &ch->peer) < 0) {
-		free(ch);
-		close(fd);
-		return;
-	}
-	ch->srv = srv;
-	ch->ctl_fd = fd;
-	ch->notify_fd = -1;
-	atomic_init(&ch->refs, 1);	/* the acceptor's */
-	ev.data.ptr = ch;
-	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		srv_chan_unref(ch);
-		return;
-	}
-	ch->all_next = srv->all;
-	if (srv->all)
-		srv->all->all_prev = ch;
-	srv->all = ch;
-	srv->nhandshakes++;
-}
-
-static void *acceptor_main(void *arg)
-{
-	struct aoki_server *srv = arg;
-	struct epoll_event evs[32];
-
-	while (!atomic_load_explicit(&srv->stop, memory_order_relaxed)) {
-		int n = epoll_wait(srv->epfd, evs, 32, -1);
-
-		for (int i = 0; i < n; i++) {
-			struct srv_chan *ch = evs[i].data.ptr;
-
-			if (ch == NULL) {
-				accept_one(srv);
-				continue;
-			}
-			if (ch == (void *)srv)	/* stop_fd */
-				continue;
-			if (!atomic_load_explicit(&ch->dead, memory_order_relaxed) &&
-			    (evs[i].events & EPOLLIN))
-				handle_control(ch);
-			if (atomic_load_explicit(&ch->dead, memory_order_relaxed) ||
-			    (evs[i].events & (EPOLLHUP | EPOLLRDHUP | EPOLLERR)))
-				acceptor_release(srv, ch);
-		}
-	}
-	return NULL;
 }
 
 /* ------------------------------------------------------------ life cycle */
@@ -492,6 +139,7 @@ static void *acceptor_main(void *arg)
 static int bind_port(struct aoki_server *srv, const char *port)
 {
 	char path[sizeof(srv->path)];
+	struct stat sb;
 	char *slash;
 	int fd;
 
@@ -508,13 +156,18 @@ static int bind_port(struct aoki_server *srv, const char *port)
 	fd = aoki_port_listen(path);
 	if (fd < 0)
 		return fd;
-	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+	/* The file that names our socket, so that the end unlinks it only
+	 * if it still does.  (Nobody replaces it meanwhile: it is live, and
+	 * aoki_port_listen replaces only stale ones.) */
+	if (stat(path, &sb) < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
 		int r = -errno;
 
 		close(fd);
 		unlink(path);
 		return r;
 	}
+	srv->path_dev = sb.st_dev;
+	srv->path_ino = sb.st_ino;
 	memcpy(srv->path, path, sizeof(srv->path));
 	srv->own_listen = 1;
 	srv->listen_fd = fd;
@@ -527,7 +180,8 @@ int aoki_server_create(const struct aoki_server_config *cfg, struct aoki_server 
 	struct aoki_server *srv;
 	int r;
 
-	if (!cfg || !cfg->handler || (cfg->listen_fd < 0 && !cfg->port))
+	/* listen_fd 0 is "none" (a zeroed config), not stdin. */
+	if (!cfg || !cfg->handler || (cfg->listen_fd <= 0 && !cfg->port))
 		return -EINVAL;
 	srv = calloc(1, sizeof(*srv));
 	if (!srv)
@@ -542,10 +196,12 @@ int aoki_server_create(const struct aoki_server_config *cfg, struct aoki_server 
 		srv->cfg.spin_ns = DEFAULT_SPIN_NS;
 	if (!srv->cfg.max_channels)
 		srv->cfg.max_channels = DEFAULT_MAX_CHANNELS;
+	admit_defaults(&srv->cfg);
+	srv->euid = geteuid();
 	/* The epoch tells a client which server incarnation attached. */
 	srv->epoch = (uint32_t)time(NULL) ^ ((uint32_t)getpid() << 16);
 
-	if (cfg->listen_fd >= 0) {
+	if (cfg->listen_fd > 0) {
 		srv->listen_fd = cfg->listen_fd;
 		r = fcntl(srv->listen_fd, F_SETFL, fcntl(srv->listen_fd, F_GETFL) | O_NONBLOCK);
 		r = r < 0 ? -errno : 0;
@@ -596,6 +252,11 @@ int aoki_server_start(struct aoki_server *srv)
 	const struct aoki_worker_ops *ops = srv->cfg.worker_ops;
 	int r;
 
+	if (!srv->closer) {
+		r = closer_start(&srv->closer);
+		if (r < 0)
+			return r;
+	}
 	for (unsigned i = 0; ops && ops->start && i < srv->nworkers; i++) {
 		r = ops->start(srv->cfg.worker_arg, i, &srv->workers[i].ops_ctx);
 		if (r < 0) {
@@ -624,7 +285,12 @@ void aoki_server_stop(struct aoki_server *srv)
 {
 	uint64_t one = 1;
 
-	atomic_store_explicit(&srv->stop, 1, memory_order_relaxed);
+	/* First the acceptor, which says goodbye to every client as it
+	 * exits (acceptor.c); only then the workers, which shut the control
+	 * sockets down as they drop their channels: the goodbye is queued
+	 * before any client can see a hang-up.  Relaxed: the eventfd write
+	 * that wakes the acceptor comes after it. */
+	atomic_store_explicit(&srv->bye, 1, memory_order_relaxed);
 	if (srv->stop_fd >= 0 && write(srv->stop_fd, &one, sizeof(one)) < 0) {
 		/* the counter is far from overflow; nothing to do */
 	}
@@ -632,6 +298,8 @@ void aoki_server_stop(struct aoki_server *srv)
 		pthread_join(srv->acceptor, NULL);
 		srv->acceptor_started = 0;
 	}
+	/* Relaxed: each worker is woken by worker_kick (a release) after. */
+	atomic_store_explicit(&srv->stop, 1, memory_order_relaxed);
 	for (unsigned i = 0; i < srv->nworkers; i++) {
 		if (!srv->workers[i].started)
 			continue;
@@ -653,8 +321,7 @@ void aoki_server_destroy(struct aoki_server *srv)
 		return;
 	aoki_server_stop(srv);
 	/* The threads are gone: drop the acceptor's references. */
-	while (srv->all)
-		acceptor_release(srv, srv->all);
+	acceptor_release_all(srv);
 	for (unsigned i = 0; srv->workers && i < srv->nworkers; i++) {
 		struct worker *w = &srv->workers[i];
 
@@ -670,9 +337,18 @@ void aoki_server_destroy(struct aoki_server *srv)
 	if (srv->listen_fd >= 0 && srv->close_listen)
 		close(srv->listen_fd);
 	if (srv->listen_fd >= 0 && srv->own_listen) {
-		unlink(srv->path);
+		struct stat sb;
+
+		/* Only if the path still names our socket: another server may
+		 * have it now (ours was moved or removed meanwhile).  Before the
+		 * close, so that it is never a stale file a rival replaces. */
+		if (stat(srv->path, &sb) == 0 && sb.st_dev == srv->path_dev &&
+		    sb.st_ino == srv->path_ino)
+			unlink(srv->path);
 		close(srv->listen_fd);
 	}
+	/* Last: the channels freed above queued their closes. */
+	closer_finish(srv->closer);
 	free(srv);
 }
 
@@ -689,4 +365,5 @@ void aoki_server_get_stats(struct aoki_server *srv, struct aoki_server_stats *ou
 	out->sleeps = atomic_load_explicit(&srv->st.sleeps, memory_order_relaxed);
 	out->resumed = atomic_load_explicit(&srv->st.resumed, memory_order_relaxed);
 	out->rerun = atomic_load_explicit(&srv->st.rerun, memory_order_relaxed);
+	srv_stats_identity(srv, out);
 }

@@ -7,8 +7,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "admit.h"
 #include "ctl.h"
 #include "layout.h"
+#include "ring.h"
 
 struct srv_grant {
 	void *base;
@@ -42,6 +44,14 @@ struct srv_chan {
 	struct ctl_in ctl_in;	/* control message being received (acceptor) */
 	struct srv_chan *all_prev, *all_next;	/* acceptor's list */
 	_Atomic(struct srv_grant *) *grants;
+	/* Admission (acceptor only; admit.h). */
+	struct srv_chan *hs_prev, *hs_next;	/* handshakes, oldest first */
+	int64_t hello_deadline;	/* handshake to be done by (monotonic ns) */
+	int refused;		/* -errno answered at accept: drop it next */
+	struct uid_slot *uid;	/* counted against this uid; NULL: not counted */
+	uint64_t *grant_len;	/* bytes of the grant entered at each id; 0 none */
+	uint64_t grant_bytes;	/* the sum of grant_len */
+	unsigned ngrants;	/* its nonzero entries */
 
 	/* Worker-only state. */
 	uint64_t head;		/* next position to take */
@@ -49,7 +59,8 @@ struct srv_chan {
 	uint64_t rerun_until;	/* that a previous server took: run again */
 	uint32_t cq_tail;	/* private copy of the CQ producer index */
 	int cq_dirty;		/* completions pushed but tail not published */
-	unsigned spurious;	/* wake-ups with nothing to do, in a row */
+	unsigned spurious;	/* empty wake-ups since spurious_since */
+	int64_t spurious_since;	/* start of the doorbell-rate window */
 	unsigned ndeferred;	/* deferred requests not yet completed */
 	struct aoki_req *parked;	/* revokes waiting for ndeferred == 0 */
 	uint16_t cli_cpu;	/* last submitter CPU seen */
@@ -93,6 +104,18 @@ struct aoki_server {
 	_Atomic unsigned nchannels;
 	struct srv_chan *all;	/* every channel the acceptor watches */
 	unsigned nhandshakes;	/* of those, not yet attached (acceptor only) */
+	/* Admission and limits (acceptor only unless noted; admit.h). */
+	uid_t euid;		/* the server's uid: not capped per uid */
+	_Atomic int bye;	/* stopping: the acceptor says goodbye, exits */
+	struct closer *closer;	/* closes client-supplied descriptors */
+	struct srv_chan *hs_first, *hs_last;	/* handshakes by deadline */
+	struct uid_slot *uids[ADMIT_UID_BUCKETS];
+	uint64_t grant_bytes;	/* grants of all channels, as recorded */
+	unsigned ngrants;
+	int64_t listen_off_until;	/* descriptors ran out: not accepting
+					 * until then (monotonic ns); 0: accepting */
+	dev_t path_dev;		/* the socket file bound at path (own_listen) */
+	ino_t path_ino;
 	struct {
 		_Atomic uint64_t accepted, dropped, refused, sleeps, resumed, rerun;
 	} st;
@@ -100,15 +123,14 @@ struct aoki_server {
 
 struct aoki_req {
 	struct srv_chan *ch;
-	uint64_t pos;
-	uint32_t idx;
-	uint16_t op, flags, len, cpu;
-	uint64_t tag, seq;
-	uint8_t data[AOKI_MSG_PAYLOAD];
+	uint64_t pos;		/* its submission position */
+	uint32_t idx;		/* its slot */
+	struct ring_msg msg;	/* private copy of the request */
 	int32_t status;
 	uint16_t rep_len;
 	uint8_t deferred;
 	uint8_t rerun;		/* taken by a previous incarnation (resume) */
+	struct aoki_dedup *dedup;	/* set by aoki_dedup_begin; NULL when taken */
 	struct aoki_req *next;	/* parked list */
 	uint8_t rep[AOKI_MSG_PAYLOAD];
 };
@@ -132,10 +154,19 @@ void srv_chan_kill(struct srv_chan *ch);
 void chan_resume_scan(struct srv_chan *ch);
 void chan_rerun(struct worker *w, struct srv_chan *ch);
 
-/* Take the request at position @pos (slot @s, whose state the caller
- * loaded as QUEUED(pos)) and run it; @rerun as for aoki_req_rerun. */
-void worker_take(struct worker *w, struct srv_chan *ch, struct chan_slot *s,
-		 uint64_t pos, int rerun);
+/*
+ * req_run - take the request at position @pos out of slot @idx (ring_take)
+ * and run it: handler or library op, then publish its reply unless it was
+ * deferred.  @rerun as for aoki_req_rerun.  Returns the submitter's CPU
+ * hint from the message.
+ */
+uint16_t req_run(struct srv_chan *ch, uint32_t idx, uint64_t pos, int rerun);
+
+/* acceptor.c: the acceptor thread (@arg: the server); once it and the
+ * workers have exited, acceptor_release_all drops every channel it
+ * still holds. */
+void *acceptor_main(void *arg);
+void acceptor_release_all(struct aoki_server *srv);
 
 /* Hand a freshly attached channel to the least loaded worker. */
 void worker_adopt(struct aoki_server *srv, struct srv_chan *ch);
@@ -152,8 +183,12 @@ void chan_notify(struct srv_chan *ch);
 /* After each request of a batch: if a client already sleeps, publish and
  * wake it now, so slow handlers do not hold completions back. */
 void chan_publish_early(struct srv_chan *ch);
-/* Run one request taken from the ring (handler or library op). */
-void req_dispatch(struct aoki_req *req);
+
+/* stats.c: answer OP_SERVER_STATS (the counters, the server's own figures
+ * from cfg.stats_fn, into the client's grant); sets the status. */
+void srv_stats_reply(struct aoki_req *req);
+/* stats.c: the process fields of @out (pid, start, uptime, epoch, workers). */
+void srv_stats_identity(const struct aoki_server *srv, struct aoki_server_stats *out);
 
 /* Tell the worker's extension that grant @g of @ch goes away. */
 void worker_grant_gone(struct srv_chan *ch, const struct srv_grant *g);

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* sys.c - futex wrappers (glibc has none) and the CPU hint. */
+/* sys.c - futex wrappers (glibc has none), the CPU hint, descriptor checks. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -53,6 +56,22 @@ int futex_wake_shared(_Atomic uint32_t *word, int n)
 	return r < 0 ? -errno : (int)r;
 }
 
+int futex_wait_private(_Atomic uint32_t *word, uint32_t expected, int64_t timeout_ns)
+{
+	struct timespec ts = rel_timespec(timeout_ns);
+
+	if (syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, &ts, NULL, 0) == 0)
+		return 0;
+	return -errno;
+}
+
+int futex_wake_private(_Atomic uint32_t *word, int n)
+{
+	long r = syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+
+	return r < 0 ? -errno : (int)r;
+}
+
 int futex_waitv_shared(const struct futex_waiter *w, unsigned n, int64_t timeout_ns)
 {
 	struct futex_waitv v[FUTEX_WAITV_LIMIT];
@@ -77,4 +96,35 @@ int futex_waitv_shared(const struct futex_waiter *w, unsigned n, int64_t timeout
 	}
 	r = syscall(SYS_futex_waitv, v, n, 0, &abs, CLOCK_MONOTONIC);
 	return r < 0 ? -errno : (int)r;
+}
+
+int64_t sys_memfd_size(int fd, int seals, uint64_t min)
+{
+	struct stat sb;
+	int have = fcntl(fd, F_GET_SEALS);
+
+	/* First: only shmem and hugetlbfs files answer F_GET_SEALS, so the
+	 * fstat below never reaches a file system a client serves. */
+	if (have < 0)
+		return -EBADF;
+	if ((have & seals) != seals)
+		return -EPERM;
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	if (!S_ISREG(sb.st_mode))
+		return -EBADF;
+	if ((uint64_t)sb.st_size < min)
+		return -ENOSPC;
+	return sb.st_size;
+}
+
+int sys_unix_dgram(int fd)
+{
+	int domain = 0, type = 0;
+	socklen_t dl = sizeof(domain), tl = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0)
+		return -ENOTSOCK;
+	return domain == AF_UNIX && type == SOCK_DGRAM ? 0 : -ENOTSOCK;
 }

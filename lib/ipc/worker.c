@@ -22,8 +22,13 @@
 #define SLEEP_NS 1000000000
 /* With more channels than futex_waitv takes, poll the rest this often. */
 #define OVERFLOW_SLEEP_NS 1000000
-/* Wake-ups in a row with no work on a channel whose doorbell moved. */
-#define SPURIOUS_LIMIT 10000
+/* Empty wake-ups a channel's doorbell may cause: at most this many per
+ * SPURIOUS_WINDOW_NS (a rate, not a run: real requests in between do not
+ * excuse the rest).  A correct client causes a few at most (a doorbell
+ * racing with the server's own wake-up); 2000 a second cost the worker
+ * about 1 % of a CPU. */
+#define SPURIOUS_LIMIT 2000
+#define SPURIOUS_WINDOW_NS 1000000000
 
 void worker_kick(struct worker *w)
 {
@@ -126,62 +131,13 @@ static void remove_chan(struct worker *w, unsigned i)
 	srv_chan_unref(ch);
 }
 
-/*
- * The states a correct client can leave at the server's head position:
- * QUEUED(head) (handled by the caller), FREE (not yet submitted), or the
- * previous lap still DONE (not yet reaped) or QUEUED (deferred by us).
- */
-static int state_plausible(const struct srv_chan *ch, uint32_t st)
-{
-	uint64_t prev = ch->head - ch->geom.nslots;
-
-	return (st & SLOT_KIND_MASK) == SLOT_FREE ||
-	       st == slot_state(prev, SLOT_DONE) || st == slot_state(prev, SLOT_QUEUED);
-}
-
+/* Is the request at the channel's head published (or is the ring in a
+ * state that gets the channel dropped)?  For polling: no side effects. */
 static int chan_has_work(const struct srv_chan *ch)
 {
-	const struct chan_slot *s = &ch->slots[ch->head & ch->geom.mask];
+	uint32_t idx;
 
-	return atomic_load_explicit(&s->state, memory_order_relaxed) ==
-	       slot_state(ch->head, SLOT_QUEUED);
-}
-
-/* worker_take, inlined into the serving loop (the fast path). */
-static inline __attribute__((always_inline)) void take(struct worker *w, struct srv_chan *ch,
-							struct chan_slot *s, uint64_t pos,
-							int rerun)
-{
-	struct aoki_req req;
-
-	/* Copy the request out before looking at it (no TOCTOU). */
-	req.ch = ch;
-	req.pos = pos;
-	req.idx = (uint32_t)(pos & ch->geom.mask);
-	req.op = s->op;
-	req.flags = s->flags;
-	req.len = s->len;
-	req.cpu = s->cpu;
-	req.tag = s->tag;
-	req.seq = s->seq;
-	memcpy(req.data, s->payload, sizeof(req.data));
-	req.status = 0;
-	req.rep_len = 0;
-	req.deferred = 0;
-	req.rerun = (uint8_t)rerun;
-	req.next = NULL;
-	ch->cli_cpu = req.cpu;
-	if (ch->published_cpu != w->cpu) {
-		ch->published_cpu = w->cpu;
-		atomic_store_explicit(&ch->hdr->srv_cpu, w->cpu, memory_order_relaxed);
-	}
-	req_dispatch(&req);
-}
-
-void worker_take(struct worker *w, struct srv_chan *ch, struct chan_slot *s,
-		 uint64_t pos, int rerun)
-{
-	take(w, ch, s, pos, rerun);
+	return ring_peek(&ch->geom, ch->mem, ch->head, &idx) != 0;
 }
 
 unsigned worker_serve(struct worker *w, struct srv_chan *ch, unsigned budget)
@@ -191,15 +147,12 @@ unsigned worker_serve(struct worker *w, struct srv_chan *ch, unsigned budget)
 	if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
 		return 0;	/* dropped: never touch its memory again */
 	while (n < budget) {
-		struct chan_slot *s = &ch->slots[ch->head & ch->geom.mask];
-		/* Acquire pairs with the client's release store of QUEUED:
-		 * the message fields are visible before we copy them. */
-		uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
+		uint32_t idx;
+		int r = ring_peek(&ch->geom, ch->mem, ch->head, &idx);
 
-		if (st != slot_state(ch->head, SLOT_QUEUED)) {
-			if (!state_plausible(ch, st))
-				srv_chan_drop(ch, "slot %u holds state %#x at position %llu",
-					      (unsigned)(ch->head & ch->geom.mask), st,
+		if (r <= 0) {
+			if (r < 0)
+				srv_chan_drop(ch, "submission ring corrupt at position %llu",
 					      (unsigned long long)ch->head);
 			break;
 		}
@@ -212,7 +165,11 @@ unsigned worker_serve(struct worker *w, struct srv_chan *ch, unsigned budget)
 		 * reads it while we live), so the store costs no transfer. */
 		atomic_store_explicit(&ch->hdr->srv_head, ch->head, memory_order_relaxed);
 		atomic_thread_fence(memory_order_release);
-		take(w, ch, s, ch->head - 1, 0);
+		ch->cli_cpu = req_run(ch, idx, ch->head - 1, 0);
+		if (ch->published_cpu != w->cpu) {
+			ch->published_cpu = w->cpu;
+			atomic_store_explicit(&ch->hdr->srv_cpu, w->cpu, memory_order_relaxed);
+		}
 		n++;
 		chan_publish_early(ch);
 		if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
@@ -244,6 +201,19 @@ static inline unsigned ops_poll(struct worker *w)
 	const struct aoki_worker_ops *ops = w->srv->cfg.worker_ops;
 
 	return ops && ops->poll ? ops->poll(w->ops_ctx) : 0;
+}
+
+/* Count an empty wake-up caused by @ch's doorbell; 1 if the channel went
+ * over its rate. */
+static int spurious_wake(struct srv_chan *ch)
+{
+	int64_t now = now_ns();
+
+	if (now - ch->spurious_since > SPURIOUS_WINDOW_NS) {
+		ch->spurious_since = now;
+		ch->spurious = 0;
+	}
+	return ++ch->spurious > SPURIOUS_LIMIT;
 }
 
 /*
@@ -284,9 +254,9 @@ static void worker_sleep(struct worker *w, uint32_t seen)
 			if (atomic_load_explicit(&ch->hdr->srv_sleeping, memory_order_relaxed) == 1 ||
 			    chan_has_work(ch))
 				continue;
-			if (++ch->spurious > SPURIOUS_LIMIT)
-				srv_chan_drop(ch, "doorbell rung %u times with no request",
-					      ch->spurious);
+			if (spurious_wake(ch))
+				srv_chan_drop(ch, "doorbell rung %u times in a second with no "
+					      "request", ch->spurious);
 		}
 	}
 awake:
@@ -361,8 +331,6 @@ void *worker_main(void *arg)
 				continue;
 			}
 			got = worker_serve(w, ch, srv->cfg.batch);
-			if (got)
-				ch->spurious = 0;
 			work += got;
 			i++;
 		}

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* access.c - who may use which volume, and how (see config.c). */
+/*
+ * access.c - who may use which volume, and how (see config.c), and who
+ * may connect at all (the IPC policy: anybody some volume admits).
+ */
 #include <errno.h>
+#include <unistd.h>
 
 #include "blkd.h"
 
@@ -22,4 +26,29 @@ int blkd_access(const struct blkd *d, const struct blkd_volume *v, uid_t uid, in
 	if (write && v->read_only)
 		return -EROFS;
 	return write && !may_write ? -EACCES : 0;
+}
+
+int blkd_policy(const struct aoki_peer *peer, void *arg)
+{
+	const struct blkd *d = arg;
+
+	/* The library's default set (the server's user and root) stays
+	 * admitted whatever the volumes say: tools that only ask for the
+	 * server's figures keep working. */
+	if (peer->uid == 0 || peer->uid == d->uid || peer->uid == geteuid())
+		return 0;
+	for (unsigned i = 0; i < d->nvol; i++)
+		if (blkd_access(d, &d->vol[i], peer->uid, 0) == 0)
+			return 0;
+	return -EACCES;
+}
+
+int blkd_admits_others(const struct blkd *d)
+{
+	for (unsigned i = 0; i < d->nvol; i++)
+		for (unsigned j = 0; j < d->vol[i].nallow; j++)
+			if (d->vol[i].allow[j].any ||
+			    (d->vol[i].allow[j].uid != 0 && d->vol[i].allow[j].uid != d->uid))
+				return 1;
+	return 0;
 }

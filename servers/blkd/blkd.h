@@ -4,7 +4,8 @@
  *
  *   config.c   the configuration file and --volume options
  *   volume.c   opening volumes: O_DIRECT where possible, geometry
- *   access.c   who may open what (per-volume allow lists)
+ *   access.c   who may connect (the IPC policy) and open what (per-volume
+ *              allow lists)
  *   handler.c  requests: decode, check, hand to the worker's ring
  *   io.c       one io_uring per worker: submission, completion, sleeping,
  *              client grants as fixed buffers
@@ -13,6 +14,8 @@
 #ifndef AOKI_BLKD_H
 #define AOKI_BLKD_H
 
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -54,11 +57,23 @@ struct blkd_volume {
 	unsigned nallow;	/* 0: the server's uid and root, read-write */
 };
 
+#define BLKD_MAX_WORKERS 64	/* --workers 1..64 */
+
+/* What one worker's I/O did, for the stats request (stats.c).  Written
+ * by that worker only, with a relaxed load and store (no locked
+ * instruction on the I/O path); read, relaxed, from any worker.  A cache
+ * line of its own: workers do not share one. */
+struct blkd_io_count {
+	_Alignas(64) _Atomic uint64_t reads, writes, flushes, discards, errors;
+	_Atomic uint64_t read_bytes, write_bytes;
+};
+
 struct blkd {
 	struct blkd_volume vol[BLKD_MAX_VOLUMES];
 	unsigned nvol;
 	uid_t uid;		/* the server's */
 	unsigned queue_entries;	/* io_uring entries per worker */
+	struct blkd_io_count count[BLKD_MAX_WORKERS];	/* by worker index */
 };
 
 /* config.c: parse configuration file @path into @d.  On error writes
@@ -81,9 +96,21 @@ void blkd_volumes_close(struct blkd *d);
 /* access.c: may the peer open @v (@write: read-write)?  0, -EACCES, or
  * -EROFS (write to a read-only volume). */
 int blkd_access(const struct blkd *d, const struct blkd_volume *v, uid_t uid, int write);
+/* access.c: the IPC policy (@arg: the struct blkd): admit root, the
+ * server's user, and every uid that some volume lets open it at least
+ * read-only; -EACCES for the rest, at connect.  Which volume and how is
+ * blkd_access's decision, at each request. */
+int blkd_policy(const struct aoki_peer *peer, void *arg);
+/* access.c: does some allow list admit a uid other than root and the
+ * server's ('*' included)?  Then other users must reach the socket. */
+int blkd_admits_others(const struct blkd *d);
 
 /* handler.c: the aoki_handler_fn of the server; @arg is the struct blkd. */
 int blkd_handle(struct aoki_req *req, void *arg);
+
+/* stats.c: the server's figures for the stats request (cfg.stats_fn;
+ * @arg is the struct blkd): I/Os and bytes since it started. */
+int blkd_stats(void *arg, void *buf, size_t cap);
 
 /* io.c: the worker extension (one io_uring per worker). */
 extern const struct aoki_worker_ops blkd_io_ops;

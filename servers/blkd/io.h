@@ -74,6 +74,7 @@ struct io_fence {
 struct io_worker {
 	struct io_uring ring;
 	const struct blkd *d;
+	struct blkd_io_count *count;	/* this worker's, in struct blkd */
 	unsigned inflight;	/* I/Os submitted or queued, not completed */
 	uint64_t seq;		/* of the last op started */
 	struct io_op *oldest, *newest;	/* in flight, by start */

@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/daemon.h"
@@ -147,6 +148,8 @@ int main(int argc, char **argv)
 		.port = AOKI_BLK_PORT, .listen_fd = -1, .handler = blkd_handle,
 		.handler_arg = &d, .workers = 1, .worker_ops = &blkd_io_ops,
 		.worker_arg = &d, .spin_ns = BLKD_SPIN_NS, .batch = BLKD_BATCH,
+		.policy = blkd_policy, .policy_arg = &d,
+		.stats_fn = blkd_stats,
 	};
 	char what[64];
 	int r;
@@ -169,6 +172,11 @@ int main(int argc, char **argv)
 		blkd_config_free(&d);
 		return 1;
 	}
+	/* Users of allow lists connect too: a socket we bind gets mode 0777
+	 * (connect(2) needs write permission on it).  Who then gets in is
+	 * blkd_policy's decision; nothing else is created from here on. */
+	if (blkd_admits_others(&d))
+		umask(0);
 	snprintf(what, sizeof(what), ", %u volume%s", d.nvol, d.nvol == 1 ? "" : "s");
 	r = daemon_serve("aoki-blkd", &cfg, what);
 	blkd_volumes_close(&d);

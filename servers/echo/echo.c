@@ -57,6 +57,7 @@ int echo_handler(struct aoki_req *req, void *arg)
 	const uint8_t *data = aoki_req_data(req, &len);
 	uint64_t ab[2];
 	uint32_t us, pid;
+	int32_t ret;
 
 	/* Any request first completes a parked deferred one.  Parked per
 	 * worker thread: aoki_req_complete must run on the worker that took
@@ -92,6 +93,12 @@ int echo_handler(struct aoki_req *req, void *arg)
 	case ECHO_OP_PID:
 		pid = (uint32_t)getpid();
 		return aoki_req_reply(req, 0, &pid, sizeof(pid));
+	case ECHO_OP_RETURN:
+		if (len < sizeof(int32_t))
+			return -EINVAL;
+		memcpy(&ret, data, sizeof(ret));
+		aoki_req_reply(req, 7, data + sizeof(ret), len - sizeof(ret));
+		return ret;
 	default:
 		return -ENOSYS;
 	}

@@ -20,6 +20,9 @@ enum echo_op {
 	ECHO_OP_GRANT_FILL = 5,	/* payload: aoki_grant_ref, u8 value; fills it */
 	ECHO_OP_DEFER = 6,	/* deferred echo: completed by the next request */
 	ECHO_OP_PID = 7,	/* reply: the server's pid (u32) */
+	ECHO_OP_RETURN = 8,	/* payload: i32 r, then a reply; the handler
+				 * sets that reply and returns r (tests the
+				 * handler return contract) */
 };
 
 /* The handler; @arg is a struct echo_state (may be shared by workers). */

@@ -353,6 +353,10 @@ int fsd_policy_any(const struct aoki_peer *peer, void *arg);
 int fsd_handle(struct aoki_req *req, void *arg);
 extern const struct aoki_worker_ops fsd_worker_ops;
 
+/* stats.c: the server's figures for the stats request (cfg.stats_fn;
+ * @arg is the struct fsd): counters and journal state. */
+int fsd_stats(void *arg, void *buf, size_t cap);
+
 /* ops_*.c: the metadata ops; each gets the args (a private copy), its
  * names and the output area, and returns a status. */
 struct fsd_op {
@@ -388,5 +392,6 @@ int op_fsync(struct fsd_op *o);
 int op_fallocate(struct fsd_op *o);
 int op_syncfs(struct fsd_op *o);
 int op_stats(struct fsd_op *o);
+int op_access(struct fsd_op *o);
 
 #endif

@@ -24,7 +24,7 @@ enum { ONCE = 1, WRITES = 2 };
 static const struct meta_op {
 	int (*fn)(struct fsd_op *o);
 	unsigned flags;
-} meta_ops[FS_OP_STATS - FS_OP_STATFS + 1] = {
+} meta_ops[FS_OP_META_LAST - FS_OP_STATFS + 1] = {
 	[FS_OP_STATFS - FS_OP_STATFS] = { op_statfs, 0 },
 	[FS_OP_LOOKUP - FS_OP_STATFS] = { op_lookup, 0 },
 	[FS_OP_GETATTR - FS_OP_STATFS] = { op_getattr, 0 },
@@ -42,6 +42,7 @@ static const struct meta_op {
 	[FS_OP_FALLOCATE - FS_OP_STATFS] = { op_fallocate, WRITES },
 	[FS_OP_SYNCFS - FS_OP_STATFS] = { op_syncfs, 0 },
 	[FS_OP_STATS - FS_OP_STATFS] = { op_stats, 0 },
+	[FS_OP_ACCESS - FS_OP_STATFS] = { op_access, 0 },
 };
 
 /* Names of the op being served (one worker: one op at a time). */
@@ -84,6 +85,27 @@ static int decode_meta(struct fsd_op *o, const void *data, size_t len)
 	o->area = area;
 	o->out = area + o->a.out_offset;
 	o->out_len = o->a.out_len;
+	return 0;
+}
+
+/*
+ * Whom the op acts for: the peer (SO_PEERCRED), or, with FS_CRED_AS, the
+ * ids in the args, which only a root peer may name (a bridge such as
+ * aoki-fuse passing its callers' ids); anyone else gets -EPERM, so an
+ * unprivileged client cannot borrow another user's rights.
+ */
+static int decode_cred(struct fsd_op *o)
+{
+	const struct aoki_peer *peer = aoki_req_peer(o->req);
+
+	o->cred = (struct fsd_cred){ peer->uid, peer->gid };
+	if ((o->a.cred_flags & ~FS_CRED_AS) || o->a.reserved)
+		return -EINVAL;
+	if (!(o->a.cred_flags & FS_CRED_AS))
+		return 0;
+	if (peer->uid != 0)
+		return -EPERM;
+	o->cred = (struct fsd_cred){ o->a.uid, o->a.gid };
 	return 0;
 }
 
@@ -130,8 +152,9 @@ static int handle_meta(struct fsd *d, struct aoki_req *req, uint16_t op, const v
 	int32_t status;
 	int r;
 
-	o.cred = (struct fsd_cred){ aoki_req_peer(req)->uid, aoki_req_peer(req)->gid };
 	r = decode_meta(&o, data, len);
+	if (r == 0)
+		r = decode_cred(&o);
 	if (r < 0)
 		return r;
 	/* A relative name starts at a directory handle: it must name a live
@@ -199,7 +222,7 @@ int fsd_handle(struct aoki_req *req, void *arg)
 	int r = -EOPNOTSUPP;
 
 	d->st.ops++;
-	if (op >= FS_OP_STATFS && op <= FS_OP_STATS)
+	if (op >= FS_OP_STATFS && op <= FS_OP_META_LAST)
 		r = handle_meta(d, req, op, data, len);
 	else if (op >= FS_OP_READ && op <= FS_OP_APPEND)
 		r = handle_io(d, req, op, data, len);

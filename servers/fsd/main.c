@@ -134,7 +134,7 @@ int main(int argc, char **argv)
 	struct aoki_server_config cfg = {
 		.listen_fd = -1, .handler = fsd_handle, .handler_arg = &d, .workers = 1,
 		.worker_ops = &fsd_worker_ops, .worker_arg = &d, .spin_ns = 200000,
-		.keep_grant_fds = 1, .policy = NULL,
+		.keep_grant_fds = 1, .policy = NULL, .stats_fn = fsd_stats,
 	};
 	char what[160], stage[PATH_MAX];
 	int quiet = 0, r;

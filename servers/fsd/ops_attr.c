@@ -2,7 +2,7 @@
 /*
  * ops_attr.c - operations on one inode's attributes, and the whole-file-
  * system ones: STATFS, LOOKUP, GETATTR, SETATTR, READLINK, FSYNC,
- * SYNCFS, FALLOCATE, STATS.
+ * SYNCFS, FALLOCATE, STATS, ACCESS.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -233,4 +233,22 @@ int op_stats(struct fsd_op *o)
 		.sequence = ji.next_tid,
 	};
 	return put_out(o, &s, sizeof(s));
+}
+
+/* access(2) for the op's credentials: @flags R_OK, W_OK, X_OK (F_OK: 0);
+ * -EACCES as perm_check, -EROFS for W_OK on a read-only server. */
+int op_access(struct fsd_op *o)
+{
+	struct ext2_inode_large in;
+	ext2_ino_t ino;
+	int r;
+
+	if (o->a.flags & ~(unsigned)(MAY_READ | MAY_WRITE | MAY_EXEC))
+		return -EINVAL;
+	r = inode_of_fh(o->d, o->a.fh, &ino, &in);
+	if (r == 0 && o->a.flags)
+		r = perm_check(&o->cred, &in, (int)o->a.flags);
+	if (r == 0 && (o->a.flags & MAY_WRITE) && (o->d->cfg.read_only || o->d->io_error))
+		r = -EROFS;
+	return r;
 }

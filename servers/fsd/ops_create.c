@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ops_create.c - operations that make a name: OPEN (with O_CREAT), MKDIR,
- * SYMLINK, LINK.  New inodes belong to the peer's uid; their group is the
+ * ops_create.c - operations that make a name: OPEN (with O_CREAT; by
+ * name or by handle), MKDIR, SYMLINK, LINK.  New inodes belong to the peer's uid; their group is the
  * peer's gid, or the directory's when it is set-group-ID (which new
  * directories inherit), as on Linux.
  */
@@ -268,7 +268,15 @@ int op_open(struct fsd_op *o)
 
 	if ((flags & O_ACCMODE) == O_ACCMODE)
 		return -EINVAL;
-	if (flags & O_CREAT) {
+	if (!o->a.name_len) {
+		/* By handle: a bridge (aoki-fuse) opening a file it looked
+		 * up; the same checks as an open by name. */
+		if (flags & O_CREAT)
+			return -EINVAL;
+		r = inode_of_fh(o->d, o->a.fh, &ino, &in);
+		if (r < 0)
+			return r;
+	} else if (flags & O_CREAT) {
 		r = open_create(o, &ino, &in, &created);
 		if (r < 0)
 			return r;

@@ -9,7 +9,8 @@
  *   config.c    the configuration file          split.c   exec = command lines
  *   backoff.c   restart delays and crash limit  socket.c  run dir, listening sockets
  *   spawn.c     fork + exec, pid files          log.c     timestamped log lines
- *   supervise.c the event loop                  main.c    options, ready fd
+ *   status.c    pid and status files            main.c    options, ready fd
+ *   supervise.c the event loop
  * Functions return 0 (or a count, a pid, a descriptor) or -errno.
  */
 #ifndef AOKI_INIT_H
@@ -183,6 +184,34 @@ int init_pidfile_write(const char *run_dir, const char *name, pid_t pid);
 
 /* init_pidfile_remove - unlink "<@run_dir>/<@name>.pid", if present. */
 void init_pidfile_remove(const char *run_dir, const char *name);
+
+/* ------------------------------------------------------------- status.c */
+
+/*
+ * init_runfile_write - replace "<@run_dir>/<@name>.<@ext>" with @len bytes
+ * of @text atomically (a temporary file renamed over it): readers see the
+ * old or the new file, never part of one.  Returns 0 or -errno.
+ */
+int init_runfile_write(const char *run_dir, const char *name, const char *ext,
+		       const char *text, size_t len);
+
+/* init_runfile_remove - unlink "<@run_dir>/<@name>.<@ext>", if present. */
+void init_runfile_remove(const char *run_dir, const char *name, const char *ext);
+
+/* What "<run dir>/<name>.status" says about a server (aoki-init(8)). */
+struct init_status {
+	const char *state;	/* running, restarting, stopped, failed, finished */
+	pid_t pid;		/* the running process; 0: none */
+	unsigned starts;	/* processes started so far */
+	int64_t started_ns;	/* wall clock of the last start, ns since the epoch */
+	const char *last_exit;	/* how the last process ended; NULL: none yet */
+	int64_t last_exit_ns;	/* when (wall clock, ns); 0: none yet */
+};
+
+/* init_status_write - write @st as "<@run_dir>/<@name>.status", one
+ * "key=value" per line: state, pid, starts, restarts (starts - 1),
+ * started_ns, last_exit, last_exit_ns.  Returns 0 or -errno. */
+int init_status_write(const char *run_dir, const char *name, const struct init_status *st);
 
 /* ---------------------------------------------------------------- log.c */
 

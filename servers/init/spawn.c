@@ -95,32 +95,13 @@ pid_t init_spawn(char *const argv[], const int *fds, unsigned nfds,
 
 int init_pidfile_write(const char *run_dir, const char *name, pid_t pid)
 {
-	char path[PATH_MAX], tmp[PATH_MAX], text[24];
-	int fd, n, r = 0;
+	char text[24];
+	int n = snprintf(text, sizeof(text), "%d\n", (int)pid);
 
-	if (snprintf(path, sizeof(path), "%s/%s.pid", run_dir, name) >= (int)sizeof(path) ||
-	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	n = snprintf(text, sizeof(text), "%d\n", (int)pid);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	errno = 0;
-	if (write(fd, text, (size_t)n) != n)
-		r = errno ? -errno : -EIO;
-	if (close(fd) < 0 && !r)
-		r = -errno;
-	if (!r && rename(tmp, path) < 0)
-		r = -errno;
-	if (r)
-		unlink(tmp);
-	return r;
+	return init_runfile_write(run_dir, name, "pid", text, (size_t)n);
 }
 
 void init_pidfile_remove(const char *run_dir, const char *name)
 {
-	char path[PATH_MAX];
-
-	if (snprintf(path, sizeof(path), "%s/%s.pid", run_dir, name) < (int)sizeof(path))
-		unlink(path);
+	init_runfile_remove(run_dir, name, "pid");
 }

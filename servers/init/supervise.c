@@ -44,6 +44,10 @@ struct server {
 	int64_t started_ns, restart_at_ns, kill_at_ns;
 	unsigned starts;
 	int pidfile;			/* we wrote <run dir>/<name>.pid */
+	int statusfile;			/* we wrote <run dir>/<name>.status */
+	int64_t started_wall_ns;	/* of the last start, for the status file */
+	char last_exit[96];		/* how the last process ended; "" none */
+	int64_t last_exit_wall_ns;
 	int term_sent, kill_sent;	/* during shutdown */
 };
 
@@ -64,6 +68,32 @@ static int64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Rewrite <run dir>/<name>.status after a change of @s (aoki status
+ * reads it: restarts and the last cause are known only here). */
+static void status_update(struct init_sup *sup, struct server *s)
+{
+	static const char *const names[] = {
+		[SRV_RUNNING] = "running", [SRV_WAITING] = "restarting",
+		[SRV_DONE] = "stopped", [SRV_FAILED] = "failed",
+	};
+	struct init_status st = {
+		.state = names[s->state], .pid = s->pid, .starts = s->starts,
+		.started_ns = s->started_wall_ns, .last_exit = s->last_exit,
+		.last_exit_ns = s->last_exit_wall_ns,
+	};
+
+	s->statusfile = init_status_write(sup->run_dir, s->conf->name, &st) == 0 ||
+			s->statusfile;
 }
 
 /* A server that will not run again gives its sockets up: clients then
@@ -98,6 +128,8 @@ static void exited(struct init_sup *sup, struct server *s, const char *how, int 
 	else
 		snprintf(who, sizeof(who), "server %s", c->name);
 	s->pid = 0;
+	snprintf(s->last_exit, sizeof(s->last_exit), "%s", how);
+	s->last_exit_wall_ns = wall_ns();
 	if (s->pidfd >= 0)
 		close(s->pidfd);	/* leaves the epoll set (see reap_server) */
 	s->pidfd = -1;
@@ -135,9 +167,11 @@ static void start(struct init_sup *sup, struct server *s, int64_t now)
 
 	pid = init_spawn(c->argv, s->fds, c->nports, s->fdnames, sup->run_dir);
 	s->started_ns = now;
+	s->started_wall_ns = wall_ns();
 	if (pid < 0) {
 		snprintf(how, sizeof(how), "could not be started (fork: %s)", strerror((int)-pid));
 		exited(sup, s, how, 0, now);
+		status_update(sup, s);
 		return;
 	}
 	s->pid = pid;
@@ -158,6 +192,7 @@ static void start(struct init_sup *sup, struct server *s, int64_t now)
 		init_log("server %s restarted (pid %d, restart %u)", c->name, pid, s->starts - 1);
 	else
 		init_log("server %s started (pid %d)", c->name, pid);
+	status_update(sup, s);
 }
 
 /* @s's process exited with @status (reaped). */
@@ -167,6 +202,7 @@ static void reap(struct init_sup *sup, struct server *s, int status)
 
 	init_wait_status(status, how, sizeof(how));
 	exited(sup, s, how, WIFEXITED(status) && WEXITSTATUS(status) == 0, mono_ns());
+	status_update(sup, s);
 }
 
 /*
@@ -260,6 +296,14 @@ static int stop_step(struct init_sup *sup, int64_t now, int64_t *next)
 			continue;
 		}
 		if (!s->term_sent) {
+			/* A deliberate stop: the ports go now, not when the
+			 * process is gone.  New clients then fail at once
+			 * (-ENOENT) instead of joining a backlog nobody will
+			 * serve, and so do clients of the stopping server that
+			 * try to reconnect.  (The server keeps its own copy of
+			 * each socket until it exits.) */
+			for (unsigned i = 0; i < c->nports; i++)
+				init_socket_close(&s->socks[i]);
 			init_log("stopping server %s (pid %d): SIGTERM", c->name, s->pid);
 			kill(s->pid, SIGTERM);
 			s->term_sent = 1;
@@ -414,6 +458,8 @@ void init_sup_close(struct init_sup *sup)
 		if (s->pidfd >= 0)
 			close(s->pidfd);
 		pidfile_remove(sup, s);
+		if (s->statusfile)
+			init_runfile_remove(sup->run_dir, s->conf->name, "status");
 		init_backoff_free(&s->backoff);
 	}
 	if (sup->epfd >= 0)

@@ -105,7 +105,8 @@ static int blk_info(int argc, char **argv)
 	r = aoki_blk_open(port, argv[optind], 0, &o, &b);
 	if (r < 0) {
 		fprintf(stderr, "aoki blk info: volume %s on port %s: %s\n", argv[optind], port,
-			r == -ENOENT ? "no such volume, or no server on the port" : strerror(-r));
+			r == -ENOENT ? "no such volume" :
+			r == -ECONNREFUSED ? "no server on the port" : strerror(-r));
 		return 1;
 	}
 	aoki_blk_get_info(b, &info);

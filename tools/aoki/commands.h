@@ -11,5 +11,8 @@ int cmd_bench(int argc, char **argv);
 int cmd_soak(int argc, char **argv);
 int cmd_blk(int argc, char **argv);
 int cmd_fs(int argc, char **argv);
+int cmd_up(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_down(int argc, char **argv);
 
 #endif

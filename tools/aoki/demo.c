@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * demo.c - `aoki demo`: start the example server, run a few clients doing
- * synchronous calls, async batches and a grant, then crash the server
- * during a call and restart it, and print what happened.  Then the same
- * for the storage server (demo_blk.c).
+ * demo.c - `aoki demo [stack|pieces]`.  The stack job (demo_stack.c) is
+ * the default and what `make run` runs.  `pieces` is the demo of the
+ * parts: start the example server, run a few clients doing synchronous
+ * calls, async batches and a grant, then crash the server during a call
+ * and restart it, and print what happened; then the same for the storage
+ * server (demo_blk.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include "aoki/ipc.h"
 #include "commands.h"
 #include "demo_blk.h"
+#include "demo_stack.h"
 #include "echo.h"
 #include "harness.h"
 
@@ -162,7 +165,7 @@ static int demo_recovery(pid_t *srv)
 	return 0;
 }
 
-int cmd_demo(int argc, char **argv)
+int demo_pieces(int argc, char **argv)
 {
 	unsigned clients = 2, calls = 20000;
 	struct echo_opts eo = { .cpu = -1 };
@@ -184,7 +187,7 @@ int cmd_demo(int argc, char **argv)
 			calls = (unsigned)strtoul(optarg, NULL, 0);
 			break;
 		case 'h':
-			printf("Usage: aoki demo [--clients N (1..64, default 2)] "
+			printf("Usage: aoki demo pieces [--clients N (1..64, default 2)] "
 			       "[--calls N (default 20000)]\n"
 			       "Starts the example echo server in its own process and N client\n"
 			       "processes; each does synchronous calls, async batches and a grant.\n"
@@ -229,4 +232,24 @@ int cmd_demo(int argc, char **argv)
 	fails += demo_blk();
 	printf("aoki demo: %s\n", fails ? "FAILED" : "all clients completed every request");
 	return fails ? 1 : 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} demos[] = {
+	{ "stack", demo_stack },
+	{ "pieces", demo_pieces },
+};
+
+int cmd_demo(int argc, char **argv)
+{
+	/* `aoki demo [OPTIONS]` is the stack job. */
+	if (argc < 2 || argv[1][0] == '-')
+		return demo_stack(argc, argv);
+	for (size_t i = 0; i < sizeof(demos) / sizeof(demos[0]); i++)
+		if (!strcmp(argv[1], demos[i].name))
+			return demos[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "aoki demo: unknown demo '%s' (stack, pieces)\n", argv[1]);
+	return 2;
 }

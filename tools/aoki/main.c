@@ -13,11 +13,15 @@ static const struct command {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{ "demo", cmd_demo, "run an example server and clients, print latency and throughput" },
+	{ "demo", cmd_demo, "the whole stack under make -j2, with crashes (make run); "
+			    "aoki demo pieces: the parts" },
 	{ "bench", cmd_bench, "run a benchmark: aoki bench ipc [--json]" },
 	{ "soak", cmd_soak, "kill a server under load, check every request: aoki soak ipc|blk" },
 	{ "blk", cmd_blk, "storage volumes: aoki blk create|info|bench|soak" },
 	{ "fs", cmd_fs, "files on aoki-fsd: aoki fs mkfs|fsck|ls|cat|put|get|stat|mkdir|rm|df" },
+	{ "up", cmd_up, "start a stack (image, blkd, fsd, FUSE mount): aoki up [-c FILE]" },
+	{ "status", cmd_status, "show a stack's servers: aoki status [-c FILE] [--json]" },
+	{ "down", cmd_down, "stop a stack cleanly: aoki down [-c FILE]" },
 };
 
 static void usage(FILE *f, const char *prog)

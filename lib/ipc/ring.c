@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: MIT */
+/* ring.c - the channel ring protocol; see ring.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ring.h"
+#include "sys.h"
+
+#define MAP_BITS 64u
+
+/* Tags carried by submission entries: the position's low bits. */
+#define SQ_TAG_MASK (UINT32_MAX >> SQ_IDX_BITS)
+
+int ring_client_init(struct ring_client *rc, const struct chan_geom *g)
+{
+	uint32_t words = (g->nslots + MAP_BITS - 1) / MAP_BITS;
+
+	memset(rc, 0, sizeof(*rc));
+	rc->nslots = g->nslots;
+	rc->free_map = calloc(words, sizeof(*rc->free_map));
+	rc->consumed = calloc(g->nslots, sizeof(*rc->consumed));
+	rc->orphan = calloc(g->nslots, sizeof(*rc->orphan));
+	if (!rc->free_map || !rc->consumed || !rc->orphan) {
+		ring_client_free(rc);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < g->nslots; i++) {
+		atomic_init(&rc->free_map[i / MAP_BITS],
+			    atomic_load_explicit(&rc->free_map[i / MAP_BITS], memory_order_relaxed) |
+				    1ull << (i % MAP_BITS));
+		/* Fresh slots hold FREE(-1): nothing consumed, nothing
+		 * to repair. */
+		atomic_init(&rc->consumed[i], slot_state((uint64_t)-1, SLOT_FREE));
+	}
+	return 0;
+}
+
+void ring_client_free(struct ring_client *rc)
+{
+	free(rc->free_map);
+	free(rc->consumed);
+	free(rc->orphan);
+	rc->free_map = NULL;
+	rc->consumed = NULL;
+	rc->orphan = NULL;
+}
+
+void ring_format(void *mem, const struct chan_geom *g)
+{
+	struct chan_slot *slots = chan_slots(mem, g);
+	_Atomic uint32_t *sq = chan_sq(mem, g);
+
+	/* Relaxed: the server sees this memory only after the HELLO system
+	 * call that hands it over. */
+	for (uint32_t i = 0; i < g->nslots; i++) {
+		atomic_store_explicit(&slots[i].state, slot_state((uint64_t)-1, SLOT_FREE),
+				      memory_order_relaxed);
+		atomic_store_explicit(&sq[i], sq_entry((uint64_t)i - g->nslots, 0),
+				      memory_order_relaxed);
+	}
+}
+
+/* Take slot @i if it is free.  Acquire pairs with the release in
+ * ring_release: the last consumer's reads of the reply happen before our
+ * writes of the next request. */
+static int take_slot(struct ring_client *rc, uint32_t i)
+{
+	_Atomic uint64_t *w = &rc->free_map[i / MAP_BITS];
+	uint64_t bit = 1ull << (i % MAP_BITS);
+
+	/* A plain load first: a busy slot costs no locked instruction. */
+	if (!(atomic_load_explicit(w, memory_order_relaxed) & bit))
+		return 0;
+	return (atomic_fetch_and_explicit(w, ~bit, memory_order_acquire) & bit) != 0;
+}
+
+/* Take any free slot, scanning from word @start; -1 if none. */
+static int take_any_slot(struct ring_client *rc, uint32_t start)
+{
+	uint32_t words = (rc->nslots + MAP_BITS - 1) / MAP_BITS;
+
+	for (uint32_t k = 0; k < words; k++) {
+		uint32_t wi = (start + k) % words;
+		uint64_t v = atomic_load_explicit(&rc->free_map[wi], memory_order_relaxed);
+
+		while (v) {
+			uint32_t i = wi * MAP_BITS + (uint32_t)__builtin_ctzll(v);
+
+			if (take_slot(rc, i))
+				return (int)i;
+			v = atomic_load_explicit(&rc->free_map[wi], memory_order_relaxed);
+		}
+	}
+	return -1;
+}
+
+/* Free the orphaned slots whose late replies have arrived; returns how
+ * many.  The exchange makes exactly one thread free each. */
+static unsigned reclaim_orphans(struct ring_client *rc, const struct chan_geom *g, void *mem)
+{
+	struct chan_slot *slots = chan_slots(mem, g);
+	unsigned n = 0;
+
+	if (!atomic_load_explicit(&rc->norphans, memory_order_relaxed))
+		return 0;
+	for (uint32_t i = 0; i < g->nslots; i++) {
+		/* Acquire pairs with the server's release store of DONE: its
+		 * writes of the slot come before the next owner's. */
+		uint32_t st = atomic_load_explicit(&slots[i].state, memory_order_acquire);
+
+		if (!atomic_load_explicit(&rc->orphan[i], memory_order_relaxed) ||
+		    (st & SLOT_KIND_MASK) != SLOT_DONE ||
+		    !atomic_exchange_explicit(&rc->orphan[i], 0, memory_order_relaxed))
+			continue;
+		atomic_fetch_sub_explicit(&rc->norphans, 1, memory_order_relaxed);
+		ring_release(rc, i, st);
+		n++;
+	}
+	return n;
+}
+
+int ring_claim(struct ring_client *rc, const struct chan_geom *g, void *mem, int async)
+{
+	int idx;
+
+	for (;;) {
+		/* Relaxed: only a hint for which slot to try first. */
+		uint32_t pref = (uint32_t)atomic_load_explicit(&rc->tail, memory_order_relaxed) &
+				g->mask;
+
+		if (take_slot(rc, pref)) {
+			idx = (int)pref;
+			break;
+		}
+		idx = take_any_slot(rc, pref / MAP_BITS);
+		if (idx >= 0)
+			break;
+		if (!reclaim_orphans(rc, g, mem))
+			return -EAGAIN;
+	}
+	if (async)
+		atomic_fetch_add_explicit(&rc->nasync, 1, memory_order_relaxed);
+	return idx;
+}
+
+uint64_t ring_publish(struct ring_client *rc, const struct chan_geom *g, void *mem,
+		      uint32_t idx, const struct ring_msg *m)
+{
+	struct chan_slot *s = &chan_slots(mem, g)[idx];
+	/* acq_rel: the counter carries the happens-before of ring.h's
+	 * argument from the thread that freed a slot to the one that
+	 * claims a later position (release sequence of the RMWs). */
+	uint64_t pos = atomic_fetch_add_explicit(&rc->tail, 1, memory_order_acq_rel);
+
+	s->op = m->op;
+	s->len = m->len;
+	s->tag = m->tag;
+	s->seq = pos;
+	s->status = 0;
+	s->flags = m->flags;
+	s->cpu = m->cpu;
+	/* At most the buffer, whatever m->len says (the hostile tests
+	 * forge lengths through this function). */
+	if (m->len)
+		memcpy(s->payload, m->payload, m->len < AOKI_MSG_PAYLOAD ? m->len : AOKI_MSG_PAYLOAD);
+	/* Release pairs with the server's acquire load of the state (the
+	 * fast path of ring_peek): the message is visible first. */
+	atomic_store_explicit(&s->state, slot_state(pos, SLOT_QUEUED), memory_order_release);
+	/* Release pairs with ring_peek's acquire load of the entry: the
+	 * QUEUED state above is visible before the entry that names it. */
+	atomic_store_explicit(&chan_sq(mem, g)[pos & g->mask], sq_entry(pos, idx),
+			      memory_order_release);
+	return pos;
+}
+
+int32_t ring_reply_copy(const struct chan_geom *g, void *mem, uint32_t idx, void *out,
+			size_t cap, size_t *len)
+{
+	const struct chan_slot *s = &chan_slots(mem, g)[idx];
+	size_t n = s->len;
+
+	if (n > AOKI_MSG_PAYLOAD)	/* the server is trusted, but be safe */
+		n = AOKI_MSG_PAYLOAD;
+	*len = n;
+	if (n > cap)
+		n = cap;
+	if (n)
+		memcpy(out, s->payload, n);
+	return s->status;
+}
+
+void ring_release(struct ring_client *rc, uint32_t idx, uint32_t done)
+{
+	/* Relaxed: read only by a reconnect's repair, which runs with no
+	 * reaper or waiter inside (client.c's gate orders it). */
+	atomic_store_explicit(&rc->consumed[idx], done, memory_order_relaxed);
+	/* seq_cst (a release is enough for take_slot's acquire): it also
+	 * orders the free bit before the load of free_waiters below, against
+	 * ring_slot_wait_begin's "count myself; then look for a slot"
+	 * (Dekker).  One locked instruction either way. */
+	atomic_fetch_or_explicit(&rc->free_map[idx / MAP_BITS], 1ull << (idx % MAP_BITS),
+				 memory_order_seq_cst);
+	if (atomic_load_explicit(&rc->free_waiters, memory_order_seq_cst)) {
+		atomic_fetch_add_explicit(&rc->freed, 1, memory_order_relaxed);
+		futex_wake_private(&rc->freed, 1);
+	}
+}
+
+void ring_orphan(struct ring_client *rc, uint32_t idx)
+{
+	atomic_store_explicit(&rc->orphan[idx], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rc->norphans, 1, memory_order_relaxed);
+}
+
+uint32_t ring_slot_wait_begin(struct ring_client *rc)
+{
+	/* seq_cst: see ring_release. */
+	atomic_fetch_add_explicit(&rc->free_waiters, 1, memory_order_seq_cst);
+	return atomic_load_explicit(&rc->freed, memory_order_seq_cst);
+}
+
+void ring_slot_wait_end(struct ring_client *rc)
+{
+	atomic_fetch_sub_explicit(&rc->free_waiters, 1, memory_order_relaxed);
+}
+
+unsigned ring_cq_pending(struct ring_client *rc, const struct chan_geom *g, void *mem)
+{
+	/* Acquire pairs with the server's release store of cq_tail: the
+	 * entries and the slots they name are visible. */
+	uint32_t t = atomic_load_explicit(&((struct chan_hdr *)mem)->cq_tail,
+					  memory_order_acquire);
+	uint32_t n = t - atomic_load_explicit(&rc->cq_head, memory_order_relaxed);
+
+	/* More than a ring's worth cannot be: the tail is garbage.  Reap
+	 * nothing rather than walk up to 2^32 entries. */
+	return n <= g->nslots ? n : 0;
+}
+
+unsigned ring_reap(struct ring_client *rc, const struct chan_geom *g, void *mem,
+		   struct aoki_cqe *out, unsigned max)
+{
+	struct chan_hdr *h = mem;
+	struct chan_slot *slots = chan_slots(mem, g);
+	_Atomic uint32_t *cq = chan_cq(mem, g);
+	unsigned n = 0;
+
+	while (n < max) {
+		uint32_t head = atomic_load_explicit(&rc->cq_head, memory_order_relaxed);
+		/* Acquire: as in ring_cq_pending. */
+		uint32_t tail = atomic_load_explicit(&h->cq_tail, memory_order_acquire);
+		uint32_t idx, st;
+
+		if (head == tail || tail - head > g->nslots)
+			break;	/* empty, or a garbage tail */
+		idx = atomic_load_explicit(&cq[head & g->mask], memory_order_relaxed);
+		/* A reaper owns entry head once its CAS succeeds.  The entry
+		 * cannot have been overwritten meanwhile: that needs more
+		 * unreaped completions than there are slots.  Failure means
+		 * another reaper took it (lock-free); retry. */
+		if (!atomic_compare_exchange_weak_explicit(&rc->cq_head, &head, head + 1,
+							   memory_order_relaxed,
+							   memory_order_relaxed))
+			continue;
+		if (idx >= g->nslots)
+			continue;	/* a corrupt entry: nothing to free */
+		/* Acquire pairs with the server's release store of DONE. */
+		st = atomic_load_explicit(&slots[idx].state, memory_order_acquire);
+		if ((st & SLOT_KIND_MASK) != SLOT_DONE)
+			continue;	/* not a reply: never free a busy slot */
+		out[n].tag = slots[idx].tag;
+		out[n].status = slots[idx].status;
+		out[n].len = slots[idx].len > AOKI_MSG_PAYLOAD ? AOKI_MSG_PAYLOAD : slots[idx].len;
+		memcpy(out[n].payload, slots[idx].payload, out[n].len);
+		atomic_fetch_sub_explicit(&rc->nasync, 1, memory_order_relaxed);
+		ring_release(rc, idx, st);
+		n++;
+	}
+	return n;
+}
+
+/* ------------------------------------------------------------ server */
+
+int ring_peek(const struct chan_geom *g, void *mem, uint64_t head, uint32_t *idx)
+{
+	struct chan_slot *slots = chan_slots(mem, g);
+	uint32_t pref = (uint32_t)head & g->mask;
+	uint32_t e, i;
+
+	/* Fast path: the slot numbered like the position.  QUEUED(head) can
+	 * only be the request at head, wherever it is.  Acquire pairs with
+	 * the client's release store of QUEUED in ring_publish. */
+	if (atomic_load_explicit(&slots[pref].state, memory_order_acquire) ==
+	    slot_state(head, SLOT_QUEUED)) {
+		*idx = pref;
+		return 1;
+	}
+	/* Acquire pairs with the release store of the entry: the QUEUED
+	 * state written before it is visible. */
+	e = atomic_load_explicit(&chan_sq(mem, g)[pref], memory_order_acquire);
+	if ((e >> SQ_IDX_BITS) != ((uint32_t)head & SQ_TAG_MASK)) {
+		/* Still the previous lap's entry: nothing new yet. */
+		if ((e >> SQ_IDX_BITS) == ((uint32_t)(head - g->nslots) & SQ_TAG_MASK))
+			return 0;
+		return -EBADMSG;
+	}
+	i = e & SQ_IDX_MASK;
+	if (i >= g->nslots ||
+	    atomic_load_explicit(&slots[i].state, memory_order_acquire) !=
+		    slot_state(head, SLOT_QUEUED))
+		return -EBADMSG;
+	*idx = i;
+	return 1;
+}
+
+void ring_take(const struct chan_geom *g, void *mem, uint32_t idx, struct ring_msg *out)
+{
+	const struct chan_slot *s = &chan_slots(mem, g)[idx];
+
+	out->op = s->op;
+	out->flags = s->flags;
+	out->len = s->len;
+	out->cpu = s->cpu;
+	out->tag = s->tag;
+	out->seq = s->seq;
+	/* The whole payload: a constant size is a few inline moves. */
+	memcpy(out->payload, s->payload, sizeof(out->payload));
+}
+
+void ring_complete(const struct chan_geom *g, void *mem, uint32_t idx, uint64_t pos,
+		   int32_t status, const void *rep, uint16_t len, int async, uint32_t *cq_tail)
+{
+	struct chan_slot *s = &chan_slots(mem, g)[idx];
+
+	s->status = status;
+	s->len = len;
+	memcpy(s->payload, rep, AOKI_MSG_PAYLOAD);
+	/* Release pairs with the client's acquire load of the state
+	 * (ring_reply_ready, ring_reap): the reply is visible first. */
+	atomic_store_explicit(&s->state, slot_state(pos, SLOT_DONE), memory_order_release);
+	if (async) {
+		/* Relaxed: published by the release store of ring_cq_publish. */
+		atomic_store_explicit(&chan_cq(mem, g)[*cq_tail & g->mask], idx,
+				      memory_order_relaxed);
+		++*cq_tail;
+	}
+}
+
+void ring_cq_publish(void *mem, uint32_t cq_tail)
+{
+	/* Release pairs with the client's acquire load of cq_tail: the
+	 * entries and the DONE slots behind them come first. */
+	atomic_store_explicit(&((struct chan_hdr *)mem)->cq_tail, cq_tail, memory_order_release);
+}
+
+unsigned ring_find_taken(const struct chan_geom *g, void *mem, uint64_t from, uint64_t until,
+			 uint32_t *idx, uint64_t *pos)
+{
+	struct chan_slot *slots = chan_slots(mem, g);
+	unsigned n = 0;
+
+	if (until - from > g->nslots)	/* at most one ring's worth */
+		from = until - g->nslots;
+	for (uint32_t i = 0; i < g->nslots; i++) {
+		/* Acquire pairs with the client's release store of QUEUED. */
+		uint32_t st = atomic_load_explicit(&slots[i].state, memory_order_acquire);
+		uint64_t p;
+
+		if ((st & SLOT_KIND_MASK) != SLOT_QUEUED)
+			continue;
+		/* The state holds the position's low 30 bits: the one
+		 * position in [from, until) with those bits, if any. */
+		p = from + (((st >> 2) - (uint32_t)from) & (UINT32_MAX >> 2));
+		if (p >= until)
+			continue;
+		/* Insertion sort by position: at most nslots, once per
+		 * resume. */
+		unsigned k = n++;
+
+		while (k && pos[k - 1] > p) {
+			pos[k] = pos[k - 1];
+			idx[k] = idx[k - 1];
+			k--;
+		}
+		pos[k] = p;
+		idx[k] = i;
+	}
+	return n;
+}
