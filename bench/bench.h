@@ -4,6 +4,7 @@
 #define AOKI_BENCH_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 int bench_ipc_main(int argc, char **argv);
 int bench_domain_main(int argc, char **argv);
@@ -30,5 +31,21 @@ int bench_fs_main(int argc, char **argv);
  * "k") into *@out.  Returns 0, or -1 for anything else.  Shared with
  * `aoki blk create`. */
 int bench_parse_size(const char *s, uint64_t *out);
+
+/*
+ * `--contended` (contend.c): one CPU-bound process of normal priority
+ * pinned on each CPU this process may run on, from bench_contend_start
+ * to bench_contend_stop, so that the baselines and aoki are measured on a
+ * machine with other work to do.  The processes die with the benchmark
+ * (parent-death signal).  start returns how many it started, or -errno
+ * (none left running).
+ */
+#define BENCH_CONTEND_MAX 256
+struct bench_contend {
+	pid_t pid[BENCH_CONTEND_MAX];
+	unsigned n;
+};
+int bench_contend_start(struct bench_contend *c);
+void bench_contend_stop(struct bench_contend *c);
 
 #endif

@@ -24,6 +24,10 @@
  * how long both aoki sides poll (aoki-blkd --spin-us N, the client's
  * aoki_blk_opts.spin_ns); 0: neither polls.
  *
+ * With --contended, a CPU-bound process of normal priority runs on every
+ * CPU from after the backing file is ready to the end (bench/contend.c),
+ * during the fio and the aoki measurements alike.
+ *
  * Also a compatibility row, not in the ratios: fio's nbd engine through
  * nbdkit and the aoki-blk plugin; and with --fairness, a QD1 reader's
  * IOPS and latency alone and beside a QD32 reader on another channel,
@@ -72,6 +76,8 @@ extern const struct workload bb_wls[W_COUNT];
 
 struct cfg {
 	int json, fairness, no_nbd, user_file, run_wl;
+	int contended;			/* --contended: a CPU hog on every CPU */
+	unsigned hogs;			/* how many run (bench.h) */
 	long poll_us;			/* --poll-us; <0: not given (both defaults) */
 	unsigned repeat, wl_mask;
 	double runtime, warmup;		/* seconds */

@@ -33,7 +33,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: aoki bench blk [--json] [--file PATH] [--size SIZE] [--runtime SECONDS]\n"
 		"                      [--workloads LIST] [--repeat N] [--fairness] [--no-nbd]\n"
-		"                      [--poll-us N]\n"
+		"                      [--poll-us N] [--contended]\n"
 		"Measures aoki-blkd against fio's io_uring engine (O_DIRECT, fixed buffers)\n"
 		"on the same file, the two alternating per workload:\n"
 		"  randread_qd1 randread_qd32 randwrite_qd32 (4 KiB), seqread_qd8 seqwrite_qd8\n"
@@ -65,6 +65,9 @@ static void usage(FILE *f)
 		"                     aoki-blkd --spin-us; default: theirs, 200).\n"
 		"                     --poll-us 0: neither side polls: least CPU, a kernel\n"
 		"                     wake-up per completion\n"
+		"  --contended        a CPU-bound process of normal priority on every CPU while\n"
+		"                     fio and aoki run (target: every ratio >= 0.8; without\n"
+		"                     it: aoki CPU per I/O <= 2x fio's at QD32)\n"
 		"Needs fio and nbdkit (scripts/deps.sh installs them) and aoki-blkd beside aoki.\n");
 }
 
@@ -203,6 +206,8 @@ static int parse_args(int argc, char **argv, struct cfg *c)
 			c->fairness = 1;
 		} else if (!strcmp(argv[i], "--no-nbd")) {
 			c->no_nbd = 1;
+		} else if (!strcmp(argv[i], "--contended")) {
+			c->contended = 1;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 1;
@@ -278,14 +283,9 @@ static int measure_workload(const struct cfg *c, unsigned wi, struct results *re
 
 /* ----------------------------------------------------------------- main */
 
-/* run_all - prepare the file, then every measurement asked for. */
-static int run_all(struct cfg *c, struct results *res)
+/* measure_all - every measurement asked for. */
+static int measure_all(const struct cfg *c, struct results *res)
 {
-	if (bb_file_prepare(c) < 0)
-		return -1;
-	bb_machine_describe(c);
-	bb_fio_version(c, c->fio_version, sizeof(c->fio_version));
-	res->aoki_direct = 1;
 	for (unsigned i = 0; c->run_wl && i < W_COUNT; i++)
 		if ((c->wl_mask & (1u << i)) && measure_workload(c, i, res) < 0)
 			return -1;
@@ -294,6 +294,33 @@ static int run_all(struct cfg *c, struct results *res)
 	if (c->fairness && bb_fairness_run(c, res) < 0)
 		return -1;
 	return 0;
+}
+
+/* run_all - prepare the file, then (with --contended, beside the CPU
+ * hogs) every measurement asked for. */
+static int run_all(struct cfg *c, struct results *res)
+{
+	struct bench_contend *hogs;
+	int r;
+
+	if (bb_file_prepare(c) < 0)
+		return -1;
+	bb_machine_describe(c);
+	bb_fio_version(c, c->fio_version, sizeof(c->fio_version));
+	res->aoki_direct = 1;
+	if (!c->contended)
+		return measure_all(c, res);
+	hogs = malloc(sizeof(*hogs));
+	r = hogs ? bench_contend_start(hogs) : -ENOMEM;
+	if (r < 0) {
+		free(hogs);
+		return bb_err("--contended: cannot start the CPU hogs: %s", strerror(-r));
+	}
+	c->hogs = (unsigned)r;
+	r = measure_all(c, res);
+	bench_contend_stop(hogs);
+	free(hogs);
+	return r;
 }
 
 int bench_blk_main(int argc, char **argv)

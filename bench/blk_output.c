@@ -42,6 +42,9 @@ static void print_header(FILE *f, const struct cfg *c)
 	else
 		fprintf(f, "; aoki polls %ld us (--poll-us %ld)", c->poll_us, c->poll_us);
 	fprintf(f, "\n");
+	if (c->contended)
+		fprintf(f, "contended: a CPU-bound process of normal priority on each of %u CPUs "
+			"during fio and aoki alike\n", c->hogs);
 }
 
 static void print_rows(FILE *f, const struct cfg *c, const struct results *r)
@@ -108,12 +111,48 @@ static void print_fairness(FILE *f, const struct results *r)
 		a[F_QD32_IOPS]);
 }
 
+/* is_qd32 - does workload @i keep 32 requests in flight? */
+static int is_qd32(unsigned i)
+{
+	return bb_wls[i].qd == 32;
+}
+
+/*
+ * print_targets - the team's goals, met or MISSED (reported, never
+ * asserted): contended, every IOPS ratio >= 0.8; not contended, aoki's CPU
+ * per I/O at most twice fio's at QD32.
+ */
+static void print_targets(FILE *f, const struct cfg *c, const struct results *r)
+{
+	fprintf(f, "%-32s %10s  %-8s %s\n", "target", "value", "goal", "result");
+	for (unsigned i = 0; i < W_COUNT; i++) {
+		char name[64];
+		double v;
+		int met;
+
+		if (!(c->wl_mask & (1u << i)) || (!c->contended && !is_qd32(i)))
+			continue;
+		if (c->contended) {
+			snprintf(name, sizeof(name), "%s_ratio", bb_wls[i].name);
+			v = r->aoki[i].iops / r->direct[i].iops;
+			met = v >= 0.8;
+		} else {
+			snprintf(name, sizeof(name), "%s_cpu_per_io_ratio", bb_wls[i].name);
+			v = r->aoki[i].cpu_us_io / r->direct[i].cpu_us_io;
+			met = v <= 2;
+		}
+		fprintf(f, "%-32s %10.3f  %-8s %s\n", name, v, c->contended ? ">= 0.8" : "<= 2",
+			met ? "met" : "MISSED");
+	}
+}
+
 void bb_print_table(FILE *f, const struct cfg *c, const struct results *r)
 {
 	print_header(f, c);
 	if (c->run_wl) {
 		print_rows(f, c, r);
 		print_cpu_rows(f, c, r);
+		print_targets(f, c, r);
 	}
 	if (r->nbd_state == NBD_OK)
 		fprintf(f, "nbd (compatibility, not in the ratios): fio nbd engine -> nbdkit -> "
@@ -234,6 +273,8 @@ void bb_print_json(FILE *f, const struct cfg *c, const struct results *r)
 	json_num(f, "warmup_s", c->warmup, &first);
 	json_num(f, "repeat", c->repeat, &first);
 	json_num(f, "poll_us", c->poll_us < 0 ? NAN : (double)c->poll_us, &first);
+	json_num(f, "contended", c->contended, &first);
+	json_num(f, "contended_procs", c->hogs, &first);
 	json_str(f, "file", c->file, &first);
 	json_str(f, "fs", c->fs, &first);
 	json_num(f, "size", (double)c->size, &first);

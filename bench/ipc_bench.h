@@ -24,6 +24,8 @@
 
 struct ipc_bench_cfg {
 	int quick;		/* --quick: a smoke run of a few seconds */
+	int contended;		/* --contended: a CPU hog on every CPU (bench.h) */
+	unsigned hogs;		/* how many were started */
 	int cli_cpu;		/* client CPU (default 0) */
 	int srv_cpu;		/* server CPU for cross-core figures (default 1) */
 	unsigned batches;	/* timed batches per figure (odd) */

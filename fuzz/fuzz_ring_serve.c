@@ -9,11 +9,14 @@
  *                 resume the channel (a restarted server takes it up)
  *   then          initial content of the slot array (as much as given)
  *   then, if resuming, u64 srv_head as the dead server left it
- *   then          rounds of (u16 offset, u8 value) writes; after each 8
- *                 writes the worker serves one batch.
- * The client is also given a well-formed head so that the first requests
- * get served: every state at the head position is rewritten as QUEUED
- * with probability given by the data itself.
+ *   then          rounds of (u16 offset, u8 value) writes into the slots
+ *                 and the submission ring; after each 8 writes the worker
+ *                 serves one batch.
+ * The client side is driven through the ring API too: a write whose
+ * value is odd is followed by a well-formed request (ring_claim +
+ * ring_publish, its message taken from the input) when a slot is free,
+ * so that the decode paths behind the checks are reached, and garbage
+ * lands on requests the server really takes.
  *
  * Properties: no crash or sanitizer report; every completion the server
  * publishes names a slot inside the ring; a channel, once dropped, is
@@ -40,6 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	void *mem;
 	size_t used, n;
 	int dropped_before;
+	struct ring_client rc;
+	struct ring_msg msg;
 
 	if (size < 1)
 		return 0;
@@ -101,20 +106,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 	}
 
+	if (ring_client_init(&rc, &g))
+		abort();
+	/* Positions continue from the server's (a resumed channel's too). */
+	atomic_store(&rc.tail, ch.head);
 	for (int round = 0; round < 64; round++) {
 		uint32_t cq_before = ch.cq_tail;
 
 		for (int k = 0; k < 8 && used + 3 <= size; k++, used += 3) {
 			uint16_t off;
+			int idx;
 
 			memcpy(&off, data + used, sizeof(off));
-			off %= g.nslots * CHAN_SLOT_SIZE;
+			off %= (uint16_t)(g.cq_off - g.slots_off);
 			((uint8_t *)ch.slots)[off] = data[used + 2];
-			/* Make the head request look queued half the time, so
-			 * the decode paths behind the state check are reached. */
-			if (data[used + 2] & 1)
-				atomic_store(&ch.slots[ch.head & g.mask].state,
-					     slot_state(ch.head, SLOT_QUEUED));
+			if (!(data[used + 2] & 1))
+				continue;
+			idx = ring_claim(&rc, &g, mem, 0);
+			if (idx < 0)
+				continue;
+			memset(&msg, 0, sizeof(msg));
+			n = size - used < sizeof(msg) ? size - used : sizeof(msg);
+			memcpy(&msg, data + used, n);
+			ring_publish(&rc, &g, mem, (uint32_t)idx, &msg);
+			/* Nobody consumes the reply: free the slot once it
+			 * comes (or never, if the server drops the channel). */
+			ring_orphan(&rc, (uint32_t)idx);
 		}
 		dropped_before = atomic_load(&ch.dead);
 		n = worker_serve(&w, &ch, 16);
@@ -126,6 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (used + 3 > size && !n)
 			break;
 	}
+	ring_client_free(&rc);
 	echo_flush_deferred();	/* a parked DEFER drops the ref it took */
 	while (ch.parked) {
 		struct aoki_req *r = ch.parked;

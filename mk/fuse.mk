@@ -27,11 +27,12 @@ FUSE_TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/fuse-*.c
 
 ifneq ($(FUSE_PKG),)
 all: $(FUSE_BIN)
-# The tests run the programs (order-only: not linked in).
-$(FUSE_TEST_BIN): | $(FUSE_BIN) $(FSD_BIN) $(BLKD_BIN) $(INIT_BIN)
+# The tests run the programs (order-only: not linked in; aoki-init by its
+# path: init.mk is read after this file).
+$(FUSE_TEST_BIN): | $(FUSE_BIN) $(FSD_BIN) $(BLKD_BIN) $(BUILD)/bin/aoki-init
 else
 $(info note: libfuse3-dev not found (pkg-config fuse3): aoki-fuse not built, its tests skip)
-$(FUSE_TEST_BIN): | $(FSD_BIN) $(BLKD_BIN) $(INIT_BIN)
+$(FUSE_TEST_BIN): | $(FSD_BIN) $(BLKD_BIN) $(BUILD)/bin/aoki-init
 endif
 
 .PHONY: install-fuse

@@ -9,8 +9,9 @@
  * readdir of a large directory, mmap; sparse files and fallocate
  * (st_blocks, holes read as zeros); unlink and rename over a file that is
  * still open (as ext4: the data stays readable and writable, nlink 0,
- * and the hidden name goes at the last close); the hidden directory
- * cleaned at mount and invisible through the mount.  Runs as root (the
+ * and the hidden name goes at the last close), also by four processes at
+ * once; the hidden directory cleaned at mount and invisible through the
+ * mount; another client's changes seen through the caches.  Runs as root (the
  * mount's owner); tests/fuse-perm checks other users.
  */
 #define _GNU_SOURCE
@@ -491,6 +492,75 @@ static void open_unlinked(void)
 	CHECK_EQ(close(fd), 0);
 }
 
+/* Changes by another client of fsd: a new name shows at once (absent
+ * names are not cached), new data once the attributes expire (1 s): the
+ * kernel drops cached pages when the mtime it fetches is new. */
+static void other_client(void)
+{
+	char buf[16] = { 0 };
+	int fd, afd;
+
+	afd = aoki_fs_open(fs, "/other", O_CREAT | O_EXCL | O_WRONLY, 0644);
+	CHECK(afd >= 0);
+	CHECK_EQ(aoki_fs_write(fs, afd, "version1", 8), 8);
+	fd = open(P("other"), O_RDONLY);	/* no negative entry was cached */
+	CHECK(fd >= 0);
+	CHECK_EQ(pread(fd, buf, 8, 0), 8);
+	CHECK(!memcmp(buf, "version1", 8));	/* now in the page cache */
+	t_sleep_ms(20);	/* a later mtime (the server's clock is coarse) */
+	CHECK_EQ(aoki_fs_pwrite(fs, afd, "version2", 8, 0), 8);
+	CHECK_EQ(aoki_fs_close(fs, afd), 0);
+	t_sleep_ms(1200);	/* attr_timeout */
+	CHECK_EQ(pread(fd, buf, 8, 0), 8);
+	CHECK(!memcmp(buf, "version2", 8));
+	CHECK_EQ(close(fd), 0);
+}
+
+/* Four processes at once, each: create, write, reopen, unlink while
+ * open, read back through the open descriptor, rename over, close. */
+static void parallel(void)
+{
+	pid_t pids[4];
+	int status;
+
+	OK(mkdir(P("par"), 0755));
+	for (int c = 0; c < 4; c++) {
+		pids[c] = fork();
+		CHECK(pids[c] >= 0);
+		if (pids[c])
+			continue;
+		for (int i = 0; i < 100; i++) {
+			char a[64], b[64], buf[8192], back[8192];
+			int fd, fd2;
+
+			snprintf(a, sizeof(a), "par/c%d-%d", c, i);
+			snprintf(b, sizeof(b), "par/c%d-last", c);
+			memset(buf, 'a' + c, sizeof(buf));
+			buf[0] = (char)i;
+			fd = open(P(a), O_CREAT | O_EXCL | O_RDWR, 0644);
+			CHECK(fd >= 0);
+			CHECK_EQ(write(fd, buf, sizeof(buf)), (long long)sizeof(buf));
+			fd2 = open(P(a), O_RDONLY);
+			CHECK(fd2 >= 0);
+			if (i % 2)
+				OK(unlink(P(a)));
+			else
+				OK(rename(P(a), P(b)));
+			CHECK_EQ(pread(fd2, back, sizeof(back), 0), (long long)sizeof(back));
+			CHECK(!memcmp(buf, back, sizeof(buf)));
+			CHECK_EQ(close(fd), 0);
+			CHECK_EQ(close(fd2), 0);
+		}
+		_exit(0);
+	}
+	for (int c = 0; c < 4; c++) {
+		CHECK_EQ(waitpid(pids[c], &status, 0), pids[c]);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	CHECK_EQ(orphans_after_close(), 0);
+	CHECK_EQ(t_sh("rm -r '%s'", P("par")), 0);
+}
+
 int main(void)
 {
 	struct t_fs_stack s;
@@ -519,6 +589,8 @@ int main(void)
 	sparse_and_fallocate();
 	mapped();
 	open_unlinked();
+	parallel();
+	other_client();
 
 	t_fuse_unmount(&m);
 	aoki_fs_unmount(fs);

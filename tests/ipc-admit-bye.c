@@ -196,6 +196,7 @@ static void under_init(void)
 	CHECK_EQ(kill(init, SIGTERM), 0);
 	ms = time_to_fail(ch, 7000, &err);
 	check_fast_goodbye("SIGTERM to aoki-init", ms, err);
+	aoki_close(ch);
 	/* The stubborn one still runs (its channel works) but its port is
 	 * gone: nobody new is let in while it is being stopped. */
 	snprintf(path, sizeof(path), "%s/stubborn.sock", dir);
@@ -219,8 +220,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	t_run_dir();
 	crash_control();
-	if (!getenv("SKIP_INPROC"))
-		in_process();
+	in_process();
 	under_init();
 	return T_EXIT_PASS;
 }

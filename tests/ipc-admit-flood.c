@@ -309,7 +309,7 @@ static void per_uid(void)
 	/* Root (and the server's own uid) is not capped: the other 6. */
 	for (int i = 0; i < 6; i++)
 		CHECK_EQ(aoki_connect("peruid", NULL, &mine[i]), 0);
-	CHECK_EQ(t_stat(srv, T_CHANNELS), 8);
+	CHECK(t_wait_stat(srv, T_CHANNELS, 8, 2000));
 	t_kill9(pid);
 	t_child_track(0, pid);
 	for (int i = 0; i < 6; i++)

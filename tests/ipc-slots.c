@@ -89,8 +89,11 @@ static void *caller_main(void *arg)
 
 		if (r == -EAGAIN)
 			c->eagain++;
-		else if (r != (int)len || !t_tag_check(tag, rep, got))
-			c->bad++;
+		else if (r != (int)len || !t_tag_check(tag, rep, got)) {
+			if (!c->bad++)
+				fprintf(stderr, "thread %u call %u: status %d, %zu bytes, want %zu\n",
+					c->id, i, r, got, len);
+		}
 	}
 	return NULL;
 }

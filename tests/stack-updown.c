@@ -13,6 +13,8 @@
  *   - aoki down: exit 0, and dumpe2fs -h shows needs_recovery cleared and
  *     the journal empty (start 0); e2fsck -fn clean; status then says the
  *     stack is not up (exit 1);
+ *   - aoki-fuse SIGKILLed: not restarted, status says failed and the
+ *     mount not answering, aoki down removes the dead mount;
  *   - control: a stack that dies as a whole (servers SIGKILLed, aoki-init
  *     unable to restart them) leaves needs_recovery set - dumpe2fs sees
  *     it and aoki down reports it (exit 1) - and the next aoki up / aoki
@@ -201,7 +203,8 @@ static void test_up_status_down(void)
 	fsd = pid_of("fsd");
 	CHECK(fsd > 0);
 	CHECK_EQ(kill(fsd, SIGKILL), 0);
-	status_wait(out, sizeof(out), "\"restarts\":1,\"last_exit\":\"killed by signal 9 (SIGKILL)\"");
+	status_wait(out, sizeof(out),
+		    "\"restarts\":1,\"last_exit\":\"killed by signal 9 (SIGKILL)\"");
 	snprintf(want, sizeof(want), "\"name\":\"fsd\",\"state\":\"running\",\"pid\":%d",
 		 (int)pid_of("fsd"));
 	status_wait(out, sizeof(out), want);
@@ -225,6 +228,28 @@ static void test_up_status_down(void)
 	snprintf(args, sizeof(args), "status -c '%s' 2>&1", conf);
 	CHECK_EQ(aoki(out, sizeof(out), args), 1);
 	CHECK(strstr(out, "not up") != NULL);
+}
+
+/* aoki-fuse killed: not restarted (a mount dies with its process); status
+ * says so and that the mount no longer answers; aoki down removes it. */
+static void test_fuse_crash(void)
+{
+	char out[16384], args[PATH_MAX + 64], mnt[PATH_MAX + 16];
+	pid_t fuse;
+
+	snprintf(args, sizeof(args), "up -c '%s'", conf);
+	CHECK_EQ(aoki(out, sizeof(out), args), 0);
+	fuse = pid_of("fuse");
+	CHECK(fuse > 0);
+	CHECK_EQ(kill(fuse, SIGKILL), 0);
+	status_wait(out, sizeof(out), "\"name\":\"fuse\",\"state\":\"failed\"");
+	CHECK(strstr(out, "\"mounted\":true,\"answering\":false") != NULL);
+	snprintf(args, sizeof(args), "down -c '%s'", conf);
+	CHECK_EQ(aoki(out, sizeof(out), args), 0);
+	CHECK(strstr(out, "removed the FUSE mount") != NULL);
+	snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
+	CHECK_EQ(t_sh("grep -q ' %s ' /proc/self/mountinfo", mnt), 1);
+	CHECK(!image_dirty());
 }
 
 static void test_crash_control(void)
@@ -281,11 +306,13 @@ int main(void)
 				    : "[stack]\nrun-dir = run\ntimeout-s = 20\n"
 				      "[volume]\nimage = disk.img\nsize = 64M\n"
 				      "[restart]\nbackoff-max-ms = 20\ncrash-limit = 100\n");
-	if (!with_mount)
-		printf("note: aoki-fuse or /dev/fuse missing: the stack runs without its mount\n");
+	printf("note: %s\n", with_mount ? "with the aoki-fuse mount"
+				       : "aoki-fuse or /dev/fuse missing: no mount in the stack");
 	test_bad_configs();
 	test_bad_image();
 	test_up_status_down();
+	if (with_mount)
+		test_fuse_crash();
 	test_crash_control();
 	return T_EXIT_PASS;
 }

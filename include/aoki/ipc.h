@@ -105,9 +105,13 @@ struct aoki_chan_opts {
  * @port is a name or path as for aoki_port_path(); @opts may be NULL.
  * On success *@out owns a new channel.  Returns 0, or -ENOENT /
  * -ECONNREFUSED (no server), -EACCES (refused by the server's policy),
- * -EPROTO (the server speaks another protocol version), -EINVAL (bad
- * options), -ENOMEM, -ETIMEDOUT (server did not answer within 5 s).
- * Blocking, with that 5 s deadline.
+ * -EPROTO (the server speaks another protocol version), -EBADMSG (the
+ * server answered with something other than the handshake's reply: not
+ * an Aoki server, or a broken one), -EUSERS (the server is at its channel
+ * limit), -EINVAL (bad options), -ENOMEM, -ETIMEDOUT (server did not
+ * answer within 5 s), -ENAMETOOLONG (the port path).  A channel belongs
+ * to this process: see fork() under aoki_call.  Blocking, with that 5 s
+ * deadline.
  */
 int aoki_connect(const char *port, const struct aoki_chan_opts *opts,
 		 struct aoki_chan **out);

@@ -443,7 +443,7 @@ static void expire_handshakes(struct aoki_server *srv, int64_t now)
 {
 	struct srv_chan *ch;
 
-	while (0 && (ch = admit_hs_expired(srv, now))) {
+	while ((ch = admit_hs_expired(srv, now))) {
 		if (!ch->refused && !atomic_load_explicit(&ch->dead, memory_order_relaxed)) {
 			srv_log(srv, "refusing pid %d uid %d: no HELLO within %u ms",
 				(int)ch->peer.pid, (int)ch->peer.uid, srv->cfg.hello_timeout_ms);

@@ -94,18 +94,7 @@ int chan_wait_reply(struct aoki_chan *ch, const struct chan_ticket *t, void *rep
  */
 static inline int chan_kick(struct aoki_chan *ch)
 {
-	/* Store-load ordering (Dekker) with the server's sleep protocol:
-	 * it stores srv_sleeping = 1, fences, then rechecks the rings; we
-	 * stored QUEUED, fence, then check srv_sleeping.  At least one of
-	 * us sees the other's store, so a request is never left unseen
-	 * while the server sleeps. */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&ch->hdr->srv_sleeping, memory_order_relaxed)) {
-		atomic_store_explicit(&ch->hdr->srv_sleeping, 0, memory_order_relaxed);
-		futex_wake_shared(&ch->hdr->srv_sleeping, 1);
-		return 1;
-	}
-	return 0;
+	return ring_doorbell(ch->hdr);
 }
 
 /*

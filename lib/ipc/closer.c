@@ -14,7 +14,6 @@ struct closer {
 	pthread_cond_t more;
 	int *fds;		/* queued, under lock */
 	unsigned n, cap;
-	unsigned busy;		/* taken by the thread, not yet closed */
 	int finishing;		/* the owner is gone: drain, exit, free */
 	pthread_t thread;
 };
@@ -48,14 +47,12 @@ static void *closer_main(void *arg)
 		c->fds = batch;
 		c->cap = batch_cap;
 		c->n = 0;
-		c->busy = n;
 		batch = tmp;
 		batch_cap = tmp_cap;
 		pthread_mutex_unlock(&c->lock);
 		for (unsigned i = 0; i < n; i++)
 			close(batch[i]);	/* may block: that is why we are here */
 		pthread_mutex_lock(&c->lock);
-		c->busy = 0;
 	}
 	pthread_mutex_unlock(&c->lock);
 	free(batch);
@@ -122,16 +119,4 @@ void closer_finish(struct closer *c)
 	c->finishing = 1;
 	pthread_cond_signal(&c->more);
 	pthread_mutex_unlock(&c->lock);
-}
-
-unsigned closer_pending(struct closer *c)
-{
-	unsigned n;
-
-	if (!c)
-		return 0;
-	pthread_mutex_lock(&c->lock);
-	n = c->n + c->busy;
-	pthread_mutex_unlock(&c->lock);
-	return n;
 }

@@ -36,7 +36,4 @@ void closer_push(struct closer *c, int fd);
  */
 void closer_finish(struct closer *c);
 
-/* closer_pending - descriptors queued or being closed (for tests). */
-unsigned closer_pending(struct closer *c);
-
 #endif

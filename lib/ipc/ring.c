@@ -166,13 +166,16 @@ uint64_t ring_publish(struct ring_client *rc, const struct chan_geom *g, void *m
 	 * forge lengths through this function). */
 	if (m->len)
 		memcpy(s->payload, m->payload, m->len < AOKI_MSG_PAYLOAD ? m->len : AOKI_MSG_PAYLOAD);
-	/* Release pairs with the server's acquire load of the state (the
-	 * fast path of ring_peek): the message is visible first. */
-	atomic_store_explicit(&s->state, slot_state(pos, SLOT_QUEUED), memory_order_release);
-	/* Release pairs with ring_peek's acquire load of the entry: the
-	 * QUEUED state above is visible before the entry that names it. */
+	/* The entry before the state: the server may take the request from
+	 * the slot alone (ring_peek's fast path), and the entry's write must
+	 * be done by then, or a late one could land on the entry of the
+	 * position nslots later.  Relaxed: the release store of the state
+	 * publishes it with the message. */
 	atomic_store_explicit(&chan_sq(mem, g)[pos & g->mask], sq_entry(pos, idx),
-			      memory_order_release);
+			      memory_order_relaxed);
+	/* Release pairs with the server's acquire loads of the state in
+	 * ring_peek: the message and the entry are visible first. */
+	atomic_store_explicit(&s->state, slot_state(pos, SLOT_QUEUED), memory_order_release);
 	return pos;
 }
 
@@ -282,6 +285,24 @@ unsigned ring_reap(struct ring_client *rc, const struct chan_geom *g, void *mem,
 	return n;
 }
 
+int ring_doorbell(void *mem)
+{
+	struct chan_hdr *h = mem;
+
+	/* Store-load ordering (Dekker) with the server's sleep protocol
+	 * (worker.c worker_sleep): it stores srv_sleeping = 1, fences, then
+	 * rechecks the rings; we stored QUEUED, fence, then check
+	 * srv_sleeping.  At least one of us sees the other's store, so a
+	 * request is never left unseen while the server sleeps. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&h->srv_sleeping, memory_order_relaxed)) {
+		atomic_store_explicit(&h->srv_sleeping, 0, memory_order_relaxed);
+		futex_wake_shared(&h->srv_sleeping, 1);
+		return 1;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------ server */
 
 int ring_peek(const struct chan_geom *g, void *mem, uint64_t head, uint32_t *idx)
@@ -298,9 +319,8 @@ int ring_peek(const struct chan_geom *g, void *mem, uint64_t head, uint32_t *idx
 		*idx = pref;
 		return 1;
 	}
-	/* Acquire pairs with the release store of the entry: the QUEUED
-	 * state written before it is visible. */
-	e = atomic_load_explicit(&chan_sq(mem, g)[pref], memory_order_acquire);
+	/* Relaxed: the state checked below carries the ordering. */
+	e = atomic_load_explicit(&chan_sq(mem, g)[pref], memory_order_relaxed);
 	if ((e >> SQ_IDX_BITS) != ((uint32_t)head & SQ_TAG_MASK)) {
 		/* Still the previous lap's entry: nothing new yet. */
 		if ((e >> SQ_IDX_BITS) == ((uint32_t)(head - g->nslots) & SQ_TAG_MASK))
@@ -308,10 +328,14 @@ int ring_peek(const struct chan_geom *g, void *mem, uint64_t head, uint32_t *idx
 		return -EBADMSG;
 	}
 	i = e & SQ_IDX_MASK;
-	if (i >= g->nslots ||
-	    atomic_load_explicit(&slots[i].state, memory_order_acquire) !=
-		    slot_state(head, SLOT_QUEUED))
+	if (i >= g->nslots)
 		return -EBADMSG;
+	/* Acquire pairs with the client's release store of QUEUED.  Not
+	 * yet QUEUED(head): the client is between its two stores (or, if
+	 * hostile, stalls only its own channel). */
+	if (atomic_load_explicit(&slots[i].state, memory_order_acquire) !=
+	    slot_state(head, SLOT_QUEUED))
+		return 0;
 	*idx = i;
 	return 1;
 }

@@ -36,11 +36,17 @@
  * the server has not taken.  Among positions t - nslots .. t (nslots + 1
  * of them) two therefore used the same slot, the later after the earlier
  * was completed, so the server had taken position t - nslots (it takes in
- * order) and read its submission entry before entry t reuses the place.
- * The acquire/release chain that makes this a happens-before: the
- * server's release of DONE, the consumer's acquire, ring_release's
- * release of the slot, ring_claim's acquire, and the acq_rel position
- * counter in ring_publish.
+ * order), reading its submission entry if it needed it, before entry t
+ * reuses the place.  And entry t - nslots was written before the server
+ * could take that position at all: ring_publish writes the entry before
+ * the QUEUED state that lets the server take the request.  (The other
+ * order broke under ThreadSanitizer's slowness: a server taking a request
+ * from its slot while the client was still to write its entry, and that
+ * late write landing on the entry of the position a lap later.)  The
+ * acquire/release chain that makes this a happens-before: the client's
+ * release of QUEUED and the server's acquire, the server's release of
+ * DONE, the consumer's acquire, ring_release's release of the slot,
+ * ring_claim's acquire, and the acq_rel position counter.
  *
  * Nothing the server reads is trusted: ring_peek reports a state no
  * correct client can produce as -EBADMSG, and the server drops the
@@ -180,12 +186,21 @@ unsigned ring_cq_pending(struct ring_client *rc, const struct chan_geom *g, void
 unsigned ring_reap(struct ring_client *rc, const struct chan_geom *g, void *mem,
 		   struct aoki_cqe *out, unsigned max);
 
+/*
+ * ring_doorbell - after publishing requests: wake the server if it
+ * published that it sleeps (srv_sleeping).  Returns 1 if a wake-up system
+ * call was made.  Wait-free.
+ */
+int ring_doorbell(void *mem);
+
 /* ------------------------------------------------------------ server */
 
 /*
  * ring_peek - is the request at position @head published?  Returns 1 and
- * its slot in *@idx, 0 if not yet, or -EBADMSG if the rings hold what no
- * correct client writes (drop the channel).  Looks first at the slot
+ * its slot in *@idx, 0 if not yet (including an entry whose slot is not
+ * yet QUEUED(head): the client is between its stores), or -EBADMSG if
+ * the submission entry is one no correct client writes (a slot out of
+ * range, a position neither this lap's nor the last): drop the channel.  Looks first at the slot
  * numbered like @head, where a single-threaded client puts it.  Acquire:
  * with 1, the slot's message is visible.  Wait-free.
  */

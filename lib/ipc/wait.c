@@ -9,6 +9,7 @@
 #include <sched.h>
 
 #include "client.h"
+#include "spin.h"
 #include "sys.h"
 
 /* Sleep in slices, checking between them that the server lives: a server
@@ -24,64 +25,93 @@
 #define KICK_AFTER_POLLS 32
 
 /*
- * Adaptive spin budget: a spin that ends in a reply restores the full
- * budget (spin_ns); one that ends in sleep halves it.  When the machine
- * is oversubscribed (more runnable threads than CPUs), spins fail, the
- * budget falls, and waiting clients sleep instead of taking CPU from the
- * server that would answer them.  Relaxed: a per-channel heuristic
- * shared by its threads; a lost update costs one imperfect guess.
+ * The spin budget (spin.h): per channel (ch->spin_cur, at most
+ * ch->spin_ns), shared by its waiting threads.  A spin that ends in the
+ * reply restores the ceiling; a wait that ended in sleep restores it if
+ * the reply came within the ceiling anyway, else halves it - except when
+ * the waiter had to wake the server: that reply was late for that
+ * reason alone, which says nothing about spinning.  Relaxed: a heuristic;
+ * a lost update costs one imperfect guess.
  */
 static int64_t spin_limit(const struct aoki_chan *ch)
 {
 	return atomic_load_explicit(&ch->spin_cur, memory_order_relaxed);
 }
 
-static void spin_adapt(struct aoki_chan *ch, int replied)
+static void spin_learn(struct aoki_chan *ch, int64_t waited_ns, int slept, int woke_server)
 {
-	int64_t cur = spin_limit(ch);
+	int64_t cur = spin_limit(ch), next = spin_next_budget(cur, ch->spin_ns, waited_ns, slept);
 
-	if (replied)
-		cur = ch->spin_ns;	/* the server answers: spin in full again */
-	else
-		cur /= 2;
-	atomic_store_explicit(&ch->spin_cur, cur, memory_order_relaxed);
+	if (next < cur && woke_server)
+		return;
+	atomic_store_explicit(&ch->spin_cur, next, memory_order_relaxed);
 }
 
-static int spin(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *), void *arg,
-		int *kick_pending)
+/*
+ * Until when (monotonic ns) this process's waiters do not spin, because
+ * one of them lost its CPU in the middle of a spin (spin.h); 0: they may.
+ * Process-wide: oversubscription is the machine's state, not a
+ * channel's.  Relaxed: a heuristic, read without the clock while 0.
+ */
+static _Atomic int64_t calm_until;
+
+static int calm_now(void)
 {
-	int64_t start;
-	int polls = 0, woke_server = 0;
+	int64_t until = atomic_load_explicit(&calm_until, memory_order_relaxed);
+
+	if (!until)
+		return 0;
+	if (now_ns() < until)
+		return 1;
+	/* Over: spin again (unless another waiter just renewed it). */
+	atomic_compare_exchange_strong_explicit(&calm_until, &until, 0, memory_order_relaxed,
+						memory_order_relaxed);
+	return 0;
+}
+
+/* What one spin found out, for chan_wait. */
+struct spin_result {
+	int64_t start;		/* when the spin first read the clock; 0: never */
+	int woke_server;	/* it rang the doorbell of a sleeping server */
+};
+
+static int spin(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *), void *arg,
+		int *kick_pending, struct spin_result *res)
+{
+	int64_t last = 0, now;
+	int polls = 0;
+	int calm = calm_now();
 
 	if (ch->spin_ns <= 0)
 		return 0;
 	/* Spinning on the CPU the server runs on only steals its time slice:
 	 * yield it instead, so the server runs now and we find the reply
 	 * when we are scheduled again, with no sleep or wake call on either
-	 * side (the server yields back, see worker.c wait_for_work).  The
-	 * hint is relaxed: a stale value costs one wrong guess, never
-	 * correctness. */
-	int same_cpu = atomic_load_explicit(&ch->hdr->srv_cpu, memory_order_relaxed) == sys_cpu();
+	 * side (the server yields back, see worker.c wait_for_work).  Not
+	 * when the machine is oversubscribed: a yield then hands the CPU to
+	 * other work for the rest of its time slice.  The hint is relaxed: a
+	 * stale value costs one wrong guess, never correctness. */
+	int same_cpu = !calm &&
+		       atomic_load_explicit(&ch->hdr->srv_cpu, memory_order_relaxed) == sys_cpu();
 
 	if (same_cpu && *kick_pending) {
-		woke_server = chan_kick(ch);
+		res->woke_server = chan_kick(ch);
 		*kick_pending = 0;
 	}
 	/* The clock costs ~20 ns: read it only once the first round of
 	 * polls has failed, so a fast reply never pays for it. */
-	start = 0;
 	for (;;) {
 		/* A yield takes a microsecond or more: look at the clock after
 		 * each; a pause takes nanoseconds: after 64. */
 		for (int i = 0; i < (same_cpu ? 1 : 64); i++) {
 			if (ready(ch, arg)) {
-				spin_adapt(ch, 1);
+				spin_learn(ch, 0, 0, 0);
 				return 1;
 			}
 			/* A polling server answers well within the first
 			 * polls; only then is the doorbell worth its fence. */
 			if (*kick_pending && ++polls == KICK_AFTER_POLLS) {
-				woke_server = chan_kick(ch);
+				res->woke_server = chan_kick(ch);
 				*kick_pending = 0;
 			}
 			if (same_cpu)
@@ -89,28 +119,32 @@ static int spin(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *), 
 			else
 				cpu_relax();
 		}
-		if (!start)
-			start = now_ns();
-		else if (now_ns() - start >= spin_limit(ch))
-			break;
+		now = now_ns();
+		if (!res->start) {
+			res->start = now;
+		} else if (spin_lost_cpu(last, now)) {
+			/* Somebody else had our CPU: stop spinning, in every
+			 * waiter of this process, for a while. */
+			atomic_store_explicit(&calm_until, now + SPIN_CALM_NS, memory_order_relaxed);
+			return 0;
+		}
+		if (calm || now - res->start >= spin_limit(ch))
+			return 0;
+		last = now;
 	}
-	/* A server we had to wake answers late for that reason alone: that
-	 * says nothing about spinning, so only other misses shrink the budget. */
-	if (!woke_server)
-		spin_adapt(ch, 0);
-	return 0;
 }
 
 int chan_wait(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *),
 	      void *arg, int64_t deadline, int kick_pending)
 {
+	struct spin_result sr = { 0, 0 };
 	int r = 0;
 
-	if (ready(ch, arg) || spin(ch, ready, arg, &kick_pending))
+	if (ready(ch, arg) || spin(ch, ready, arg, &kick_pending, &sr))
 		return 0;
 	/* Never sleep with the doorbell unchecked: the server may sleep too. */
 	if (kick_pending)
-		chan_kick(ch);
+		sr.woke_server |= chan_kick(ch);
 	/* Before the first sleep, make sure there is a server to wake us: a
 	 * dead one is noticed (and reconnected) now rather than after a
 	 * slice.  One poll(2), on a path that sleeps anyway. */
@@ -154,5 +188,9 @@ int chan_wait(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *),
 	/* A reply that raced with the deadline or the loss still counts. */
 	if (r != 0 && ready(ch, arg))
 		r = 0;
+	/* Would a longer spin have caught it?  (One clock read, after a
+	 * sleep: off the fast path.) */
+	if (r == 0 && sr.start)
+		spin_learn(ch, now_ns() - sr.start, 1, sr.woke_server);
 	return r;
 }

@@ -3,8 +3,9 @@
  * worker.c - a worker thread serves many channels: round-robin over its
  * channels, at most cfg.batch requests from each per turn, so that one
  * deep queue cannot starve a neighbour.  When no channel has work it
- * spins for cfg.spin_ns, then sleeps in one futex_waitv(2) on every
- * channel's doorbell word plus its own wake word.
+ * spins (up to cfg.spin_ns, while spinning pays: spin.h), then sleeps in
+ * one futex_waitv(2) on every channel's doorbell word plus its own wake
+ * word.
  *
  * Everything read from channel memory is hostile: a slot state other than
  * the few a correct client can produce drops the channel.
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "server.h"
+#include "spin.h"
 #include "sys.h"
 
 /* Sleep at most this long, so a worker re-checks its world now and then. */
@@ -265,47 +267,90 @@ awake:
 }
 
 /*
- * Poll every channel's head slot until one has work, the worker is kicked,
- * or spin_ns has passed since *@idle_since (set here on the first call of
- * an idle period).  Returns 1 if there may be work.  The inner loop only
- * loads (the lines stay shared in our cache until a client writes them),
- * so a request is seen within about one `pause` of arriving; the clock
- * (~20 ns) is read only after each 32 rounds.  When our only client runs
- * on our CPU, spinning would only keep it off the CPU: yield instead, so
- * that a same-core round trip costs two sched_yield calls rather than four
- * sleep/wake calls.
+ * An idle worker's spin (spin.h), private to its thread: the budget (at
+ * most cfg.spin_ns) and until when it does not spin at all because a
+ * spin lost its CPU (0: it may).
  */
-static int wait_for_work(struct worker *w, int64_t *idle_since, int64_t spin_ns)
+struct worker_spin {
+	int64_t budget_ns;
+	int64_t calm_until;
+	int64_t idle_since;	/* when this idle period began (0: busy) */
+};
+
+/* One look at everything that can give the worker work; 1 if it may. */
+static int poll_once(struct worker *w, uint32_t seen)
+{
+	for (unsigned i = 0; i < w->nchans; i++)
+		if (chan_has_work(w->chans[i]))
+			return 1;
+	if (atomic_load_explicit(&w->wake, memory_order_relaxed) != seen)
+		return 1;
+	return ops_poll(w) != 0;
+}
+
+/*
+ * Poll every channel's head slot until one has work, the worker is kicked,
+ * or the spin budget has passed since the idle period began.  Returns 1
+ * if there may be work.  The inner loop only loads (the lines stay shared
+ * in our cache until a client writes them), so a request is seen within
+ * about one `pause` of arriving; the clock (~20 ns) is read after each 32
+ * rounds.  When our only client runs on our CPU, spinning would only keep
+ * it off the CPU: yield instead, so that a same-core round trip costs two
+ * sched_yield calls rather than four sleep/wake calls - unless the
+ * machine is oversubscribed (spin.h): a yield then hands the CPU to other
+ * work for the rest of its time slice, so a calm worker polls once and
+ * sleeps.  A spin that loses its CPU makes the worker calm.
+ */
+static int wait_for_work(struct worker *w, struct worker_spin *sp)
 {
 	uint32_t seen = atomic_load_explicit(&w->wake, memory_order_relaxed);
 	int same_cpu = w->nchans == 1 && w->chans[0]->cli_cpu == w->cpu;
+	int64_t now = now_ns(), last = now;
 
+	/* Off the critical path: the last reply is already published. */
+	sp->idle_since = now;
+	if (sp->calm_until) {
+		if (now < sp->calm_until)
+			return poll_once(w, seen);
+		sp->calm_until = 0;
+	}
 	for (;;) {
-		for (unsigned k = 0; k < 32; k++) {
-			for (unsigned i = 0; i < w->nchans; i++)
-				if (chan_has_work(w->chans[i]))
-					return 1;
-			if (atomic_load_explicit(&w->wake, memory_order_relaxed) != seen)
+		for (unsigned k = 0; k < (same_cpu ? 1u : 32u); k++) {
+			if (poll_once(w, seen)) {
+				/* Spinning paid: spin in full next time. */
+				sp->budget_ns = w->srv->cfg.spin_ns;
 				return 1;
-			if (ops_poll(w))
-				return 1;
+			}
 			if (same_cpu)
 				sched_yield();
 			else
 				cpu_relax();
 		}
-		if (!*idle_since)
-			*idle_since = now_ns();
-		else if (now_ns() - *idle_since >= spin_ns)
+		now = now_ns();
+		if (spin_lost_cpu(last, now)) {
+			sp->calm_until = now + SPIN_CALM_NS;
 			return 0;
+		}
+		if (now - sp->idle_since >= sp->budget_ns)
+			return 0;
+		last = now;
 	}
+}
+
+/* After a sleep that began an idle period at sp->idle_since: would a
+ * longer spin have caught the work that woke us?  (A clock read, after a
+ * system call.) */
+static void worker_learn(struct worker *w, struct worker_spin *sp)
+{
+	sp->budget_ns = spin_next_budget(sp->budget_ns, w->srv->cfg.spin_ns,
+					 now_ns() - sp->idle_since, 1);
 }
 
 void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct aoki_server *srv = w->srv;
-	int64_t idle_since = 0;
+	struct worker_spin spin = { .budget_ns = srv->cfg.spin_ns };
 
 	for (;;) {
 		unsigned work = 0, i;
@@ -337,14 +382,13 @@ void *worker_main(void *arg)
 		if (w->nchans)
 			w->rr = (w->rr + 1) % w->nchans;
 		work += ops_poll(w);
-		if (work) {
-			idle_since = 0;
+		if (work)
 			continue;
-		}
-		if (srv->cfg.spin_ns > 0 && wait_for_work(w, &idle_since, srv->cfg.spin_ns))
+		if (srv->cfg.spin_ns > 0 && wait_for_work(w, &spin))
 			continue;
 		worker_sleep(w, seen);
-		idle_since = 0;
+		if (srv->cfg.spin_ns > 0)
+			worker_learn(w, &spin);
 	}
 	take_inbox(w);
 	if (w->ops_started && srv->cfg.worker_ops->stop) {

@@ -29,7 +29,9 @@ struct reply_rec {
 	uint8_t client[AOKI_CLIENT_ID_LEN];
 	uint64_t seq_plus1;	/* 0: empty */
 	int32_t status;
-	uint32_t len;
+	uint16_t len;
+	uint16_t slot_plus1;	/* 1 + its channel slot (aoki_req_slot); 0 in
+				 * records written before slots were kept */
 	uint8_t payload[AOKI_MSG_PAYLOAD];
 };
 _Static_assert(sizeof(struct reply_rec) == 64, "a record is 64 bytes");
@@ -204,8 +206,10 @@ int replies_record(struct fsd *d, struct aoki_req *req, int32_t status, const vo
 		   size_t len)
 {
 	uint8_t id[AOKI_CLIENT_ID_LEN];
-	uint64_t seq = aoki_req_seq(req), window = aoki_req_window(req);
-	struct reply_rec *blk, rec = { .seq_plus1 = seq + 1, .status = status };
+	uint64_t seq = aoki_req_seq(req);
+	uint16_t slot_plus1 = (uint16_t)(aoki_req_slot(req) + 1);
+	struct reply_rec *blk, rec = { .seq_plus1 = seq + 1, .status = status,
+				       .slot_plus1 = slot_plus1 };
 	unsigned b, n = d->bsize / sizeof(*blk), pick = n;
 	errcode_t e;
 	int r;
@@ -214,7 +218,7 @@ int replies_record(struct fsd *d, struct aoki_req *req, int32_t status, const vo
 		return -EINVAL;
 	record_key(req, id);
 	memcpy(rec.client, id, sizeof(id));
-	rec.len = (uint32_t)len;
+	rec.len = (uint16_t)len;
 	if (len)
 		memcpy(rec.payload, rep, len);
 	b = block_of(id, seq);
@@ -224,9 +228,13 @@ int replies_record(struct fsd *d, struct aoki_req *req, int32_t status, const vo
 	for (unsigned i = 0; i < n; i++) {
 		int mine = !memcmp(blk[i].client, id, sizeof(id));
 
+		/* This request's, or an older one of the same channel slot:
+		 * a slot carries a new request only after the client
+		 * consumed the reply of the last, so that record is done
+		 * with. */
 		if (mine && blk[i].seq_plus1 &&
-		    (blk[i].seq_plus1 - 1 == seq || (seq - (blk[i].seq_plus1 - 1)) % window == 0)) {
-			pick = i;	/* this request's, or one the client has reaped */
+		    (blk[i].seq_plus1 - 1 == seq || blk[i].slot_plus1 == slot_plus1)) {
+			pick = i;
 			break;
 		}
 		if (!blk[i].seq_plus1 && pick == n)

@@ -19,6 +19,7 @@ struct t_fuse {
 };
 
 static char t_fuse_atexit_mnt[PATH_MAX];
+static pid_t t_fuse_atexit_owner;	/* forked children leave the mount be */
 
 /* The aoki-fuse built beside this test; skip loudly when FUSE cannot be
  * used here (no /dev/fuse, no fusermount3, aoki-fuse not built). */
@@ -52,7 +53,7 @@ static inline int t_fuse_mounted(const char *path)
  * still be open), and no mount point in its run directory. */
 static inline void t_fuse_atexit(void)
 {
-	if (!t_fuse_atexit_mnt[0])
+	if (!t_fuse_atexit_mnt[0] || getpid() != t_fuse_atexit_owner)
 		return;
 	t_sh("fusermount3 -u -z '%s' >/dev/null 2>&1", t_fuse_atexit_mnt);
 	rmdir(t_fuse_atexit_mnt);
@@ -77,6 +78,7 @@ static inline void t_fuse_mount(struct t_fuse *m, const char *name, const char *
 	argv[i + 3] = NULL;
 	if (!registered) {
 		registered = 1;
+		t_fuse_atexit_owner = getpid();
 		atexit(t_fuse_atexit);
 	}
 	snprintf(t_fuse_atexit_mnt, sizeof(t_fuse_atexit_mnt), "%s", m->mnt);

@@ -174,7 +174,7 @@ static inline struct aoki_server *t_echo_inproc(const char *port, unsigned worke
 {
 	struct aoki_server_config cfg = {
 		.port = port, .listen_fd = -1, .handler = echo_handler,
-		.handler_arg = st, .workers = workers, .quiet = 1,
+		.handler_arg = st, .workers = workers, .quiet = !getenv("T_SERVER_LOG"),
 		.policy = policy, .policy_arg = policy_arg,
 	};
 	struct aoki_server *srv = NULL;

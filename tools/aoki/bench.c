@@ -10,7 +10,9 @@ int cmd_bench(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		printf("Usage: aoki bench ipc|domain|blk|fs [--json] [--quick]\n"
-		       "Runs a benchmark with its baselines in the same run; see docs/benchmarks.md.\n");
+		       "Runs a benchmark with its baselines in the same run; see docs/benchmarks.md.\n"
+		       "ipc and blk also take --contended (a CPU hog on every CPU throughout);\n"
+		       "`aoki bench WHAT --help` lists each one's options.\n");
 		return argc < 2 ? 2 : 0;
 	}
 	if (!strcmp(argv[1], "ipc"))

@@ -69,10 +69,14 @@ static double since(int64_t t)
 	return (double)(stack_now_ns() - t) / 1e9;
 }
 
-static void step(const struct job *j, const char *what)
+/* Announce the next step; -1 if ^C (or SIGTERM) came meanwhile. */
+static int step(const struct job *j, const char *what)
 {
+	if (interrupted)
+		return -1;
 	printf("[%5.1f s] %s\n", since(j->t0), what);
 	fflush(stdout);
+	return 0;
 }
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -226,7 +230,8 @@ static int check_image(struct job *j)
 	uint64_t entries = 0;
 	int r;
 
-	step(j, "e2fsck -fn on the image");
+	if (step(j, "e2fsck -fn on the image") < 0)
+		return fail("interrupted");
 	r = run(fsck, 1);
 	if (r != 0) {
 		run(fsck, 0);
@@ -238,7 +243,8 @@ static int check_image(struct job *j)
 		printf("  (not root: the read-only kernel loop mount is skipped)\n");
 		return 0;
 	}
-	step(j, "read-only kernel loop mount of the image, tree checksum");
+	if (step(j, "read-only kernel loop mount of the image, tree checksum") < 0)
+		return fail("interrupted");
 	snprintf(j->kmnt, sizeof(j->kmnt), "%s/kernel", j->dir);
 	if (stack_mkdir_p(j->kmnt) < 0)
 		return fail("%s: %s", j->kmnt, strerror(errno));
@@ -329,37 +335,43 @@ static int the_job(struct job *j)
 
 	if (write_conf(j) < 0)
 		return -1;
-	step(j, "aoki up: a fresh image, aoki-blkd, aoki-fsd and aoki-fuse under aoki-init");
+	if (step(j, "aoki up: a fresh image, aoki-blkd, aoki-fsd, aoki-fuse under aoki-init") < 0)
+		return fail("interrupted");
 	t = stack_now_ns();
 	if (stack_up(&j->c, 0) != 0)
 		return -1;
 	j->up = 1;
 	j->up_s = since(t);
-	step(j, "copying this source tree into the mount (git ls-files)");
+	if (step(j, "copying this source tree into the mount (git ls-files)") < 0)
+		return fail("interrupted");
 	t = stack_now_ns();
 	if (demo_copy_tree(j->src, j->c.mount, &j->copied, why, sizeof(why)) < 0)
 		return fail("copy into %s: %s", j->c.mount, why);
 	j->copy_s = since(t);
 	printf("  %llu files, %.1f MiB in %.1f s\n", (unsigned long long)j->copied.files,
 	       (double)j->copied.bytes / (1 << 20), j->copy_s);
-	step(j, "make -j2 all in the mount, SIGKILLing aoki-fsd and aoki-blkd meanwhile");
+	if (step(j, "make -j2 all in the mount, SIGKILLing aoki-fsd and aoki-blkd meanwhile") < 0)
+		return fail("interrupted");
 	r = build(j);
 	if (r < 0)
 		return -1;
 	if (j->killer.n < j->kills)
 		return fail("the build ended after %u of %u kills (--first-ms / --every-ms "
 			    "smaller?)", j->killer.n, j->kills);
-	step(j, "aoki status");
+	if (step(j, "aoki status") < 0)
+		return fail("interrupted");
 	if (stack_view_collect(&j->c, 500, &v) < 0)
 		return fail("aoki status: the stack is not up");
 	stack_view_print(&j->c, &v, 0);
-	step(j, "checksum of the tree through the mount");
+	if (step(j, "checksum of the tree through the mount") < 0)
+		return fail("interrupted");
 	r = demo_tree_sum(j->c.mount, j->sum_fuse, &j->entries);
 	if (r < 0)
 		return fail("checksum of %s: %s", j->c.mount, strerror(-r));
 	printf("  through FUSE: sha256 %s (%llu lines)\n", j->sum_fuse,
 	       (unsigned long long)j->entries);
-	step(j, "aoki down");
+	if (step(j, "aoki down") < 0)
+		return fail("interrupted");
 	t = stack_now_ns();
 	j->up = 0;
 	if (stack_down(&j->c, 0) != 0)
@@ -420,7 +432,8 @@ static int parse(struct job *j, int argc, char **argv)
 		switch (opt) {
 		case 's':
 			if (!realpath(optarg, j->src)) {
-				fprintf(stderr, "aoki demo: --src %s: %s\n", optarg, strerror(errno));
+				fprintf(stderr, "aoki demo: --src %s: %s\n", optarg,
+					strerror(errno));
 				r = 2;
 			}
 			break;

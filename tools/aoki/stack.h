@@ -152,6 +152,8 @@ struct stack_view {
 	int64_t interval_ms;
 	struct stack_srv_view srv[STACK_NSRV];
 	int mounted;			/* the mount point is mounted */
+	int mount_err;			/* -errno of statfs(2) on it (a dead FUSE
+					 * mount: -ENOTCONN); 0: it answers */
 	char fstype[64];
 };
 

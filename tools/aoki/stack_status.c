@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -43,7 +44,8 @@ static void init_view(const struct stack_conf *c, enum stack_srv s, struct stack
 	if (stack_srv_status(c, s, &kv) < 0)
 		return;
 	v->known = 1;
-	snprintf(v->state, sizeof(v->state), "%s", (text = stack_kv_get(&kv, "state")) ? text : "?");
+	text = stack_kv_get(&kv, "state");
+	snprintf(v->state, sizeof(v->state), "%s", text ? text : "?");
 	v->pid = (pid_t)stack_kv_num(&kv, "pid", 0);
 	v->restarts = (unsigned)stack_kv_num(&kv, "restarts", 0);
 	snprintf(v->last_exit, sizeof(v->last_exit), "%s",
@@ -105,8 +107,9 @@ int stack_view_collect(const struct stack_conf *c, int64_t interval_ms, struct s
 			continue;
 		/* Each query is a stats request and a grant revoke: the first
 		 * query's two fall inside the window; they are not the load. */
-		sv->req_per_s = sv->st.requests >= first[s].requests + 2
-					? (double)(sv->st.requests - first[s].requests - 2) / dt : 0;
+		sv->req_per_s = 0;
+		if (sv->st.requests >= first[s].requests + 2)
+			sv->req_per_s = (double)(sv->st.requests - first[s].requests - 2) / dt;
 		sv->bytes_per_s = (double)(bytes_of(s, &sv->figures) - bytes_of(s, &first_kv[s])) /
 				  dt;
 	}
@@ -115,8 +118,15 @@ int stack_view_collect(const struct stack_conf *c, int64_t interval_ms, struct s
 	for (int s = 0; s < STACK_NSRV; s++)
 		if (!v->srv[s].answered && v->srv[s].started_ns > 0)
 			v->srv[s].uptime_ns = stack_wall_ns() - v->srv[s].started_ns;
-	if (c->mount[0])
+	if (c->mount[0]) {
+		struct statfs sf;
+
+		/* statfs always reaches the FUSE server (stat may be answered
+		 * from the kernel's attribute cache). */
 		v->mounted = stack_mounted(c->mount, v->fstype, sizeof(v->fstype)) == 1;
+		if (v->mounted && statfs(c->mount, &sf) < 0)
+			v->mount_err = -errno;
+	}
 	return 0;
 }
 
@@ -178,14 +188,15 @@ static void print_table(const struct stack_conf *c, const struct stack_view *v)
 			printf("           (stats request not answered: %s)\n", strerror(-sv->err));
 	}
 	if (c->mount[0])
-		printf("mount      %s: %s%s\n", c->mount, v->mounted ? "mounted, " : "not mounted",
-		       v->mounted ? v->fstype : "");
+		printf("mount      %s: %s%s%s%s\n", c->mount, v->mounted ? "mounted, " : "not mounted",
+		       v->mounted ? v->fstype : "", v->mount_err ? ", not answering: " : "",
+		       v->mount_err ? strerror(-v->mount_err) : "");
 	if (fsd->answered) {
 		const struct stack_kv *f = &fsd->figures;
 
-		printf("journal    %lld of %lld blocks in use (tail %lld, head %lld), next tid %lld; "
-		       "%lld commits, %lld checkpoints; %lld blocks dirty, %lld not checkpointed; "
-		       "needs_recovery %s\n",
+		printf("journal    %lld of %lld blocks in use (tail %lld, head %lld), "
+		       "next tid %lld; %lld commits, %lld checkpoints; %lld blocks dirty, "
+		       "%lld not checkpointed; needs_recovery %s\n",
 		       (long long)stack_kv_num(f, "journal_used", -1),
 		       (long long)stack_kv_num(f, "journal_size", -1),
 		       (long long)stack_kv_num(f, "journal_tail", -1),
@@ -245,7 +256,7 @@ static void print_json(const struct stack_conf *c, const struct stack_view *v)
 	json_str(c->run_dir);
 	printf(",\"up\":%s,\"init_pid\":%d,\"interval_ms\":%lld,\"servers\":[",
 	       v->init_pid ? "true" : "false", (int)v->init_pid, (long long)v->interval_ms);
-	for (int s = 0, first = 1; s < STACK_NSRV; s++) {
+	for (int s = 0, first = 1; v->init_pid && s < STACK_NSRV; s++) {
 		const struct stack_srv_view *sv = &v->srv[s];
 
 		if (s == STACK_FUSE && !c->mount[0])
@@ -264,7 +275,8 @@ static void print_json(const struct stack_conf *c, const struct stack_view *v)
 		if (s == STACK_FUSE) {
 			printf(",\"mount\":");
 			json_str(c->mount);
-			printf(",\"mounted\":%s}", v->mounted ? "true" : "false");
+			printf(",\"mounted\":%s,\"answering\":%s}", v->mounted ? "true" : "false",
+			       v->mounted && !v->mount_err ? "true" : "false");
 			continue;
 		}
 		printf(",\"answered\":%s", sv->answered ? "true" : "false");

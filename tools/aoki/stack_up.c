@@ -102,8 +102,8 @@ static int image_make(const struct stack_conf *c, int quiet)
 	if (stat(c->image, &st) == 0) {
 		/* Not ext2/3/4: aoki-fsd would exit at every start; say it now. */
 		if (stack_image_needs_recovery(c->image) == -EINVAL) {
-			fprintf(stderr, "aoki up: %s is not an ext4 image (no ext2/3/4 superblock); "
-				"move it away to have a new one made\n", c->image);
+			fprintf(stderr, "aoki up: %s is not an ext4 image (no ext2/3/4 "
+				"superblock); move it away to have a new one made\n", c->image);
 			return -1;
 		}
 		return 0;
@@ -287,7 +287,8 @@ static int preflight(const struct stack_conf *c, const char *bindir)
 	for (int i = 0; i < (c->mount[0] ? 4 : 3); i++) {
 		snprintf(path, sizeof(path), "%s/%s", bindir, progs[i]);
 		if (access(path, X_OK) < 0) {
-			fprintf(stderr, "aoki up: %s: %s (build it: make)\n", path, strerror(errno));
+			fprintf(stderr, "aoki up: %s: %s (build it: make)\n", path,
+				strerror(errno));
 			return -1;
 		}
 	}

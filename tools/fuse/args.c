@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,7 +191,9 @@ int bridge_parse_args(int argc, char **argv, struct bridge_opts *o)
 						"seconds in [0, 86400]\n", optarg);
 				return -1;
 			}
-			o->reconnect_ns = secs > 0 ? (int64_t)(secs * 1e9) : -1;
+			/* 0: forever (a deadline that never comes; a negative
+			 * reconnect_ns would turn reconnection off). */
+			o->reconnect_ns = secs > 0 ? (int64_t)(secs * 1e9) : INT64_MAX / 4;
 			break;
 		case 'o':
 			if (parse_o(o, optarg) < 0)

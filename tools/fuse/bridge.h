@@ -120,11 +120,11 @@ struct bridge *req_bridge(fuse_req_t req);
 const struct aoki_fs_cred *req_cred(fuse_req_t req, struct aoki_fs_cred *buf);
 
 /*
- * fuse_errno - the errno to give the kernel for a -errno of <aoki/fs.h>:
+ * kernel_errno - the errno to give the kernel for a -errno of <aoki/fs.h>:
  * a lost server (-ETIMEDOUT, -ECONNRESET) or a broken reply (-EPROTO) is
  * -EIO; everything else passes.  Returns a positive errno.
  */
-int fuse_errno(int r);
+int kernel_errno(int r);
 
 /* Reply an error (a negative -errno of <aoki/fs.h>). */
 void reply_err(fuse_req_t req, int r);

@@ -18,14 +18,15 @@
 int main(int argc, char **argv)
 {
 	struct bridge b = { 0 };
-	struct stat st = { 0 };
+	struct stat st;
 	int r = bridge_parse_args(argc, argv, &b.o);
 
 	if (r)
 		return r < 0 ? 2 : 0;
+	errno = 0;
 	if (stat(b.o.mountpoint, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		fprintf(stderr, "aoki-fuse: mount point %s: %s\n", b.o.mountpoint,
-			S_ISDIR(st.st_mode) ? strerror(errno) : "not a directory");
+			errno ? strerror(errno) : "not a directory");
 		return 2;
 	}
 	if (b.o.allow_other && geteuid() != 0 && !b.o.default_permissions) {

@@ -66,7 +66,7 @@ int orphans_setup(struct bridge *b)
 	if (r < 0) {
 		b->orphans = 0;
 		fprintf(stderr, "aoki-fuse: warning: no /%s (%s): a file unlinked while open "
-				"is gone at once (-ESTALE)\n", ORPHAN_DIR, strerror(fuse_errno(r)));
+				"is gone at once (-ESTALE)\n", ORPHAN_DIR, strerror(-r));
 	}
 	return r;
 }
@@ -96,7 +96,7 @@ int orphan_drop(struct bridge *b, aoki_fs_handle fh)
 	r = aoki_fs_hunlink(b->fs, NULL, b->orphans, name);
 	if (r < 0 && r != -ENOENT)
 		fprintf(stderr, "aoki-fuse: cannot remove /%s/%s: %s\n", ORPHAN_DIR, name,
-			strerror(fuse_errno(r)));
+			strerror(-r));
 	return r;
 }
 

@@ -37,7 +37,7 @@ const struct aoki_fs_cred *req_cred(fuse_req_t req, struct aoki_fs_cred *buf)
 	return buf;
 }
 
-int fuse_errno(int r)
+int kernel_errno(int r)
 {
 	switch (r) {
 	case -ETIMEDOUT:	/* fsd did not come back within the deadline */
@@ -51,7 +51,7 @@ int fuse_errno(int r)
 
 void reply_err(fuse_req_t req, int r)
 {
-	fuse_reply_err(req, r ? fuse_errno(r) : 0);
+	fuse_reply_err(req, r ? kernel_errno(r) : 0);
 }
 
 void entry_fill(struct bridge *b, aoki_fs_handle fh, const struct stat *st,

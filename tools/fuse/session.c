@@ -200,7 +200,7 @@ int bridge_run(struct bridge *b)
 	r = aoki_fs_mount(b->o.port, &fo, &b->fs);
 	if (r < 0) {
 		fprintf(stderr, "aoki-fuse: cannot reach aoki-fsd on port %s: %s\n",
-			b->o.port ? b->o.port : AOKI_FS_PORT, strerror(fuse_errno(r)));
+			b->o.port ? b->o.port : AOKI_FS_PORT, strerror(-r));
 		return 1;
 	}
 	/* fsd trusts a caller's ids only from root: as anyone else, every
