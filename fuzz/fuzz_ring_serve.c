@@ -79,6 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (grant->base == MAP_FAILED)
 		abort();
 	grant->len = GRANT_SIZE;
+	grant->fd = -1;
 	grant->rights = AOKI_GRANT_READ;
 	atomic_init(&grants[0], grant);
 	atomic_init(&grants[1], NULL);

@@ -18,7 +18,6 @@ struct aoki_blk {
 	int writable;
 	struct aoki_blk_info info;
 	int64_t timeout_ns;	/* from the open's options */
-	int64_t spin_ns;	/* how long a reap polls (<= 0: not at all) */
 	struct ipc_arenas arenas;	/* buffers (lib/ipc/arena.h) */
 };
 

@@ -8,12 +8,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "../ipc/sys.h"
 #include "blk.h"
 #include "proto.h"
 
@@ -68,7 +65,6 @@ int aoki_blk_open(const char *port, const char *volume, unsigned flags,
 	if (!b)
 		return -ENOMEM;
 	b->timeout_ns = o.timeout_ns;
-	b->spin_ns = o.spin_ns ? o.spin_ns : AOKI_BLK_SPIN_NS;
 	r = aoki_connect(port ? port : AOKI_BLK_PORT, &co, &b->ch);
 	/* No socket at the port is "no server", like a socket nobody
 	 * listens on: -ENOENT is kept for "no such volume". */
@@ -232,56 +228,19 @@ int aoki_blk_submit(struct aoki_blk *b, const struct aoki_blk_io *ios, unsigned 
 	return (int)done;
 }
 
-/*
- * Poll for completions for up to spin_ns before sleeping.  The IPC
- * library's own wait halves its spin after each one that ends in sleep
- * (right for request/reply with a CPU-bound server); a storage client's
- * completions come at the device's pace, and a halved spin that misses
- * makes it sleep, so that the server pays a wake-up system call on its
- * busiest thread for each completion.  Returns what was collected, or a
- * lost channel's error.
- */
-static int reap_polling(struct aoki_blk *b, struct aoki_cqe *c, unsigned max, unsigned min)
-{
-	int64_t end = 0;
-	unsigned got = 0;
-	int r;
-
-	for (;;) {
-		r = aoki_reap(b->ch, c + got, max - got, 0, 0);
-		if (r < 0)
-			return got ? (int)got : r;
-		got += (unsigned)r;
-		if (got >= min)
-			return (int)got;
-		if (!end)
-			end = now_ns() + b->spin_ns;
-		else if (now_ns() >= end)
-			return (int)got;
-		cpu_relax();
-	}
-}
-
 int aoki_blk_reap(struct aoki_blk *b, struct aoki_blk_cqe *cqes, unsigned max,
 		  unsigned min_complete, int64_t timeout_ns)
 {
 	struct aoki_cqe c[SUBMIT_CHUNK];
-	int r = 0, more;
+	int r;
 
 	if (max > SUBMIT_CHUNK)
 		max = SUBMIT_CHUNK;
 	if (min_complete > max)
 		min_complete = max;
-	if (timeout_ns != 0 && b->spin_ns > 0)
-		r = reap_polling(b, c, max, min_complete);
-	if (r >= 0 && (unsigned)r < min_complete) {
-		/* Not enough yet: sleep for the rest (the IPC library's wait). */
-		more = aoki_reap(b->ch, c + r, max - (unsigned)r, min_complete - (unsigned)r,
-				 timeout_ns);
-		r = more < 0 ? (r ? r : more) : r + more;
-	} else if (r == 0 && !min_complete) {
-		r = aoki_reap(b->ch, c, max, 0, 0);	/* whatever is there */
-	}
+	/* The IPC library's wait: it spins while spinning pays (up to the
+	 * open's spin_ns), then sleeps. */
+	r = aoki_reap(b->ch, c, max, min_complete, timeout_ns);
 	for (int i = 0; i < r; i++)
 		cqes[i] = (struct aoki_blk_cqe){ c[i].tag, c[i].status };
 	return r;

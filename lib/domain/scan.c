@@ -9,10 +9,12 @@
  * matched whatever precedes it (without f3 it is not a valid instruction,
  * so legitimate code never holds it as one).
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include "internal.h"
 
@@ -46,21 +48,69 @@ long aoki_domain_scan(const void *addr, size_t len, uintptr_t *first)
 	return n;
 }
 
+static bool overlaps(uintptr_t a, size_t len, uintptr_t lo, uintptr_t hi)
+{
+	return a < hi && lo < a + len;
+}
+
+/*
+ * The code is copied into fresh private anonymous pages, scanned there
+ * and moved over @addr only once executable, so that
+ *   - nothing else maps the bytes that run: a shared mapping (a memfd, a
+ *     file) at @addr is replaced, and writes through another mapping of
+ *     the same object no longer reach it (issue 13, hole 5);
+ *   - nobody can write them between the scan and PROT_EXEC: the copy
+ *     lives in the compartment arena, whose protections only the runtime
+ *     may change in hardening mode (seccomp.c); once moved out, making
+ *     it writable again drops PROT_EXEC, and PROT_EXEC cannot be asked
+ *     for from outside the runtime.
+ */
 int aoki_domain_map_exec(void *addr, size_t len)
 {
+	uintptr_t a = (uintptr_t)addr, lo = 0, hi = 0;
+	bool in_arena = atomic_load_explicit(&dom_rt.inited, memory_order_acquire);
+	void *copy;
 	long n;
 	int r;
 
-	if (!len || ((uintptr_t)addr | len) & 4095)
+	if (!len || (a | len) & 4095 || a + len < a)
 		return -EINVAL;
-	/* Read-only first, so no thread can write between scan and exec. */
+	if (in_arena)
+		dom_arena_range(&lo, &hi);
+	if ((in_arena && overlaps(a, len, lo, hi)) ||
+	    overlaps(a, len, (uintptr_t)aoki__pkru_table, (uintptr_t)aoki__pkru_table + 4096))
+		return -EINVAL;		/* compartment pages keep their keys */
+	/* Read-only first: the range must be mapped, and stays unchanged
+	 * (but read-only) when refused. */
 	r = dom_mprotect(addr, len, PROT_READ);
 	if (r < 0)
 		return r;
-	n = aoki_domain_scan(addr, len, NULL);
-	if (n)
-		return -EPERM;
-	return dom_mprotect(addr, len, PROT_READ | PROT_EXEC);
+	copy = in_arena ? dom_arena_get(len) : NULL;
+	if (in_arena && !copy)
+		return -ENOMEM;
+	copy = dom_mmap(copy, len, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | (in_arena ? MAP_FIXED : 0));
+	if ((long)copy < 0 && (long)copy > -4096)
+		return (int)(long)copy;
+	memcpy(copy, addr, len);
+	r = dom_mprotect(copy, len, PROT_READ);
+	if (r == 0) {
+		n = aoki_domain_scan(copy, len, NULL);
+		r = n ? -EPERM : dom_mprotect(copy, len, PROT_READ | PROT_EXEC);
+	}
+	if (r == 0) {
+		long m = aoki__sys(SYS_mremap, (long)copy, (long)len, (long)len,
+				   MREMAP_MAYMOVE | MREMAP_FIXED, (long)addr, 0);
+
+		r = m < 0 && m > -4096 ? (int)m : 0;
+	}
+	/* The copy's range is a hole now (moved) or still the copy (refused):
+	 * give it back reserved, so that nothing else is mapped there. */
+	if (in_arena)
+		dom_arena_put(copy, len);
+	else if (r < 0)
+		dom_munmap(copy, len);
+	return r;
 }
 
 /*

@@ -16,7 +16,17 @@
  *   - mprotect, munmap, madvise, mremap, and mmap with MAP_FIXED, on a
  *     range overlapping compartment memory (the arena, the PKRU table,
  *     placed globals): EPERM; mremap with MREMAP_FIXED: EPERM; such calls
- *     with a length of 4 GiB or more: EPERM (the range test is 32-bit).
+ *     with a length of 4 GiB or more: EPERM (the range test is 32-bit);
+ *   - shmat with SHM_REMAP (it replaces pages like mmap(MAP_FIXED), with
+ *     a length the filter cannot see): EPERM;
+ *   - personality setting READ_IMPLIES_EXEC (mmap/mprotect would add
+ *     PROT_EXEC to any PROT_READ behind the filter's back): EPERM;
+ *   - process_madvise (madvise on an iovec the filter cannot read),
+ *     userfaultfd (UFFDIO_COPY/MOVE fill or move compartment pages) and
+ *     io_uring_setup/enter/register (io-wq workers keep the PKRU of the
+ *     thread that created them; IORING_OP_MADVISE): EPERM;
+ *   - any x32 system call (number with bit 30 set: the same arch value
+ *     as x86-64 and numbers no rule above matches): EPERM.
  * aoki_domain_place() in hardening mode stacks one more filter with the
  * range test for the new pages (filters cannot be edited, only added).
  */
@@ -28,13 +38,19 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
 
 #define MAXI 256
+#define X32_SYSCALL_BIT 0x40000000u
+#ifndef SYS_process_madvise
+#define SYS_process_madvise 440
+#endif
 #define OFF_NR offsetof(struct seccomp_data, nr)
 #define OFF_ARCH offsetof(struct seccomp_data, arch)
 #define OFF_IP_LO offsetof(struct seccomp_data, instruction_pointer)
@@ -168,14 +184,20 @@ static void emit_trusted_ip(struct prog *p, const void *ip, int then)
 
 static int build(struct prog *p, bool full, const uintptr_t (*ranges)[2], unsigned nranges)
 {
-	int not_sigreturn, arch;
+	int not_sigreturn, arch, shm, pers;
 
 	memset(p, 0, sizeof(*p));
 	p->next_label = L_NLABELS;
 	not_sigreturn = new_label(p);
 	arch = new_label(p);
+	shm = new_label(p);
+	pers = new_label(p);
 	ld(p, OFF_ARCH);
 	jeq(p, AUDIT_ARCH_X86_64, 0, L_KILL);
+	/* x32 calls share AUDIT_ARCH_X86_64 and differ by bit 30 of the
+	 * number: none of the compares below would match them. */
+	ld(p, OFF_NR);
+	emit(p, BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, L_EPERM, 0);
 	emit_trusted_ip(p, aoki__sys_ip, L_ALLOW);
 	ld(p, OFF_NR);
 	if (full) {
@@ -190,6 +212,13 @@ static int build(struct prog *p, bool full, const uintptr_t (*ranges)[2], unsign
 		jeq(p, SYS_process_vm_readv, L_EPERM, 0);
 		jeq(p, SYS_process_vm_writev, L_EPERM, 0);
 		jeq(p, SYS_ptrace, L_EPERM, 0);
+		jeq(p, SYS_process_madvise, L_EPERM, 0);
+		jeq(p, SYS_userfaultfd, L_EPERM, 0);
+		jeq(p, SYS_io_uring_setup, L_EPERM, 0);
+		jeq(p, SYS_io_uring_enter, L_EPERM, 0);
+		jeq(p, SYS_io_uring_register, L_EPERM, 0);
+		jeq(p, SYS_shmat, shm, 0);
+		jeq(p, SYS_personality, pers, 0);
 		jeq(p, SYS_rt_sigaction, L_SIGACT, 0);
 		jeq(p, SYS_mprotect, L_PROT, 0);
 		jeq(p, SYS_mremap, L_MREMAP, 0);
@@ -223,6 +252,14 @@ static int build(struct prog *p, bool full, const uintptr_t (*ranges)[2], unsign
 		ld(p, OFF_ARG_LO(0));
 		jeq(p, 0x1002, L_EPERM, 0);
 		jeq(p, 0x1001, L_EPERM, L_ALLOW);
+		place(p, shm);
+		ld(p, OFF_ARG_LO(2));
+		emit(p, BPF_JMP | BPF_JSET | BPF_K, SHM_REMAP, L_EPERM, L_ALLOW);
+		/* personality(0xffffffff) only queries. */
+		place(p, pers);
+		ld(p, OFF_ARG_LO(0));
+		jeq(p, 0xffffffffu, L_ALLOW, 0);
+		emit(p, BPF_JMP | BPF_JSET | BPF_K, READ_IMPLIES_EXEC, L_EPERM, L_ALLOW);
 	}
 	place(p, L_MMAP);
 	if (full) {
@@ -276,6 +313,11 @@ int dom_seccomp_install(void)
 	r = build(&p, true, (const uintptr_t (*)[2])ranges, 2);
 	if (r < 0)
 		return r;
+	/* A READ_IMPLIES_EXEC set before init (by exec of a binary without
+	 * PT_GNU_STACK, or by trusted code) would outlive the filter. */
+	r = (int)aoki__sys(SYS_personality, 0xffffffffL, 0, 0, 0, 0, 0);
+	if (r >= 0 && (r & READ_IMPLIES_EXEC))
+		aoki__sys(SYS_personality, r & ~READ_IMPLIES_EXEC, 0, 0, 0, 0, 0);
 	return install(&p);
 }
 

@@ -38,8 +38,8 @@ static void *closer_main(void *arg)
 			pthread_cond_wait(&c->more, &c->lock);
 		if (!c->n)
 			break;	/* finishing and drained */
-		/* Take the whole queue and leave the pushers an empty one of
-		 * the same size, so that a push rarely allocates. */
+		/* Take the whole queue; the pushers get the last batch's
+		 * (empty) array, so that a push rarely allocates. */
 		int *tmp = c->fds;
 		unsigned tmp_cap = c->cap;
 

@@ -162,14 +162,17 @@ static void chan_repair_cq(struct aoki_chan *ch)
 
 /*
  * Errors after which trying again cannot help, as the channel's lost
- * error: the server's policy refuses us now (-EACCES, -EPERM), or it does
- * not accept what it accepted before (another version, our header or
- * grants refused): -EPROTO.  0 for errors worth another try.
+ * error: the server's policy refuses us now (-EACCES, -EPERM), it is
+ * stopping for good (-ESHUTDOWN), our grants exceed its budget (-E2BIG),
+ * or it does not accept what it accepted before (another version, our
+ * header or grants refused): -EPROTO.  0 for errors worth another try.
  */
 static int permanent(int err)
 {
-	if (err == -EACCES || err == -EPERM)
+	if (err == -EACCES || err == -EPERM || err == -ESHUTDOWN)
 		return err;
+	if (err == -E2BIG)	/* our grants exceed its budget */
+		return -E2BIG;
 	if (err == -EPROTO || err == -EBADMSG || err == -EINVAL || err == -ENOSPC ||
 	    err == -ENAMETOOLONG || err == -ENOTSOCK || err == -EBADF)
 		return -EPROTO;

@@ -32,7 +32,10 @@ void chan_resume_scan(struct srv_chan *ch)
 	uint64_t head = atomic_load_explicit(&ch->hdr->srv_head, memory_order_relaxed);
 
 	ch->head = head;
-	ch->rerun_from = head >= ch->geom.nslots ? head - ch->geom.nslots : 0;
+	/* Taken requests may be of any age (a deferred one is overtaken by
+	 * any number of others), within the 2^30 positions a state word
+	 * tells apart. */
+	ch->rerun_from = head > (1ull << 30) ? head - (1ull << 30) : 0;
 	ch->rerun_until = head;
 }
 
@@ -84,7 +87,7 @@ void chan_rerun(struct worker *w, struct srv_chan *ch)
 		srv_chan_drop(ch, "no memory to resume the channel");
 		return;
 	}
-	n = ring_find_taken(&ch->geom, ch->mem, ch->rerun_from, ch->rerun_until, idx, pos);
+	n = ring_find_taken(&ch->geom, ch->mem, ch->rerun_until, idx, pos);
 	for (unsigned i = 0; i < n && !atomic_load_explicit(&ch->dead, memory_order_relaxed); i++) {
 		/* Acquire pairs with the client's release store of QUEUED.
 		 * A request rerun before this one may have been completed

@@ -380,26 +380,32 @@ void ring_cq_publish(void *mem, uint32_t cq_tail)
 	atomic_store_explicit(&((struct chan_hdr *)mem)->cq_tail, cq_tail, memory_order_release);
 }
 
-unsigned ring_find_taken(const struct chan_geom *g, void *mem, uint64_t from, uint64_t until,
+unsigned ring_find_taken(const struct chan_geom *g, void *mem, uint64_t until,
 			 uint32_t *idx, uint64_t *pos)
 {
 	struct chan_slot *slots = chan_slots(mem, g);
 	unsigned n = 0;
 
-	if (until - from > g->nslots)	/* at most one ring's worth */
-		from = until - g->nslots;
+	if (!until)
+		return 0;
 	for (uint32_t i = 0; i < g->nslots; i++) {
 		/* Acquire pairs with the client's release store of QUEUED. */
 		uint32_t st = atomic_load_explicit(&slots[i].state, memory_order_acquire);
+		uint32_t d;
 		uint64_t p;
 
 		if ((st & SLOT_KIND_MASK) != SLOT_QUEUED)
 			continue;
-		/* The state holds the position's low 30 bits: the one
-		 * position in [from, until) with those bits, if any. */
-		p = from + (((st >> 2) - (uint32_t)from) & (UINT32_MAX >> 2));
-		if (p >= until)
+		/* The state holds the position's low 30 bits.  Positions in
+		 * flight lie within 2^29 of @until on either side: at or
+		 * above it, queued and not taken (not ours to run again);
+		 * below it, taken - of any age, not just the last ring's
+		 * worth: a deferred request is overtaken by any number of
+		 * others. */
+		d = ((st >> 2) - (uint32_t)until) & (UINT32_MAX >> 2);
+		if (d < (1u << 29))
 			continue;
+		p = until + d - (1ull << 30);
 		/* Insertion sort by position: at most nslots, once per
 		 * resume. */
 		unsigned k = n++;

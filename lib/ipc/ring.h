@@ -225,12 +225,15 @@ void ring_complete(const struct chan_geom *g, void *mem, uint32_t idx, uint64_t 
 void ring_cq_publish(void *mem, uint32_t cq_tail);
 
 /*
- * ring_find_taken - for a server resuming a channel: list in @idx (room
- * for nslots) the slots whose state is QUEUED(p) with @from <= p < @until,
- * in position order; their positions in @pos.  Returns how many.  Reads
- * untrusted memory; every index returned is < nslots.
+ * ring_find_taken - for a server resuming a channel whose requests below
+ * position @until were taken: list in @idx (room for nslots) the slots
+ * still QUEUED for such a position (taken, never completed), in position
+ * order; their positions in @pos.  Any age: a deferred request may be
+ * far older than the last nslots positions.  Returns how many.  Reads
+ * untrusted memory; every index returned is < nslots, every position <
+ * @until.
  */
-unsigned ring_find_taken(const struct chan_geom *g, void *mem, uint64_t from, uint64_t until,
+unsigned ring_find_taken(const struct chan_geom *g, void *mem, uint64_t until,
 			 uint32_t *idx, uint64_t *pos);
 
 #endif

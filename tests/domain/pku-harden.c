@@ -111,9 +111,10 @@ static void table_write(unsigned flags)
 	struct aoki_domain *B;
 
 	victim_setup(flags);
-	CHECK_EQ(aoki_domain_create("B", NULL, &B), 0);	/* table slot 1 */
+	CHECK_EQ(aoki_domain_create("B", NULL, &B), 0);
 	blocked_if(mprotect(aoki__pkru_table, 4096, PROT_READ | PROT_WRITE));
-	aoki__pkru_table[1] = 0;
+	for (unsigned i = 0; i < AOKI_DOMAIN_MAX; i++)
+		aoki__pkru_table[i] = 0;
 	if (aoki_domain_call(B, b_reads, secret) == SECRET)
 		_exit(ATTACK_WORKED);
 	_exit(1);

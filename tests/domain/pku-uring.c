@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * domain-uring - io_uring reaches compartment memory behind PKRU's back
+ * (issue 13, hole 2).  Policy: the hardening mode refuses io_uring_setup,
+ * io_uring_enter and io_uring_register outside the runtime (seccomp.c), so
+ * neither probe gets a ring.  Without hardening both work:
+ *   - io-wq workers keep the PKRU of the thread whose request created
+ *     them: compartment "victim" does one async write inside its gate;
+ *     later, code without rights on the victim submits an async write
+ *     *from the victim's memory* to a pipe, and the worker performs it;
+ *   - IORING_OP_MADVISE(MADV_DONTNEED) zeroes the victim's page (the
+ *     kernel's madvise does not look at keys).
+ * On the old filter the hardened runs got their ring and read or zeroed
+ * the secret, so both fail there.  Raw system calls: no liburing in the
+ * static test binaries.
+ */
+#define _GNU_SOURCE
+#include <linux/io_uring.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "hardtest.h"
+
+struct ring {
+	int fd;
+	unsigned *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+};
+
+/* Returns 0, or -1 with errno set (EPERM: refused by the filter). */
+static int ring_init(struct ring *r)
+{
+	struct io_uring_params p;
+	uint8_t *sq, *cq;
+
+	memset(&p, 0, sizeof(p));
+	r->fd = (int)syscall(SYS_io_uring_setup, 4, &p);
+	if (r->fd < 0)
+		return -1;
+	sq = mmap(NULL, p.sq_off.array + p.sq_entries * 4, PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQ_RING);
+	cq = mmap(NULL, p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe),
+		  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_CQ_RING);
+	r->sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQES);
+	CHECK(sq != MAP_FAILED && cq != MAP_FAILED && r->sqes != MAP_FAILED);
+	r->sq_tail = (unsigned *)(sq + p.sq_off.tail);
+	r->sq_mask = (unsigned *)(sq + p.sq_off.ring_mask);
+	r->sq_array = (unsigned *)(sq + p.sq_off.array);
+	r->cq_head = (unsigned *)(cq + p.cq_off.head);
+	r->cq_tail = (unsigned *)(cq + p.cq_off.tail);
+	r->cq_mask = (unsigned *)(cq + p.cq_off.ring_mask);
+	r->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+	return 0;
+}
+
+/* Submit one request and wait for its completion; returns its result. */
+static int ring_do(struct ring *r, uint8_t op, uint8_t flags, int fd, const void *addr,
+		   unsigned len, unsigned advice)
+{
+	unsigned t = *r->sq_tail, i = t & *r->sq_mask, h;
+	struct io_uring_sqe *e = &r->sqes[i];
+	int res;
+
+	memset(e, 0, sizeof(*e));
+	e->opcode = op;
+	e->flags = flags;
+	e->fd = fd;
+	e->addr = (uintptr_t)addr;
+	e->len = len;
+	e->fadvise_advice = advice;
+	e->off = op == IORING_OP_MADVISE ? 0 : (uint64_t)-1;	/* madvise: must be 0 */
+	r->sq_array[i] = i;
+	/* Release: the kernel reads the entry after it sees the new tail. */
+	atomic_store_explicit((_Atomic unsigned *)r->sq_tail, t + 1, memory_order_release);
+	CHECK_EQ(syscall(SYS_io_uring_enter, r->fd, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0), 1);
+	/* Acquire: pairs with the kernel's release of the CQ tail. */
+	h = *r->cq_head;
+	CHECK(atomic_load_explicit((_Atomic unsigned *)r->cq_tail, memory_order_acquire) != h);
+	res = r->cqes[h & *r->cq_mask].res;
+	atomic_store_explicit((_Atomic unsigned *)r->cq_head, h + 1, memory_order_release);
+	return res;
+}
+
+static struct ring ring;
+static int pipefd[2];
+
+/* Inside the victim's gate: the first async request creates the io-wq
+ * worker, a copy of this thread with the victim's PKRU. */
+static long victim_async_io(void *arg)
+{
+	long v = 1;
+
+	(void)arg;
+	return ring_do(&ring, IORING_OP_WRITE, IOSQE_ASYNC, pipefd[1], &v, sizeof(v), 0);
+}
+
+static void worker_rights(unsigned flags)
+{
+	long out = 0;
+	int r;
+
+	victim_setup(flags);
+	if (ring_init(&ring) < 0) {
+		if (errno == EPERM && (flags & AOKI_DOMAIN_HARDEN))
+			_exit(ATTACK_BLOCKED);
+		_exit(1);
+	}
+	CHECK_EQ(pipe(pipefd), 0);
+	CHECK_EQ(aoki_domain_call(A, victim_async_io, NULL), sizeof(long));
+	CHECK_EQ(read(pipefd[0], &out, sizeof(out)), sizeof(out));
+	/* Outside, no rights on the victim: the submitting thread cannot
+	 * read the buffer, the worker it hands the request to can. */
+	r = ring_do(&ring, IORING_OP_WRITE, IOSQE_ASYNC, pipefd[1], secret, sizeof(long), 0);
+	if (r != sizeof(long)) {
+		fprintf(stderr, "async write from the victim's memory: %d\n", r);
+		_exit(1);
+	}
+	CHECK_EQ(read(pipefd[0], &out, sizeof(out)), sizeof(out));
+	if (out == SECRET)
+		_exit(ATTACK_WORKED);
+	_exit(1);
+}
+
+static void madvise_op(unsigned flags)
+{
+	victim_setup(flags);
+	if (ring_init(&ring) < 0) {
+		if (errno == EPERM && (flags & AOKI_DOMAIN_HARDEN))
+			_exit(ATTACK_BLOCKED);
+		_exit(1);
+	}
+	CHECK_EQ(ring_do(&ring, IORING_OP_MADVISE, 0, -1,
+			 (void *)((uintptr_t)secret & ~4095ul), 4096, MADV_DONTNEED), 0);
+	if (aoki_domain_call(A, get_secret, secret) == 0)
+		_exit(ATTACK_WORKED);
+	_exit(1);
+}
+
+/* A ring the program set up before init (trusted) is unusable after a
+ * hardened init: io_uring_enter is refused too. */
+static void ring_before_init(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(ring_init(&ring), 0);
+	CHECK_EQ(aoki_domain_init(AOKI_DOMAIN_HARDEN | AOKI_DOMAIN_QUIET), 0);
+	CHECK_EQ(syscall(SYS_io_uring_enter, ring.fd, 0, 0, 0, NULL, 0), -1);
+	CHECK_EQ(errno, EPERM);
+}
+
+int main(void)
+{
+	static const struct attack list[] = {
+		{ "io-wq worker created inside a gate writes the victim's memory to a pipe", worker_rights, 0 },
+		{ "IORING_OP_MADVISE(MADV_DONTNEED) wipes a compartment page", madvise_op, 0 },
+	};
+	struct child_result r;
+	int rc = run_attacks(list, sizeof(list) / sizeof(list[0]));
+
+	if (rc)
+		return rc;
+	CHECK_CHILD_OK(ring_before_init, NULL, &r);
+	OK("a ring made before hardening init: io_uring_enter refused (EPERM)");
+	return 0;
+}
