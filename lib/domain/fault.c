@@ -153,6 +153,7 @@ int dom_fault_install(void)
 	sa.sa_sigaction = on_segv;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, DOM_REVOKE_SIG);	/* see signal.c */
 	return dom_sigaction_raw(SIGSEGV, &sa, &old_segv);
 }
 

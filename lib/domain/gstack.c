@@ -100,7 +100,6 @@ int dom_gstack_thread(void)
 {
 	struct dom_gstack *g = NULL;
 	uint64_t fs = 0;
-	uint32_t old;
 	int r;
 
 	if (dom_tls.gstack)
@@ -125,14 +124,13 @@ int dom_gstack_thread(void)
 	}
 	if (check_fs)
 		__asm__ volatile("rdfsbase %0" : "=r"(fs));
-	old = aoki__rdpkru();
-	aoki__wrpkru(old & ~(PKRU_AD(dom_rt.gkey) | PKRU_WD(dom_rt.gkey)));
+	dom_pkru_update(PKRU_AD(dom_rt.gkey) | PKRU_WD(dom_rt.gkey), 0);
 	__asm__ volatile("" ::: "memory");
 	((volatile struct dom_gstack *)g)->depth = 0;
 	((volatile struct dom_gstack *)g)->fsbase = fs;
 	((volatile struct dom_gstack *)g)->self = g;
 	__asm__ volatile("" ::: "memory");
-	aoki__wrpkru(old);
+	dom_pkru_update(0, PKRU_AD(dom_rt.gkey) | PKRU_WD(dom_rt.gkey));
 	dom_tls.gstack = g;
 	return 0;
 }

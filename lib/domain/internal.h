@@ -4,6 +4,7 @@
 #define AOKI_DOMAIN_INTERNAL_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -205,6 +206,21 @@ int dom_seccomp_protect(void *addr, size_t len);
  * -EOPNOTSUPP (no Landlock; 0 with @report_only, after a report line),
  * -EBUSY (other threads exist), -EPERM, -E2BIG, -errno. */
 int dom_landlock_install(bool report_only);
+
+/* revoke.c: keys of destroyed compartments (quarantine, revocation) */
+#define DOM_REVOKE_SIG (SIGRTMAX)	/* reserved by the runtime in PKU mode */
+int dom_revoke_install(void);		/* the handler; init, PKU mode */
+void dom_revoke_quarantine(int pkey);	/* destroy: hold the key back (dom_rt.lock) */
+/* A key for a new compartment from the runtime's own: a clean one, or,
+ * with @reclaim, one proven clean now by revoking the quarantined keys
+ * from every thread.  Returns the key or -ENOSPC.  dom_rt.lock held. */
+int dom_revoke_take_key(bool reclaim);
+/* PKRU = (PKRU & ~@clear) | @set on this thread, applying any revocation
+ * that ran between the read and the write.  Outside the gates only. */
+void dom_pkru_update(uint32_t clear, uint32_t set);
+
+/* signal.c: the PKRU slot of a signal frame (ucontext_t *), NULL if none */
+uint32_t *dom_sigframe_pkru(void *uc, uint64_t **xstate_bv);
 
 /* runtime.c */
 uint32_t dom_pkru_of(const struct aoki_domain *d);

@@ -107,6 +107,9 @@ int aoki_domain_init(unsigned flags)
 		r = dom_fault_install();
 		if (r < 0)
 			goto out;
+		r = dom_revoke_install();
+		if (r < 0)
+			goto out;
 	} else if (!(flags & AOKI_DOMAIN_QUIET)) {
 		fprintf(stderr, "aoki: compartments are NOT isolated (unprotected mode): %s\n", why);
 	}
@@ -175,12 +178,19 @@ int aoki_domain_create(const char *name, const struct aoki_domain_opts *opts,
 	d->idx = idx;
 	d->pkey = -1;
 	if (dom_rt.isolated) {
-		/* PKEY_DISABLE_ACCESS: the creating thread gets no rights. */
-		d->pkey = dom_pkey_alloc(PKEY_DISABLE_ACCESS);
+		/* A key of a destroyed compartment only once no thread holds
+		 * rights on it (revoke.c); else a fresh one, PKEY_DISABLE_ACCESS:
+		 * the creating thread gets no rights. */
+		d->pkey = dom_revoke_take_key(false);
+		if (d->pkey < 0)
+			d->pkey = dom_pkey_alloc(PKEY_DISABLE_ACCESS);
+		if (d->pkey == -ENOSPC)
+			d->pkey = dom_revoke_take_key(true);
 		if (d->pkey < 0) {
-			r = d->pkey == -ENOSPC ? -ENOSPC : d->pkey;
+			r = d->pkey;
 			goto fail;
 		}
+		dom_pkru_update(0, PKRU_AD(d->pkey) | PKRU_WD(d->pkey));
 	}
 	r = dom_heap_init(&d->heap, o.heap_size ? o.heap_size : 4u << 20, d->pkey);
 	if (r < 0)
@@ -199,7 +209,7 @@ fail_heap:
 	dom_heap_fini(&d->heap);
 fail_key:
 	if (d->pkey > 0)
-		dom_pkey_free(d->pkey);
+		dom_revoke_quarantine(d->pkey);
 fail:
 	pthread_mutex_unlock(&dom_rt.lock);
 	pthread_mutex_destroy(&d->lock);
@@ -230,9 +240,11 @@ int aoki_domain_destroy(struct aoki_domain *d)
 	for (unsigned i = 0; i < d->nplaces; i++)
 		dom_tag(d->places[i].addr, d->places[i].len, d->pkey > 0 ? 0 : -1);
 	if (d->pkey > 0) {
-		/* Leave the caller with the state a fresh key starts in. */
-		if (aoki_domain_grant(d, AOKI_DOMAIN_NONE) == 0)
-			dom_pkey_free(d->pkey);
+		/* Leave the caller with the state a fresh key starts in.  The
+		 * key is not freed: other threads, and gate frames, may still
+		 * hold rights on it (revoke.c). */
+		aoki_domain_grant(d, AOKI_DOMAIN_NONE);
+		dom_revoke_quarantine(d->pkey);
 	}
 	pthread_mutex_unlock(&dom_rt.lock);
 	pthread_mutex_destroy(&d->lock);
@@ -313,22 +325,17 @@ int aoki_domain_attach(struct aoki_domain *d, struct aoki_domain *target, unsign
 
 /* ------------------------------------------------------------- rights */
 
-static uint32_t with_rights(uint32_t v, int pkey, unsigned rights)
-{
-	v |= PKRU_AD(pkey) | PKRU_WD(pkey);
-	if (rights & AOKI_DOMAIN_READ)
-		v &= ~PKRU_AD(pkey);
-	if (rights == AOKI_DOMAIN_RW)
-		v &= ~PKRU_WD(pkey);
-	return v;
-}
-
 int aoki_domain_grant(struct aoki_domain *d, unsigned rights)
 {
+	uint32_t clear = 0, set = 0;
+
 	if (!d || (rights != AOKI_DOMAIN_NONE && rights != AOKI_DOMAIN_READ && rights != AOKI_DOMAIN_RW))
 		return -EINVAL;
-	if (d->pkey > 0)
-		aoki__wrpkru(with_rights(aoki__rdpkru(), d->pkey, rights));
+	if (d->pkey > 0) {
+		*(rights & AOKI_DOMAIN_READ ? &clear : &set) |= PKRU_AD(d->pkey);
+		*(rights == AOKI_DOMAIN_RW ? &clear : &set) |= PKRU_WD(d->pkey);
+		dom_pkru_update(clear, set);
+	}
 	dom_tls.rights[d->idx] = (uint8_t)rights;
 	return 0;
 }
@@ -355,19 +362,18 @@ int aoki_domain_rights(const struct aoki_domain *d)
 
 int aoki_domain_revoke_all(void)
 {
-	uint32_t v;
+	uint32_t v = 0;
 
 	memset(dom_tls.rights, 0, sizeof(dom_tls.rights));
 	if (!aoki_domain_isolated())
 		return 0;
-	v = aoki__rdpkru();
 	for (unsigned i = 0; i < AOKI_DOMAIN_MAX; i++) {
 		struct aoki_domain *d = dom_rt.slots[i];
 
 		if (d && d->pkey > 0)
 			v |= PKRU_AD(d->pkey) | PKRU_WD(d->pkey);
 	}
-	aoki__wrpkru(v);
+	dom_pkru_update(0, v);
 	return 0;
 }
 

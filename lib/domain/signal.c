@@ -23,13 +23,17 @@
 static struct sigaction user_act[NSIG];
 static unsigned pkru_off;
 
-/* The PKRU slot of the XSAVE image in the signal frame, NULL if none. */
-static uint32_t *frame_pkru(ucontext_t *uc, uint64_t **xstate_bv)
+/* The PKRU slot of the XSAVE image in the signal frame, NULL if none.
+ * Async-signal-safe (CPUID only). */
+uint32_t *dom_sigframe_pkru(void *ucv, uint64_t **xstate_bv)
 {
+	ucontext_t *uc = ucv;
 	uint8_t *x = (uint8_t *)uc->uc_mcontext.fpregs;
 	uint32_t magic;
 	uint64_t features;
 
+	if (!pkru_off && dom_rt.isolated)
+		pkru_off = dom_xsave_pkru_offset();
 	if (!x || !pkru_off)
 		return NULL;
 	/* fxsave bytes 464..511 (sw_reserved): magic1, extended size,
@@ -46,7 +50,7 @@ static void wrapper(int sig, siginfo_t *si, void *ucv)
 {
 	struct sigaction *a = &user_act[sig];
 	uint64_t *bv = NULL;
-	uint32_t *pk = frame_pkru(ucv, &bv);
+	uint32_t *pk = dom_sigframe_pkru(ucv, &bv);
 	uint32_t saved = pk ? *pk : 0;
 
 	if (a->sa_flags & SA_SIGINFO)
@@ -64,7 +68,8 @@ int aoki_domain_sigaction(int sig, const struct sigaction *act, struct sigaction
 	struct sigaction w;
 	int r;
 
-	if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP)
+	if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP ||
+	    (sig == DOM_REVOKE_SIG && aoki_domain_isolated()))
 		return -EINVAL;
 	if (!pkru_off && aoki_domain_isolated())
 		pkru_off = dom_xsave_pkru_offset();
@@ -83,6 +88,10 @@ int aoki_domain_sigaction(int sig, const struct sigaction *act, struct sigaction
 	 * cannot use a compartment's stack (the thread's alternate stack is
 	 * set up on its first gate entry). */
 	w.sa_flags |= SA_SIGINFO | SA_ONSTACK;
+	/* A revocation (revoke.c) must not edit the frame of this handler:
+	 * the wrapper writes the interrupted PKRU back afterwards.  Held
+	 * until the handler returns, it then scrubs the live PKRU. */
+	sigaddset(&w.sa_mask, DOM_REVOKE_SIG);
 	user_act[sig] = *act;
 	r = dom_sigaction_raw(sig, &w, NULL);
 	return r;

@@ -81,14 +81,6 @@ static uint32_t probe_len(const struct aoki_dedup *dd)
 	return dd->g.max_clients < DD_PROBE ? dd->g.max_clients : DD_PROBE;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Client @c's record for the request @k: one per channel slot, which no
  * two requests in flight share (aoki_req_slot); the tag (seq + 1) tells
  * the request it holds. */
@@ -197,7 +189,7 @@ static int slot_claim(struct aoki_dedup *dd, uint32_t c, uint64_t s, const struc
 	atomic_store_explicit(&sl->uid, k->uid, memory_order_relaxed);
 	atomic_store_explicit(&sl->id[0], k->id[0], memory_order_relaxed);
 	atomic_store_explicit(&sl->id[1], k->id[1], memory_order_relaxed);
-	atomic_store_explicit(&sl->used, now_ns(), memory_order_relaxed);
+	atomic_store_explicit(&sl->used, (uint64_t)now_ns(), memory_order_relaxed);
 	/* Release: the cleared records and the key before LIVE, for the
 	 * threads (and, after a crash, the server) that see LIVE. */
 	atomic_store_explicit(&sl->state, dd_state(ver, 1, DD_LIVE), memory_order_release);
@@ -223,7 +215,7 @@ static long slot_pin(struct aoki_dedup *dd, const struct dd_key *k)
 								    memory_order_acq_rel,
 								    memory_order_relaxed)) {
 				/* Relaxed: an LRU hint. */
-				atomic_store_explicit(&dd->slots[c].used, now_ns(),
+				atomic_store_explicit(&dd->slots[c].used, (uint64_t)now_ns(),
 						      memory_order_relaxed);
 				return c;
 			}

@@ -243,64 +243,109 @@ unsigned ring_cq_pending(struct ring_client *rc, const struct chan_geom *g, void
 	return n <= g->nslots ? n : 0;
 }
 
+/* Reap in runs of at most this many completions: one CAS claims a run. */
+#define REAP_RUN 64u
+
+/* Free bits gathered by a reap, one word at a time (runs of completions
+ * mostly name neighbouring slots): flushed with one RMW per word. */
+struct free_bits {
+	uint32_t word;
+	uint64_t bits;
+	unsigned n;		/* slots freed in all */
+};
+
+static void free_bits_flush(struct ring_client *rc, struct free_bits *f)
+{
+	/* seq_cst, as in ring_release: the free bits are ordered before
+	 * the load of free_waiters in free_bits_done (Dekker with
+	 * ring_slot_wait_begin); release for take_slot's acquire. */
+	if (f->bits)
+		atomic_fetch_or_explicit(&rc->free_map[f->word], f->bits, memory_order_seq_cst);
+	f->bits = 0;
+}
+
+static void free_bits_add(struct ring_client *rc, struct free_bits *f, uint32_t idx)
+{
+	if (f->bits && f->word != idx / MAP_BITS)
+		free_bits_flush(rc, f);
+	f->word = idx / MAP_BITS;
+	f->bits |= 1ull << (idx % MAP_BITS);
+	f->n++;
+}
+
+/* The last flush, then wake the threads waiting for a slot, if any. */
+static void free_bits_done(struct ring_client *rc, struct free_bits *f)
+{
+	free_bits_flush(rc, f);
+	if (f->n && atomic_load_explicit(&rc->free_waiters, memory_order_seq_cst)) {
+		atomic_fetch_add_explicit(&rc->freed, 1, memory_order_relaxed);
+		futex_wake_private(&rc->freed, (int)(f->n < INT_MAX ? f->n : INT_MAX));
+	}
+}
+
 unsigned ring_reap(struct ring_client *rc, const struct chan_geom *g, void *mem,
 		   struct aoki_cqe *out, unsigned max)
 {
 	struct chan_hdr *h = mem;
 	struct chan_slot *slots = chan_slots(mem, g);
 	_Atomic uint32_t *cq = chan_cq(mem, g);
-	unsigned n = 0;
+	struct free_bits fb = { 0, 0, 0 };
+	uint32_t run[REAP_RUN];
+	unsigned n = 0, nasync = 0;
 
 	while (n < max) {
 		uint32_t head = atomic_load_explicit(&rc->cq_head, memory_order_relaxed);
 		/* Acquire: as in ring_cq_pending. */
 		uint32_t tail = atomic_load_explicit(&h->cq_tail, memory_order_acquire);
-		uint32_t idx, st;
+		uint32_t k = tail - head;
 
-		if (head == tail || tail - head > g->nslots)
+		if (head == tail || k > g->nslots)
 			break;	/* empty, or a garbage tail */
-		idx = atomic_load_explicit(&cq[head & g->mask], memory_order_relaxed);
-		/* A reaper owns entry head once its CAS succeeds.  The entry
-		 * cannot have been overwritten meanwhile: that needs more
-		 * unreaped completions than there are slots.  Failure means
-		 * another reaper took it (lock-free); retry. */
-		if (!atomic_compare_exchange_weak_explicit(&rc->cq_head, &head, head + 1,
+		if (k > max - n)
+			k = max - n;
+		if (k > REAP_RUN)
+			k = REAP_RUN;
+		for (uint32_t i = 0; i < k; i++)
+			run[i] = atomic_load_explicit(&cq[(head + i) & g->mask],
+						      memory_order_relaxed);
+		/* A reaper owns entries head .. head + k - 1 once its CAS
+		 * succeeds.  None can have been overwritten since we read it:
+		 * with cq_head still at head no entry from head on was
+		 * reaped, so fewer than nslots completions follow head, and
+		 * the server writes entry head + nslots only after that many.
+		 * Failure means another reaper took some (lock-free); retry. */
+		if (!atomic_compare_exchange_weak_explicit(&rc->cq_head, &head, head + k,
 							   memory_order_relaxed,
 							   memory_order_relaxed))
 			continue;
-		if (idx >= g->nslots)
-			continue;	/* a corrupt entry: nothing to free */
-		/* Acquire pairs with the server's release store of DONE. */
-		st = atomic_load_explicit(&slots[idx].state, memory_order_acquire);
-		if ((st & SLOT_KIND_MASK) != SLOT_DONE)
-			continue;	/* not a reply: never free a busy slot */
-		out[n].tag = slots[idx].tag;
-		out[n].status = slots[idx].status;
-		out[n].len = slots[idx].len > AOKI_MSG_PAYLOAD ? AOKI_MSG_PAYLOAD : slots[idx].len;
-		memcpy(out[n].payload, slots[idx].payload, out[n].len);
-		atomic_fetch_sub_explicit(&rc->nasync, 1, memory_order_relaxed);
-		ring_release(rc, idx, st);
-		n++;
+		for (uint32_t i = 0; i < k; i++) {
+			uint32_t idx = run[i], st;
+			struct chan_slot *s;
+
+			if (idx >= g->nslots)
+				continue;	/* a corrupt entry: nothing to free */
+			s = &slots[idx];
+			/* Acquire pairs with the server's release store of DONE. */
+			st = atomic_load_explicit(&s->state, memory_order_acquire);
+			if ((st & SLOT_KIND_MASK) != SLOT_DONE)
+				continue;	/* not a reply: never free a busy slot */
+			out[n].tag = s->tag;
+			out[n].status = s->status;
+			out[n].len = s->len > AOKI_MSG_PAYLOAD ? AOKI_MSG_PAYLOAD : s->len;
+			/* The whole payload: a constant size is a few inline
+			 * moves; bytes past len mean nothing. */
+			memcpy(out[n].payload, s->payload, AOKI_MSG_PAYLOAD);
+			/* Relaxed: as in ring_release. */
+			atomic_store_explicit(&rc->consumed[idx], st, memory_order_relaxed);
+			free_bits_add(rc, &fb, idx);
+			nasync++;
+			n++;
+		}
 	}
+	if (nasync)
+		atomic_fetch_sub_explicit(&rc->nasync, nasync, memory_order_relaxed);
+	free_bits_done(rc, &fb);
 	return n;
-}
-
-int ring_doorbell(void *mem)
-{
-	struct chan_hdr *h = mem;
-
-	/* Store-load ordering (Dekker) with the server's sleep protocol
-	 * (worker.c worker_sleep): it stores srv_sleeping = 1, fences, then
-	 * rechecks the rings; we stored QUEUED, fence, then check
-	 * srv_sleeping.  At least one of us sees the other's store, so a
-	 * request is never left unseen while the server sleeps. */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&h->srv_sleeping, memory_order_relaxed)) {
-		atomic_store_explicit(&h->srv_sleeping, 0, memory_order_relaxed);
-		futex_wake_shared(&h->srv_sleeping, 1);
-		return 1;
-	}
-	return 0;
 }
 
 /* ------------------------------------------------------------ server */

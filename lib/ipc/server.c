@@ -1,8 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * server.c - a server's life cycle (create, start, stop, destroy) and
- * what every thread does to a channel (references, kill, drop).  The
- * acceptor thread is acceptor.c, the workers worker.c.
+ * server.c - a server's life cycle: create, start, stop, destroy.  The
+ * top of the server half of libaoki, which reads downwards:
+ *
+ *   server.c    life cycle
+ *   acceptor.c  the acceptor thread: admission (admit.c), grants
+ *   worker.c    the workers' serving loop
+ *   resume.c    a restarted server takes up a channel
+ *   request.c   a request's dispatch, deferral and reply
+ *   stats.c     the statistics request and counters
+ *   req_api.c   what a handler reads of a request
+ *   srv_chan.c  what every thread does to a channel (references, kill,
+ *               drop) and the log
+ *   ring.c, ctl.c, closer.c, sys.c   the protocol and system layers
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,112 +37,6 @@
 #define DEFAULT_BATCH 16
 #define DEFAULT_SPIN_NS 50000
 #define DEFAULT_MAX_CHANNELS 1024
-
-void srv_log(const struct aoki_server *srv, const char *fmt, ...)
-{
-	char line[256];
-	va_list ap;
-
-	if (srv->cfg.quiet)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "aoki-server[%d]: %s\n", (int)getpid(), line);
-}
-
-/* ------------------------------------------------------------ channels */
-
-void srv_chan_ref(struct srv_chan *ch)
-{
-	atomic_fetch_add_explicit(&ch->refs, 1, memory_order_relaxed);
-}
-
-static void chan_free(struct srv_chan *ch)
-{
-	/* Revokes parked behind deferred requests that never completed
-	 * (the channel went away first). */
-	while (ch->parked) {
-		struct aoki_req *r = ch->parked;
-
-		ch->parked = r->next;
-		free(r);
-	}
-	for (unsigned i = 0; ch->grants && i < ch->geom.max_grants; i++) {
-		struct srv_grant *g = atomic_load_explicit(&ch->grants[i], memory_order_relaxed);
-
-		if (g)
-			srv_grant_free(g);
-	}
-	free(ch->grants);
-	free(ch->grant_len);
-	if (ch->mem)
-		munmap(ch->mem, ch->geom.total_size);
-	/* Client-supplied (the notify socket) or able to hold descriptors
-	 * the client queued in it (both): closing may block, and this may
-	 * run on a worker.  The closer does it (closer.h). */
-	closer_push(ch->srv->closer, ch->ctl_fd);
-	closer_push(ch->srv->closer, ch->notify_fd);
-	free(ch);
-}
-
-void srv_chan_unref(struct srv_chan *ch)
-{
-	/* acq_rel: the last owner must see every other owner's writes
-	 * before it frees (the usual refcount pairing). */
-	if (atomic_fetch_sub_explicit(&ch->refs, 1, memory_order_acq_rel) == 1)
-		chan_free(ch);
-}
-
-void srv_chan_kill(struct srv_chan *ch)
-{
-	if (atomic_exchange_explicit(&ch->dead, 1, memory_order_relaxed))
-		return;
-	/* The shutdown makes the acceptor (and the client) see a hang-up. */
-	shutdown(ch->ctl_fd, SHUT_RDWR);
-	if (ch->hdr) {
-		/* Wake client threads asleep on the channel so they notice. */
-		atomic_fetch_add_explicit(&ch->hdr->cli_futex, 1, memory_order_relaxed);
-		futex_wake_shared(&ch->hdr->cli_futex, 1 << 30);
-	}
-	if (ch->worker)
-		worker_kick(ch->worker);
-}
-
-void srv_chan_drop(struct srv_chan *ch, const char *fmt, ...)
-{
-	char why[160];
-	va_list ap;
-
-	if (atomic_load_explicit(&ch->dead, memory_order_relaxed))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	srv_log(ch->srv, "dropping channel of pid %d uid %d: %s", (int)ch->peer.pid,
-		(int)ch->peer.uid, why);
-	atomic_fetch_add_explicit(&ch->srv->st.dropped, 1, memory_order_relaxed);
-	/* Tell the client this is final, so that it does not resume the
-	 * channel as it would after a crash.  Best effort and never
-	 * blocking: a client that does not read its socket loses the
-	 * message and reconnects, to be dropped again. */
-	struct ctl_msg bye = { .status = -EPROTO };
-
-	ctl_send(ch->ctl_fd, CTL_BYE, &bye, NULL, 0);	/* non-blocking socket */
-	srv_chan_kill(ch);
-}
-
-/* ------------------------------------------------------------ grants */
-
-void srv_grant_free(struct srv_grant *g)
-{
-	/* A kept descriptor is a checked memfd (acceptor.c): its close
-	 * cannot block, so any thread may do it. */
-	munmap(g->base, g->len);
-	if (g->fd >= 0)
-		close(g->fd);
-	free(g);
-}
 
 /* ------------------------------------------------------------ life cycle */
 
@@ -352,18 +256,3 @@ void aoki_server_destroy(struct aoki_server *srv)
 	free(srv);
 }
 
-void aoki_server_get_stats(struct aoki_server *srv, struct aoki_server_stats *out)
-{
-	out->requests = 0;
-	for (unsigned i = 0; i < srv->nworkers; i++)
-		out->requests += atomic_load_explicit(&srv->workers[i].requests,
-						      memory_order_relaxed);
-	out->channels = atomic_load_explicit(&srv->nchannels, memory_order_relaxed);
-	out->accepted = atomic_load_explicit(&srv->st.accepted, memory_order_relaxed);
-	out->dropped = atomic_load_explicit(&srv->st.dropped, memory_order_relaxed);
-	out->refused = atomic_load_explicit(&srv->st.refused, memory_order_relaxed);
-	out->sleeps = atomic_load_explicit(&srv->st.sleeps, memory_order_relaxed);
-	out->resumed = atomic_load_explicit(&srv->st.resumed, memory_order_relaxed);
-	out->rerun = atomic_load_explicit(&srv->st.rerun, memory_order_relaxed);
-	srv_stats_identity(srv, out);
-}

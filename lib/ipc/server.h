@@ -11,6 +11,7 @@
 #include "ctl.h"
 #include "layout.h"
 #include "ring.h"
+#include "sys.h"
 
 struct srv_grant {
 	void *base;
@@ -171,7 +172,13 @@ void acceptor_release_all(struct aoki_server *srv);
 /* Hand a freshly attached channel to the least loaded worker. */
 void worker_adopt(struct aoki_server *srv, struct srv_chan *ch);
 void *worker_main(void *arg);
-void worker_kick(struct worker *w);
+/* Wake worker @w (a new channel, a channel to drop, stop).  Release
+ * pairs with the acquire load of wake in worker_main. */
+static inline void worker_kick(struct worker *w)
+{
+	atomic_fetch_add_explicit(&w->wake, 1, memory_order_release);
+	futex_wake_shared(&w->wake, 1);
+}
 /* Serve up to @budget requests of @ch; returns how many were taken.
  * Drops the channel on a protocol violation.  (Exported for fuzz/.) */
 unsigned worker_serve(struct worker *w, struct srv_chan *ch, unsigned budget);
@@ -190,8 +197,9 @@ void srv_stats_reply(struct aoki_req *req);
 /* stats.c: the process fields of @out (pid, start, uptime, epoch, workers). */
 void srv_stats_identity(const struct aoki_server *srv, struct aoki_server_stats *out);
 
-/* Tell the worker's extension that grant @g of @ch goes away. */
-void worker_grant_gone(struct srv_chan *ch, const struct srv_grant *g);
+/* Tell the worker's extension that grant @g of @ch goes away
+ * (srv_chan.c). */
+void srv_chan_grant_gone(struct srv_chan *ch, const struct srv_grant *g);
 
 void srv_log(const struct aoki_server *srv, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -181,3 +181,19 @@ int aoki_query_stats(struct aoki_chan *ch, struct aoki_server_stats *out, void *
 	rv = aoki_grant_revoke(ch, ref.grant);
 	return r < 0 ? r : rv;
 }
+
+void aoki_server_get_stats(struct aoki_server *srv, struct aoki_server_stats *out)
+{
+	out->requests = 0;
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		out->requests += atomic_load_explicit(&srv->workers[i].requests,
+						      memory_order_relaxed);
+	out->channels = atomic_load_explicit(&srv->nchannels, memory_order_relaxed);
+	out->accepted = atomic_load_explicit(&srv->st.accepted, memory_order_relaxed);
+	out->dropped = atomic_load_explicit(&srv->st.dropped, memory_order_relaxed);
+	out->refused = atomic_load_explicit(&srv->st.refused, memory_order_relaxed);
+	out->sleeps = atomic_load_explicit(&srv->st.sleeps, memory_order_relaxed);
+	out->resumed = atomic_load_explicit(&srv->st.resumed, memory_order_relaxed);
+	out->rerun = atomic_load_explicit(&srv->st.rerun, memory_order_relaxed);
+	srv_stats_identity(srv, out);
+}

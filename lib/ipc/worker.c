@@ -32,12 +32,6 @@
 #define SPURIOUS_LIMIT 2000
 #define SPURIOUS_WINDOW_NS 1000000000
 
-void worker_kick(struct worker *w)
-{
-	atomic_fetch_add_explicit(&w->wake, 1, memory_order_release);
-	futex_wake_shared(&w->wake, 1);
-}
-
 void worker_adopt(struct aoki_server *srv, struct srv_chan *ch)
 {
 	struct worker *best = &srv->workers[0];
@@ -104,16 +98,6 @@ static void take_inbox(struct worker *w)
 		chan_rerun(w, w->chans[i]);
 }
 
-void worker_grant_gone(struct srv_chan *ch, const struct srv_grant *g)
-{
-	const struct aoki_worker_ops *ops = ch->srv->cfg.worker_ops;
-
-	/* Not after ops->stop: the channels a stopping worker drops had
-	 * their I/O finished by it. */
-	if (ops && ops->grant_gone && ch->worker && ch->worker->ops_started)
-		ops->grant_gone(ch->worker->ops_ctx, g->serial);
-}
-
 static void remove_chan(struct worker *w, unsigned i)
 {
 	struct srv_chan *ch = w->chans[i];
@@ -125,7 +109,7 @@ static void remove_chan(struct worker *w, unsigned i)
 		struct srv_grant *g = atomic_load_explicit(&ch->grants[k], memory_order_acquire);
 
 		if (g)
-			worker_grant_gone(ch, g);
+			srv_chan_grant_gone(ch, g);
 	}
 
 	w->chans[i] = w->chans[--w->nchans];

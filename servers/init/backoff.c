@@ -22,6 +22,12 @@ int init_backoff_init(struct init_backoff *b, const struct init_server_conf *con
 	return 0;
 }
 
+void init_backoff_reset(struct init_backoff *b)
+{
+	b->next_ms = b->conf->backoff_min_ms;
+	b->ncrash = b->head = 0;
+}
+
 void init_backoff_free(struct init_backoff *b)
 {
 	free(b->crash_ns);

@@ -8,7 +8,8 @@
  *   port = NAME [NAME...]       (may repeat)
  *   restart = on-failure        (always | on-failure | never)
  *   backoff-min-ms = 0  backoff-max-ms = 5000  backoff-reset-ms = 10000
- *   crash-limit = 10  crash-window-s = 60  stop-timeout-ms = 5000
+ *   crash-limit = 10  crash-window-s = 60  cool-down-s = 0
+ *   no-restart-status = 2  stop-timeout-ms = 5000
  *
  * Every error names the file and line.  The parser only reads text; the
  * file system is looked at by init_config_check_exec().
@@ -36,6 +37,8 @@ static const struct num_key {
 	{ "backoff-reset-ms", offsetof(struct init_server_conf, backoff_reset_ms), 0, MS_MAX },
 	{ "crash-limit", offsetof(struct init_server_conf, crash_limit), 0, INIT_CRASH_LIMIT_MAX },
 	{ "crash-window-s", offsetof(struct init_server_conf, crash_window_s), 1, 86400 },
+	{ "cool-down-s", offsetof(struct init_server_conf, cool_down_s), 0, 86400 },
+	{ "no-restart-status", offsetof(struct init_server_conf, no_restart_status), 0, 255 },
 	{ "stop-timeout-ms", offsetof(struct init_server_conf, stop_timeout_ms), 0, MS_MAX },
 };
 #define NUM_KEYS (sizeof(num_keys) / sizeof(num_keys[0]))
@@ -178,7 +181,8 @@ static int section(struct parser *p, char *inner)
 	*s = (struct init_server_conf){
 		.restart = INIT_RESTART_ON_FAILURE, .backoff_min_ms = 0,
 		.backoff_max_ms = 5000, .backoff_reset_ms = 10000, .crash_limit = 10,
-		.crash_window_s = 60, .stop_timeout_ms = 5000, .line = p->line,
+		.crash_window_s = 60, .cool_down_s = 0, .no_restart_status = 2,
+		.stop_timeout_ms = 5000, .line = p->line,
 	};
 	strcpy(s->name, name);	/* fits: init_name_ok */
 	p->cur = s;

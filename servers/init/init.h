@@ -47,6 +47,8 @@ struct init_server_conf {
 	unsigned backoff_reset_ms;	/* up this long: the next crash is a "first" again */
 	unsigned crash_limit;		/* give up at this many crashes in the window; 0: never */
 	unsigned crash_window_s;
+	unsigned cool_down_s;		/* at the crash limit: retry after this; 0: give up */
+	unsigned no_restart_status;	/* this exit status: never restart; 0: none */
 	unsigned stop_timeout_ms;	/* SIGTERM, then SIGKILL after this */
 	unsigned line;			/* of the section header */
 	unsigned exec_line;		/* of the exec key */
@@ -112,6 +114,10 @@ struct init_backoff {
 /* init_backoff_init - set @b up for @conf (kept by reference).
  * Returns 0 or -ENOMEM. */
 int init_backoff_init(struct init_backoff *b, const struct init_server_conf *conf);
+
+/* init_backoff_reset - forget @b's crashes: the next one is a first
+ * crash again (after a cool-down, see cool-down-s in aoki-init(8)). */
+void init_backoff_reset(struct init_backoff *b);
 
 /* init_backoff_free - release @b; idempotent. */
 void init_backoff_free(struct init_backoff *b);

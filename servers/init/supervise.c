@@ -28,6 +28,8 @@
 enum srv_state {
 	SRV_RUNNING,		/* a process is up */
 	SRV_WAITING,		/* exited; restart at restart_at_ns */
+	SRV_COOLING,		/* crash limit: ports removed; new ones and a
+				 * restart at restart_at_ns (cool-down-s) */
 	SRV_DONE,		/* exited for good, or stopped */
 	SRV_FAILED,		/* gave up, or failed under restart = never */
 };
@@ -84,6 +86,7 @@ static void status_update(struct init_sup *sup, struct server *s)
 {
 	static const char *const names[] = {
 		[SRV_RUNNING] = "running", [SRV_WAITING] = "restarting",
+		[SRV_COOLING] = "cooling",
 		[SRV_DONE] = "stopped", [SRV_FAILED] = "failed",
 	};
 	struct init_status st = {
@@ -115,10 +118,62 @@ static void pidfile_remove(struct init_sup *sup, struct server *s)
 	s->pidfile = 0;
 }
 
-/* @s's process is gone (or never started): log @how and decide. */
-static void exited(struct init_sup *sup, struct server *s, const char *how, int clean,
+/* The crash limit is reached: give up, or remove the ports for
+ * cool-down-s and then try again.  Either way clients fail at once
+ * (-ENOENT) instead of waiting out their reconnect deadline. */
+static void crash_limit(struct init_sup *sup, struct server *s, const char *who,
+			const char *how, int64_t now)
+{
+	const struct init_server_conf *c = s->conf;
+
+	if (!c->cool_down_s) {
+		init_log("%s %s; giving up: %u crashes within %u s (crash-limit); its ports "
+			 "are removed and it stays down until aoki-init restarts (cool-down-s = 0)",
+			 who, how, c->crash_limit, c->crash_window_s);
+		settle(sup, s, SRV_FAILED);
+		return;
+	}
+	init_log("%s %s; %u crashes within %u s (crash-limit): its ports are removed; "
+		 "new ones and a restart in %u s (cool-down-s)", who, how, c->crash_limit,
+		 c->crash_window_s, c->cool_down_s);
+	for (unsigned i = 0; i < c->nports; i++)
+		init_socket_close(&s->socks[i]);
+	s->state = SRV_COOLING;
+	s->restart_at_ns = now + (int64_t)c->cool_down_s * 1000000000;
+}
+
+/* The cool-down of @s is over: new sockets, a fresh crash count.
+ * Returns 0, or -errno after giving @s up. */
+static int cooled(struct init_sup *sup, struct server *s)
+{
+	const struct init_server_conf *c = s->conf;
+
+	for (unsigned i = 0; i < c->nports; i++) {
+		int r = init_socket_open(sup->run_dir, c->ports[i], &s->socks[i]);
+
+		if (r < 0) {
+			init_log("server %s: port %s: cannot create %s/%s.sock again: %s; "
+				 "giving up", c->name, c->ports[i], sup->run_dir, c->ports[i],
+				 r == -EADDRINUSE ? "another process listens there" : strerror(-r));
+			settle(sup, s, SRV_FAILED);
+			status_update(sup, s);
+			return r;
+		}
+		s->fds[i] = s->socks[i].fd;
+	}
+	init_backoff_reset(&s->backoff);
+	init_log("server %s: cool-down over; ports created again", c->name);
+	return 0;
+}
+
+/*
+ * @s's process is gone (or never started): log @how and decide.  @code is
+ * its exit status, or -1 (killed by a signal, or not started).
+ */
+static void exited(struct init_sup *sup, struct server *s, const char *how, int code,
 		   int64_t now)
 {
+	int clean = code == 0;
 	const struct init_server_conf *c = s->conf;
 	char who[INIT_NAME_MAX + 32];
 	long delay;
@@ -139,6 +194,14 @@ static void exited(struct init_sup *sup, struct server *s, const char *how, int 
 		settle(sup, s, SRV_DONE);
 		return;
 	}
+	if (code > 0 && (unsigned)code == c->no_restart_status) {
+		/* The s6 convention (there: 125): the server says running it
+		 * again is pointless, e.g. its configuration is wrong. */
+		init_log("%s %s; not restarted: exit status %d means a usage or configuration "
+			 "error (no-restart-status)", who, how, code);
+		settle(sup, s, SRV_FAILED);
+		return;
+	}
 	if (c->restart == INIT_RESTART_NEVER || (clean && c->restart == INIT_RESTART_ON_FAILURE)) {
 		init_log("%s %s; not restarted (restart = %s)", who, how,
 			 c->restart == INIT_RESTART_NEVER ? "never" : "on-failure");
@@ -147,9 +210,7 @@ static void exited(struct init_sup *sup, struct server *s, const char *how, int 
 	}
 	delay = init_backoff_crash(&s->backoff, now, now - s->started_ns);
 	if (delay < 0) {
-		init_log("%s %s; giving up: %u crashes within %u s (crash-limit)", who, how,
-			 c->crash_limit, c->crash_window_s);
-		settle(sup, s, SRV_FAILED);
+		crash_limit(sup, s, who, how, now);
 		return;
 	}
 	init_log("%s %s; restart in %ld ms", who, how, delay);
@@ -170,7 +231,7 @@ static void start(struct init_sup *sup, struct server *s, int64_t now)
 	s->started_wall_ns = wall_ns();
 	if (pid < 0) {
 		snprintf(how, sizeof(how), "could not be started (fork: %s)", strerror((int)-pid));
-		exited(sup, s, how, 0, now);
+		exited(sup, s, how, -1, now);
 		status_update(sup, s);
 		return;
 	}
@@ -201,7 +262,7 @@ static void reap(struct init_sup *sup, struct server *s, int status)
 	char how[96];
 
 	init_wait_status(status, how, sizeof(how));
-	exited(sup, s, how, WIFEXITED(status) && WEXITSTATUS(status) == 0, mono_ns());
+	exited(sup, s, how, WIFEXITED(status) ? WEXITSTATUS(status) : -1, mono_ns());
 	status_update(sup, s);
 }
 
@@ -274,11 +335,14 @@ static unsigned restart_due(struct init_sup *sup, int64_t now, int64_t *next)
 	for (unsigned i = 0; i < sup->n; i++) {
 		struct server *s = &sup->srv[i];
 
+		if (s->state == SRV_COOLING && now >= s->restart_at_ns && cooled(sup, s) == 0)
+			s->state = SRV_WAITING;
 		if (s->state == SRV_WAITING && now >= s->restart_at_ns)
 			start(sup, s, now);
-		if (s->state == SRV_WAITING)
+		if (s->state == SRV_WAITING || s->state == SRV_COOLING)
 			earliest(next, s->restart_at_ns);
-		live += s->state == SRV_RUNNING || s->state == SRV_WAITING;
+		live += s->state == SRV_RUNNING || s->state == SRV_WAITING ||
+			s->state == SRV_COOLING;
 	}
 	return live;
 }
@@ -291,7 +355,7 @@ static int stop_step(struct init_sup *sup, int64_t now, int64_t *next)
 		const struct init_server_conf *c = s->conf;
 
 		if (s->pid <= 0) {
-			if (s->state == SRV_WAITING)
+			if (s->state == SRV_WAITING || s->state == SRV_COOLING)
 				settle(sup, s, SRV_DONE);
 			continue;
 		}

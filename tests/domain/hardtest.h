@@ -92,6 +92,7 @@ static int run_attacks(const struct attack *list, unsigned n)
 {
 	struct child_result r;
 	unsigned plain = 0, hard = AOKI_DOMAIN_HARDEN;
+	int failed = 0;
 
 	CHECK(in_child(probe, NULL, &r) == 0);
 	if (r.exited && r.code == 77) {
@@ -107,24 +108,26 @@ static int run_attacks(const struct attack *list, unsigned n)
 			CHECK(in_child(run_one, args, &r) == 0);
 			unsupported = r.exited && r.code == ATTACK_UNSUPPORTED;
 			if (!unsupported && (!r.exited || r.code != ATTACK_WORKED)) {
-				fprintf(stderr, "%s without hardening: expected it to work, got %s %d: %s\n",
+				fprintf(stderr, "FAILED: %s without hardening: expected it to work, got %s %d: %s\n",
 					list[i].name, r.exited ? "exit" : "signal", r.code, r.err);
-				return 1;
+				failed = 1;
+				continue;
 			}
 		}
 		args[1] = &hard;
 		CHECK(in_child(run_one, args, &r) == 0);
 		if (!r.exited || r.code != ATTACK_BLOCKED) {
-			fprintf(stderr, "%s with hardening: expected it blocked, got %s %d: %s\n",
+			fprintf(stderr, "FAILED: %s with hardening: expected it blocked, got %s %d: %s\n",
 				list[i].name, r.exited ? "exit" : "signal", r.code, r.err);
-			return 1;
+			failed = 1;
+			continue;
 		}
 		printf("ok: %s: %s, blocked with hardening\n", list[i].name,
 		       list[i].plain_only_blocked ? "not run without (would crash)" :
 		       unsupported ? "refused by this kernel without (shown on newer ones)" :
 		       "works without");
 	}
-	return 0;
+	return failed;
 }
 
 #endif
