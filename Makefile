@@ -7,7 +7,9 @@
 #                        aoki-fsd and aoki-blkd are killed, aoki down, e2fsck
 #                        (aoki demo; docs/stack.md)
 #   make bench           run the benchmarks (bench/)
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make install         PREFIX=/usr/local DESTDIR=: libraries, headers, programs,
+#                        manual pages (and a page per function: man aoki_connect),
+#                        systemd units, example configurations (doc/aoki/examples)
 #   make SAN=address,undefined test     sanitizer build in build-san-*/
 #   make SAN=thread test                TSan build
 #   V=1                  show the commands
@@ -18,7 +20,10 @@ LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
-VERSION := 0.1.0
+DOCDIR  ?= $(PREFIX)/share/doc/aoki
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+# The one place the version is written is lib/util/version.h.
+VERSION := $(shell sed -n 's/^\#define AOKI_VERSION "\(.*\)"/\1/p' lib/util/version.h)
 
 CC      ?= gcc
 SAN     ?=
@@ -31,7 +36,9 @@ comma := ,
 
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
-	   -fPIC -pthread -Iinclude -Iservers/echo -Itests/util
+	   -fPIC -pthread -Iinclude
+# Further include paths are per component (mk/util.mk, mk/echo.mk): the
+# library sees only include/, and nothing but tests sees tests/util.
 override LDFLAGS += -pthread
 ifneq ($(SAN),)
 override CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -O1
@@ -49,8 +56,15 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TOOL_SRC  := $(sort $(wildcard tools/aoki/*.c) $(wildcard bench/*.c))
 TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC  := $(sort $(wildcard tests/*.c))
-TEST_UTIL := tests/util/harness.c servers/echo/echo.c
-TEST_UTIL_OBJ := $(TEST_UTIL:%.c=$(BUILD)/obj/%.o)
+# Internal helpers of the programs (clocks, percentiles, the INI reader,
+# the version), never of the library: lib/util/, mk/util.mk.
+UTIL_SRC  := $(sort $(wildcard lib/util/*.c))
+UTIL_OBJ  := $(UTIL_SRC:%.c=$(BUILD)/obj/%.o)
+# The example server (servers/echo/echo.h): aoki demo, the IPC benchmarks
+# and soaks, aoki-echod and the tests serve it.  mk/echo.mk.
+ECHO_OBJ  := $(BUILD)/obj/servers/echo/echo.o
+TEST_UTIL := tests/util/harness.c
+TEST_UTIL_OBJ := $(TEST_UTIL:%.c=$(BUILD)/obj/%.o) $(ECHO_OBJ) $(UTIL_OBJ)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 MANPAGES  := $(sort $(wildcard docs/man/*.[1-8]))
 
@@ -83,10 +97,13 @@ $(LIBSO): $(LIB_OBJ) lib/libaoki.map
 		-o $@ $(filter %.o,$^) $(LDFLAGS)
 	$(Q)ln -sf libaoki.so.0 $(BUILD)/lib/libaoki.so
 
-$(AOKI): $(TOOL_OBJ) $(TEST_UTIL_OBJ) $(LIBA)
+$(AOKI): $(TOOL_OBJ) $(ECHO_OBJ) $(UTIL_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -o $@ $(TOOL_OBJ) $(TEST_UTIL_OBJ) $(LIBA) $(LDFLAGS) -lck -lm
+	$(Q)$(CC) -o $@ $(TOOL_OBJ) $(ECHO_OBJ) $(UTIL_OBJ) $(LIBA) $(LDFLAGS) -lck -lm
+
+# Test helpers (tests/util) are for tests only.
+$(BUILD)/obj/tests/%.o: override CFLAGS += -Itests/util
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_UTIL_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
@@ -127,9 +144,19 @@ install: all
 	install -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(LIBSO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libaoki.so.0 $(DESTDIR)$(LIBDIR)/libaoki.so
-	install -m 644 $(BUILD)/aoki.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' \
+		aoki.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/aoki.pc
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/aoki.pc
 	install -m 755 $(AOKI) $(DESTDIR)$(BINDIR)/
 	for m in $(MANPAGES); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	scripts/man-links.sh $(DESTDIR)$(MANDIR) $(MANPAGES)
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR)/examples
+	for f in dist/systemd/*; do \
+		sed 's|/usr/local/bin/|$(BINDIR)/|g' $$f > $(DESTDIR)$(SYSTEMDUNITDIR)/$${f##*/} && \
+		chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${f##*/}; done
+	for f in dist/*.example; do \
+		sed 's|/usr/local/bin/|$(BINDIR)/|g' $$f > $(DESTDIR)$(DOCDIR)/examples/$${f##*/} && \
+		chmod 644 $(DESTDIR)$(DOCDIR)/examples/$${f##*/}; done
 
 clean:
 	rm -rf build build-san-*

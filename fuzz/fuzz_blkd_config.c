@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_blkd_config - aoki-blkd's configuration parser (servers/blkd/
- * config.c) over arbitrary file contents.  Properties: no crash or leak;
+ * config.c, over the shared reader lib/util/ini.c, which fuzz_ini drives
+ * alone) over arbitrary file contents.  Properties: no crash or leak;
  * on success every volume has a valid name and a path, and at most
  * BLKD_MAX_ALLOW allow entries; on failure the message names the file
  * and a line.

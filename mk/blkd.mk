@@ -1,7 +1,8 @@
 # mk/blkd.mk - the storage server aoki-blkd (servers/blkd) and its tests.
 # Included by the top-level Makefile after its own rules.
 #
-#   servers/blkd/*.c        -> $(BUILD)/bin/aoki-blkd (with servers/common)
+#   servers/blkd/*.c        -> $(BUILD)/bin/aoki-blkd (with servers/common
+#                              and lib/util)
 #   tests/blk-*.c           -> $(BUILD)/tests/blk-* (generic rule); they run
 #                              $(BUILD)/bin/aoki-blkd, so depend on it
 
@@ -9,7 +10,7 @@ BLKD_SRC := $(sort $(wildcard servers/blkd/*.c)) servers/common/daemon.c
 BLKD_OBJ := $(BLKD_SRC:%.c=$(BUILD)/obj/%.o)
 BLKD_BIN := $(BUILD)/bin/aoki-blkd
 
-$(BLKD_BIN): $(BLKD_OBJ) $(LIBA)
+$(BLKD_BIN): $(BLKD_OBJ) $(UTIL_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) -luring

@@ -16,7 +16,7 @@ FSD_CORE_OBJ := $(filter-out $(BUILD)/obj/servers/fsd/main.o,$(FSD_OBJ))
 FSD_BIN := $(BUILD)/bin/aoki-fsd
 FSD_LIBS := -lext2fs -lcom_err
 
-$(FSD_BIN): $(FSD_OBJ) $(LIBA)
+$(FSD_BIN): $(FSD_OBJ) $(UTIL_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(FSD_LIBS)

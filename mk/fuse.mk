@@ -15,8 +15,7 @@ FUSE_OBJ := $(FUSE_SRC:%.c=$(BUILD)/obj/%.o)
 FUSE_BIN := $(BUILD)/bin/aoki-fuse
 FUSE_PKG := $(shell pkg-config --cflags --libs fuse3 2>/dev/null)
 
-$(FUSE_OBJ): override CFLAGS += $(shell pkg-config --cflags fuse3 2>/dev/null) \
-	-DAOKI_VERSION='"$(VERSION)"'
+$(FUSE_OBJ): override CFLAGS += $(shell pkg-config --cflags fuse3 2>/dev/null)
 
 $(FUSE_BIN): $(FUSE_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)

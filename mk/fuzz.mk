@@ -8,8 +8,8 @@ FUZZ_TIME   ?= 60
 FUZZ_BUILD  := $(BUILD)/fuzz
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter -pthread \
-	       -Iinclude -Iservers/echo $(FUZZ_SAN)
-FUZZ_LIB_SRC := $(LIB_SRC) servers/echo/echo.c \
+	       -Iinclude -Iservers/echo -Ilib/util $(FUZZ_SAN)
+FUZZ_LIB_SRC := $(LIB_SRC) servers/echo/echo.c $(UTIL_SRC) \
 		$(filter-out servers/blkd/main.c,$(wildcard servers/blkd/*.c))
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
 # The fsd harnesses (fuzz_fsd_*): fsd's file-system code but main.c, over

@@ -1,9 +1,8 @@
-# mk/init.mk - the supervisor aoki-init (servers/init), the stand-alone
-# echo server aoki-echod, and their tests.  Included by the top-level
-# Makefile after its own rules.
+# mk/init.mk - the supervisor aoki-init (servers/init) and its tests
+# (they run aoki-echod, mk/echo.mk).  Included by the top-level Makefile
+# after its own rules.
 #
 #   servers/init/*.c        -> $(BUILD)/bin/aoki-init
-#   servers/echo/echod.c    -> $(BUILD)/bin/aoki-echod
 #   tests/init/NAME.c       -> $(BUILD)/tests/init-NAME, linked with the
 #                              aoki-init objects (all but main.c), so unit
 #                              tests can call them
@@ -11,19 +10,10 @@
 INIT_SRC      := $(sort $(wildcard servers/init/*.c))
 INIT_CORE_OBJ := $(filter-out %/main.o,$(INIT_SRC:%.c=$(BUILD)/obj/%.o))
 INIT_BIN      := $(BUILD)/bin/aoki-init
-ECHOD_BIN     := $(BUILD)/bin/aoki-echod
 INIT_TEST_SRC := $(sort $(wildcard tests/init/*.c))
 INIT_TEST_BIN := $(INIT_TEST_SRC:tests/init/%.c=$(BUILD)/tests/init-%)
 
-$(BUILD)/obj/servers/init/main.o: override CFLAGS += -DAOKI_VERSION='"$(VERSION)"'
-
-$(INIT_BIN): $(BUILD)/obj/servers/init/main.o $(INIT_CORE_OBJ) $(LIBA)
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -o $@ $^ $(LDFLAGS)
-
-$(ECHOD_BIN): $(BUILD)/obj/servers/echo/echod.o $(BUILD)/obj/servers/echo/echo.o \
-		$(BUILD)/obj/servers/common/daemon.o $(LIBA)
+$(INIT_BIN): $(BUILD)/obj/servers/init/main.o $(INIT_CORE_OBJ) $(UTIL_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS)
@@ -38,11 +28,11 @@ $(INIT_TEST_BIN): $(BUILD)/tests/init-%: $(BUILD)/obj/tests/init/%.o $(INIT_CORE
 # The end-to-end tests run the programs (order-only: not linked in).
 $(INIT_TEST_BIN): | $(INIT_BIN) $(ECHOD_BIN)
 
-all: $(INIT_BIN) $(ECHOD_BIN)
+all: $(INIT_BIN)
 TEST_EXTRA += $(INIT_TEST_BIN)
 
 .PHONY: install-init
 install: install-init
-install-init: $(INIT_BIN) $(ECHOD_BIN)
+install-init: $(INIT_BIN)
 	install -d $(DESTDIR)$(BINDIR)
-	install -m 755 $(INIT_BIN) $(ECHOD_BIN) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(INIT_BIN) $(DESTDIR)$(BINDIR)/

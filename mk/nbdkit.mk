@@ -23,7 +23,7 @@ NBDKIT_CFLAGS := $(shell pkg-config --cflags nbdkit)
 $(NBDKIT_PLUGIN): tools/nbdkit/aoki-blk.c $(LIBA) mk/nbdkit.mk
 	@mkdir -p $(dir $@) $(BUILD)/obj/tools/nbdkit
 	@$(if $(Q),echo "  CCLD    $@")
-	$(Q)$(CC) $(CFLAGS) $(NBDKIT_CFLAGS) -shared -fPIC \
+	$(Q)$(CC) $(CFLAGS) $(UTIL_INC) $(NBDKIT_CFLAGS) -shared -fPIC \
 		-MMD -MP -MF $(BUILD)/obj/tools/nbdkit/aoki-blk-plugin.d \
 		-o $@ $< $(LIBA) $(LDFLAGS) -Wl,--exclude-libs,ALL
 

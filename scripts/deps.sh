@@ -4,8 +4,11 @@
 # Usage: scripts/deps.sh [--check]   (--check: list what is missing, exit 1 if any)
 set -eu
 
+# qemu-utils: qemu-io, which tests/blk-nbd.sh uses for FUA, write-zeroes,
+# discard and flush through nbdkit (without it those checks are skipped).
+
 PKGS="build-essential pkg-config clang llvm libclang-rt-14-dev liburing-dev libck-dev \
-qemu-system-x86 busybox-static cpio strace nbdkit nbdkit-plugin-dev libnbd-bin fio \
+qemu-system-x86 qemu-utils busybox-static cpio strace nbdkit nbdkit-plugin-dev libnbd-bin fio \
 libext2fs-dev e2fsprogs fuse2fs fuse3 libfuse3-dev sqlite3 git tar"
 
 missing=""

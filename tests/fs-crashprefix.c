@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "fs_util.h"
+#include "hash.h"
 #include "../../servers/blkd/record.h"
 
 #define IMG_MIB 32u
@@ -62,11 +63,7 @@ static uint64_t rnd(uint64_t *s)
 
 static uint64_t fnv(const uint8_t *p, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
+	return util_fnv1a64(p, n);
 }
 
 /* ------------------------------------------------------------- model */

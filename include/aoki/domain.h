@@ -105,7 +105,8 @@ struct aoki_domain_fault {
  * processes' and threads' /proc directories), then installs the seccomp
  * filter.  Hardening must be asked for while the caller is the only
  * thread (Landlock binds the calling thread and what it creates later).
- * Returns 0, -EPERM (gadget found / seccomp refused / /proc unreadable),
+ * io_uring is refused in hardening mode, rings made before init included
+ * (docs/domain.md).  Returns 0, -EPERM (gadget found / seccomp refused / /proc unreadable),
  * -EOPNOTSUPP (hardening asked for without PKU, or without Landlock:
  * kernel before 5.13 or Landlock not in the LSM list; with
  * AOKI_DOMAIN_HARDEN_REPORT a missing Landlock is only reported), -EBUSY
@@ -126,18 +127,26 @@ bool aoki_domain_hardened(void);
 /*
  * aoki_domain_create - create compartment @name (at most 31 bytes kept)
  * with its own protection key and heap.  The calling thread gets no rights
- * on it.  Returns 0 with *@out set, -EINVAL (bad name/opts, not
- * initialised), -ENOSPC (no free protection key, or AOKI_DOMAIN_MAX
- * reached: keys are not virtualised), -ENOMEM.  Blocking (runtime lock).
+ * on it.  When no key is free, the keys of destroyed compartments are
+ * revoked from every thread of the process (SIGRTMAX, reserved by the
+ * runtime in PKU mode; up to 200 ms per thread that does not answer) and
+ * reused only if all answered.  Returns 0 with *@out set, -EINVAL (bad
+ * name/opts, not initialised), -ENOSPC (no free protection key, or
+ * AOKI_DOMAIN_MAX reached: keys are not virtualised; also while a thread
+ * blocks SIGRTMAX and keys wait for revocation), -ENOMEM.  Blocking
+ * (runtime lock).
  */
 int aoki_domain_create(const char *name, const struct aoki_domain_opts *opts,
 		       struct aoki_domain **out);
 
 /*
- * aoki_domain_destroy - free @d: its heap, every thread's stack in it, its
- * key; placed globals go back to key 0.  No thread may be inside @d.
- * Returns 0, -EBUSY (the calling thread is inside @d, or @d is attached
- * to another compartment).  Blocking.
+ * aoki_domain_destroy - free @d: its heap, every thread's stack in it;
+ * placed globals go back to key 0; the calling thread's rights on the key
+ * are dropped.  The key itself is held back (other threads, and gate
+ * frames, may still hold rights on it) until aoki_domain_create() finds
+ * no other key and revokes it from every thread.  No thread may be inside
+ * @d.  Returns 0, -EBUSY (the calling thread is inside @d, or @d is
+ * attached to another compartment).  Blocking.
  */
 int aoki_domain_destroy(struct aoki_domain *d);
 
@@ -271,10 +280,17 @@ int aoki_domain_last_fault(struct aoki_domain_fault *out);
 long aoki_domain_scan(const void *addr, size_t len, uintptr_t *first);
 
 /*
- * aoki_domain_map_exec - make [@addr, @addr + @len) (page aligned, already
- * mapped) read+execute after scanning it; the only way to create an
- * executable mapping in hardening mode.  Returns 0, -EPERM (a WRPKRU,
- * XRSTOR or WRFSBASE sequence found: nothing changed), -EINVAL, -ENOMEM.  Wait-free.
+ * aoki_domain_map_exec - make the code in [@addr, @addr + @len) (page
+ * aligned, already mapped, readable) executable after scanning it; the
+ * only way to create an executable mapping in hardening mode.  The bytes
+ * are copied into fresh private anonymous pages (in the compartment arena
+ * after init, where nobody else may change protections), scanned there,
+ * made read+execute, and moved over the range: whatever was mapped there
+ * (a shared memfd or file mapping included) is replaced, so writing
+ * another mapping of the same object does not change the code.  Returns
+ * 0, -EPERM (a WRPKRU, XRSTOR or WRFSBASE sequence found: the range is
+ * left read-only, otherwise unchanged), -EINVAL (bad range, or compartment
+ * memory), -ENOMEM.  Blocking (arena lock).
  */
 int aoki_domain_map_exec(void *addr, size_t len);
 
@@ -284,8 +300,11 @@ int aoki_domain_map_exec(void *addr, size_t len);
  * handler returns (a handler that rewrote it cannot grant itself rights).
  * Adds SA_ONSTACK: handlers run with no compartment rights and so cannot
  * use a compartment's stack.  In hardening mode the only way to install
- * a handler.  Returns 0 or
- * -errno from sigaction.  Blocking.
+ * a handler.  A signal that interrupts the gate code resumes it exactly
+ * where it was (the handler's edits of registers are undone), and a trap
+ * of the gate code (a failed check) is never handed to the handler: the
+ * process dies of it.  Returns 0, -EINVAL (SIGRTMAX in PKU mode: the
+ * runtime's revocation signal) or -errno from sigaction.  Blocking.
  */
 int aoki_domain_sigaction(int sig, const struct sigaction *act,
 			  struct sigaction *old);

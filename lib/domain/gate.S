@@ -52,6 +52,7 @@
 #define GF_IDX  4
 #define GF_RSP  8
 #define F_RSP  8			/* struct dom_frame (advisory, key 0) */
+#define PKRU_KEY0_ONLY 0xfffffffc	/* PKRU_ALL_DENIED: keys 1..15 denied */
 
 /*
  * OPEN_FRAMES: write the frame PKRU (key 0 and G only) and check it.
@@ -258,7 +259,23 @@ aoki__gate_enter_nopku:
 	.cfi_endproc
 	.size aoki__gate_enter_nopku, .-aoki__gate_enter_nopku
 
+/*
+ * Every failed check lands here, usually right after a wrpkru that wrote
+ * a value the check refused: trap only once PKRU is back to "key 0 only",
+ * so that the SIGILL frame (which a handler may resume from elsewhere)
+ * and anything that runs after it hold no compartment key and not the
+ * frame key.  The write is checked the ERIM way: a jump straight to it
+ * with another eax loops back and writes the constant.
+ */
+	.globl aoki__gate_bad
+	.hidden aoki__gate_bad
 aoki__gate_bad:
+	movl $PKRU_KEY0_ONLY, %eax
+	xorl %ecx, %ecx
+	xorl %edx, %edx
+	wrpkru
+	cmpl $PKRU_KEY0_ONLY, %eax
+	jne aoki__gate_bad
 	ud2
 
 /* uint32_t aoki__rdpkru(void) */

@@ -25,6 +25,10 @@
  *     userfaultfd (UFFDIO_COPY/MOVE fill or move compartment pages) and
  *     io_uring_setup/enter/register (io-wq workers keep the PKRU of the
  *     thread that created them; IORING_OP_MADVISE): EPERM;
+ *   - clone with CLONE_VM but neither CLONE_THREAD nor CLONE_VFORK (a
+ *     process sharing the address space is not in /proc/self/task, so
+ *     key revocation, revoke.c, cannot reach it): EPERM; clone3 (its
+ *     flags are in memory): ENOSYS, so that libc falls back to clone;
  *   - any x32 system call (number with bit 30 set: the same arch value
  *     as x86-64 and numbers no rule above matches): EPERM.
  * aoki_domain_place() in hardening mode stacks one more filter with the
@@ -33,6 +37,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/audit.h>
+#include <linux/sched.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
@@ -48,6 +53,9 @@
 
 #define MAXI 256
 #define X32_SYSCALL_BIT 0x40000000u
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
 #ifndef SYS_process_madvise
 #define SYS_process_madvise 440
 #endif
@@ -59,7 +67,7 @@
 #define OFF_ARG_HI(i) (OFF_ARG_LO(i) + 4)
 
 /* Labels of the terminal instructions, resolved at the end. */
-enum { L_ALLOW = 1, L_EPERM, L_KILL, L_RANGE, L_MMAP, L_PROT, L_SIGACT, L_MREMAP, L_NLABELS };
+enum { L_ALLOW = 1, L_EPERM, L_ENOSYS, L_KILL, L_RANGE, L_MMAP, L_PROT, L_SIGACT, L_MREMAP, L_NLABELS };
 
 struct prog {
 	struct sock_filter f[MAXI];
@@ -184,7 +192,7 @@ static void emit_trusted_ip(struct prog *p, const void *ip, int then)
 
 static int build(struct prog *p, bool full, const uintptr_t (*ranges)[2], unsigned nranges)
 {
-	int not_sigreturn, arch, shm, pers;
+	int not_sigreturn, arch, shm, pers, clone;
 
 	memset(p, 0, sizeof(*p));
 	p->next_label = L_NLABELS;
@@ -192,6 +200,7 @@ static int build(struct prog *p, bool full, const uintptr_t (*ranges)[2], unsign
 	arch = new_label(p);
 	shm = new_label(p);
 	pers = new_label(p);
+	clone = new_label(p);
 	ld(p, OFF_ARCH);
 	jeq(p, AUDIT_ARCH_X86_64, 0, L_KILL);
 	/* x32 calls share AUDIT_ARCH_X86_64 and differ by bit 30 of the
@@ -218,6 +227,8 @@ static int build(struct prog *p, bool full, const uintptr_t (*ranges)[2], unsign
 		jeq(p, SYS_io_uring_enter, L_EPERM, 0);
 		jeq(p, SYS_io_uring_register, L_EPERM, 0);
 		jeq(p, SYS_shmat, shm, 0);
+		jeq(p, SYS_clone, clone, 0);
+		jeq(p, SYS_clone3, L_ENOSYS, 0);
 		jeq(p, SYS_personality, pers, 0);
 		jeq(p, SYS_rt_sigaction, L_SIGACT, 0);
 		jeq(p, SYS_mprotect, L_PROT, 0);
@@ -260,6 +271,10 @@ static int build(struct prog *p, bool full, const uintptr_t (*ranges)[2], unsign
 		ld(p, OFF_ARG_LO(0));
 		jeq(p, 0xffffffffu, L_ALLOW, 0);
 		emit(p, BPF_JMP | BPF_JSET | BPF_K, READ_IMPLIES_EXEC, L_EPERM, L_ALLOW);
+		place(p, clone);
+		ld(p, OFF_ARG_LO(0));
+		emit(p, BPF_JMP | BPF_JSET | BPF_K, CLONE_VM, 0, L_ALLOW);
+		emit(p, BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD | CLONE_VFORK, L_ALLOW, L_EPERM);
 	}
 	place(p, L_MMAP);
 	if (full) {
@@ -277,6 +292,8 @@ static int build(struct prog *p, bool full, const uintptr_t (*ranges)[2], unsign
 	ret(p, SECCOMP_RET_ALLOW);
 	place(p, L_EPERM);
 	ret(p, SECCOMP_RET_ERRNO | EPERM);
+	place(p, L_ENOSYS);
+	ret(p, SECCOMP_RET_ERRNO | ENOSYS);
 	place(p, L_KILL);
 	ret(p, SECCOMP_RET_KILL_PROCESS);
 	return resolve(p);

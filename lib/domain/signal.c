@@ -52,11 +52,32 @@ static void wrapper(int sig, siginfo_t *si, void *ucv)
 	uint64_t *bv = NULL;
 	uint32_t *pk = dom_sigframe_pkru(ucv, &bv);
 	uint32_t saved = pk ? *pk : 0;
+	ucontext_t *uc = ucv;
+	uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+	bool in_gate = rip - (uintptr_t)aoki__gate_text_start <
+		       (uintptr_t)(aoki__gate_text_end - aoki__gate_text_start);
+	gregset_t regs;
 
+	/* Gate code between a wrpkru and its check (or a trap) must resume
+	 * where and as it was: a handler that moved it elsewhere would run
+	 * that code with the PKRU the check was about to refuse. */
+	if (in_gate && si && si->si_code > 0 &&
+	    (sig == SIGILL || sig == SIGTRAP || sig == SIGBUS || sig == SIGFPE)) {
+		/* A trap in the gate code (a failed check) is fatal: back to
+		 * the default action, and the instruction runs again. */
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+		dom_sigaction_raw(sig, &dfl, NULL);
+		return;
+	}
+	if (in_gate)
+		memcpy(regs, uc->uc_mcontext.gregs, sizeof(regs));
 	if (a->sa_flags & SA_SIGINFO)
 		a->sa_sigaction(sig, si, ucv);
 	else if (a->sa_handler != SIG_IGN && a->sa_handler != SIG_DFL)
 		a->sa_handler(sig);
+	if (in_gate)
+		memcpy(uc->uc_mcontext.gregs, regs, sizeof(regs));
 	if (pk) {
 		*pk = saved;
 		*bv |= 1ull << XFEATURE_PKRU;	/* restore it, not the init value */

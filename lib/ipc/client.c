@@ -252,7 +252,8 @@ static int64_t deadline_for(const struct aoki_chan *ch)
 int chan_submit_one(struct aoki_chan *ch, uint16_t op, const void *data, size_t len,
 		    uint64_t tag, uint16_t flags, int wait, struct chan_ticket *t)
 {
-	struct ring_msg m;
+	struct ring_req r = { .op = op, .flags = flags, .len = (uint16_t)len, .tag = tag,
+			      .data = data };
 	int idx;
 
 	idx = ring_claim(&ch->ring, &ch->geom, ch->hdr, flags & MSG_F_ASYNC);
@@ -260,15 +261,9 @@ int chan_submit_one(struct aoki_chan *ch, uint16_t op, const void *data, size_t 
 		idx = claim_waiting(ch, deadline_for(ch));
 	if (idx < 0)
 		return idx;
-	m.op = op;
-	m.flags = flags;
-	m.len = (uint16_t)len;
-	m.cpu = sys_cpu();
-	m.tag = tag;
-	if (len)
-		memcpy(m.payload, data, len);
+	r.cpu = sys_cpu();
 	t->idx = (uint32_t)idx;
-	t->pos = ring_publish(&ch->ring, &ch->geom, ch->hdr, t->idx, &m);
+	t->pos = ring_publish_many(&ch->ring, &ch->geom, ch->hdr, &t->idx, &r, 1);
 	return 0;
 }
 
@@ -330,25 +325,41 @@ int chan_wait_reply(struct aoki_chan *ch, const struct chan_ticket *t, void *rep
 	return n > rep_cap && rep ? -EMSGSIZE : status;
 }
 
+/* Requests that aoki_submit claims and publishes together (one RMW of the
+ * free map per word, one of the position counter). */
+#define SUBMIT_RUN 64
+
 int aoki_submit(struct aoki_chan *ch, const struct aoki_sqe *sqes, unsigned n)
 {
-	struct chan_ticket t;
-	unsigned i;
+	struct ring_req reqs[SUBMIT_RUN];
+	uint32_t idx[SUBMIT_RUN];
+	unsigned i = 0, k, got;
+	uint16_t cpu;
 	int r = 0;
 
 	if (chan_lost(ch))
 		return chan_lost(ch);
-	for (i = 0; i < n; i++) {
-		const struct aoki_sqe *e = &sqes[i];
+	cpu = sys_cpu();
+	while (i < n && r == 0) {
+		/* The next run, up to the first bad entry. */
+		for (k = 0; k < SUBMIT_RUN && i + k < n; k++) {
+			const struct aoki_sqe *e = &sqes[i + k];
 
-		if (e->len > AOKI_MSG_PAYLOAD || (e->len && !e->data) ||
-		    e->reserved || e->op >= AOKI_OP_RESERVED) {
-			r = -EINVAL;
-			break;
+			if (e->len > AOKI_MSG_PAYLOAD || (e->len && !e->data) ||
+			    e->reserved || e->op >= AOKI_OP_RESERVED) {
+				r = -EINVAL;
+				break;
+			}
+			reqs[k] = (struct ring_req){ .op = e->op, .flags = MSG_F_ASYNC,
+						     .len = (uint16_t)e->len, .cpu = cpu,
+						     .tag = e->tag, .data = e->data };
 		}
-		r = chan_submit_one(ch, e->op, e->data, e->len, e->tag, MSG_F_ASYNC, 0, &t);
-		if (r < 0)
-			break;
+		got = k ? ring_claim_many(&ch->ring, &ch->geom, ch->hdr, 1, idx, k) : 0;
+		if (got)
+			ring_publish_many(&ch->ring, &ch->geom, ch->hdr, idx, reqs, got);
+		i += got;
+		if (got < k)
+			r = -EAGAIN;	/* every slot is in use */
 	}
 	if (i)
 		chan_kick(ch);	/* one doorbell for the whole batch, at most */

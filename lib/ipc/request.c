@@ -239,6 +239,10 @@ uint16_t req_run(struct srv_chan *ch, uint32_t idx, uint64_t pos, int rerun)
 	ring_take(&ch->geom, ch->mem, idx, &req.msg);
 	req.status = 0;
 	req.rep_len = 0;
+	/* Cleared: the reply is published as a whole payload (req_publish,
+	 * ring_complete), and the bytes past rep_len would otherwise be the
+	 * last reply this stack held - another client's (ipc-reply-leak). */
+	memset(req.rep, 0, sizeof(req.rep));
 	req.deferred = 0;
 	req.rerun = (uint8_t)rerun;
 	req.next = NULL;

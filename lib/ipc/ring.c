@@ -146,26 +146,90 @@ int ring_claim(struct ring_client *rc, const struct chan_geom *g, void *mem, int
 	return idx;
 }
 
-uint64_t ring_publish(struct ring_client *rc, const struct chan_geom *g, void *mem,
-		      uint32_t idx, const struct ring_msg *m)
+unsigned ring_claim_many(struct ring_client *rc, const struct chan_geom *g, void *mem,
+			 int async, uint32_t *idx, unsigned n)
 {
-	struct chan_slot *s = &chan_slots(mem, g)[idx];
-	/* acq_rel: the counter carries the happens-before of ring.h's
-	 * argument from the thread that freed a slot to the one that
-	 * claims a later position (release sequence of the RMWs). */
-	uint64_t pos = atomic_fetch_add_explicit(&rc->tail, 1, memory_order_acq_rel);
+	unsigned got = 0;
 
-	s->op = m->op;
-	s->len = m->len;
-	s->tag = m->tag;
+	if (n > g->nslots)
+		n = g->nslots;
+	/* Until @n are taken, or none is free and no orphan can be freed. */
+	for (int pass = 0; got < n && (pass == 0 || reclaim_orphans(rc, g, mem)); pass++) {
+		/* Relaxed: only a hint for which slots to try first. */
+		uint32_t pref = (uint32_t)atomic_load_explicit(&rc->tail, memory_order_relaxed);
+		uint32_t words = (g->nslots + MAP_BITS - 1) / MAP_BITS;
+
+		/* First the slots numbered like the next positions (the
+		 * server looks there first), a word's worth per RMW. */
+		for (uint32_t i = 0; pass == 0 && i < n;) {
+			uint32_t s = (pref + i) & g->mask, b = s % MAP_BITS;
+			uint32_t cnt = MAP_BITS - b;
+			uint64_t want, v, took;
+
+			if (cnt > n - i)
+				cnt = n - i;
+			if (cnt > g->nslots - s)
+				cnt = g->nslots - s;
+			want = (cnt == MAP_BITS ? ~0ull : ((1ull << cnt) - 1)) << b;
+			/* A plain load first: busy slots cost no RMW. */
+			v = atomic_load_explicit(&rc->free_map[s / MAP_BITS], memory_order_relaxed) &
+			    want;
+			/* Acquire, as in take_slot.  Bits another thread took
+			 * meanwhile are not ours. */
+			if (v)
+				v &= atomic_fetch_and_explicit(&rc->free_map[s / MAP_BITS], ~v,
+							       memory_order_acquire);
+			for (took = v; v; v &= v - 1)
+				idx[got++] = s / MAP_BITS * MAP_BITS + (uint32_t)__builtin_ctzll(v);
+			if (took != want)
+				break;	/* the run is broken: positions and slots part */
+			i += cnt;
+		}
+		/* Any others, scanning from the preferred word. */
+		for (uint32_t k = 0; got < n && k < words; k++) {
+			uint32_t wi = ((pref & g->mask) / MAP_BITS + k) % words;
+			uint64_t v = atomic_load_explicit(&rc->free_map[wi], memory_order_relaxed);
+
+			while (v && got < n) {
+				uint64_t pick = 0;
+
+				for (unsigned c = got; v && c < n; c++, v &= v - 1)
+					pick |= v & -v;
+				/* Acquire, as in take_slot; bits another thread
+				 * took meanwhile are simply not ours. */
+				pick &= atomic_fetch_and_explicit(&rc->free_map[wi], ~pick,
+								  memory_order_acquire);
+				for (; pick; pick &= pick - 1)
+					idx[got++] = wi * MAP_BITS + (uint32_t)__builtin_ctzll(pick);
+				v = atomic_load_explicit(&rc->free_map[wi], memory_order_relaxed);
+			}
+		}
+	}
+	if (async && got)
+		atomic_fetch_add_explicit(&rc->nasync, got, memory_order_relaxed);
+	return got;
+}
+
+/* Write request @r into slot @s at position @pos and publish it. */
+static void publish_one(const struct chan_geom *g, void *mem, struct chan_slot *s, uint32_t idx,
+			uint64_t pos, const struct ring_req *r)
+{
+	/* At most the buffer, whatever r->len says (the hostile tests
+	 * forge lengths through this function). */
+	size_t len = r->len < AOKI_MSG_PAYLOAD ? r->len : AOKI_MSG_PAYLOAD;
+
+	s->op = r->op;
+	s->len = r->len;
+	s->tag = r->tag;
 	s->seq = pos;
 	s->status = 0;
-	s->flags = m->flags;
-	s->cpu = m->cpu;
-	/* At most the buffer, whatever m->len says (the hostile tests
-	 * forge lengths through this function). */
-	if (m->len)
-		memcpy(s->payload, m->payload, m->len < AOKI_MSG_PAYLOAD ? m->len : AOKI_MSG_PAYLOAD);
+	s->flags = r->flags;
+	s->cpu = r->cpu;
+	/* A full payload (the usual size) is two inline moves. */
+	if (len == AOKI_MSG_PAYLOAD)
+		memcpy(s->payload, r->data, AOKI_MSG_PAYLOAD);
+	else if (len)
+		memcpy(s->payload, r->data, len);
 	/* The entry before the state: the server may take the request from
 	 * the slot alone (ring_peek's fast path), and the entry's write must
 	 * be done by then, or a late one could land on the entry of the
@@ -176,7 +240,30 @@ uint64_t ring_publish(struct ring_client *rc, const struct chan_geom *g, void *m
 	/* Release pairs with the server's acquire loads of the state in
 	 * ring_peek: the message and the entry are visible first. */
 	atomic_store_explicit(&s->state, slot_state(pos, SLOT_QUEUED), memory_order_release);
+}
+
+uint64_t ring_publish_many(struct ring_client *rc, const struct chan_geom *g, void *mem,
+			   const uint32_t *idx, const struct ring_req *reqs, unsigned n)
+{
+	struct chan_slot *slots = chan_slots(mem, g);
+	/* acq_rel: the counter carries the happens-before of ring.h's
+	 * argument from the thread that freed a slot to the one that
+	 * claims a later position (release sequence of the RMWs).  One RMW
+	 * for the batch: we hold @n slots, so we may take @n positions. */
+	uint64_t pos = atomic_fetch_add_explicit(&rc->tail, n, memory_order_acq_rel);
+
+	for (unsigned i = 0; i < n; i++)
+		publish_one(g, mem, &slots[idx[i]], idx[i], pos + i, &reqs[i]);
 	return pos;
+}
+
+uint64_t ring_publish(struct ring_client *rc, const struct chan_geom *g, void *mem,
+		      uint32_t idx, const struct ring_msg *m)
+{
+	struct ring_req r = { .op = m->op, .flags = m->flags, .len = m->len, .cpu = m->cpu,
+			      .tag = m->tag, .data = m->payload };
+
+	return ring_publish_many(rc, g, mem, &idx, &r, 1);
 }
 
 int32_t ring_reply_copy(const struct chan_geom *g, void *mem, uint32_t idx, void *out,
@@ -190,7 +277,10 @@ int32_t ring_reply_copy(const struct chan_geom *g, void *mem, uint32_t idx, void
 	*len = n;
 	if (n > cap)
 		n = cap;
-	if (n)
+	/* A full payload (the usual size) is two inline moves. */
+	if (n == AOKI_MSG_PAYLOAD)
+		memcpy(out, s->payload, AOKI_MSG_PAYLOAD);
+	else if (n)
 		memcpy(out, s->payload, n);
 	return s->status;
 }

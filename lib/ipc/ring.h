@@ -23,6 +23,7 @@
  * Life of a request:
  *   client  ring_claim        a free slot (lock-free; -EAGAIN if none)
  *           ring_publish      fill it, take the next position, publish
+ *                             (_many: a batch, one RMW for all of it)
  *   server  ring_peek         is the request at position head published?
  *           ring_take         copy it out of the slot
  *           ring_complete     write the reply, DONE(pos), queue on the cq
@@ -46,7 +47,10 @@
  * acquire/release chain that makes this a happens-before: the client's
  * release of QUEUED and the server's acquire, the server's release of
  * DONE, the consumer's acquire, ring_release's release of the slot,
- * ring_claim's acquire, and the acq_rel position counter.
+ * ring_claim's acquire, and the acq_rel position counter.  Batches keep
+ * it: ring_claim_many holds k slots before ring_publish_many takes k
+ * positions with one RMW of the counter, and ring_reap frees a run of
+ * slots with one release RMW per word of the free map.
  *
  * Nothing the server reads is trusted: ring_peek reports a state no
  * correct client can produce as -EBADMSG, and the server drops the
@@ -127,6 +131,36 @@ int ring_claim(struct ring_client *rc, const struct chan_geom *g, void *mem, int
  */
 uint64_t ring_publish(struct ring_client *rc, const struct chan_geom *g, void *mem,
 		      uint32_t idx, const struct ring_msg *m);
+
+/* A request to publish whose payload stays where its caller has it (no
+ * copy through a struct ring_msg). */
+struct ring_req {
+	uint16_t op;
+	uint16_t flags;		/* MSG_F_* */
+	uint16_t len;		/* payload bytes; at most AOKI_MSG_PAYLOAD are read */
+	uint16_t cpu;		/* submitter's CPU, a scheduling hint */
+	uint64_t tag;
+	const void *data;	/* the payload */
+};
+
+/*
+ * ring_claim_many - take up to @n free slots into @idx, as ring_claim
+ * takes one (@async counts them until ring_reap), with one RMW per word
+ * of the free map rather than one per slot.  Prefers the slots numbered
+ * like the next positions, in position order.  Returns how many (0 when
+ * none is free).  Lock-free.
+ */
+unsigned ring_claim_many(struct ring_client *rc, const struct chan_geom *g, void *mem,
+			 int async, uint32_t *idx, unsigned n);
+
+/*
+ * ring_publish_many - write the @n requests @reqs into the slots @idx
+ * (held: from ring_claim or ring_claim_many), give them the next @n
+ * positions in order (one RMW) and make each visible to the server.
+ * Returns the first position.  Wait-free.
+ */
+uint64_t ring_publish_many(struct ring_client *rc, const struct chan_geom *g, void *mem,
+			   const uint32_t *idx, const struct ring_req *reqs, unsigned n);
 
 /*
  * ring_reply_ready - has the reply to the request at @pos in slot @idx

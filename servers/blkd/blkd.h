@@ -7,8 +7,11 @@
  *   access.c   who may connect (the IPC policy) and open what (per-volume
  *              allow lists)
  *   handler.c  requests: decode, check, hand to the worker's ring
- *   io.c       one io_uring per worker: submission, completion, sleeping,
- *              client grants as fixed buffers
+ *   io.c       one io_uring per worker: submission and completion (io.h)
+ *   io_fixed.c client grants as io_uring registered (fixed) buffers
+ *   io_sleep.c sleeping in the ring until a completion or a doorbell
+ *   record.c   the --record write log, a test aid (record.h)
+ *   stats.c    the figures of the stats request
  *   main.c     options, serving
  */
 #ifndef AOKI_BLKD_H
@@ -72,7 +75,6 @@ struct blkd {
 	struct blkd_volume vol[BLKD_MAX_VOLUMES];
 	unsigned nvol;
 	uid_t uid;		/* the server's */
-	unsigned queue_entries;	/* io_uring entries per worker */
 	struct blkd_io_count count[BLKD_MAX_WORKERS];	/* by worker index */
 };
 

@@ -10,18 +10,20 @@
  *	                           :rw (default) or :ro; without any allow
  *	                           line: the server's own user and root, rw
  *
- * or --volume NAME=PATH[:ro] options.  Errors name the file and line.
+ * or --volume NAME=PATH[:ro] options.  The syntax (comments, also at the
+ * end of a line after a blank; sections; keys) is lib/util/ini.h's, the
+ * same as aoki-init's.  Errors name the file and line.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "blkd.h"
+#include "ini.h"
 
 static int name_ok(const char *s)
 {
@@ -115,30 +117,8 @@ struct parser {
 	size_t cap;
 };
 
-static int fail(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct parser *p, const char *fmt, ...)
-{
-	va_list ap;
-	int n = snprintf(p->err, p->cap, "%s:%u: ", p->file, p->line);
-
-	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < p->cap)
-		vsnprintf(p->err + n, p->cap - (size_t)n, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = 0;
-	return s;
-}
+/* "FILE:LINE: what" in p->err; returns -EINVAL. */
+#define fail(p, ...) ini_error((p)->err, (p)->cap, (p)->file, (p)->line, __VA_ARGS__)
 
 /* One allow-list word: USER[:ro|:rw], USER a name, a uid or '*'. */
 static int allow_word(struct parser *p, char *w)
@@ -175,25 +155,20 @@ static int allow_word(struct parser *p, char *w)
 
 static int yes_no(struct parser *p, const char *key, const char *val, int *out)
 {
-	if (!strcmp(val, "yes") || !strcmp(val, "true") || !strcmp(val, "1"))
-		*out = 1;
-	else if (!strcmp(val, "no") || !strcmp(val, "false") || !strcmp(val, "0"))
-		*out = 0;
-	else
+	int v = ini_yes_no(val);
+
+	if (v < 0)
 		return fail(p, "%s: expected yes or no, not \"%s\"", key, val);
+	*out = v;
 	return 0;
 }
 
-static int assignment(struct parser *p, char *text)
+static int assignment(struct parser *p, const char *key, const char *value)
 {
-	char *eq = strchr(text, '='), *key, *val, *save, *w;
+	char val[INI_LINE_MAX], *save, *w;
 	int r;
 
-	if (!eq)
-		return fail(p, "expected KEY = VALUE or [volume NAME]");
-	*eq = 0;
-	key = trim(text);
-	val = trim(eq + 1);
+	snprintf(val, sizeof(val), "%s", value);	/* fits: it was a line */
 	if (!p->cur)
 		return fail(p, "\"%s\" outside a [volume NAME] section", key);
 	if (!strcmp(key, "path")) {
@@ -214,18 +189,15 @@ static int assignment(struct parser *p, char *text)
 	return fail(p, "unknown key \"%s\" (path, read-only, allow)", key);
 }
 
-static int section(struct parser *p, char *s)
+/* "[volume NAME]": @s is "volume NAME", trimmed. */
+static int section(struct parser *p, const char *s)
 {
-	char *end = strchr(s, ']'), *name;
+	const char *name;
 	int r;
 
-	if (!end || *trim(end + 1))
-		return fail(p, "expected [volume NAME]");
-	*end = 0;
-	s = trim(s + 1);
-	if (strncmp(s, "volume", 6) || !isspace((unsigned char)s[6]))
+	if (strncmp(s, "volume", 6) || (s[6] != ' ' && s[6] != '\t'))
 		return fail(p, "unknown section [%s] (expected [volume NAME])", s);
-	name = trim(s + 6);
+	name = s + 6 + strspn(s + 6, " \t");
 	/* The path comes later in the section; a placeholder until then. */
 	r = blkd_volume_add(p->d, name, "-", 0, &p->cur);
 	if (r < 0) {
@@ -247,32 +219,21 @@ static int end_section(struct parser *p)
 	return 0;
 }
 
+/* One item of the file (ini_fn); fail() writes the errors. */
+static int item(void *ctx, const struct ini_item *it)
+{
+	struct parser *p = ctx;
+
+	p->line = it->line;
+	if (it->key)
+		return assignment(p, it->key, it->value);
+	return end_section(p) ?: section(p, it->section);
+}
+
 int blkd_config_load(struct blkd *d, const char *path, char *err, size_t cap)
 {
 	struct parser p = { .d = d, .file = path, .err = err, .cap = cap };
-	FILE *f = fopen(path, "re");
-	char *buf = NULL, *s;
-	size_t bufcap = 0;
-	int r = 0;
+	int r = ini_load(path, item, &p, err, cap);
 
-	if (!f) {
-		r = -errno;
-		snprintf(err, cap, "%s: %s", path, strerror(-r));
-		return r;
-	}
-	while (r == 0 && getline(&buf, &bufcap, f) >= 0) {
-		p.line++;
-		s = trim(buf);
-		if (!*s || *s == '#' || *s == ';')
-			continue;
-		if (*s == '[')
-			r = end_section(&p) ?: section(&p, s);
-		else
-			r = assignment(&p, s);
-	}
-	if (r == 0)
-		r = end_section(&p);
-	free(buf);
-	fclose(f);
-	return r;
+	return r ?: end_section(&p);
 }

@@ -281,13 +281,16 @@ int blkd_io_start(struct aoki_req *req, const struct blkd_io_args *a)
 	op->fixed = a->buf ? io_fixed_get(iw, &a->grant) : -1;
 	op->req = aoki_req_defer(req);
 	if (!op->req || io_queue(iw, op) < 0) {
-		if (op->req) {	/* no SQE: the kernel refused to take the queue */
+		/* Decided before op_free: a freed op is the free list's. */
+		int deferred = op->req != NULL;
+
+		if (deferred) {	/* no SQE: the kernel refused to take the queue */
 			aoki_req_reply(op->req, -EBUSY, NULL, 0);
 			aoki_req_complete(op->req);
 		}
 		io_fixed_put(iw, op->fixed);
 		op_free(iw, op);
-		return op->req ? AOKI_DEFERRED : -ENOMEM;
+		return deferred ? AOKI_DEFERRED : -ENOMEM;
 	}
 	inflight_add(iw, op);
 	iw->inflight++;

@@ -34,7 +34,8 @@ static void usage(FILE *f)
 		"  -v, --volume N=P[:ro] serve file or device P as volume N (repeatable);\n"
 		"                        :ro makes it read-only\n"
 		"  -p, --port NAME       port name or socket path\n"
-		"  -w, --workers N       worker threads, each with its own io_uring (default 1)\n"
+		"  -w, --workers N       worker threads, 1..64, each with its own io_uring\n"
+		"                        (default 1)\n"
 		"  -b, --batch N         requests taken from one client per turn (default 1);\n"
 		"                        each turn's requests go to the kernel in one call\n"
 		"  -s, --spin-us N       how long an idle worker polls its channels and ring\n"
@@ -57,23 +58,25 @@ static int parse_args(int argc, char **argv, struct blkd *d, struct aoki_server_
 		      struct options *o)
 {
 	static const struct option longopts[] = {
+		DAEMON_LONGOPTS,
 		{ "config", required_argument, NULL, 'c' },
 		{ "volume", required_argument, NULL, 'v' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "workers", required_argument, NULL, 'w' },
 		{ "spin-us", required_argument, NULL, 's' },
 		{ "batch", required_argument, NULL, 'b' },
-		{ "quiet", no_argument, NULL, 'q' },
 		{ "check", no_argument, NULL, 'C' },
 		{ "record", required_argument, NULL, 'R' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	char err[512];
 	unsigned spin_us;
-	int c;
+	int c, r;
 
-	while ((c = getopt_long(argc, argv, "c:v:p:w:s:b:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, DAEMON_SHORT "c:v:s:b:", longopts, NULL)) != -1) {
+		r = daemon_option("aoki-blkd", c, optarg, cfg);
+		if (r < 0)
+			return 2;
+		if (r > 0)
+			continue;
 		switch (c) {
 		case 'c':
 			if (blkd_config_load(d, optarg, err, sizeof(err)) < 0) {
@@ -85,16 +88,6 @@ static int parse_args(int argc, char **argv, struct blkd *d, struct aoki_server_
 		case 'v':
 			if (blkd_config_volume_arg(d, optarg, err, sizeof(err)) < 0) {
 				fprintf(stderr, "aoki-blkd: %s\n", err);
-				return 2;
-			}
-			break;
-		case 'p':
-			cfg->port = optarg;
-			break;
-		case 'w':
-			if (daemon_parse_uint(optarg, 1, 64, &cfg->workers) < 0) {
-				fprintf(stderr, "aoki-blkd: --workers %s: not a number in 1..64\n",
-					optarg);
 				return 2;
 			}
 			break;
@@ -112,9 +105,6 @@ static int parse_args(int argc, char **argv, struct blkd *d, struct aoki_server_
 					optarg);
 				return 2;
 			}
-			break;
-		case 'q':
-			cfg->quiet = 1;
 			break;
 		case 'C':
 			o->check = 1;

@@ -26,6 +26,26 @@ int daemon_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
 	return 0;
 }
 
+int daemon_option(const char *name, int c, const char *arg, struct aoki_server_config *cfg)
+{
+	switch (c) {
+	case 'p':
+		cfg->port = arg;
+		return 1;
+	case 'w':
+		if (daemon_parse_uint(arg, 1, DAEMON_WORKERS_MAX, &cfg->workers) < 0) {
+			fprintf(stderr, "%s: --workers %s: not a number in 1..%u\n", name, arg,
+				DAEMON_WORKERS_MAX);
+			return -1;
+		}
+		return 1;
+	case 'q':
+		cfg->quiet = 1;
+		return 1;
+	}
+	return 0;
+}
+
 int daemon_serve(const char *name, struct aoki_server_config *cfg, const char *what)
 {
 	struct aoki_server *srv;

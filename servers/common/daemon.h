@@ -11,6 +11,26 @@
 /* Parse decimal @s in [@min, @max] into *@out: 0, or -EINVAL. */
 int daemon_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
 
+/* --workers N takes 1..DAEMON_WORKERS_MAX in every server. */
+#define DAEMON_WORKERS_MAX 64
+
+/* The options every server takes, the same way: to put first in its
+ * getopt_long table, with DAEMON_SHORT first in its short options. */
+#define DAEMON_LONGOPTS                                                        \
+	{ "port", required_argument, NULL, 'p' },                              \
+	{ "workers", required_argument, NULL, 'w' },                           \
+	{ "quiet", no_argument, NULL, 'q' },                                   \
+	{ "help", no_argument, NULL, 'h' }
+#define DAEMON_SHORT "p:w:qh"
+
+/*
+ * daemon_option - apply option @c with argument @arg to @cfg if it is
+ * --port, --workers or --quiet.  Returns 1 if it was, 0 if it is not one
+ * of them (--help included: the caller prints its own usage), -1 after
+ * "NAME: --workers X: not a number in 1..64" on stderr.
+ */
+int daemon_option(const char *name, int c, const char *arg, struct aoki_server_config *cfg);
+
 /*
  * daemon_serve - block SIGTERM and SIGINT (before any thread exists, so
  * every thread inherits the mask), adopt the socket passed for cfg->port

@@ -18,47 +18,35 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: aoki-echod [--port NAME] [--workers N] [--quiet]\n"
 		"\n"
-		"Serve the echo protocol (servers/echo/echo.h) on port NAME (default\n"
+		"Serve the echo protocol (aoki-echod(8)) on port NAME (default\n"
 		"\"echo\": $AOKI_RUN_DIR/echo.sock, or the socket passed for NAME by\n"
 		"socket activation: LISTEN_FDS, LISTEN_FDNAMES).  Stops on SIGTERM/SIGINT.\n"
 		"\n"
 		"  -p, --port NAME    port name or socket path\n"
-		"  -w, --workers N    worker threads (default 1)\n"
+		"  -w, --workers N    worker threads, 1..64 (default 1)\n"
 		"  -q, --quiet        do not log connections\n"
-		"  -h, --help         this text\n");
+		"  -h, --help         this text\n"
+		"\n"
+		"See aoki-echod(8).\n");
 }
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "port", required_argument, NULL, 'p' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
+	static const struct option longopts[] = { DAEMON_LONGOPTS, { 0 } };
 	struct echo_state st = { 0 };
 	struct aoki_server_config cfg = {
 		.port = "echo", .listen_fd = -1, .handler = echo_handler,
 		.handler_arg = &st, .workers = 1,
 	};
-	int c;
+	int c, r;
 
-	while ((c = getopt_long(argc, argv, "p:w:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, DAEMON_SHORT, longopts, NULL)) != -1) {
+		r = daemon_option("aoki-echod", c, optarg, &cfg);
+		if (r < 0)
+			return 2;
+		if (r > 0)
+			continue;
 		switch (c) {
-		case 'p':
-			cfg.port = optarg;
-			break;
-		case 'w':
-			if (daemon_parse_uint(optarg, 1, 1024, &cfg.workers) < 0) {
-				fprintf(stderr, "aoki-echod: --workers %s: not a number in 1..1024\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'q':
-			cfg.quiet = 1;
-			break;
 		case 'h':
 			usage(stdout);
 			return 0;

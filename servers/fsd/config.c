@@ -10,8 +10,10 @@
  *	read-only = no             yes|no
  *	commit-ms = 50             most time a transaction stays open
  *
- * Options on the command line override the file.  Errors name the file
- * and line.
+ * Options on the command line override the file.  The syntax (comments,
+ * also at the end of a line after a blank; sections; keys) is
+ * lib/util/ini.h's, the same as aoki-init's.  Errors name the file and
+ * line.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -21,29 +23,7 @@
 #include <string.h>
 
 #include "fsd_main.h"
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = 0;
-	return s;
-}
-
-static int yes_no(const char *v, int *out)
-{
-	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
-		*out = 1;
-	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
-		*out = 0;
-	else
-		return -EINVAL;
-	return 0;
-}
+#include "ini.h"
 
 int fsd_config_set(struct fsd_options *o, const char *key, const char *val, char *err,
 		   size_t cap)
@@ -65,8 +45,12 @@ int fsd_config_set(struct fsd_options *o, const char *key, const char *val, char
 		return *slot ? 0 : -ENOMEM;
 	}
 	if (!strcmp(key, "read-only")) {
-		if (yes_no(val, &o->read_only) == 0)
+		int v = ini_yes_no(val);
+
+		if (v >= 0) {
+			o->read_only = v;
 			return 0;
+		}
 		snprintf(err, cap, "read-only: '%s' is not yes or no", val);
 		return -EINVAL;
 	}
@@ -83,48 +67,37 @@ int fsd_config_set(struct fsd_options *o, const char *key, const char *val, char
 	return -EINVAL;
 }
 
+struct loader {
+	struct fsd_options *o;
+	const char *path;
+	char *err;
+	size_t cap;
+};
+
+/* One item of the file (ini_fn): keys only in [fsd]. */
+static int item(void *ctx, const struct ini_item *it)
+{
+	struct loader *l = ctx;
+	char msg[256];
+	int r;
+
+	if (!it->key) {
+		if (strcmp(it->section, "fsd"))
+			return ini_error(l->err, l->cap, l->path, it->line,
+					 "unknown section [%s] (only [fsd])", it->section);
+		return 0;
+	}
+	if (strcmp(it->section, "fsd"))
+		return ini_error(l->err, l->cap, l->path, it->line, "a key before [fsd]");
+	r = fsd_config_set(l->o, it->key, it->value, msg, sizeof(msg));
+	if (r == -EINVAL)
+		ini_error(l->err, l->cap, l->path, it->line, "%s", msg);
+	return r;
+}
+
 int fsd_config_load(struct fsd_options *o, const char *path, char *err, size_t cap)
 {
-	char line[1024], msg[256];
-	unsigned lineno = 0;
-	int in_fsd = 0, r = 0;
-	FILE *f = fopen(path, "re");
+	struct loader l = { .o = o, .path = path, .err = err, .cap = cap };
 
-	if (!f) {
-		snprintf(err, cap, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	while (r == 0 && fgets(line, sizeof(line), f)) {
-		char *s, *eq, *hash;
-
-		lineno++;
-		hash = strchr(line, '#');
-		if (hash)
-			*hash = 0;
-		s = trim(line);
-		if (!*s)
-			continue;
-		if (*s == '[') {
-			in_fsd = !strcmp(s, "[fsd]");
-			if (!in_fsd) {
-				snprintf(err, cap, "%s:%u: unknown section %s (only [fsd])", path,
-					 lineno, s);
-				r = -EINVAL;
-			}
-			continue;
-		}
-		eq = strchr(s, '=');
-		if (!in_fsd || !eq) {
-			snprintf(err, cap, "%s:%u: %s", path, lineno,
-				 in_fsd ? "expected key = value" : "a key before [fsd]");
-			r = -EINVAL;
-			break;
-		}
-		*eq = 0;
-		r = fsd_config_set(o, trim(s), trim(eq + 1), msg, sizeof(msg));
-		if (r < 0)
-			snprintf(err, cap, "%s:%u: %s", path, lineno, msg);
-	}
-	fclose(f);
-	return r;
+	return ini_load(path, item, &l, err, cap);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "fsd.h"
+#include "hash.h"
 
 #define DCACHE_DIRS 1024		/* buckets of directories */
 #define DCACHE_MAX_ENTRIES (1u << 20)
@@ -42,11 +43,7 @@ static unsigned total;
 
 static uint32_t name_hash(const char *s, size_t n)
 {
-	uint32_t h = 2166136261u;
-
-	while (n--)
-		h = (h ^ (uint8_t)*s++) * 16777619u;
-	return h;
+	return util_fnv1a32(s, n);
 }
 
 static void table_free(struct dtable *t)

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "fsd.h"
+#include "hash.h"
 
 struct reply_rec {
 	uint8_t client[AOKI_CLIENT_ID_LEN];
@@ -58,10 +59,10 @@ static void record_key(struct aoki_req *req, uint8_t id[AOKI_CLIENT_ID_LEN])
 
 static unsigned block_of(const uint8_t id[AOKI_CLIENT_ID_LEN], uint64_t seq)
 {
-	uint64_t h = 1469598103934665603ull;
+	/* The seed is not FNV's offset basis (a digit short), but it is
+	 * where records live on existing images: keep it. */
+	uint64_t h = util_fnv1a64_add(1469598103934665603ull, id, AOKI_CLIENT_ID_LEN);
 
-	for (int i = 0; i < AOKI_CLIENT_ID_LEN; i++)
-		h = (h ^ id[i]) * 1099511628211ull;
 	h = (h ^ seq) * 0x9e3779b97f4a7c15ull;
 	return (unsigned)(h >> 33) % rblocks;
 }

@@ -11,17 +11,19 @@
  *   crash-limit = 10  crash-window-s = 60  cool-down-s = 0
  *   no-restart-status = 2  stop-timeout-ms = 5000
  *
- * Every error names the file and line.  The parser only reads text; the
- * file system is looked at by init_config_check_exec().
+ * The syntax (comments, sections, keys) is lib/util/ini.h's, shared with
+ * the other configuration files of the tree.  Every error names the file
+ * and line.  The parser only reads text; the file system is looked at by
+ * init_config_check_exec().
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "ini.h"
 #include "init.h"
 
 #define MS_MAX 3600000u		/* an hour: more is a typo */
@@ -56,20 +58,8 @@ struct parser {
 	size_t errcap;
 };
 
-static int fail(struct parser *p, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct parser *p, unsigned line, const char *fmt, ...)
-{
-	va_list ap;
-	int n = snprintf(p->err, p->errcap, "%s:%u: ", p->file, line);
-
-	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < p->errcap)
-		vsnprintf(p->err + n, p->errcap - (size_t)n, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
+/* "FILE:LINE: what" in p->err; returns -EINVAL. */
+#define fail(p, line, ...) ini_error((p)->err, (p)->errcap, (p)->file, (line), __VA_ARGS__)
 
 int init_name_ok(const char *s)
 {
@@ -77,41 +67,6 @@ int init_name_ok(const char *s)
 			  "0123456789_.-");
 
 	return n > 0 && n < INIT_NAME_MAX && !s[n] && s[0] != '.';
-}
-
-static char *trim(char *s)
-{
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && strchr(" \t\r\n", end[-1]))
-		*--end = 0;
-	return s;
-}
-
-/* Cut a comment off @s: '#' or ';' first on the line, or '#' after a
- * blank, outside double quotes (an exec argument may contain " #"). */
-static void strip_comment(char *s)
-{
-	int quoted = 0;
-	char *t = s + strspn(s, " \t");
-
-	if (*t == '#' || *t == ';') {
-		*t = 0;
-		return;
-	}
-	for (char *c = s; *c; c++) {
-		if (*c == '"')
-			quoted = !quoted;
-		else if (quoted && *c == '\\' && c[1])
-			c++;
-		else if (!quoted && *c == '#' && c > s && (c[-1] == ' ' || c[-1] == '\t')) {
-			*c = 0;
-			return;
-		}
-	}
 }
 
 /* The open section is complete: check what needs the whole section. */
@@ -150,21 +105,20 @@ static const struct init_server_conf *port_owner(const struct init_config *cfg,
 	return NULL;
 }
 
-/* "[server NAME]" (the brackets already checked). */
-static int section(struct parser *p, char *inner)
+/* "[server NAME]": @inner is "server NAME", trimmed. */
+static int section(struct parser *p, const char *inner)
 {
 	struct init_config *cfg = p->cfg;
 	struct init_server_conf *s, *grown;
 	const struct init_server_conf *dup;
-	char *name;
+	const char *name;
 	int r = end_section(p);
 
 	if (r < 0)
 		return r;
-	inner = trim(inner);
 	if (strncmp(inner, "server", 6) || (inner[6] != ' ' && inner[6] != '\t'))
 		return fail(p, p->line, "unknown section '[%s]' (expected [server NAME])", inner);
-	name = trim(inner + 6);
+	name = inner + 6 + strspn(inner + 6, " \t");
 	if (!init_name_ok(name))
 		return fail(p, p->line, "bad server name '%s' (1-63 of A-Z a-z 0-9 _ . -, "
 			    "not starting with '.')", name);
@@ -190,11 +144,14 @@ static int section(struct parser *p, char *inner)
 	return 0;
 }
 
-static int set_ports(struct parser *p, char *val)
+static int set_ports(struct parser *p, const char *value)
 {
+	char val[INI_LINE_MAX];
+
 	struct init_server_conf *s = p->cur;
 	const struct init_server_conf *owner;
 
+	snprintf(val, sizeof(val), "%s", value);	/* fits: it was a line */
 	for (char *save, *w = strtok_r(val, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
 		if (!init_name_ok(w))
 			return fail(p, p->line, "bad port name '%s' (1-63 of A-Z a-z 0-9 _ . -, "
@@ -234,22 +191,16 @@ static int once(struct parser *p, unsigned bit, const char *key)
 }
 
 /* "key = value" inside a section. */
-static int assignment(struct parser *p, char *text)
+static int assignment(struct parser *p, const char *key, const char *val)
 {
 	static const char *const restarts[] = {
 		[INIT_RESTART_ON_FAILURE] = "on-failure",
 		[INIT_RESTART_ALWAYS] = "always",
 		[INIT_RESTART_NEVER] = "never",
 	};
-	char *eq = strchr(text, '='), *key, *val;
 	const char *why;
 	int r;
 
-	if (!eq)
-		return fail(p, p->line, "expected 'key = value' or '[server NAME]'");
-	*eq = 0;
-	key = trim(text);
-	val = trim(eq + 1);
 	if (!p->cur)
 		return fail(p, p->line, "'%s' outside a [server NAME] section", key);
 	if (!*val)
@@ -286,37 +237,20 @@ static int assignment(struct parser *p, char *text)
 	return fail(p, p->line, "unknown key '%s'", key);
 }
 
-static int parse_line(struct parser *p, char *raw, size_t len)
+/* One item of the file (ini_fn); fail() writes the errors. */
+static int item(void *ctx, const struct ini_item *it)
 {
-	char *s;
+	struct parser *p = ctx;
 
-	if (len > INIT_LINE_MAX)
-		return fail(p, p->line, "line longer than %d bytes", INIT_LINE_MAX);
-	if (strlen(raw) != len)
-		return fail(p, p->line, "NUL byte in line");
-	strip_comment(raw);
-	s = trim(raw);
-	if (!*s)
-		return 0;
-	if (*s == '[') {
-		size_t n = strlen(s);
-
-		if (s[n - 1] != ']')
-			return fail(p, p->line, "section header without ']'");
-		s[n - 1] = 0;
-		return section(p, s + 1);
-	}
-	return assignment(p, s);
+	p->line = it->line;
+	return it->key ? assignment(p, it->key, it->value) : section(p, it->section);
 }
 
 int init_config_parse(FILE *f, const char *fname, struct init_config *cfg,
 		      char *err, size_t errcap)
 {
 	struct parser p = { .file = fname, .cfg = cfg, .err = err, .errcap = errcap };
-	char *buf = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int r = 0;
+	int r;
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (errcap)
@@ -324,17 +258,11 @@ int init_config_parse(FILE *f, const char *fname, struct init_config *cfg,
 	cfg->file = strdup(fname);
 	if (!cfg->file)
 		return -ENOMEM;
-	while (r == 0 && (n = getline(&buf, &cap, f)) >= 0) {
-		p.line++;
-		r = parse_line(&p, buf, (size_t)n);
-	}
-	if (r == 0 && ferror(f))
-		r = fail(&p, p.line, "read error");
+	r = ini_read(f, fname, item, &p, err, errcap);
 	if (r == 0)
 		r = end_section(&p);
 	if (r == 0 && !cfg->nservers)
 		r = fail(&p, p.line ? p.line : 1, "no [server NAME] section");
-	free(buf);
 	if (r == -ENOMEM && errcap)
 		snprintf(err, errcap, "%s: out of memory", fname);
 	return r;

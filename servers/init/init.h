@@ -24,7 +24,7 @@
 #define INIT_NAME_MAX 64	/* server and port names, with the NUL */
 #define INIT_MAX_PORTS 16	/* sockets per server: descriptors 3..18 */
 #define INIT_MAX_SERVERS 256
-#define INIT_LINE_MAX 4096	/* longest configuration line */
+#define INIT_LINE_MAX 4096	/* longest configuration line: INI_LINE_MAX (ini.h) */
 #define INIT_CRASH_LIMIT_MAX 1000
 
 /* ------------------------------------------------------------- config.c */

@@ -15,10 +15,7 @@
 #include <unistd.h>
 
 #include "init.h"
-
-#ifndef AOKI_VERSION
-#define AOKI_VERSION "unknown"
-#endif
+#include "version.h"
 #define DEFAULT_CONFIG "/etc/aoki/init.conf"
 
 static void usage(FILE *f)

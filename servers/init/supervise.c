@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "init.h"
 
 #define SIGFD_KEY UINT64_MAX	/* epoll key of the signalfd; servers: their index */
@@ -63,22 +64,6 @@ struct init_sup {
 	int stop_idx;			/* next server to stop, counting down */
 	int failed;			/* the exit status will be 1 */
 };
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Rewrite <run dir>/<name>.status after a change of @s (aoki status
  * reads it: restarts and the last cause are known only here). */
@@ -184,7 +169,7 @@ static void exited(struct init_sup *sup, struct server *s, const char *how, int 
 		snprintf(who, sizeof(who), "server %s", c->name);
 	s->pid = 0;
 	snprintf(s->last_exit, sizeof(s->last_exit), "%s", how);
-	s->last_exit_wall_ns = wall_ns();
+	s->last_exit_wall_ns = util_wall_ns();
 	if (s->pidfd >= 0)
 		close(s->pidfd);	/* leaves the epoll set (see reap_server) */
 	s->pidfd = -1;
@@ -228,7 +213,7 @@ static void start(struct init_sup *sup, struct server *s, int64_t now)
 
 	pid = init_spawn(c->argv, s->fds, c->nports, s->fdnames, sup->run_dir);
 	s->started_ns = now;
-	s->started_wall_ns = wall_ns();
+	s->started_wall_ns = util_wall_ns();
 	if (pid < 0) {
 		snprintf(how, sizeof(how), "could not be started (fork: %s)", strerror((int)-pid));
 		exited(sup, s, how, -1, now);
@@ -262,7 +247,7 @@ static void reap(struct init_sup *sup, struct server *s, int status)
 	char how[96];
 
 	init_wait_status(status, how, sizeof(how));
-	exited(sup, s, how, WIFEXITED(status) ? WEXITSTATUS(status) : -1, mono_ns());
+	exited(sup, s, how, WIFEXITED(status) ? WEXITSTATUS(status) : -1, util_now_ns());
 	status_update(sup, s);
 }
 
@@ -390,7 +375,7 @@ int init_sup_run(struct init_sup *sup)
 	struct epoll_event ev[16];
 
 	for (;;) {
-		int64_t now = mono_ns(), next = -1;
+		int64_t now = util_now_ns(), next = -1;
 		int timeout = -1, n;
 
 		if (sup->stopping) {
@@ -426,7 +411,7 @@ unsigned init_sup_start(struct init_sup *sup)
 	unsigned started = 0;
 
 	for (unsigned i = 0; i < sup->n; i++) {
-		start(sup, &sup->srv[i], mono_ns());
+		start(sup, &sup->srv[i], util_now_ns());
 		started += sup->srv[i].state == SRV_RUNNING;
 	}
 	return started;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "soak_log.h"
 
 struct soak_log {
@@ -109,8 +110,7 @@ int soak_log_get(struct soak_logs *logs, uid_t uid, const uint8_t id[AOKI_CLIENT
 	unsigned i;
 	int r = -ENOSPC;
 
-	for (i = 0; i < AOKI_CLIENT_ID_LEN; i++)
-		h = (h ^ id[i]) * 0x100000001b3ull;
+	h = util_fnv1a64_add(h, id, AOKI_CLIENT_ID_LEN);
 	pthread_mutex_lock(&logs->lock);
 	for (unsigned n = 0; n < SOAK_LOGS_MAX; n++) {
 		struct soak_log *l;

@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hash.h"	/* util_fnv1a64: lib/util, which both sides see */
+
 #define SOAK_PORT "soak"
 
 enum soak_op {
@@ -45,14 +47,7 @@ enum soak_op {
 /* 64-bit FNV-1a, the ECHO checksum. */
 static inline uint64_t soak_fnv1a64(const void *data, size_t len)
 {
-	const uint8_t *p = data;
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
+	return util_fnv1a64(data, len);
 }
 
 #endif

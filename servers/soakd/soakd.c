@@ -152,14 +152,14 @@ static void usage(FILE *f)
 		"Usage: aoki-soakd --state DIR [--port NAME] [--workers N] [--quiet]\n"
 		"                  [--crash WHEN:N]\n"
 		"\n"
-		"Serve the soak protocol (servers/soakd/soak_proto.h) on port NAME\n"
+		"Serve the soak protocol (aoki-soakd(8)) on port NAME\n"
 		"(default \"soak\", or the socket passed for NAME by socket activation),\n"
 		"keeping its durable state (dedup table, append logs) in DIR, which a\n"
 		"restarted aoki-soakd picks up.  Stops on SIGTERM/SIGINT (exit 0).\n"
 		"\n"
 		"  -s, --state DIR    state directory (created if missing)\n"
 		"  -p, --port NAME    port name or socket path\n"
-		"  -w, --workers N    worker threads (default 1)\n"
+		"  -w, --workers N    worker threads, 1..64 (default 1)\n"
 		"  -q, --quiet        do not log connections\n"
 		"      --crash WHEN:N kill itself (SIGKILL) in the Nth APPEND it runs, after\n"
 		"                     its log entry (WHEN = applied) or after recording its\n"
@@ -189,33 +189,22 @@ static int parse_args(int argc, char **argv, struct aoki_server_config *cfg,
 		      const char **state, struct soakd *sd)
 {
 	static const struct option longopts[] = {
+		DAEMON_LONGOPTS,
 		{ "state", required_argument, NULL, 's' },
 		{ "crash", required_argument, NULL, 'c' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	int c;
+	int c, r;
 
-	while ((c = getopt_long(argc, argv, "s:p:w:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, DAEMON_SHORT "s:", longopts, NULL)) != -1) {
+		r = daemon_option("aoki-soakd", c, optarg, cfg);
+		if (r < 0)
+			return 2;
+		if (r > 0)
+			continue;
 		switch (c) {
 		case 's':
 			*state = optarg;
-			break;
-		case 'p':
-			cfg->port = optarg;
-			break;
-		case 'w':
-			if (daemon_parse_uint(optarg, 1, 1024, &cfg->workers) < 0) {
-				fprintf(stderr, "aoki-soakd: --workers %s: not a number in 1..1024\n",
-					optarg);
-				return 2;
-			}
-			break;
-		case 'q':
-			cfg->quiet = 1;
 			break;
 		case 'c':
 			if (parse_crash(optarg, sd) < 0) {

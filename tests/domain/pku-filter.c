@@ -190,6 +190,74 @@ static void uffd_fill(unsigned flags)
 	_exit(1);
 }
 
+/* mremap moves the secret's page away; a page of the attacker's is
+ * mapped at its address (a hint: no MAP_FIXED needed once it is free). */
+static void remap_away(unsigned flags)
+{
+	static uint8_t dst_area[2 * 4096] __attribute__((aligned(4096)));
+	void *dst = dst_area, *p;
+
+	victim_setup(flags);
+	p = mremap(page_of_secret(), 4096, 4096, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+	decide(p == MAP_FAILED ? -1 : 0, flags);
+	p = mmap(page_of_secret(), 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(p == page_of_secret());
+	poke(secret, 666);
+	if (aoki_domain_call(A, get_secret, secret) == 666)
+		_exit(ATTACK_WORKED);
+	_exit(1);
+}
+
+/* i386 system calls (int $0x80, another audit arch): mprotect (125) of
+ * the gates' PKRU table (below 4 GiB in a static non-PIE binary), then
+ * a compartment with every key.  The filter kills the process (SIGSYS). */
+extern uint32_t aoki__pkru_table[];
+static long reads(void *arg) { return peek(arg); }
+
+static void i386_table(unsigned flags)
+{
+	struct aoki_domain *B;
+	long r;
+
+	victim_setup(flags);
+	CHECK_EQ(aoki_domain_create("B", NULL, &B), 0);
+	if ((uintptr_t)aoki__pkru_table >> 32) {
+		printf("note: PIE binary, the table is above 4 GiB\n");
+		_exit(ATTACK_UNSUPPORTED);
+	}
+	__asm__ volatile("int $0x80" : "=a"(r)
+			 : "a"(125L), "b"((long)(uintptr_t)aoki__pkru_table), "c"(4096L),
+			   "d"((long)(PROT_READ | PROT_WRITE)) : "memory");
+	decide(r < 0 ? (errno = (int)-r, -1) : 0, flags);
+	for (unsigned i = 0; i < AOKI_DOMAIN_MAX; i++)
+		aoki__pkru_table[i] = 0;
+	if (aoki_domain_call(B, reads, secret) == SECRET)
+		_exit(ATTACK_WORKED);
+	_exit(1);
+}
+
+static void i386_killed(void *arg)
+{
+	(void)arg;
+	i386_table(AOKI_DOMAIN_HARDEN);
+}
+
+/* Calls refused with nothing to show without hardening. */
+static void refusals(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(personality(READ_IMPLIES_EXEC), 0);	/* set before init (trusted) */
+	victim_setup(AOKI_DOMAIN_HARDEN);
+	CHECK_EQ(personality(0xffffffff) & READ_IMPLIES_EXEC, 0);	/* cleared by init */
+	CHECK_EQ(personality(0), 0);	/* other personalities: allowed */
+	CHECK_EQ(syscall(SYS_pkey_alloc, 0, 0), -1);
+	CHECK_EQ(errno, EPERM);
+	CHECK_EQ(syscall(SYS_ptrace, 0 /* PTRACE_TRACEME */, 0, 0, 0), -1);
+	CHECK_EQ(errno, EPERM);
+	CHECK_EQ(syscall(SYS_arch_prctl, 0x1002 /* ARCH_SET_FS */, 0), -1);
+	CHECK_EQ(errno, EPERM);
+}
+
 int main(void)
 {
 	static const struct attack list[] = {
@@ -199,7 +267,31 @@ int main(void)
 		{ "process_madvise(MADV_DONTNEED) on a compartment page", proc_madvise, 0 },
 		{ "x32 pkey_mprotect re-keys a compartment page", x32_rekey, 0 },
 		{ "userfaultfd UFFDIO_COPY fills a compartment page", uffd_fill, 0 },
+		{ "mremap moves a compartment page away, another takes its place", remap_away, 0 },
 	};
+	struct child_result r;
+	int rc = run_attacks(list, sizeof(list) / sizeof(list[0]));
 
-	return run_attacks(list, sizeof(list) / sizeof(list[0]));
+	if (rc)
+		return rc;
+	{
+		unsigned plain = 0;
+		struct attack a = { "i386", i386_table, 0 };
+		void *args[2] = { &a, &plain };
+
+		CHECK(in_child(run_one, args, &r) == 0);
+		CHECK(r.exited && (r.code == ATTACK_WORKED || r.code == ATTACK_UNSUPPORTED));
+		if (r.code == ATTACK_WORKED) {
+			CHECK(in_child(i386_killed, NULL, &r) == 0);
+			if (r.exited || r.code != SIGSYS) {
+				fprintf(stderr, "i386 with hardening: want SIGSYS, got %s %d: %s\n",
+					r.exited ? "exit" : "signal", r.code, r.err);
+				return 1;
+			}
+			OK("i386 int $0x80 mprotect of the PKRU table: works without, killed (SIGSYS) with hardening");
+		}
+	}
+	CHECK_CHILD_OK(refusals, NULL, &r);
+	OK("READ_IMPLIES_EXEC set before init is cleared; pkey_alloc, ptrace, arch_prctl(ARCH_SET_FS): EPERM");
+	return 0;
 }

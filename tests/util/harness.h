@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "clock.h"
+#include "stats.h"
+
 #define T_EXIT_PASS 0
 #define T_EXIT_FAIL 1
 #define T_EXIT_SKIP 77
@@ -51,14 +54,22 @@ void t_skip(const char *why) __attribute__((noreturn));
 
 /*
  * t_run_dir - make a private run directory for this test, point
- * AOKI_RUN_DIR at it, and remove it at exit.  Returns its path.
+ * AOKI_RUN_DIR at it, and remove it at exit.  Returns its path; a failure
+ * fails the test.
  */
 const char *t_run_dir(void);
 
-/* Monotonic nanoseconds. */
-int64_t t_now_ns(void);
+/* Monotonic nanoseconds (lib/util/clock.h). */
+static inline int64_t t_now_ns(void)
+{
+	return util_now_ns();
+}
 
-/* Sort @n int64 values in place and return the @pct percentile. */
-int64_t t_percentile(int64_t *v, size_t n, double pct);
+/* Sort @n int64 values in place and return the @pct percentile
+ * (lib/util/stats.h). */
+static inline int64_t t_percentile(int64_t *v, size_t n, double pct)
+{
+	return util_percentile(v, n, pct);
+}
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "aoki/blk.h"
 #include "commands.h"
+#include "subcmd.h"
 #include "../../bench/bench.h"
 
 static int create_usage(FILE *f)
@@ -129,32 +130,37 @@ static int blk_info(int argc, char **argv)
 	return 0;
 }
 
+/* `aoki blk bench|soak ARGS` is `aoki bench|soak blk ARGS`: @argv[0]
+ * is bench or soak. */
+static int forward(int (*cmd)(int, char **), int argc, char **argv)
+{
+	char *args[argc + 2];
+
+	args[0] = argv[0];
+	args[1] = (char *)"blk";
+	memcpy(args + 2, argv + 1, (size_t)(argc - 1) * sizeof(*args));
+	args[argc + 1] = NULL;
+	return cmd(argc + 1, args);
+}
+
+static int blk_bench(int argc, char **argv)
+{
+	return forward(cmd_bench, argc, argv);
+}
+
+static int blk_soak(int argc, char **argv)
+{
+	return forward(cmd_soak, argc, argv);
+}
+
+static const struct subcmd blk_cmds[] = {
+	{ "create", blk_create, "FILE SIZE: make a backing file" },
+	{ "info", blk_info, "VOLUME: a running aoki-blkd's view of a volume" },
+	{ "bench", blk_bench, "aoki bench blk (against fio, same run)" },
+	{ "soak", blk_soak, "aoki soak blk (kill aoki-blkd under load)" },
+};
+
 int cmd_blk(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		printf("Usage: aoki blk create|info|bench|soak [options]\n"
-		       "  create FILE SIZE    make a backing file\n"
-		       "  info VOLUME         a running aoki-blkd's view of a volume\n"
-		       "  bench               aoki bench blk (against fio, same run)\n"
-		       "  soak                aoki soak blk (kill aoki-blkd under load)\n"
-		       "`aoki blk <command> --help` describes each.  See aoki(1), aoki-blkd(8).\n");
-		return argc < 2 ? 2 : 0;
-	}
-	if (!strcmp(argv[1], "create"))
-		return blk_create(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "info"))
-		return blk_info(argc - 1, argv + 1);
-	/* bench and soak: `aoki bench blk ...` and `aoki soak blk ...`. */
-	if (!strcmp(argv[1], "bench") || !strcmp(argv[1], "soak")) {
-		char *args[argc + 2];
-		const char *what = argv[1];
-
-		args[0] = argv[1];
-		args[1] = (char *)"blk";
-		memcpy(args + 2, argv + 2, (size_t)(argc - 2) * sizeof(*args));
-		args[argc] = NULL;
-		return !strcmp(what, "bench") ? cmd_bench(argc, args) : cmd_soak(argc, args);
-	}
-	fprintf(stderr, "aoki blk: unknown command '%s'\n", argv[1]);
-	return 2;
+	return subcmd_run("aoki blk", blk_cmds, SUBCMD_N(blk_cmds), argc, argv);
 }

@@ -4,7 +4,7 @@
 #ifndef AOKI_COMMANDS_H
 #define AOKI_COMMANDS_H
 
-#define AOKI_VERSION_STRING "0.1.0"
+#include "version.h"	/* AOKI_VERSION */
 
 int cmd_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

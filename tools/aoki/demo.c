@@ -24,7 +24,9 @@
 #include "demo_blk.h"
 #include "demo_stack.h"
 #include "echo.h"
-#include "harness.h"
+#include "clock.h"
+#include "stats.h"
+#include "tmpdir.h"
 
 static int demo_client(int id, unsigned calls)
 {
@@ -44,15 +46,15 @@ static int demo_client(int id, unsigned calls)
 	for (unsigned i = 0; i < calls; i++) {
 		uint64_t ab[2] = { i, (uint64_t)id }, sum;
 
-		t0 = t_now_ns();
+		t0 = util_now_ns();
 		r = aoki_call(ch, ECHO_OP_ADD, ab, sizeof(ab), &sum, sizeof(sum), NULL);
-		lat[i] = t_now_ns() - t0;
+		lat[i] = util_now_ns() - t0;
 		if (r < 0 || sum != i + (uint64_t)id) {
 			fprintf(stderr, "client %d: call %u: %s\n", id, i, strerror(-r));
 			return 1;
 		}
 	}
-	t0 = t_now_ns();
+	t0 = util_now_ns();
 	for (unsigned round = 0; round < 2000; round++) {
 		for (unsigned i = 0; i < 32; i++)
 			sqe[i] = (struct aoki_sqe){ .op = ECHO_OP_ECHO, .len = 8,
@@ -77,7 +79,7 @@ static int demo_client(int id, unsigned calls)
 			done += (unsigned)r;
 		}
 	}
-	double async_s = (double)(t_now_ns() - t0) / 1e9;
+	double async_s = (double)(util_now_ns() - t0) / 1e9;
 
 	r = aoki_grant_create(ch, 1 << 20, AOKI_GRANT_READ | AOKI_GRANT_WRITE, &gid, (void **)&g);
 	if (r == 0) {
@@ -98,8 +100,8 @@ static int demo_client(int id, unsigned calls)
 	}
 	printf("client %d: %u calls, median %lld ns, p99 %lld ns; async %.2f M msgs/s; "
 	       "1 MiB grant filled and summed by the server\n",
-	       id, calls, (long long)t_percentile(lat, calls, 50),
-	       (long long)t_percentile(lat, calls, 99), (double)done / async_s / 1e6);
+	       id, calls, (long long)util_percentile(lat, calls, 50),
+	       (long long)util_percentile(lat, calls, 99), (double)done / async_s / 1e6);
 	fflush(stdout);
 	aoki_close(ch);
 	free(lat);
@@ -146,9 +148,9 @@ static int demo_recovery(pid_t *srv)
 		aoki_close(ch);
 		return 1;
 	}
-	t0 = t_now_ns();
+	t0 = util_now_ns();
 	rc = aoki_call(ch, ECHO_OP_SLEEP, &us, sizeof(us), NULL, 0, NULL);
-	t0 = t_now_ns() - t0;
+	t0 = util_now_ns() - t0;
 	pthread_join(th, NULL);
 	if (rc == 0)
 		rc = aoki_call(ch, ECHO_OP_PID, NULL, 0, &pid, sizeof(pid), NULL);
@@ -205,7 +207,10 @@ int demo_pieces(int argc, char **argv)
 		fprintf(stderr, "aoki demo: --clients must be 1..64 and --calls >= 1\n");
 		return 2;
 	}
-	t_run_dir();
+	if (!util_private_run_dir("demo")) {
+		perror("aoki demo: a private run directory in /tmp");
+		return 1;
+	}
 	printf("aoki demo: example server + %u client processes (run dir %s)\n", clients,
 	       getenv("AOKI_RUN_DIR"));
 	if (echo_server_spawn("demo", &eo, &srv) < 0) {

@@ -22,7 +22,8 @@
 #include "aoki/blk.h"
 #include "blk_work.h"
 #include "demo_blk.h"
-#include "harness.h"
+#include "clock.h"
+#include "stats.h"
 #include "soak.h"
 
 #define PFX "aoki demo"
@@ -186,7 +187,7 @@ static double seq_pass(struct dblk *d, uint16_t op, const char *what)
 	struct aoki_blk_cqe c[SEQ_DEPTH];
 	struct aoki_blk_io ios[SEQ_DEPTH];
 	unsigned next = 0, done = 0, n;
-	int64_t t0 = t_now_ns();
+	int64_t t0 = util_now_ns();
 	int q, got;
 
 	while (done < SEQ_REQS) {
@@ -204,7 +205,7 @@ static double seq_pass(struct dblk *d, uint16_t op, const char *what)
 			return -1;
 		done += (unsigned)got;
 	}
-	return SEQ_BYTES / 1e6 / ((double)(t_now_ns() - t0) / NS);
+	return SEQ_BYTES / 1e6 / ((double)(util_now_ns() - t0) / NS);
 }
 
 /* demo_seq - write SEQ_BYTES of pass 1, read them back and check them;
@@ -241,7 +242,7 @@ struct rand_run {
 static int rand_submit(struct dblk *d, struct rand_run *rr)
 {
 	struct aoki_blk_io ios[RAND_DEPTH];
-	int64_t t = t_now_ns();
+	int64_t t = util_now_ns();
 	int q;
 
 	for (unsigned i = 0; i < rr->nfree; i++) {
@@ -277,7 +278,7 @@ static void rand_complete(struct rand_run *rr, const struct aoki_blk_cqe *c, int
  * RAND_NS.  Returns the seconds it took, or -1 with a message. */
 static double rand_reads(struct dblk *d, struct rand_run *rr)
 {
-	int64_t t0 = t_now_ns(), end = t0 + RAND_NS, t = t0;
+	int64_t t0 = util_now_ns(), end = t0 + RAND_NS, t = t0;
 	struct aoki_blk_cqe c[RAND_DEPTH];
 	int n;
 
@@ -290,10 +291,10 @@ static double rand_reads(struct dblk *d, struct rand_run *rr)
 		n = reap(d, c, RAND_DEPTH, RAND_DEPTH, BLOCK, "random reads");
 		if (n < 0)
 			return -1;
-		t = t_now_ns();
+		t = util_now_ns();
 		rand_complete(rr, c, n, t);
 	}
-	return (double)(t_now_ns() - t0) / NS;
+	return (double)(util_now_ns() - t0) / NS;
 }
 
 /* demo_rand - run the random reads and print IOPS and the median
@@ -311,7 +312,7 @@ static int demo_rand(struct dblk *d)
 	if (secs > 0)
 		printf("storage: %u KiB random reads at depth %u for %.0f s: %.0f IOPS, "
 		       "median latency %.1f us\n", BLOCK >> 10, RAND_DEPTH, secs,
-		       (double)rr.ios / secs, t_percentile(rr.lat, rr.nlat, 50) / 1e3);
+		       (double)rr.ios / secs, util_percentile(rr.lat, rr.nlat, 50) / 1e3);
 	free(rr.lat);
 	return secs > 0 ? 0 : -1;
 }
@@ -348,10 +349,10 @@ static double crash_writes(struct dblk *d, pid_t *old)
 		fprintf(stderr, PFX ": storage: kill %d: %s\n", (int)*old, strerror(errno));
 		return -1;
 	}
-	t_kill = t_now_ns();
+	t_kill = util_now_ns();
 	if (reap_all(d, CRASH_IOS, BLOCK, "writes across the crash") < 0)
 		return -1;
-	return (double)(t_now_ns() - t_kill) / 1e6;
+	return (double)(util_now_ns() - t_kill) / 1e6;
 }
 
 /* crash_check - read the crash writes' blocks back and check them.
@@ -489,7 +490,7 @@ int demo_blk(void)
 		return 0;
 	signal(SIGPIPE, SIG_IGN);
 	memset(&d, 0, sizeof(d));
-	d.rng = (uint64_t)t_now_ns() | 1;
+	d.rng = (uint64_t)util_now_ns() | 1;
 	failed = dblk_start(&d, bindir) < 0 || demo_seq(&d) < 0 || demo_rand(&d) < 0 ||
 		 demo_crash(&d) < 0;
 	dblk_stop(&d, failed);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clock.h"
 #include "demo_kill.h"
 
 #define COME_BACK_NS 30000000000ll	/* a victim that is not back by then: failure */
@@ -20,7 +21,7 @@ void demo_killer_init(struct demo_killer *k, const struct stack_conf *c, unsigne
 {
 	memset(k, 0, sizeof(*k));
 	k->c = c;
-	k->t0 = stack_now_ns();
+	k->t0 = util_now_ns();
 	k->next_ns = (int64_t)first_ms * 1000000;
 	k->every_ns = (int64_t)every_ms * 1000000;
 	k->max = max < DEMO_MAX_KILLS ? max : DEMO_MAX_KILLS;
@@ -71,9 +72,9 @@ static int follow(struct demo_killer *k, int64_t now)
 	}
 	snprintf(port, sizeof(port), "%s/%s.sock", k->c->run_dir, k->c->port[d->srv]);
 	if (stack_query(port, 1000, &st, NULL) == 0 && st.pid == (uint64_t)d->new_pid) {
-		d->answered_ns = stack_now_ns() - k->t0 - d->at_ns;
+		d->answered_ns = util_now_ns() - k->t0 - d->at_ns;
 		k->waiting = 0;
-		k->next_ns = stack_now_ns() - k->t0 + k->every_ns;
+		k->next_ns = util_now_ns() - k->t0 + k->every_ns;
 		printf("  %6.1f s  aoki-%s back: aoki-init restarted it after %.0f ms (pid %d), "
 		       "answering after %.0f ms\n", (double)(d->at_ns + d->answered_ns) / 1e9,
 		       stack_srv_names[d->srv], (double)d->started_ns / 1e6, (int)d->new_pid,
@@ -94,7 +95,7 @@ check_late:
 
 int demo_killer_step(struct demo_killer *k)
 {
-	int64_t now = stack_now_ns() - k->t0;
+	int64_t now = util_now_ns() - k->t0;
 
 	if (k->waiting)
 		return follow(k, now);

@@ -35,6 +35,7 @@
 #include "demo_kill.h"
 #include "demo_stack.h"
 #include "demo_tree.h"
+#include "clock.h"
 #include "stack.h"
 
 struct job {
@@ -66,7 +67,7 @@ static void on_signal(int sig)
 
 static double since(int64_t t)
 {
-	return (double)(stack_now_ns() - t) / 1e9;
+	return (double)(util_now_ns() - t) / 1e9;
 }
 
 /* Announce the next step; -1 if ^C (or SIGTERM) came meanwhile. */
@@ -121,7 +122,7 @@ static int write_conf(struct job *j)
 static int build(struct job *j)
 {
 	char log[PATH_MAX + 16], line[512];
-	int64_t t = stack_now_ns(), last = t;
+	int64_t t = util_now_ns(), last = t;
 	int status = 0, fd, killer_ok = 0;
 	unsigned cc = 0;
 	FILE *lf;
@@ -165,8 +166,8 @@ static int build(struct job *j)
 			      !strncmp(line, "  LD ", 5);
 		if (lf)
 			clearerr(lf);
-		if (stack_now_ns() - last > 5000000000ll) {
-			last = stack_now_ns();
+		if (util_now_ns() - last > 5000000000ll) {
+			last = util_now_ns();
 			printf("  %6.1f s  building: %u files compiled or linked\n", since(t), cc);
 			fflush(stdout);
 		}
@@ -337,14 +338,14 @@ static int the_job(struct job *j)
 		return -1;
 	if (step(j, "aoki up: a fresh image, aoki-blkd, aoki-fsd, aoki-fuse under aoki-init") < 0)
 		return fail("interrupted");
-	t = stack_now_ns();
+	t = util_now_ns();
 	if (stack_up(&j->c, 0) != 0)
 		return -1;
 	j->up = 1;
 	j->up_s = since(t);
 	if (step(j, "copying this source tree into the mount (git ls-files)") < 0)
 		return fail("interrupted");
-	t = stack_now_ns();
+	t = util_now_ns();
 	if (demo_copy_tree(j->src, j->c.mount, &j->copied, why, sizeof(why)) < 0)
 		return fail("copy into %s: %s", j->c.mount, why);
 	j->copy_s = since(t);
@@ -372,7 +373,7 @@ static int the_job(struct job *j)
 	       (unsigned long long)j->entries);
 	if (step(j, "aoki down") < 0)
 		return fail("interrupted");
-	t = stack_now_ns();
+	t = util_now_ns();
 	j->up = 0;
 	if (stack_down(&j->c, 0) != 0)
 		return -1;
@@ -484,7 +485,7 @@ int demo_stack(int argc, char **argv)
 	r = parse(&j, argc, argv);
 	if (r)
 		return r < 0 ? 0 : r;
-	j.t0 = stack_now_ns();
+	j.t0 = util_now_ns();
 	snprintf(j.dir, sizeof(j.dir), "%s/aoki-run.XXXXXX", tmp && *tmp ? tmp : "/var/tmp");
 	if (!mkdtemp(j.dir)) {
 		fail("mkdtemp %s: %s", j.dir, strerror(errno));

@@ -7,12 +7,9 @@
 #include <string.h>
 
 #include "commands.h"
+#include "subcmd.h"
 
-static const struct command {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *help;
-} commands[] = {
+static const struct subcmd commands[] = {
 	{ "demo", cmd_demo, "the whole stack under make -j2, with crashes (make run); "
 			    "aoki demo pieces: the parts" },
 	{ "bench", cmd_bench, "run a benchmark: aoki bench ipc [--json]" },
@@ -27,13 +24,14 @@ static const struct command {
 static void usage(FILE *f, const char *prog)
 {
 	fprintf(f, "Usage: %s <command> [<args>]\n\nCommands:\n", prog);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+	subcmd_usage(f, commands, SUBCMD_N(commands));
 	fprintf(f, "\n`%s <command> --help` describes each command.  See aoki(1).\n", prog);
 }
 
 int main(int argc, char **argv)
 {
+	const struct subcmd *c;
+
 	if (argc < 2) {
 		usage(stderr, argv[0]);
 		return 2;
@@ -43,12 +41,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version")) {
-		printf("aoki %s\n", AOKI_VERSION_STRING);
+		printf("aoki %s\n", AOKI_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].fn(argc - 1, argv + 1);
+	c = subcmd_find(commands, SUBCMD_N(commands), argv[1]);
+	if (c)
+		return c->fn(argc - 1, argv + 1);
 	fprintf(stderr, "%s: unknown command '%s'\n\n", argv[0], argv[1]);
 	usage(stderr, argv[0]);
 	return 2;

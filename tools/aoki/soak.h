@@ -73,4 +73,87 @@ pid_t soak_init_pid_of(const struct soak_init *si, const char *name);
  * aoki-init's wait status, or -errno. */
 int soak_init_stop(struct soak_init *si);
 
+/* ------------------------------------------------------------ soak_util.c
+ * What every soak does the same way: its common options, the pauses
+ * between kills, killing a server and waiting for its successor, the
+ * progress line, the stall figures. */
+
+#define SOAK_MAX_KILLS 100000u
+
+/* The options every soak takes. */
+struct soak_common {
+	unsigned kills, clients;	/* --kills N, --clients C */
+	unsigned min_gap_ms, max_gap_ms;	/* pause before each kill */
+	uint64_t seed;			/* --seed S (default: the clock) */
+	int json, verbose, keep;	/* --json, --verbose, --keep */
+};
+
+/* The common long options (their short codes are SOAK_COMMON_SHORT), to
+ * put first in a soak's getopt_long table. */
+#define SOAK_COMMON_LONGOPTS                                                   \
+	{ "kills", required_argument, NULL, 'k' },                             \
+	{ "clients", required_argument, NULL, 'c' },                           \
+	{ "seed", required_argument, NULL, 's' },                              \
+	{ "json", no_argument, NULL, 'j' },                                    \
+	{ "verbose", no_argument, NULL, 'v' },                                 \
+	{ "keep", no_argument, NULL, 'K' },                                    \
+	{ "help", no_argument, NULL, 'h' }
+#define SOAK_COMMON_SHORT "k:c:s:jvKh"
+
+/* soak_common_defaults - @kills and @clients as given, the gaps, and a
+ * seed from the clock. */
+void soak_common_defaults(struct soak_common *o, unsigned kills, unsigned clients,
+			  unsigned min_gap_ms, unsigned max_gap_ms);
+
+/* soak_common_option - apply option @c (value @v, parsed) if it is a
+ * common one but -h.  Returns 1 if it was, else 0. */
+int soak_common_option(struct soak_common *o, int c, uint64_t v);
+
+/* soak_common_check - 0 if kills <= SOAK_MAX_KILLS and clients is in
+ * 1..@max_clients, else -1 after a message naming @who. */
+int soak_common_check(const struct soak_common *o, unsigned max_clients, const char *who);
+
+/* soak_sleep_ms - sleep @ms, across signals. */
+void soak_sleep_ms(unsigned ms);
+
+/* soak_gap_ms - a pause in [min_gap_ms, max_gap_ms] drawn from @rng. */
+unsigned soak_gap_ms(const struct soak_common *o, uint64_t *rng);
+
+/* soak_new_pid - the pid of server @name (NULL: the first) once it runs
+ * and is not @last, waiting up to @limit_ns.  Returns it, or -1 after a
+ * message naming @who. */
+pid_t soak_new_pid(const struct soak_init *si, const char *name, pid_t last,
+		   int64_t limit_ns, const char *who);
+
+/* soak_kill_wait - SIGKILL @pid and wait up to @limit_ms until it has
+ * exited (a pidfd).  Returns 0, or -1 after a message naming @who. */
+int soak_kill_wait(pid_t pid, unsigned limit_ms, const char *who);
+
+/*
+ * soak_progress - after kill @k (1-based) of @o->kills: with --verbose a
+ * line per kill on stderr; else, on a terminal, one line that updates in
+ * place (cleared by soak_progress_end); else nothing.  @what names the
+ * victim (or NULL), @count the work done so far in @unit.
+ */
+void soak_progress(const struct soak_common *o, const char *who, unsigned k, const char *what,
+		   double stall_ms, unsigned long long count, const char *unit);
+
+/* soak_progress_end - clear the updating line, if there is one. */
+void soak_progress_end(void);
+
+/* Stall figures of the kills made. */
+struct soak_stalls {
+	unsigned n;
+	double p50, p99, max;	/* ms */
+};
+
+/* soak_stalls - the figures of the @n stalls (ms) at @ms (sorted). */
+struct soak_stalls soak_stalls(double *ms, unsigned n);
+
+/* soak_stalls_text / soak_stalls_json - "stall: p50 A ms, p99 B ms, max C
+ * ms" and "\"stall_p50_ms\": A, \"stall_p99_ms\": B, \"stall_max_ms\": C"
+ * (no newline) on stdout. */
+void soak_stalls_text(const struct soak_stalls *s);
+void soak_stalls_json(const struct soak_stalls *s);
+
 #endif

@@ -44,6 +44,9 @@
 
 #include "aoki/blk.h"
 #include "blk_work.h"
+#include "clock.h"
+#include "hash.h"
+#include "rand.h"
 #include "soak.h"
 
 #define PFX "aoki soak blk"
@@ -66,9 +69,9 @@
 #define CLIENT_ERROR_LIMIT 100		/* a client gives up after this many */
 
 struct soak_opts {
-	unsigned kills, clients, qd, min_gap_ms, max_gap_ms;
-	uint64_t size_mib, seed;
-	int json, verbose, keep;
+	struct soak_common c;
+	unsigned qd;
+	uint64_t size_mib;
 };
 
 /* One sector as written: 512 bytes, the checksum last. */
@@ -125,34 +128,6 @@ static struct {
 	_Atomic unsigned messages;
 } g;
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * NS + ts.tv_nsec;
-}
-
-/* rnd - splitmix64: the next value of stream @s. */
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-/* fnv1a64 - the FNV-1a 64-bit hash of @len bytes at @p. */
-static uint64_t fnv1a64(const void *p, size_t len)
-{
-	const uint8_t *c = p;
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ c[i]) * 0x100000001b3ull;
-	return h;
-}
 
 /* Count @n failures in @what and, for the first MAX_MESSAGES, say what
  * happened on stderr. */
@@ -196,12 +171,12 @@ static void sector_fill(struct sector *s, uint64_t seed, uint64_t block, uint32_
 	s->client = client;
 	s->index = index;
 	for (size_t i = 0; i < sizeof(s->fill); i += 8) {
-		uint64_t v = rnd(&x);
+		uint64_t v = util_rnd(&x);
 		size_t n = sizeof(s->fill) - i < 8 ? sizeof(s->fill) - i : 8;
 
 		memcpy(s->fill + i, &v, n);
 	}
-	s->sum = fnv1a64(s, offsetof(struct sector, sum));
+	s->sum = util_fnv1a64(s, offsetof(struct sector, sum));
 }
 
 /* block_fill - the 4 KiB block @block, generation @gen, into @buf. */
@@ -229,7 +204,7 @@ static int64_t sector_gen(const struct sector *s, const struct client *cl, uint6
 		return 0;
 	if (s->magic != MAGIC || s->seed != cl->seed || s->block != block ||
 	    s->client != cl->id || s->index != index || !s->gen ||
-	    s->sum != fnv1a64(s, offsetof(struct sector, sum)))
+	    s->sum != util_fnv1a64(s, offsetof(struct sector, sum)))
 		return -1;
 	return s->gen;
 }
@@ -339,7 +314,7 @@ static void client_free(struct client *cl)
 static int64_t pick_block(struct client *cl)
 {
 	for (int tries = 0; tries < 8; tries++) {
-		uint64_t idx = rnd(&cl->rng) % cl->nblocks;
+		uint64_t idx = util_rnd(&cl->rng) % cl->nblocks;
 
 		if (!(cl->flags[idx] & B_BUSY))
 			return (int64_t)idx;
@@ -357,7 +332,7 @@ static int prepare(struct client *cl, unsigned s, struct aoki_blk_io *io)
 
 	if (idx < 0)
 		return -1;
-	*sl = (struct slot){ .idx = (uint64_t)idx, .write = rnd(&cl->rng) % 8 < 5, .used = 1 };
+	*sl = (struct slot){ .idx = (uint64_t)idx, .write = util_rnd(&cl->rng) % 8 < 5, .used = 1 };
 	if (sl->write) {
 		sl->gen = ++cl->gen ? cl->gen : ++cl->gen;
 		block_fill(data, cl, cl->first + sl->idx, sl->gen);
@@ -390,7 +365,7 @@ static int client_fill(struct client *cl)
 		n++;
 	if (!n)
 		return 0;
-	t = now_ns();
+	t = util_now_ns();
 	for (unsigned i = 0; i < n; i++)
 		cl->slots[ios[i].tag].sub_ns = t;
 	q = aoki_blk_submit(cl->b, ios, n);
@@ -418,7 +393,7 @@ static void note_recovery(struct client *cl, int64_t sub_ns)
 
 	if (seq && atomic_load_explicit(&cl->recovered_seq, memory_order_relaxed) != seq &&
 	    sub_ns > atomic_load(&g.dead_at)) {
-		atomic_store(&cl->recovered_ns, now_ns());
+		atomic_store(&cl->recovered_ns, util_now_ns());
 		atomic_store(&cl->recovered_seq, seq);
 	}
 }
@@ -458,7 +433,7 @@ static int client_reap(struct client *cl)
 {
 	struct aoki_blk_cqe c[REAP_MAX];
 	int n = aoki_blk_reap(cl->b, c, REAP_MAX, 1, REAP_WAIT_NS);
-	int64_t t = now_ns();
+	int64_t t = util_now_ns();
 
 	if (n < 0) {
 		fail(&g.errors, "client %u: reap: %s", cl->id, strerror(-n));
@@ -506,7 +481,7 @@ static void *client_main(void *arg)
 {
 	struct client *cl = arg;
 
-	cl->last_done = now_ns();
+	cl->last_done = util_now_ns();
 	while (!atomic_load_explicit(&g.stop, memory_order_relaxed) && !cl->failed)
 		cl->failed = client_fill(cl) < 0 || client_reap(cl) < 0;
 	while (!cl->failed && cl->nfree < cl->qd)
@@ -520,57 +495,6 @@ static void *client_main(void *arg)
 
 /* ------------------------------------------------------------- killer */
 
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-/* new_server_pid - the pid of the running server once it differs from
- * @last (the one killed before), waiting up to PID_LIMIT_NS.  Returns it,
- * or -1 with a message. */
-static pid_t new_server_pid(const struct soak_init *si, pid_t last)
-{
-	int64_t end = now_ns() + PID_LIMIT_NS;
-	pid_t pid;
-
-	do {
-		pid = soak_init_server_pid(si);
-		if (pid > 0 && pid != last)
-			return pid;
-		sleep_ms(1);
-	} while (now_ns() < end);
-	fprintf(stderr, PFX ": no new server pid in %s: %s\n", si->dir,
-		pid < 0 ? strerror(-pid) : "still the killed one");
-	return -1;
-}
-
-/* kill_server - SIGKILL @pid and wait until it has exited.  Returns 0 or
- * -1 with a message. */
-static int kill_server(pid_t pid)
-{
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0), r;
-	struct pollfd p;
-
-	if (fd < 0) {
-		fprintf(stderr, PFX ": pidfd_open %d: %s\n", (int)pid, strerror(errno));
-		return -1;
-	}
-	r = kill(pid, SIGKILL);
-	if (r < 0)
-		fprintf(stderr, PFX ": kill %d: %s\n", (int)pid, strerror(errno));
-	p = (struct pollfd){ .fd = fd, .events = POLLIN };
-	if (r == 0 && poll(&p, 1, DEATH_LIMIT_MS) != 1) {
-		fprintf(stderr, PFX ": server %d still alive %d ms after SIGKILL\n", (int)pid,
-			DEATH_LIMIT_MS);
-		r = -1;
-	}
-	close(fd);
-	return r < 0 ? -1 : 0;
-}
-
 /* wait_recovered - wait until every client has recovered from kill @seq
  * (made at @kill_ns).  Returns the stall in ms, or -1 (timeout, or a
  * client failed). */
@@ -580,7 +504,7 @@ static double wait_recovered(struct client *cl, unsigned nclients, unsigned seq,
 	int64_t last = 0;
 	unsigned i;
 
-	while (now_ns() - kill_ns < RECOVERY_LIMIT_NS && !atomic_load(&g.abort)) {
+	while (util_now_ns() - kill_ns < RECOVERY_LIMIT_NS && !atomic_load(&g.abort)) {
 		for (i = 0; i < nclients && atomic_load(&cl[i].recovered_seq) == seq; i++) {
 			int64_t t = atomic_load(&cl[i].recovered_ns);
 
@@ -588,7 +512,7 @@ static double wait_recovered(struct client *cl, unsigned nclients, unsigned seq,
 		}
 		if (i == nclients)
 			return (last - kill_ns) / 1e6;
-		sleep_ms(1);
+		soak_sleep_ms(1);
 	}
 	if (!atomic_load(&g.abort))
 		fail(&g.errors, "kill %u: not every client completed an I/O within %lld s", seq,
@@ -596,40 +520,38 @@ static double wait_recovered(struct client *cl, unsigned nclients, unsigned seq,
 	return -1;
 }
 
-/* kill_loop - kill the server o->kills times, each 20-60 ms after the
+/* kill_loop - kill the server o->c.kills times, each 20-60 ms after the
  * previous recovery; the stall of each in @stall.  Returns how many kills
  * were made and recovered from (it stops at the first that was not, or
  * when a client fails). */
 static unsigned kill_loop(const struct soak_init *si, const struct soak_opts *o,
 			  struct client *cl, double *stall)
 {
-	uint64_t rng = o->seed ^ 0x5eed;
+	uint64_t rng = o->c.seed ^ 0x5eed;
 	pid_t last = 0;
 	unsigned k;
 
-	for (k = 0; k < o->kills && !atomic_load(&g.abort); k++) {
-		unsigned gap = o->min_gap_ms +
-			       (unsigned)(rnd(&rng) % (o->max_gap_ms - o->min_gap_ms + 1));
+	for (k = 0; k < o->c.kills && !atomic_load(&g.abort); k++) {
 		int64_t kill_ns;
 		pid_t pid;
 
-		sleep_ms(gap);
-		pid = new_server_pid(si, last);
+		soak_sleep_ms(soak_gap_ms(&o->c, &rng));
+		pid = soak_new_pid(si, NULL, last, PID_LIMIT_NS, PFX);
 		if (pid < 0)
 			break;
-		kill_ns = now_ns();
-		if (kill_server(pid) < 0)
+		kill_ns = util_now_ns();
+		if (soak_kill_wait(pid, DEATH_LIMIT_MS, PFX) < 0)
 			break;
 		last = pid;
-		atomic_store(&g.dead_at, now_ns());
+		atomic_store(&g.dead_at, util_now_ns());
 		atomic_store(&g.kill_seq, k + 1);
-		stall[k] = wait_recovered(cl, o->clients, k + 1, kill_ns);
+		stall[k] = wait_recovered(cl, o->c.clients, k + 1, kill_ns);
 		if (stall[k] < 0)
-			return k;
-		if (o->verbose || (k + 1) % 10 == 0 || k + 1 == o->kills)
-			fprintf(stderr, PFX ": kill %u/%u: stall %.1f ms, %llu I/Os so far\n",
-				k + 1, o->kills, stall[k], (unsigned long long)atomic_load(&g.ios));
+			break;
+		soak_progress(&o->c, PFX, k + 1, NULL, stall[k],
+			      (unsigned long long)atomic_load(&g.ios), "I/Os");
 	}
+	soak_progress_end();
 	return k;
 }
 
@@ -656,7 +578,8 @@ static void usage(FILE *f)
 		"  --size MiB    volume size (default 64)\n"
 		"  --seed S      random seed (default: from the clock; printed)\n"
 		"  --json        one JSON object on stdout\n"
-		"  --verbose     a line for every kill (on stderr)\n"
+		"  --verbose     a line for every kill (on stderr; else, on a terminal, one\n"
+		"                line that updates)\n"
 		"  --keep        keep the run directory (init.log) and the image\n"
 		"\n"
 		"Exit status 0 when lost, corrupt and errors are all 0 and every kill was\n"
@@ -667,114 +590,93 @@ static void usage(FILE *f)
 static int parse(int argc, char **argv, struct soak_opts *o)
 {
 	static const struct option lo[] = {
-		{ "kills", required_argument, NULL, 'k' },
-		{ "clients", required_argument, NULL, 'c' },
+		SOAK_COMMON_LONGOPTS,
 		{ "qd", required_argument, NULL, 'q' },
 		{ "size", required_argument, NULL, 'S' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "keep", no_argument, NULL, 'K' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c;
 
-	*o = (struct soak_opts){ .kills = 100, .clients = 4, .qd = 16, .size_mib = 64,
-				 .min_gap_ms = 20, .max_gap_ms = 60, .seed = (uint64_t)now_ns() };
+	soak_common_defaults(&o->c, 100, 4, 20, 60);
+	o->qd = 16;
+	o->size_mib = 64;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "k:c:q:S:s:jvKh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, SOAK_COMMON_SHORT "q:S:", lo, NULL)) != -1) {
 		uint64_t v = 0;
 
 		if (optarg && soak_parse_number(PFX, optarg, &v) < 0)
 			return 2;
+		if (soak_common_option(&o->c, c, v))
+			continue;
 		switch (c) {
-		case 'k': o->kills = v > 100000 ? 100001 : (unsigned)v; break;
-		case 'c': o->clients = v > 256 ? 257 : (unsigned)v; break;
 		case 'q': o->qd = v > QD_MAX ? QD_MAX + 1 : (unsigned)v; break;
 		case 'S': o->size_mib = v; break;
-		case 's': o->seed = v; break;
-		case 'j': o->json = 1; break;
-		case 'v': o->verbose = 1; break;
-		case 'K': o->keep = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind < argc || !o->clients || o->clients > 256 || !o->qd || o->qd > QD_MAX ||
-	    o->kills > 100000 || !o->size_mib || o->size_mib > (1u << 20)) {
-		fprintf(stderr, PFX ": clients 1..256, qd 1..%u, kills <= 100000, "
-			"size 1..1048576 MiB\n", QD_MAX);
+	if (optind < argc) {
+		usage(stderr);
 		return 2;
 	}
-	if (o->size_mib * (1u << 20) / BLOCK / o->clients < 4ull * o->qd) {
+	if (soak_common_check(&o->c, 256, PFX) < 0)
+		return 2;
+	if (!o->qd || o->qd > QD_MAX || !o->size_mib || o->size_mib > (1u << 20)) {
+		fprintf(stderr, PFX ": --qd 1..%u, --size 1..1048576 MiB\n", QD_MAX);
+		return 2;
+	}
+	if (o->size_mib * (1u << 20) / BLOCK / o->c.clients < 4ull * o->qd) {
 		fprintf(stderr, PFX ": --size too small: each client needs 4 x qd blocks\n");
 		return 2;
 	}
 	return -1;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* percentile - the @p quantile of @n values at @v (sorted in place). */
-static double percentile(double *v, unsigned n, double p)
-{
-	if (!n)
-		return 0;
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[(unsigned)((n - 1) * p + 0.5)];
-}
-
 static void report(const struct soak_opts *o, double *stall, unsigned nstall, double secs)
 {
-	double p50 = percentile(stall, nstall, 0.5), p99 = percentile(stall, nstall, 0.99);
-	double max = nstall ? stall[nstall - 1] : 0;
+	struct soak_stalls st = soak_stalls(stall, nstall);
 
-	if (o->json) {
+	if (o->c.json) {
 		printf("{\"kills\": %u, \"clients\": %u, \"qd\": %u, \"size_mib\": %llu, "
 		       "\"seed\": %llu, \"seconds\": %.1f, \"ios\": %llu, \"reads\": %llu, "
 		       "\"writes\": %llu, \"verified\": %llu, \"lost\": %llu, \"corrupt\": %llu, "
-		       "\"errors\": %llu, \"stall_p50_ms\": %.2f, \"stall_p99_ms\": %.2f, "
-		       "\"stall_max_ms\": %.2f}\n",
-		       nstall, o->clients, o->qd, (unsigned long long)o->size_mib,
-		       (unsigned long long)o->seed, secs, (unsigned long long)g.ios,
+		       "\"errors\": %llu, ",
+		       nstall, o->c.clients, o->qd, (unsigned long long)o->size_mib,
+		       (unsigned long long)o->c.seed, secs, (unsigned long long)g.ios,
 		       (unsigned long long)g.reads, (unsigned long long)g.writes,
 		       (unsigned long long)g.verified, (unsigned long long)g.lost,
-		       (unsigned long long)g.corrupt, (unsigned long long)g.errors, p50, p99, max);
+		       (unsigned long long)g.corrupt, (unsigned long long)g.errors);
+		soak_stalls_json(&st);
+		printf("}\n");
 		return;
 	}
 	printf("%u kills, %u clients x qd %u, %llu MiB, %.1f s (seed %llu)\n"
 	       "I/Os %llu (%llu reads, %llu writes), %llu blocks verified at the end\n"
-	       "lost %llu, corrupt %llu, errors %llu\n"
-	       "stall: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-	       nstall, o->clients, o->qd, (unsigned long long)o->size_mib, secs,
-	       (unsigned long long)o->seed, (unsigned long long)g.ios,
+	       "lost %llu, corrupt %llu, errors %llu\n",
+	       nstall, o->c.clients, o->qd, (unsigned long long)o->size_mib, secs,
+	       (unsigned long long)o->c.seed, (unsigned long long)g.ios,
 	       (unsigned long long)g.reads, (unsigned long long)g.writes,
 	       (unsigned long long)g.verified, (unsigned long long)g.lost,
-	       (unsigned long long)g.corrupt, (unsigned long long)g.errors, p50, p99, max);
+	       (unsigned long long)g.corrupt, (unsigned long long)g.errors);
+	soak_stalls_text(&st);
 }
 
 /* start_clients - open every client's volume and start its thread.
  * Returns 0 or -1 (with a message). */
 static int start_clients(struct client *cl, const struct soak_opts *o, const char *port)
 {
-	uint64_t per = o->size_mib * (1u << 20) / BLOCK / o->clients;
+	uint64_t per = o->size_mib * (1u << 20) / BLOCK / o->c.clients;
 
-	for (unsigned i = 0; i < o->clients; i++) {
+	for (unsigned i = 0; i < o->c.clients; i++) {
 		cl[i].id = i;
 		cl[i].first = i * per;
 		cl[i].nblocks = per;
-		cl[i].seed = o->seed;
-		cl[i].rng = o->seed * 1000003 + i;
+		cl[i].seed = o->c.seed;
+		cl[i].rng = o->c.seed * 1000003 + i;
 		if (client_open(&cl[i], port, o) < 0)
 			return -1;
 	}
-	for (unsigned i = 0; i < o->clients; i++) {
+	for (unsigned i = 0; i < o->c.clients; i++) {
 		if (pthread_create(&cl[i].th, NULL, client_main, &cl[i])) {
 			fprintf(stderr, PFX ": cannot start threads\n");
 			atomic_store(&g.abort, 1);
@@ -814,29 +716,29 @@ int soak_blk_main(int argc, char **argv)
 	if (soak_init_bindir(bindir, sizeof(bindir)) < 0)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
-	cl = calloc(o.clients, sizeof(*cl));
-	stall = calloc(o.kills ? o.kills : 1, sizeof(*stall));
+	cl = calloc(o.c.clients, sizeof(*cl));
+	stall = calloc(o.c.kills ? o.c.kills : 1, sizeof(*stall));
 	if (!cl || !stall)
 		return 1;
-	fprintf(stderr, PFX ": seed %llu\n", (unsigned long long)o.seed);
+	fprintf(stderr, PFX ": seed %llu\n", (unsigned long long)o.c.seed);
 	if (blk_work_create(&w, PFX, VOLUME, bindir, o.size_mib << 20) < 0 ||
-	    blk_work_start(&w, o.kills + 10, &si, port, sizeof(port)) < 0) {
+	    blk_work_start(&w, o.c.kills + 10, &si, port, sizeof(port)) < 0) {
 		blk_work_remove(&w, 0);
 		return 1;
 	}
-	si.keep = o.keep;
-	t0 = now_ns();
+	si.keep = o.c.keep;
+	t0 = util_now_ns();
 	r = start_clients(cl, &o, port);
 	if (r == 0)
 		done = kill_loop(&si, &o, cl, stall);
-	sleep_ms(50);
-	stop_clients(cl, o.clients);
-	ok = r == 0 && done == o.kills && !atomic_load(&g.abort) && !g.lost && !g.corrupt &&
+	soak_sleep_ms(50);
+	stop_clients(cl, o.c.clients);
+	ok = r == 0 && done == o.c.kills && !atomic_load(&g.abort) && !g.lost && !g.corrupt &&
 	     !g.errors;
-	si.keep = o.keep || !ok;
+	si.keep = o.c.keep || !ok;
 	soak_init_stop(&si);
 	blk_work_remove(&w, si.keep);
-	report(&o, stall, done, (now_ns() - t0) / 1e9);
+	report(&o, stall, done, (util_now_ns() - t0) / 1e9);
 	free(cl);
 	free(stall);
 	return ok ? 0 : 1;

@@ -54,6 +54,8 @@
 
 #include "aoki/fs.h"
 #include "blk_work.h"
+#include "clock.h"
+#include "rand.h"
 #include "soak.h"
 
 #define PFX "aoki soak fs"
@@ -65,12 +67,11 @@
 #define DEATH_LIMIT_MS 5000
 #define PID_LIMIT_NS (10 * NS)
 #define MAX_MESSAGES 20
-#define MAX_KILLS 100000
 
 struct soak_opts {
-	unsigned kills, clients, min_gap_ms, max_gap_ms;
-	uint64_t size_mib, seed;
-	int json, verbose, keep, blkd_kills;
+	struct soak_common c;
+	uint64_t size_mib;
+	int blkd_kills;
 };
 
 struct file {
@@ -103,24 +104,6 @@ static struct {
 	_Atomic uint64_t ops, lost, corrupt, errors;
 	_Atomic unsigned messages;
 } g;
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * NS + ts.tv_nsec;
-}
-
-/* rnd - splitmix64: the next value of stream @s. */
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 static void fail(_Atomic uint64_t *what, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -155,12 +138,12 @@ struct span {
 
 static struct span span_begin(void)
 {
-	return (struct span){ now_ns(), atomic_load(&g.kills_started) };
+	return (struct span){ util_now_ns(), atomic_load(&g.kills_started) };
 }
 
 static void span_end(struct client *cl, struct span s)
 {
-	int64_t t1 = now_ns(), d = t1 - s.t0;
+	int64_t t1 = util_now_ns(), d = t1 - s.t0;
 	unsigned k1 = atomic_load(&g.kills_started);
 
 	atomic_fetch_add_explicit(&g.ops, 1, memory_order_relaxed);
@@ -195,7 +178,7 @@ static void name_of(const struct client *cl, unsigned n, char *buf, size_t cap)
 static void fill(uint8_t *p, size_t n, uint64_t *rng)
 {
 	for (size_t i = 0; i < n; i += 8) {
-		uint64_t v = rnd(rng);
+		uint64_t v = util_rnd(rng);
 
 		memcpy(p + i, &v, n - i < 8 ? n - i : 8);
 	}
@@ -248,16 +231,16 @@ static long write_at(struct client *cl, const char *path, int flags, const uint8
  * Returns 0, or -1 when the epoch must end (a failure, or a kill). */
 static int one_op(struct client *cl)
 {
-	unsigned n = (unsigned)(rnd(&cl->rng) % NAMES), kind = (unsigned)(rnd(&cl->rng) % 100);
+	unsigned n = (unsigned)(util_rnd(&cl->rng) % NAMES), kind = (unsigned)(util_rnd(&cl->rng) % 100);
 	struct file *f = &cl->cur[n];
-	uint8_t *buf = rnd(&cl->rng) & 1 ? cl->gbuf : cl->mbuf;
+	uint8_t *buf = util_rnd(&cl->rng) & 1 ? cl->gbuf : cl->mbuf;
 	char path[64], path2[64];
 	size_t off, len;
 	long r;
 
 	name_of(cl, n, path, sizeof(path));
 	if (!f->exists) {
-		len = rnd(&cl->rng) % 65536;
+		len = util_rnd(&cl->rng) % 65536;
 		fill(buf, len, &cl->rng);
 		cl->touched |= 1u << n;
 		r = write_at(cl, path, O_CREAT | O_EXCL | O_RDWR, buf, len, 0);
@@ -267,9 +250,9 @@ static int one_op(struct client *cl)
 		f->size = len;
 		memcpy(f->data, buf, len);
 	} else if (kind < 30) {				/* write */
-		off = f->size ? rnd(&cl->rng) % (f->size + 1) : 0;
-		len = 1 + rnd(&cl->rng) % 32768;
-		if (rnd(&cl->rng) % 3 == 0) {
+		off = f->size ? util_rnd(&cl->rng) % (f->size + 1) : 0;
+		len = 1 + util_rnd(&cl->rng) % 32768;
+		if (util_rnd(&cl->rng) % 3 == 0) {
 			off &= ~(size_t)4095;
 			len = (len + 4095) & ~(size_t)4095;
 		}
@@ -287,7 +270,7 @@ static int one_op(struct client *cl)
 		memcpy(f->data + off, buf, len);
 		f->size = off + len > f->size ? off + len : f->size;
 	} else if (kind < 45) {				/* append */
-		len = 1 + rnd(&cl->rng) % 16384;
+		len = 1 + util_rnd(&cl->rng) % 16384;
 		if (f->size + len > MAXF)
 			return 0;
 		fill(buf, len, &cl->rng);
@@ -298,7 +281,7 @@ static int one_op(struct client *cl)
 		memcpy(f->data + f->size, buf, len);
 		f->size += len;
 	} else if (kind < 55) {				/* truncate */
-		len = rnd(&cl->rng) % (f->size + 16384 + 1);
+		len = util_rnd(&cl->rng) % (f->size + 16384 + 1);
 		len = len > MAXF ? MAXF : len;
 		cl->touched |= 1u << n;
 		r = CALL(cl, aoki_fs_truncate(cl->fs, path, (int64_t)len));
@@ -308,7 +291,7 @@ static int one_op(struct client *cl)
 			memset(f->data + f->size, 0, len - f->size);
 		f->size = len;
 	} else if (kind < 67) {				/* rename, maybe over a file */
-		unsigned m = (unsigned)(rnd(&cl->rng) % NAMES);
+		unsigned m = (unsigned)(util_rnd(&cl->rng) % NAMES);
 		struct file *t = &cl->cur[m];
 
 		if (m == n)
@@ -435,7 +418,7 @@ static int recover(struct client *cl)
  * between.  Returns 0 or -1 (the client failed). */
 static int epoch(struct client *cl)
 {
-	unsigned n = 1 + (unsigned)(rnd(&cl->rng) % 8);
+	unsigned n = 1 + (unsigned)(util_rnd(&cl->rng) % 8);
 	long r = 0;
 
 	cl->epoch_kills = atomic_load(&g.kills_started);
@@ -517,63 +500,18 @@ static void *client_main(void *arg)
 
 /* ------------------------------------------------------------- killer */
 
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-/* server_pid - the pid of server @name once it is not @last, waiting up
- * to PID_LIMIT_NS.  Returns it or -1 with a message. */
-static pid_t server_pid(const struct soak_init *si, const char *name, pid_t last)
-{
-	int64_t end = now_ns() + PID_LIMIT_NS;
-	pid_t pid;
-
-	do {
-		pid = soak_init_pid_of(si, name);
-		if (pid > 0 && pid != last && kill(pid, 0) == 0)
-			return pid;
-		sleep_ms(1);
-	} while (now_ns() < end);
-	fprintf(stderr, PFX ": no new %s pid in %s\n", name, si->dir);
-	return -1;
-}
-
-/* kill_wait - SIGKILL @pid and wait until it has exited.  0 or -1. */
-static int kill_wait(pid_t pid)
-{
-	int fd = (int)syscall(SYS_pidfd_open, pid, 0), r;
-	struct pollfd p;
-
-	if (fd < 0) {
-		fprintf(stderr, PFX ": pidfd_open %d: %s\n", (int)pid, strerror(errno));
-		return -1;
-	}
-	r = kill(pid, SIGKILL);
-	p = (struct pollfd){ .fd = fd, .events = POLLIN };
-	if (r == 0 && poll(&p, 1, DEATH_LIMIT_MS) != 1)
-		r = -1;
-	close(fd);
-	if (r < 0)
-		fprintf(stderr, PFX ": could not kill %d\n", (int)pid);
-	return r < 0 ? -1 : 0;
-}
-
 /* wait_recovered - until every client has finished a call it started
  * after @kill_ns.  Returns 0, or -1 (timeout, counted, or abort). */
 static int wait_recovered(struct client *cl, unsigned n, unsigned k, int64_t kill_ns)
 {
-	while (now_ns() - kill_ns < RECOVERY_LIMIT_NS && !atomic_load(&g.abort)) {
+	while (util_now_ns() - kill_ns < RECOVERY_LIMIT_NS && !atomic_load(&g.abort)) {
 		unsigned i;
 
 		for (i = 0; i < n && atomic_load(&cl[i].call_start) > kill_ns; i++)
 			;
 		if (i == n)
 			return 0;
-		sleep_ms(1);
+		soak_sleep_ms(1);
 	}
 	if (!atomic_load(&g.abort))
 		fail(&g.errors, "kill %u: not every client finished a call within %lld s", k + 1,
@@ -581,44 +519,43 @@ static int wait_recovered(struct client *cl, unsigned n, unsigned k, int64_t kil
 	return -1;
 }
 
-/* kill_loop - o->kills kills, each 50-150 ms after the previous recovery:
+/* kill_loop - o->c.kills kills, each 50-150 ms after the previous recovery:
  * aoki-fsd, or with --blkd-kills sometimes aoki-blkd or both.  Returns the
  * kills made and recovered from. */
 static unsigned kill_loop(const struct soak_init *si, const struct soak_opts *o,
 			  struct client *cl)
 {
-	uint64_t rng = o->seed ^ 0x5eed;
+	uint64_t rng = o->c.seed ^ 0x5eed;
 	pid_t last_fsd = 0, last_blkd = 0;
 	unsigned k;
 
-	for (k = 0; k < o->kills && !atomic_load(&g.abort); k++) {
-		unsigned gap = o->min_gap_ms +
-			       (unsigned)(rnd(&rng) % (o->max_gap_ms - o->min_gap_ms + 1));
-		unsigned what = o->blkd_kills ? (unsigned)(rnd(&rng) % 5) : 0;
+	for (k = 0; k < o->c.kills && !atomic_load(&g.abort); k++) {
+		unsigned gap = soak_gap_ms(&o->c, &rng);
+		unsigned what = o->blkd_kills ? (unsigned)(util_rnd(&rng) % 5) : 0;
 		int fsd = what <= 2 || what == 4, blkd = what >= 3;
 		pid_t pf = 0, pb = 0;
 		int64_t kill_ns;
 
-		sleep_ms(gap);
-		if ((fsd && (pf = server_pid(si, "fsd", last_fsd)) < 0) ||
-		    (blkd && (pb = server_pid(si, "blkd", last_blkd)) < 0))
+		soak_sleep_ms(gap);
+		if ((fsd && (pf = soak_new_pid(si, "fsd", last_fsd, PID_LIMIT_NS, PFX)) < 0) ||
+		    (blkd && (pb = soak_new_pid(si, "blkd", last_blkd, PID_LIMIT_NS, PFX)) < 0))
 			break;
-		kill_ns = now_ns();
+		kill_ns = util_now_ns();
 		/* Counted before the signal: a client that sees the same count
 		 * after its syncfs returned knows no server died in between. */
 		atomic_fetch_add(&g.kills_started, 1);
-		if ((blkd && kill_wait(pb) < 0) || (fsd && kill_wait(pf) < 0))
+		if ((blkd && soak_kill_wait(pb, DEATH_LIMIT_MS, PFX) < 0) ||
+		    (fsd && soak_kill_wait(pf, DEATH_LIMIT_MS, PFX) < 0))
 			break;
 		last_fsd = fsd ? pf : last_fsd;
 		last_blkd = blkd ? pb : last_blkd;
-		if (wait_recovered(cl, o->clients, k, kill_ns) < 0)
-			return k;
-		if (o->verbose || (k + 1) % 10 == 0 || k + 1 == o->kills)
-			fprintf(stderr, PFX ": kill %u/%u (%s): stall %.1f ms, %llu calls so far\n",
-				k + 1, o->kills, fsd && blkd ? "both" : fsd ? "fsd" : "blkd",
-				atomic_load(&g.stall_ns[k]) / 1e6,
-				(unsigned long long)atomic_load(&g.ops));
+		if (wait_recovered(cl, o->c.clients, k, kill_ns) < 0)
+			break;
+		soak_progress(&o->c, PFX, k + 1, fsd && blkd ? "both" : fsd ? "fsd" : "blkd",
+			      atomic_load(&g.stall_ns[k]) / 1e6,
+			      (unsigned long long)atomic_load(&g.ops), "calls");
 	}
+	soak_progress_end();
 	return k;
 }
 
@@ -764,8 +701,10 @@ static void usage(FILE *f)
 		"  --size MiB     image size (default 256)\n"
 		"  --seed S       random seed (default: from the clock; printed)\n"
 		"  --json         one JSON object on stdout: kills, ops, lost, corrupt,\n"
-		"                 errors, fsck_errors, mount_diffs, stall_p99_ms\n"
-		"  --verbose      a line for every kill (on stderr)\n"
+		"                 errors, fsck_errors, mount_diffs, stall_p50_ms,\n"
+		"                 stall_p99_ms, stall_max_ms\n"
+		"  --verbose      a line for every kill (on stderr; else, on a terminal,\n"
+		"                 one line that updates)\n"
 		"  --keep         keep the run directory (init.log) and the image\n"
 		"\n"
 		"Exit status 0 when every kill was recovered from and lost, corrupt, errors,\n"
@@ -776,54 +715,41 @@ static void usage(FILE *f)
 static int parse(int argc, char **argv, struct soak_opts *o)
 {
 	static const struct option lo[] = {
-		{ "kills", required_argument, NULL, 'k' },
-		{ "clients", required_argument, NULL, 'c' },
+		SOAK_COMMON_LONGOPTS,
 		{ "size", required_argument, NULL, 'S' },
-		{ "seed", required_argument, NULL, 's' },
 		{ "blkd-kills", no_argument, NULL, 'B' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "keep", no_argument, NULL, 'K' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c;
 
-	*o = (struct soak_opts){ .kills = 100, .clients = 4, .size_mib = 256, .min_gap_ms = 50,
-				 .max_gap_ms = 150, .seed = (uint64_t)now_ns() };
+	soak_common_defaults(&o->c, 100, 4, 50, 150);
+	o->size_mib = 256;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "k:c:S:s:BjvKh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, SOAK_COMMON_SHORT "S:B", lo, NULL)) != -1) {
 		uint64_t v = 0;
 
 		if (optarg && soak_parse_number(PFX, optarg, &v) < 0)
 			return 2;
+		if (soak_common_option(&o->c, c, v))
+			continue;
 		switch (c) {
-		case 'k': o->kills = v > MAX_KILLS ? MAX_KILLS + 1 : (unsigned)v; break;
-		case 'c': o->clients = v > 64 ? 65 : (unsigned)v; break;
 		case 'S': o->size_mib = v; break;
-		case 's': o->seed = v; break;
 		case 'B': o->blkd_kills = 1; break;
-		case 'j': o->json = 1; break;
-		case 'v': o->verbose = 1; break;
-		case 'K': o->keep = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind < argc || !o->clients || o->clients > 64 || o->kills > MAX_KILLS ||
-	    o->size_mib < 32 || o->size_mib > (1u << 20)) {
-		fprintf(stderr, PFX ": clients 1..64, kills <= %u, size 32..1048576 MiB\n",
-			MAX_KILLS);
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (soak_common_check(&o->c, 64, PFX) < 0)
+		return 2;
+	if (o->size_mib < 32 || o->size_mib > (1u << 20)) {
+		fprintf(stderr, PFX ": --size 32..1048576 MiB\n");
 		return 2;
 	}
 	return -1;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
 }
 
 /* start_stack - the image, aoki-init with aoki-blkd and aoki-fsd; the
@@ -852,11 +778,11 @@ static int start_stack(struct blk_work *w, struct soak_init *si, const struct so
 		 w->server, VOLUME, w->img);
 	snprintf(fsd, sizeof(fsd), "%s/aoki-fsd --port fs --volume %s --blk-port %%s/blk.sock "
 		 "--quiet", bindir, VOLUME);
-	if (soak_init_start_servers(si, srv, 2, o->kills + 10) < 0)
+	if (soak_init_start_servers(si, srv, 2, o->c.kills + 10) < 0)
 		return -1;
 	snprintf(port, cap, "%s/fs.sock", si->dir);
 	r = aoki_fs_mount(port, NULL, &fs);
-	for (unsigned i = 0; r == 0 && i < o->clients; i++) {
+	for (unsigned i = 0; r == 0 && i < o->c.clients; i++) {
 		char dir[32];
 
 		snprintf(dir, sizeof(dir), "/c%u", i);
@@ -916,8 +842,8 @@ int soak_fs_main(int argc, char **argv)
 	unsigned done = 0;
 	long mount_diffs = -1;
 	int r, ok, fsck = -1, stopped;
-	int64_t *stall;
-	double p99;
+	struct soak_stalls st;
+	double *stall;
 
 	r = parse(argc, argv, &o);
 	if (r >= 0)
@@ -925,16 +851,16 @@ int soak_fs_main(int argc, char **argv)
 	if (soak_init_bindir(bindir, sizeof(bindir)) < 0)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
-	cl = calloc(o.clients, sizeof(*cl));
-	g.stall_ns = calloc(o.kills + 1, sizeof(*g.stall_ns));
-	stall = calloc(o.kills + 1, sizeof(*stall));
+	cl = calloc(o.c.clients, sizeof(*cl));
+	g.stall_ns = calloc(o.c.kills + 1, sizeof(*g.stall_ns));
+	stall = calloc(o.c.kills + 1, sizeof(*stall));
 	if (!cl || !g.stall_ns || !stall)
 		return 1;
-	fprintf(stderr, PFX ": seed %llu\n", (unsigned long long)o.seed);
+	fprintf(stderr, PFX ": seed %llu\n", (unsigned long long)o.c.seed);
 	r = start_stack(&w, &si, &o, bindir, port, sizeof(port));
-	for (unsigned i = 0; r == 0 && i < o.clients; i++)
-		r = client_init(&cl[i], i, port, o.seed);
-	for (unsigned i = 0; r == 0 && i < o.clients; i++) {
+	for (unsigned i = 0; r == 0 && i < o.c.clients; i++)
+		r = client_init(&cl[i], i, port, o.c.seed);
+	for (unsigned i = 0; r == 0 && i < o.c.clients; i++) {
 		if (pthread_create(&cl[i].th, NULL, client_main, &cl[i])) {
 			r = -1;
 			break;
@@ -945,13 +871,13 @@ int soak_fs_main(int argc, char **argv)
 		done = kill_loop(&si, &o, cl);
 	else
 		atomic_store(&g.abort, 1);
-	sleep_ms(100);
+	soak_sleep_ms(100);
 	atomic_store(&g.stop, 1);
-	for (unsigned i = 0; i < o.clients; i++)
+	for (unsigned i = 0; i < o.c.clients; i++)
 		if (cl[i].started)
 			pthread_join(cl[i].th, NULL);
 	/* Keep the logs of a failed run (init.log: both servers' lines). */
-	si.keep = o.keep || r != 0 || done != o.kills || atomic_load(&g.abort) || g.lost ||
+	si.keep = o.c.keep || r != 0 || done != o.c.kills || atomic_load(&g.abort) || g.lost ||
 		  g.corrupt || g.errors;
 	stopped = si.pid > 0 ? soak_init_stop(&si) : -1;
 	if (r == 0) {
@@ -964,18 +890,17 @@ int soak_fs_main(int argc, char **argv)
 			fprintf(stderr, PFX ": e2fsck -fn %s: exit %d\n", w.img, fsck);
 			run(fsck_argv, 1);
 		}
-		mount_diffs = mount_check(cl, o.clients, w.img, w.dir);
+		mount_diffs = mount_check(cl, o.c.clients, w.img, w.dir);
 	}
-	for (unsigned i = 0; i < o.clients; i++)
+	for (unsigned i = 0; i < o.c.clients; i++)
 		client_free(&cl[i]);	/* the models, compared until here */
-	ok = r == 0 && done == o.kills && !atomic_load(&g.abort) && !g.lost && !g.corrupt &&
+	ok = r == 0 && done == o.c.kills && !atomic_load(&g.abort) && !g.lost && !g.corrupt &&
 	     !g.errors && fsck == 0 && mount_diffs <= 0;
-	blk_work_remove(&w, o.keep || !ok);
+	blk_work_remove(&w, o.c.keep || !ok);
 	for (unsigned k = 0; k < done; k++)
-		stall[k] = atomic_load(&g.stall_ns[k]);
-	qsort(stall, done, sizeof(*stall), cmp_i64);
-	p99 = done ? stall[(unsigned)((done - 1) * 0.99 + 0.5)] / 1e6 : 0;
-	if (o.json) {
+		stall[k] = atomic_load(&g.stall_ns[k]) / 1e6;
+	st = soak_stalls(stall, done);
+	if (o.c.json) {
 		printf("{\"kills\": %u, \"ops\": %llu, \"lost\": %llu, \"corrupt\": %llu, "
 		       "\"errors\": %llu, \"fsck_errors\": %d, \"mount_diffs\": ",
 		       done, (unsigned long long)g.ops, (unsigned long long)g.lost,
@@ -984,15 +909,17 @@ int soak_fs_main(int argc, char **argv)
 			printf("null");
 		else
 			printf("%ld", mount_diffs);
-		printf(", \"stall_p99_ms\": %.2f}\n", p99);
+		printf(", ");
+		soak_stalls_json(&st);
+		printf("}\n");
 	} else {
 		printf("%u kills (%u clients, seed %llu), %llu calls\n"
-		       "lost %llu, corrupt %llu, errors %llu, e2fsck -fn exit %d, mount diffs %s%ld\n"
-		       "stall p99 %.2f ms, max %.2f ms\n",
-		       done, o.clients, (unsigned long long)o.seed, (unsigned long long)g.ops,
+		       "lost %llu, corrupt %llu, errors %llu, e2fsck -fn exit %d, mount diffs %s%ld\n",
+		       done, o.c.clients, (unsigned long long)o.c.seed, (unsigned long long)g.ops,
 		       (unsigned long long)g.lost, (unsigned long long)g.corrupt,
 		       (unsigned long long)g.errors, fsck, mount_diffs < 0 ? "n/a " : "",
-		       mount_diffs, p99, done ? stall[done - 1] / 1e6 : 0);
+		       mount_diffs);
+		soak_stalls_text(&st);
 	}
 	free(cl);
 	free(stall);

@@ -28,16 +28,19 @@
 #include <unistd.h>
 
 #include "aoki/ipc.h"
+#include "clock.h"
+#include "rand.h"
 #include "soak.h"
 #include "../../servers/soakd/soak_proto.h"
 
 #define BATCH 8
 #define RECOVERY_LIMIT_NS 10000000000ll	/* a kill not recovered from: error */
 
+#define PFX "aoki soak ipc"
+
 struct soak_opts {
-	unsigned kills, clients, threads, min_gap_ms, max_gap_ms;
-	uint64_t seed;
-	int json, verbose;
+	struct soak_common c;
+	unsigned threads;
 };
 
 struct counters {
@@ -69,23 +72,6 @@ static struct {
 	struct counters c;
 } g;
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	/* splitmix64 */
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 /* A request submitted at @sub completed now: the first after a kill ends
  * that kill's stall. */
@@ -95,7 +81,7 @@ static void completed(int64_t sub)
 
 	atomic_fetch_add_explicit(&g.c.requests, 1, memory_order_relaxed);
 	if (k && sub > k && !atomic_load_explicit(&g.first_after, memory_order_relaxed))
-		atomic_compare_exchange_strong(&g.first_after, &zero, now_ns());
+		atomic_compare_exchange_strong(&g.first_after, &zero, util_now_ns());
 }
 
 /* Count @n failures of one kind and say what happened, on stderr. */
@@ -139,7 +125,7 @@ static size_t echo_data(uint64_t key, uint8_t *buf)
 	uint64_t x = key;
 
 	for (size_t i = 0; i < len; i++)
-		buf[i] = (uint8_t)(rnd(&x) >> 56);
+		buf[i] = (uint8_t)(util_rnd(&x) >> 56);
 	return len;
 }
 
@@ -159,7 +145,7 @@ static int echo_ok(uint64_t key, int status, const uint8_t *rep, size_t len)
 static int call(struct worker *w, uint16_t op, const void *req, size_t len, void *rep,
 		size_t *rep_len)
 {
-	int64_t sub = now_ns();
+	int64_t sub = util_now_ns();
 	int r;
 
 	while ((r = aoki_call(w->cl->ch, op, req, len, rep, AOKI_MSG_PAYLOAD, rep_len)) == -EAGAIN)
@@ -172,7 +158,7 @@ static int call(struct worker *w, uint16_t op, const void *req, size_t len, void
 static void sync_round(struct worker *w)
 {
 	uint8_t req[SOAK_ECHO_MAX], rep[AOKI_MSG_PAYLOAD];
-	uint64_t key = rnd(&w->rng), idx;
+	uint64_t key = util_rnd(&w->rng), idx;
 	size_t len;
 	int r;
 
@@ -206,13 +192,13 @@ static void async_round(struct worker *w, uint64_t *next_tag)
 	int done[BATCH] = { 0 };
 	uint64_t base = *next_tag;
 	unsigned queued = 0, got = 0;
-	int64_t sub = now_ns(), deadline = sub + 60 * 1000000000ll;
+	int64_t sub = util_now_ns(), deadline = sub + 60 * 1000000000ll;
 
 	for (unsigned i = 0; i < BATCH; i++) {
 		uint64_t tag = base + i;
 
 		values[i] = tag;
-		if (rnd(&w->rng) % 4)
+		if (util_rnd(&w->rng) % 4)
 			s[i] = (struct aoki_sqe){ .op = SOAK_OP_ECHO, .tag = tag, .data = data[i],
 						  .len = (uint16_t)echo_data(tag, data[i]) };
 		else
@@ -233,7 +219,7 @@ static void async_round(struct worker *w, uint64_t *next_tag)
 			queued += (unsigned)n;
 		}
 		n = aoki_reap(w->cl->ch, c, BATCH, 1, 100000000);
-		if (n < 0 || now_ns() > deadline) {
+		if (n < 0 || util_now_ns() > deadline) {
 			fail_n(&g.c.lost, BATCH - got, "client %u: %u async requests never completed (%s)",
 			       w->cl->id, BATCH - got, n < 0 ? strerror(-n) : "60 s");
 			return;
@@ -275,7 +261,7 @@ static void *worker_main(void *arg)
 	int async = w->id == 0;
 
 	while (!atomic_load_explicit(&g.stop, memory_order_relaxed)) {
-		if (async && rnd(&w->rng) % 2)
+		if (async && util_rnd(&w->rng) % 2)
 			async_round(w, &next_tag);
 		else
 			sync_round(w);
@@ -330,72 +316,47 @@ static void verify_appends(struct client *cl, unsigned threads)
 	free(all);
 }
 
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The @p quantile of @v (sorted in place). */
-static double percentile(double *v, unsigned n, double p)
-{
-	if (!n)
-		return 0;
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[(unsigned)((n - 1) * p + 0.5)];
-}
-
 /* Kill the server @kills times at random moments; stall of each in @stall. */
 static int kill_loop(const struct soak_init *si, const struct soak_opts *o, double *stall)
 {
-	uint64_t rng = o->seed ^ 0x5eed;
+	uint64_t rng = o->c.seed ^ 0x5eed;
 
-	for (unsigned k = 0; k < o->kills; k++) {
-		unsigned gap = o->min_gap_ms + (unsigned)(rnd(&rng) % (o->max_gap_ms - o->min_gap_ms + 1));
+	pid_t last = 0;
+
+	for (unsigned k = 0; k < o->c.kills; k++) {
 		int64_t at, first;
 		pid_t pid;
 
-		sleep_ms(gap);
-		pid = soak_init_server_pid(si);
-		if (pid <= 0) {
-			fprintf(stderr, "aoki soak: no server pid: %s\n", strerror(-pid));
+		soak_sleep_ms(soak_gap_ms(&o->c, &rng));
+		pid = soak_new_pid(si, NULL, last, RECOVERY_LIMIT_NS, PFX);
+		if (pid < 0)
 			return -1;
-		}
 		atomic_store(&g.first_after, 0);
-		at = now_ns();
+		at = util_now_ns();
 		atomic_store(&g.kill_at, at);
-		if (kill(pid, SIGKILL) < 0) {
-			fprintf(stderr, "aoki soak: kill %d: %s\n", (int)pid, strerror(errno));
+		if (soak_kill_wait(pid, 5000, PFX) < 0)
 			return -1;
-		}
-		while (!(first = atomic_load(&g.first_after)) && now_ns() - at < RECOVERY_LIMIT_NS)
-			sleep_ms(1);
+		last = pid;
+		while (!(first = atomic_load(&g.first_after)) &&
+		       util_now_ns() - at < RECOVERY_LIMIT_NS)
+			soak_sleep_ms(1);
 		if (!first) {
 			fail(&g.c.errors, "kill %u: no completion within 10 s", k + 1);
 			return -1;
 		}
 		stall[k] = (first - at) / 1e6;
-		if (o->verbose || (!o->json && ((k + 1) % 10 == 0 || k + 1 == o->kills)))
-			fprintf(stderr, "aoki soak: kill %u/%u: stall %.1f ms, %llu requests so far\n",
-				k + 1, o->kills, stall[k],
-				(unsigned long long)atomic_load(&g.c.requests));
+		soak_progress(&o->c, PFX, k + 1, NULL, stall[k],
+			      (unsigned long long)atomic_load(&g.c.requests), "requests");
 	}
+	soak_progress_end();
 	return 0;
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: aoki soak ipc [--kills N] [--clients C] [--threads T] [--seed S] [--json] [--verbose]\n"
+		"Usage: aoki soak ipc [--kills N] [--clients C] [--threads T] [--seed S] [--json]\n"
+		"                     [--verbose] [--keep]\n"
 		"\n"
 		"Starts aoki-init with aoki-soakd in a private directory, loads it with C\n"
 		"clients x T threads (sync ECHO/APPEND calls; thread 0 of each client also\n"
@@ -409,48 +370,47 @@ static void usage(FILE *f)
 		"  --threads T   threads per client (default 2)\n"
 		"  --seed S      random seed (default: from the clock; printed)\n"
 		"  --json        one JSON object on stdout\n"
-		"  --verbose     a line for every kill (on stderr)\n"
+		"  --verbose     a line for every kill (on stderr; else, on a terminal, one\n"
+		"                line that updates)\n"
+		"  --keep        keep the run directory (init.log)\n"
 		"\n"
-		"Exit status 0 when lost, duplicated, wrong and errors are all 0.\n");
+		"Exit status 0 when lost, duplicated, wrong and errors are all 0; 1\n"
+		"otherwise; 2 for bad usage.\n");
 }
 
 static int parse(int argc, char **argv, struct soak_opts *o)
 {
 	static const struct option lo[] = {
-		{ "kills", required_argument, NULL, 'k' },
-		{ "clients", required_argument, NULL, 'c' },
+		SOAK_COMMON_LONGOPTS,
 		{ "threads", required_argument, NULL, 't' },
-		{ "seed", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c;
 
-	*o = (struct soak_opts){ .kills = 30, .clients = 4, .threads = 2, .min_gap_ms = 20,
-				 .max_gap_ms = 60, .seed = (uint64_t)now_ns() };
+	soak_common_defaults(&o->c, 30, 4, 20, 60);
+	o->threads = 2;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "k:c:t:s:jvh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, SOAK_COMMON_SHORT "t:", lo, NULL)) != -1) {
 		uint64_t v = 0;
 
-		if (optarg && soak_parse_number("aoki soak ipc", optarg, &v) < 0)
+		if (optarg && soak_parse_number(PFX, optarg, &v) < 0)
 			return 2;
-		/* Out-of-range values stay out of range, for the check below. */
+		if (soak_common_option(&o->c, c, v))
+			continue;
 		switch (c) {
-		case 'k': o->kills = v > 100000 ? 100001 : (unsigned)v; break;
-		case 'c': o->clients = v > 256 ? 257 : (unsigned)v; break;
 		case 't': o->threads = v > 64 ? 65 : (unsigned)v; break;
-		case 's': o->seed = v; break;
-		case 'j': o->json = 1; break;
-		case 'v': o->verbose = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind < argc || !o->clients || o->clients > 256 || !o->threads ||
-	    o->threads > 64 || o->kills > 100000) {
-		fprintf(stderr, "aoki soak ipc: clients 1..256, threads 1..64, kills <= 100000\n");
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (soak_common_check(&o->c, 256, PFX) < 0)
+		return 2;
+	if (!o->threads || o->threads > 64) {
+		fprintf(stderr, PFX ": --threads 1..64\n");
 		return 2;
 	}
 	return -1;
@@ -458,27 +418,27 @@ static int parse(int argc, char **argv, struct soak_opts *o)
 
 static void report(const struct soak_opts *o, double *stall, unsigned nstall, double secs)
 {
-	double p50 = percentile(stall, nstall, 0.5), p99 = percentile(stall, nstall, 0.99);
-	double max = nstall ? stall[nstall - 1] : 0;
+	struct soak_stalls st = soak_stalls(stall, nstall);
 
-	if (o->json) {
+	if (o->c.json) {
 		printf("{\"kills\": %u, \"clients\": %u, \"threads\": %u, \"seed\": %llu, "
 		       "\"seconds\": %.1f, \"requests\": %llu, \"lost\": %llu, \"duplicated\": %llu, "
-		       "\"wrong\": %llu, \"errors\": %llu, \"stall_p50_ms\": %.2f, "
-		       "\"stall_p99_ms\": %.2f, \"stall_max_ms\": %.2f}\n",
-		       nstall, o->clients, o->threads, (unsigned long long)o->seed, secs,
+		       "\"wrong\": %llu, \"errors\": %llu, ",
+		       nstall, o->c.clients, o->threads, (unsigned long long)o->c.seed, secs,
 		       (unsigned long long)g.c.requests, (unsigned long long)g.c.lost,
 		       (unsigned long long)g.c.duplicated, (unsigned long long)g.c.wrong,
-		       (unsigned long long)g.c.errors, p50, p99, max);
+		       (unsigned long long)g.c.errors);
+		soak_stalls_json(&st);
+		printf("}\n");
 		return;
 	}
 	printf("%u kills, %u clients x %u threads, %.1f s (seed %llu)\n"
-	       "requests %llu: lost %llu, duplicated %llu, wrong %llu, errors %llu\n"
-	       "stall: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-	       nstall, o->clients, o->threads, secs, (unsigned long long)o->seed,
+	       "requests %llu: lost %llu, duplicated %llu, wrong %llu, errors %llu\n",
+	       nstall, o->c.clients, o->threads, secs, (unsigned long long)o->c.seed,
 	       (unsigned long long)g.c.requests, (unsigned long long)g.c.lost,
 	       (unsigned long long)g.c.duplicated, (unsigned long long)g.c.wrong,
-	       (unsigned long long)g.c.errors, p50, p99, max);
+	       (unsigned long long)g.c.errors);
+	soak_stalls_text(&st);
 }
 
 int soak_ipc_main(int argc, char **argv)
@@ -498,21 +458,21 @@ int soak_ipc_main(int argc, char **argv)
 	if (soak_init_bindir(bindir, sizeof(bindir)) < 0)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
-	cl = calloc(o.clients, sizeof(*cl));
-	stall = calloc(o.kills ? o.kills : 1, sizeof(*stall));
+	cl = calloc(o.c.clients, sizeof(*cl));
+	stall = calloc(o.c.kills ? o.c.kills : 1, sizeof(*stall));
 	if (!cl || !stall)
 		return 1;
-	if (!o.json)
-		fprintf(stderr, "aoki soak: seed %llu\n", (unsigned long long)o.seed);
+	if (!o.c.json)
+		fprintf(stderr, "aoki soak: seed %llu\n", (unsigned long long)o.c.seed);
 	/* %%s: the run directory, where the server keeps its durable state. */
 	snprintf(exec, sizeof(exec), "%s/aoki-soakd --port soak --workers 2 --quiet --state %%s/state",
 		 bindir);
-	r = soak_init_start(&si, "soakd", exec, "soak", o.kills + 10);
+	r = soak_init_start(&si, "soakd", exec, "soak", o.c.kills + 10);
 	if (r < 0)
 		return 1;
 	snprintf(port, sizeof(port), "%s/soak.sock", si.dir);
-	t0 = now_ns();
-	for (unsigned i = 0; i < o.clients; i++) {
+	t0 = util_now_ns();
+	for (unsigned i = 0; i < o.c.clients; i++) {
 		cl[i].id = i;
 		cl[i].w = calloc(o.threads, sizeof(*cl[i].w));
 		r = cl[i].w ? aoki_connect(port, &co, &cl[i].ch) : -ENOMEM;
@@ -527,7 +487,7 @@ int soak_ipc_main(int argc, char **argv)
 
 			w->cl = &cl[i];
 			w->id = t;
-			w->rng = o.seed * 1000003 + i * 64 + t;
+			w->rng = o.c.seed * 1000003 + i * 64 + t;
 			if (pthread_create(&w->th, NULL, worker_main, w)) {
 				fprintf(stderr, "aoki soak: cannot start threads\n");
 				return 1;
@@ -535,12 +495,12 @@ int soak_ipc_main(int argc, char **argv)
 		}
 	}
 	r = kill_loop(&si, &o, stall);
-	sleep_ms(50);
+	soak_sleep_ms(50);
 	atomic_store(&g.stop, 1);
-	for (unsigned i = 0; i < o.clients; i++)
+	for (unsigned i = 0; i < o.c.clients; i++)
 		for (unsigned t = 0; t < o.threads; t++)
 			pthread_join(cl[i].w[t].th, NULL);
-	for (unsigned i = 0; i < o.clients; i++) {
+	for (unsigned i = 0; i < o.c.clients; i++) {
 		verify_appends(&cl[i], o.threads);
 		aoki_close(cl[i].ch);
 		for (unsigned t = 0; t < o.threads; t++)
@@ -548,9 +508,9 @@ int soak_ipc_main(int argc, char **argv)
 		free(cl[i].w);
 	}
 	ok = r == 0 && !g.c.lost && !g.c.duplicated && !g.c.wrong && !g.c.errors;
-	si.keep = !ok;
+	si.keep = o.c.keep || !ok;
 	soak_init_stop(&si);
-	report(&o, stall, r == 0 ? o.kills : 0, (now_ns() - t0) / 1e9);
+	report(&o, stall, r == 0 ? o.c.kills : 0, (util_now_ns() - t0) / 1e9);
 	free(cl);
 	free(stall);
 	return ok ? 0 : 1;

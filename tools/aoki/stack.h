@@ -114,10 +114,6 @@ int stack_image_needs_recovery(const char *image);
 int stack_query(const char *port, int64_t timeout_ms, struct aoki_server_stats *st,
 		struct stack_kv *kv);
 
-/* stack_now_ns / stack_wall_ns - CLOCK_MONOTONIC / CLOCK_REALTIME, ns. */
-int64_t stack_now_ns(void);
-int64_t stack_wall_ns(void);
-
 /* stack_log_tail - print the last @lines lines of the run directory's
  * stack.log to stderr, indented. */
 void stack_log_tail(const struct stack_conf *c, unsigned lines);

@@ -1,23 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * stack_conf.c - the stack's configuration file.  The syntax is
- * aoki-init's (aoki-init(8)): [section] headers, "key = value" lines,
- * comments from a '#' or ';' that starts a line or a '#' after a blank
- * outside double quotes.  The keys are a table: section, name, kind and
+ * lib/util/ini.h's, shared with aoki-init, aoki-blkd and aoki-fsd:
+ * [section] headers, "key = value" lines, comments from a '#' or ';' that
+ * starts a line or a '#' after a blank outside double quotes.  The keys
+ * are a table: section, name, kind and
  * where the value goes.  See docs/stack.md for the keys.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ini.h"
 #include "stack.h"
 #include "../../bench/bench.h"
-
-#define LINE_MAX_BYTES 4096
 
 enum kind { K_PATH, K_TEXT, K_NAME, K_UINT, K_SIZE, K_POLICY };
 
@@ -58,18 +57,8 @@ struct parser {
 	size_t errcap;
 };
 
-static int fail(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct parser *p, const char *fmt, ...)
-{
-	int n = snprintf(p->err, p->errcap, "%s:%u: ", p->file, p->line);
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < p->errcap)
-		vsnprintf(p->err + n, p->errcap - (size_t)n, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
+/* "FILE:LINE: what" in p->err; returns -EINVAL. */
+#define fail(p, ...) ini_error((p)->err, (p)->errcap, (p)->file, (p)->line, __VA_ARGS__)
 
 void stack_conf_defaults(struct stack_conf *c, const char *file)
 {
@@ -95,41 +84,6 @@ void stack_conf_defaults(struct stack_conf *c, const char *file)
 	c->crash_limit = 10;
 	c->crash_window_s = 60;
 	c->stop_timeout_ms = 10000;
-}
-
-static char *trim(char *s)
-{
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && strchr(" \t\r\n", end[-1]))
-		*--end = 0;
-	return s;
-}
-
-/* As aoki-init: '#' or ';' first on the line, or '#' after a blank,
- * outside double quotes (args may hold " #"). */
-static void strip_comment(char *s)
-{
-	char *t = s + strspn(s, " \t");
-	int quoted = 0;
-
-	if (*t == '#' || *t == ';') {
-		*t = 0;
-		return;
-	}
-	for (char *c = s; *c; c++) {
-		if (*c == '"')
-			quoted = !quoted;
-		else if (quoted && *c == '\\' && c[1])
-			c++;
-		else if (!quoted && *c == '#' && c > s && (c[-1] == ' ' || c[-1] == '\t')) {
-			*c = 0;
-			return;
-		}
-	}
 }
 
 /* A port or volume name: 1 to 63 of [A-Za-z0-9_.-], not starting with '.'. */
@@ -194,15 +148,8 @@ static int set_value(struct parser *p, const struct key *k, const char *val)
 	return fail(p, "internal: key kind");
 }
 
-static int assignment(struct parser *p, char *s)
+static int assignment(struct parser *p, const char *key, const char *val)
 {
-	char *eq = strchr(s, '='), *key, *val;
-
-	if (!eq)
-		return fail(p, "expected 'key = value' or '[section]'");
-	*eq = 0;
-	key = trim(s);
-	val = trim(eq + 1);
 	if (!p->section[0])
 		return fail(p, "'%s' outside a section", key);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -211,14 +158,8 @@ static int assignment(struct parser *p, char *s)
 	return fail(p, "unknown key '%s' in [%s]", key, p->section);
 }
 
-static int section(struct parser *p, char *s)
+static int section(struct parser *p, const char *s)
 {
-	size_t n = strlen(s);
-
-	if (s[n - 1] != ']')
-		return fail(p, "section header without ']'");
-	s[n - 1] = 0;
-	s = trim(s + 1);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (!strcmp(keys[i].section, s)) {
 			snprintf(p->section, sizeof(p->section), "%s", s);
@@ -227,19 +168,13 @@ static int section(struct parser *p, char *s)
 	return fail(p, "unknown section [%s] (stack, volume, blkd, fsd, mount, restart)", s);
 }
 
-static int parse_line(struct parser *p, char *raw, size_t len)
+/* One item of the file (ini_fn); fail() writes the errors. */
+static int item(void *ctx, const struct ini_item *it)
 {
-	char *s;
+	struct parser *p = ctx;
 
-	if (len > LINE_MAX_BYTES)
-		return fail(p, "line longer than %d bytes", LINE_MAX_BYTES);
-	if (strlen(raw) != len)
-		return fail(p, "NUL byte in line");
-	strip_comment(raw);
-	s = trim(raw);
-	if (!*s)
-		return 0;
-	return *s == '[' ? section(p, s) : assignment(p, s);
+	p->line = it->line;
+	return it->key ? assignment(p, it->key, it->value) : section(p, it->section);
 }
 
 /* What needs the whole file. */
@@ -266,9 +201,7 @@ static int check(struct parser *p)
 int stack_conf_load(const char *path, struct stack_conf *c, char *err, size_t cap)
 {
 	struct parser p = { .c = c, .file = path, .err = err, .errcap = cap };
-	char *buf = NULL, *slash;
-	size_t bufcap = 0;
-	ssize_t n;
+	char *slash;
 	FILE *f;
 	int r = 0;
 
@@ -292,15 +225,9 @@ int stack_conf_load(const char *path, struct stack_conf *c, char *err, size_t ca
 	slash = strrchr(p.dir, '/');
 	if (slash)
 		*(slash == p.dir ? slash + 1 : slash) = 0;
-	while (r == 0 && (n = getline(&buf, &bufcap, f)) >= 0) {
-		p.line++;
-		r = parse_line(&p, buf, (size_t)n);
-	}
-	if (r == 0 && ferror(f))
-		r = fail(&p, "read error");
+	r = ini_read(f, path, item, &p, err, cap);
 	if (r == 0)
 		r = check(&p);
-	free(buf);
 	fclose(f);
 	return r;
 }

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "commands.h"
 #include "stack.h"
 
@@ -55,10 +56,10 @@ static void unmount_stale(const struct stack_conf *c)
  * and aoki down in one process: make run).  Returns 1 when it is gone. */
 static int wait_gone(pid_t pid, int64_t ms)
 {
-	int64_t end = stack_now_ns() + ms * 1000000;
+	int64_t end = util_now_ns() + ms * 1000000;
 	int fd = pidfd_open(pid, 0), gone = 0;
 
-	while (!gone && stack_now_ns() < end) {
+	while (!gone && util_now_ns() < end) {
 		if (fd >= 0) {
 			struct pollfd p = { .fd = fd, .events = POLLIN };
 
@@ -79,7 +80,7 @@ static int wait_gone(pid_t pid, int64_t ms)
 int stack_down(const struct stack_conf *c, int quiet)
 {
 	/* Each server gets stop_timeout_ms before SIGKILL, one at a time. */
-	int64_t limit_ms = 3 * (int64_t)c->stop_timeout_ms + 5000, t0 = stack_now_ns();
+	int64_t limit_ms = 3 * (int64_t)c->stop_timeout_ms + 5000, t0 = util_now_ns();
 	pid_t pid = stack_init_pid(c);
 	char path[PATH_MAX];
 	int r, ret = 0;
@@ -128,7 +129,7 @@ int stack_down(const struct stack_conf *c, int quiet)
 	}
 	if (!quiet)
 		printf("aoki down: stopped in %.2f s; %s is clean (journal checkpointed, "
-		       "needs_recovery off)\n", (double)(stack_now_ns() - t0) / 1e9, c->image);
+		       "needs_recovery off)\n", (double)(util_now_ns() - t0) / 1e9, c->image);
 	return ret;
 }
 

@@ -20,22 +20,6 @@
 
 const char *const stack_srv_names[STACK_NSRV] = { "blkd", "fsd", "fuse" };
 
-int64_t stack_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t stack_wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int stack_path(const struct stack_conf *c, const char *name, char *buf, size_t cap)
 {
 	int n = snprintf(buf, cap, "%s/%s", c->run_dir, name);

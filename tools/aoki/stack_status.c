@@ -17,6 +17,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "commands.h"
 #include "stack.h"
 
@@ -83,7 +84,7 @@ int stack_view_collect(const struct stack_conf *c, int64_t interval_ms, struct s
 			snprintf(port, sizeof(port), "%s/%s.sock", c->run_dir, c->port[s]);
 			sv->err = stack_query(port, 2000, &sv->st, &sv->figures);
 			sv->answered = sv->err == 0;
-			t[s][round] = stack_now_ns();
+			t[s][round] = util_now_ns();
 			if (!round && sv->answered) {
 				first[s] = sv->st;
 				first_kv[s] = sv->figures;
@@ -117,7 +118,7 @@ int stack_view_collect(const struct stack_conf *c, int64_t interval_ms, struct s
 	 * taken now as the answers' were. */
 	for (int s = 0; s < STACK_NSRV; s++)
 		if (!v->srv[s].answered && v->srv[s].started_ns > 0)
-			v->srv[s].uptime_ns = stack_wall_ns() - v->srv[s].started_ns;
+			v->srv[s].uptime_ns = util_wall_ns() - v->srv[s].started_ns;
 	if (c->mount[0]) {
 		struct statfs sf;
 
@@ -177,7 +178,7 @@ static void print_table(const struct stack_conf *c, const struct stack_view *v)
 		ago[0] = 0;
 		if (sv->last_exit_ns > 0)
 			snprintf(ago, sizeof(ago), " (%s ago)",
-				 human_time(stack_wall_ns() - sv->last_exit_ns, up, sizeof(up)));
+				 human_time(util_wall_ns() - sv->last_exit_ns, up, sizeof(up)));
 		printf("aoki-%-5s %-10s %7d %9s %8u %7s %9s %9s  %s%s\n", stack_srv_names[s],
 		       sv->known ? sv->state : "unknown", (int)sv->pid,
 		       human_time(sv->uptime_ns, up, sizeof(up)), sv->restarts, cl,

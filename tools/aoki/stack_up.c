@@ -27,6 +27,7 @@
 
 #include "commands.h"
 #include "soak.h"
+#include "clock.h"
 #include "stack.h"
 
 /* Write @w as one word of an aoki-init exec line: double-quoted, with
@@ -314,7 +315,7 @@ int stack_up(const struct stack_conf *c, int quiet)
 {
 	char bindir[PATH_MAX], conf[PATH_MAX], pidpath[PATH_MAX];
 	int done[STACK_NSRV] = { 0 }, r, status;
-	int64_t t0 = stack_now_ns(), deadline;
+	int64_t t0 = util_now_ns(), deadline;
 	const char *what = "the stack";
 	pid_t pid;
 
@@ -353,7 +354,7 @@ int stack_up(const struct stack_conf *c, int quiet)
 			unlink(pidpath);
 			return 1;
 		}
-		if (stack_now_ns() > deadline) {
+		if (util_now_ns() > deadline) {
 			fprintf(stderr, "aoki up: %s did not answer within %u s ([stack] "
 				"timeout-s); stopping the stack\n", what, c->timeout_s);
 			stack_log_tail(c, 15);
@@ -364,7 +365,7 @@ int stack_up(const struct stack_conf *c, int quiet)
 	}
 	if (!quiet)
 		printf("aoki up: up in %.2f s (aoki-init pid %d); `aoki status -c %s` shows it\n",
-		       (double)(stack_now_ns() - t0) / 1e9, (int)pid, c->file);
+		       (double)(util_now_ns() - t0) / 1e9, (int)pid, c->file);
 	return 0;
 }
 

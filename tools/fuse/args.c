@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bridge.h"
+#include "version.h"
 
 static void usage(FILE *f)
 {

@@ -34,6 +34,7 @@
 #include <nbdkit-plugin.h>
 
 #include "aoki/blk.h"
+#include "version.h"
 
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
 
@@ -653,7 +654,7 @@ static int ab_zero(void *handle, uint32_t count, uint64_t offset, uint32_t flags
 static struct nbdkit_plugin plugin = {
 	.name = "aoki-blk",
 	.longname = "Aoki block server (aoki-blkd) plugin",
-	.version = "0.1.0",
+	.version = AOKI_VERSION,
 	.config = ab_config,
 	.config_complete = ab_config_complete,
 	.config_help =
