@@ -78,7 +78,7 @@ struct spin_result {
 static int spin(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *), void *arg,
 		int *kick_pending, struct spin_result *res)
 {
-	int64_t last = 0, now;
+	int64_t last = 0, now, limit = spin_limit(ch);
 	int polls = 0;
 	int calm = calm_now();
 
@@ -128,7 +128,7 @@ static int spin(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *), 
 			atomic_store_explicit(&calm_until, now + SPIN_CALM_NS, memory_order_relaxed);
 			return 0;
 		}
-		if (calm || now - res->start >= spin_limit(ch))
+		if (calm || now - res->start >= limit)
 			return 0;
 		last = now;
 	}

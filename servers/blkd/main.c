@@ -45,7 +45,8 @@ static void usage(FILE *f)
 		"      --record FILE     test aid: append every completed write, discard,\n"
 		"                        write-zeroes (with its data) and flush to FILE\n"
 		"                        (fdatasync'd at each flush; see aoki-blkd(8))\n"
-		"  -h, --help            this text\n");
+		"  -h, --help            this text\n"
+		"  -V, --version         the version\n");
 }
 
 struct options {
@@ -75,6 +76,8 @@ static int parse_args(int argc, char **argv, struct blkd *d, struct aoki_server_
 		r = daemon_option("aoki-blkd", c, optarg, cfg);
 		if (r < 0)
 			return 2;
+		if (r == 2)
+			return 0;	/* --version */
 		if (r > 0)
 			continue;
 		switch (c) {

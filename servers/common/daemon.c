@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "version.h"
 
 int daemon_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
 {
@@ -42,6 +43,9 @@ int daemon_option(const char *name, int c, const char *arg, struct aoki_server_c
 	case 'q':
 		cfg->quiet = 1;
 		return 1;
+	case 'V':
+		printf("%s %s\n", name, AOKI_VERSION);
+		return 2;
 	}
 	return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * daemon.h - what every stand-alone Aoki server's main() does: parse a
- * number option, and serve until SIGTERM or SIGINT.
+ * daemon.h - what every stand-alone Aoki server's main() does: read the
+ * options all servers share (--port, --workers, --quiet, --version) and
+ * number options, and serve until SIGTERM or SIGINT.
  */
 #ifndef AOKI_SERVERS_DAEMON_H
 #define AOKI_SERVERS_DAEMON_H
@@ -20,14 +21,16 @@ int daemon_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
 	{ "port", required_argument, NULL, 'p' },                              \
 	{ "workers", required_argument, NULL, 'w' },                           \
 	{ "quiet", no_argument, NULL, 'q' },                                   \
-	{ "help", no_argument, NULL, 'h' }
-#define DAEMON_SHORT "p:w:qh"
+	{ "help", no_argument, NULL, 'h' },                                    \
+	{ "version", no_argument, NULL, 'V' }
+#define DAEMON_SHORT "p:w:qhV"
 
 /*
  * daemon_option - apply option @c with argument @arg to @cfg if it is
- * --port, --workers or --quiet.  Returns 1 if it was, 0 if it is not one
- * of them (--help included: the caller prints its own usage), -1 after
- * "NAME: --workers X: not a number in 1..64" on stderr.
+ * --port, --workers or --quiet (returns 1), or print "NAME VERSION" for
+ * --version (returns 2: exit 0).  Returns 0 if it is not one of them
+ * (--help included: the caller prints its own usage), -1 after "NAME:
+ * --workers X: not a number in 1..64" on stderr.
  */
 int daemon_option(const char *name, int c, const char *arg, struct aoki_server_config *cfg);
 

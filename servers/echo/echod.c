@@ -26,6 +26,7 @@ static void usage(FILE *f)
 		"  -w, --workers N    worker threads, 1..64 (default 1)\n"
 		"  -q, --quiet        do not log connections\n"
 		"  -h, --help         this text\n"
+		"  -V, --version      the version\n"
 		"\n"
 		"See aoki-echod(8).\n");
 }
@@ -44,6 +45,8 @@ int main(int argc, char **argv)
 		r = daemon_option("aoki-echod", c, optarg, &cfg);
 		if (r < 0)
 			return 2;
+		if (r == 2)
+			return 0;	/* --version */
 		if (r > 0)
 			continue;
 		switch (c) {

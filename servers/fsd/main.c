@@ -20,6 +20,7 @@
 #include "../common/daemon.h"
 #include "fsd.h"
 #include "fsd_main.h"
+#include "version.h"
 
 static void usage(FILE *f)
 {
@@ -42,6 +43,7 @@ static void usage(FILE *f)
 		"  -m, --commit-ms N     most time a transaction stays open (default 50)\n"
 		"  -q, --quiet           do not log connections\n"
 		"  -h, --help            this text\n"
+		"  -V, --version         the version\n"
 		"\n"
 		"Make an image with `aoki fs mkfs IMAGE SIZE` (mke2fs -t ext4 -b 4096).\n");
 }
@@ -57,6 +59,7 @@ static int parse_args(int argc, char **argv, struct fsd_options *o, int *quiet)
 		{ "commit-ms", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	static const char *keys[128] = {
@@ -65,7 +68,7 @@ static int parse_args(int argc, char **argv, struct fsd_options *o, int *quiet)
 	char err[512];
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:v:b:p:rm:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:v:b:p:rm:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (fsd_config_load(o, optarg, err, sizeof(err)) < 0) {
@@ -90,6 +93,9 @@ static int parse_args(int argc, char **argv, struct fsd_options *o, int *quiet)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("aoki-fsd %s\n", AOKI_VERSION);
 			return 0;
 		default:
 			usage(stderr);

@@ -164,7 +164,8 @@ static void usage(FILE *f)
 		"      --crash WHEN:N kill itself (SIGKILL) in the Nth APPEND it runs, after\n"
 		"                     its log entry (WHEN = applied) or after recording its\n"
 		"                     result (committed), before replying: for tests\n"
-		"  -h, --help         this text\n");
+		"  -h, --help         this text\n"
+		"  -V, --version      the version\n");
 }
 
 /* --crash applied:N | committed:N */
@@ -200,6 +201,8 @@ static int parse_args(int argc, char **argv, struct aoki_server_config *cfg,
 		r = daemon_option("aoki-soakd", c, optarg, cfg);
 		if (r < 0)
 			return 2;
+		if (r == 2)
+			return 0;	/* --version */
 		if (r > 0)
 			continue;
 		switch (c) {

@@ -134,24 +134,26 @@ static void frame_thread(void *arg)
 	pthread_join(t, NULL);
 }
 
-/* --- the thread that creates "new" held rights on old ---------------- */
+/* --- the thread that creates "new" held rights on two destroyed ones --
+ * It revokes both keys from every thread, itself included, and takes
+ * one; the other waits, clean, for the next creation (by main). */
 
-static int old_key;
+static struct aoki_domain *Old2, *New2;
+static long *secret2;
 
 static void *creator(void *arg)
 {
-	void *p;
+	struct aoki_domain *mine;
 
 	(void)arg;
 	CHECK_EQ(aoki_domain_grant(Old, AOKI_DOMAIN_RW), 0);
+	CHECK_EQ(aoki_domain_grant(Old2, AOKI_DOMAIN_RW), 0);
 	atomic_store(&step, 1);
-	wait_step(2);		/* old destroyed by the main thread */
-	CHECK_EQ(aoki_domain_create("new", NULL, &New), 0);
-	CHECK_EQ(aoki_domain_pkey(New), old_key);
-	CHECK_EQ(aoki_domain_alloc(New, 4096, &p), 0);
-	secret = p;
-	CHECK_EQ(aoki_domain_call(New, put, secret), 0);
-	if (peek(secret) == 0x5ec2e7L)
+	wait_step(2);		/* both destroyed by the main thread */
+	CHECK_EQ(aoki_domain_create("mine", NULL, &mine), 0);
+	atomic_store(&step, 3);
+	wait_step(4);		/* main made "new" on the other key */
+	if (peek(secret2) == 0x5ec2e7L)
 		_exit(ATTACK_WORKED);
 	_exit(1);
 }
@@ -159,15 +161,27 @@ static void *creator(void *arg)
 static void creator_thread(void *arg)
 {
 	pthread_t t;
+	void *p;
+	int k1, k2;
 
 	CHECK_EQ(aoki_domain_init(*(unsigned *)arg | AOKI_DOMAIN_QUIET), 0);
 	CHECK_EQ(aoki_domain_create("old", NULL, &Old), 0);
-	old_key = aoki_domain_pkey(Old);
+	CHECK_EQ(aoki_domain_create("old2", NULL, &Old2), 0);
+	k1 = aoki_domain_pkey(Old);
+	k2 = aoki_domain_pkey(Old2);
 	CHECK_EQ(aoki_domain_thread_create(&t, NULL, creator, NULL), 0);
 	wait_step(1);
 	take_all_keys();
 	CHECK_EQ(aoki_domain_destroy(Old), 0);
+	CHECK_EQ(aoki_domain_destroy(Old2), 0);
 	atomic_store(&step, 2);
+	wait_step(3);
+	CHECK_EQ(aoki_domain_create("new", NULL, &New2), 0);
+	CHECK(aoki_domain_pkey(New2) == k1 || aoki_domain_pkey(New2) == k2);
+	CHECK_EQ(aoki_domain_alloc(New2, 4096, &p), 0);
+	secret2 = p;
+	CHECK_EQ(aoki_domain_call(New2, put, secret2), 0);
+	atomic_store(&step, 4);
 	pthread_join(t, NULL);
 }
 
@@ -289,7 +303,7 @@ int main(void)
 		printf("ok: %s: a gate frame saved with rights on it returns without them\n", mode);
 		CHECK_PKEY_ABORT(creator_thread, &modes[m], &r);
 		CHECK(strstr(r.err, "compartment \"new\"") != NULL);
-		printf("ok: %s: the thread that creates the next one, granted rw before, faults too\n", mode);
+		printf("ok: %s: the thread that revokes, granted rw before on two keys, loses both\n", mode);
 		CHECK(in_child(vm_sharer, &modes[m], &r) == 0);
 		CHECK(r.exited && r.code == (m ? 20 : ATTACK_WORKED));
 		printf("ok: %s: %s\n", mode, m ? "clone(CLONE_VM) without CLONE_THREAD refused, clone3 ENOSYS"

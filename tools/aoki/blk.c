@@ -16,8 +16,8 @@
 
 #include "aoki/blk.h"
 #include "commands.h"
+#include "size.h"
 #include "subcmd.h"
-#include "../../bench/bench.h"
 
 static int create_usage(FILE *f)
 {
@@ -47,7 +47,7 @@ static int blk_create(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return create_usage(stderr);
-	if (bench_parse_size(argv[optind + 1], &size) < 0 || !size || size % 512) {
+	if (util_parse_size(argv[optind + 1], &size) < 0 || !size || size % 512) {
 		fprintf(stderr, "aoki blk create: size %s: expected a multiple of 512 bytes, "
 			"e.g. 4096, 64M, 2G\n", argv[optind + 1]);
 		return 2;

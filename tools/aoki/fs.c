@@ -21,7 +21,7 @@
 
 #include "aoki/fs.h"
 #include "commands.h"
-#include "../../bench/bench.h"
+#include "size.h"
 
 #define COPY_CHUNK (1u << 20)	/* bytes per put/get/cat request */
 
@@ -89,7 +89,7 @@ static int fs_mkfs(struct aoki_fs *fs, int argc, char **argv)
 	struct stat st;
 	int fd, r;
 
-	if (argc > 2 && (bench_parse_size(argv[2], &size) < 0 || size < (1u << 20) ||
+	if (argc > 2 && (util_parse_size(argv[2], &size) < 0 || size < (1u << 20) ||
 			 size % 4096)) {
 		fprintf(stderr, "aoki fs mkfs: size %s: expected a multiple of 4096 bytes, at "
 			"least 1M, e.g. 64M, 1G\n", argv[2]);

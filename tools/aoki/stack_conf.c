@@ -16,7 +16,7 @@
 
 #include "ini.h"
 #include "stack.h"
-#include "../../bench/bench.h"
+#include "size.h"
 
 enum kind { K_PATH, K_TEXT, K_NAME, K_UINT, K_SIZE, K_POLICY };
 
@@ -134,7 +134,7 @@ static int set_value(struct parser *p, const struct key *k, const char *val)
 		*(unsigned *)(void *)dst = (unsigned)u;
 		return 0;
 	case K_SIZE:
-		if (bench_parse_size(val, &u) < 0 || u < (16u << 20) || u % 4096)
+		if (util_parse_size(val, &u) < 0 || u < (16u << 20) || u % 4096)
 			return fail(p, "%s: '%s' is not a size of at least 16M in whole 4 KiB "
 				    "blocks (e.g. 512M, 4G)", k->name, val);
 		*(uint64_t *)(void *)dst = u;
