@@ -58,6 +58,16 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+
+/* Mappings the server may gain over the run without leaking: 2; under
+ * AddressSanitizer also the regions its allocator maps on the first use
+ * of each size class (8 seen; a leaked grant per channel would be
+ * hundreds). */
+#if defined(__SANITIZE_ADDRESS__)
+#define MAPS_SLACK 24
+#else
+#define MAPS_SLACK 2
+#endif
 #include <limits.h>
 #include <malloc.h>
 #include <signal.h>
@@ -922,7 +932,7 @@ int main(void)
 	CHECK(log.drops >= 1);
 	CHECK(sh->s.connects >= 20);
 	CHECK_EQ(now.fds, base.fds);
-	CHECK(now.maps <= base.maps + 2);
+	CHECK(now.maps <= base.maps + MAPS_SLACK);
 	CHECK(now.rss_kb <= base.rss_kb + RSS_SLACK_KB);
 	CHECK(raw <= 10);
 

@@ -315,8 +315,9 @@ static void test_args(void)
 	CHECK_EQ(n, 10);
 	CHECK(memcmp(rep, "0123", 4) == 0 && rep[4] == 0xee);
 	/* An exact fit is not truncated. */
-	CHECK_EQ(aoki_call(ch, ECHO_OP_ECHO, "0123456789", 10, rep, 10, &n), 10);
-	CHECK_EQ(n, 10);
+	CHECK_EQ(aoki_call(ch, ECHO_OP_ECHO, "01234567", sizeof(rep), rep, sizeof(rep), &n),
+		 (int)sizeof(rep));
+	CHECK_EQ(n, sizeof(rep));
 	/* No reply buffer at all. */
 	CHECK_EQ(aoki_call(ch, ECHO_OP_ECHO, "0123456789", 10, NULL, 0, &n), 10);
 	CHECK_EQ(n, 10);
