@@ -19,9 +19,10 @@
  * one CPU: for direct, fio's usr_cpu + sys_cpu of its job; for aoki, the
  * client thread (getrusage RUSAGE_THREAD) plus the aoki-blkd process
  * (utime + stime in /proc/PID/stat).  Both aoki sides poll before they
- * sleep, fio sleeps in io_uring_enter, so the CPU time per I/O and its
- * ratio (aoki over direct) stand beside the IOPS ratio.  --poll-us N sets
- * how long both aoki sides poll (aoki-blkd --spin-us N, the client's
+ * sleep (while polling pays, lib/ipc/spin.h), fio sleeps in
+ * io_uring_enter, so the CPU time per I/O and its ratio (aoki over
+ * direct) stand beside the IOPS ratio.  --poll-us N sets how long at most
+ * both aoki sides poll (aoki-blkd --spin-us N, the client's
  * aoki_blk_opts.spin_ns); 0: neither polls.
  *
  * With --contended, a CPU-bound process of normal priority runs on every

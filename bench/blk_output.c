@@ -36,7 +36,7 @@ static void print_header(FILE *f, const struct cfg *c)
 	if (c->repeat > 1)
 		fprintf(f, "; median of %u", c->repeat);
 	if (c->poll_us < 0)
-		fprintf(f, "; aoki polls 200 us (default)");
+		fprintf(f, "; aoki polls up to 200 us (default)");
 	else if (c->poll_us == 0)
 		fprintf(f, "; aoki does not poll (--poll-us 0)");
 	else

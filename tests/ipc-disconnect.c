@@ -10,6 +10,8 @@
  *     descriptors, wrong message, garbage control bytes: all refused;
  *   - a client that writes garbage slot states at the server's head: its
  *     channel is dropped (stats.dropped, -ECONNRESET), nobody else's;
+ *     a submission entry of another lap there is "not yet" (requests in
+ *     their own slot write none): no drop, the channel goes on;
  *   - a client that scribbles over its header after attaching hurts
  *     nobody: the server uses its private copy of the geometry;
  *   - hand-written messages (length past the payload, unknown flags,
@@ -333,14 +335,15 @@ static void garbage_slots(struct aoki_server *srv)
 	/* Submission entries at the server's next position, and the state
 	 * of the slot each names: nothing a correct client writes.  (An
 	 * entry for the right position naming a slot not yet QUEUED is a
-	 * client between its two stores: the server waits, and only that
-	 * channel stalls.) */
+	 * client between its two stores, and an entry of another lap at the
+	 * place is one written laps ago - requests in their own slot write
+	 * none: the server waits, and at most that channel stalls; see
+	 * other_lap_entries.) */
 	const struct {
 		uint32_t entry, state;
 	} garbage[] = {
 		{ sq_entry(head, 4095), 0 },			/* no such slot */
-		{ sq_entry(head + nslots, head), 0 },		/* a future lap */
-		{ sq_entry(head - 2 * nslots, head), 0 },	/* two laps ago */
+		{ sq_entry(head + 1, head), 0 },		/* another place */
 		{ 0xffffffffu, 0 },
 		{ 0xdeadbeefu, 0 },
 	};
@@ -383,6 +386,35 @@ static void garbage_slots(struct aoki_server *srv)
 	}
 	CHECK_EQ(t_stat(srv, T_DROPPED), dropped0 + n);
 	bystander_progress();
+}
+
+/*
+ * An entry of another lap at the server's next place (a future lap's, or
+ * one two laps old) reads as "nothing new yet": requests in their own slot
+ * write no entry, so old ones stay.  The channel is not dropped, and its
+ * next request (in its own slot) is served.
+ */
+static void other_lap_entries(struct aoki_server *srv)
+{
+	const uint32_t head = 5, nslots = 64;
+	const uint32_t entries[] = { sq_entry(head + nslots, head),
+				     sq_entry(head - 2 * nslots, head) };
+	uint64_t dropped0 = t_stat(srv, T_DROPPED);
+
+	for (unsigned i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
+		struct aoki_chan *ch;
+
+		CHECK_EQ(aoki_connect(PORT, NULL, &ch), 0);
+		CHECK_EQ(ch->geom.nslots, nslots);
+		for (uint64_t k = 0; k < head; k++)
+			CHECK(t_echo_ok(ch, k));
+		atomic_store(&chan_sq(ch->hdr, &ch->geom)[head], entries[i]);
+		chan_kick(ch);
+		for (uint64_t k = 0; k < 2 * nslots; k++)
+			CHECK(t_echo_ok(ch, k));
+		aoki_close(ch);
+	}
+	CHECK_EQ(t_stat(srv, T_DROPPED), dropped0);
 }
 
 /*
@@ -569,6 +601,7 @@ int main(void)
 
 	bad_hellos(srv);
 	garbage_slots(srv);
+	other_lap_entries(srv);
 	scribbled_header(srv);
 	odd_messages(srv);
 

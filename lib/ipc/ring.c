@@ -230,13 +230,17 @@ static void publish_one(const struct chan_geom *g, void *mem, struct chan_slot *
 		memcpy(s->payload, r->data, AOKI_MSG_PAYLOAD);
 	else if (len)
 		memcpy(s->payload, r->data, len);
-	/* The entry before the state: the server may take the request from
-	 * the slot alone (ring_peek's fast path), and the entry's write must
-	 * be done by then, or a late one could land on the entry of the
-	 * position nslots later.  Relaxed: the release store of the state
-	 * publishes it with the message. */
-	atomic_store_explicit(&chan_sq(mem, g)[pos & g->mask], sq_entry(pos, idx),
-			      memory_order_relaxed);
+	/* In the slot numbered like its position, the server finds the
+	 * request without an entry (ring_peek's fast path), so none is
+	 * written: the entry's line, which the server's polls read, stays
+	 * off the critical path (ring.h).  Elsewhere, the entry before the
+	 * state: the server may take the request from the slot alone, and
+	 * the entry's write must be done by then, or a late one could land
+	 * on the entry of the position nslots later.  Relaxed: the release
+	 * store of the state publishes it with the message. */
+	if (idx != (pos & g->mask))
+		atomic_store_explicit(&chan_sq(mem, g)[pos & g->mask], sq_entry(pos, idx),
+				      memory_order_relaxed);
 	/* Release pairs with the server's acquire loads of the state in
 	 * ring_peek: the message and the entry are visible first. */
 	atomic_store_explicit(&s->state, slot_state(pos, SLOT_QUEUED), memory_order_release);
@@ -457,8 +461,11 @@ int ring_peek(const struct chan_geom *g, void *mem, uint64_t head, uint32_t *idx
 	/* Relaxed: the state checked below carries the ordering. */
 	e = atomic_load_explicit(&chan_sq(mem, g)[pref], memory_order_relaxed);
 	if ((e >> SQ_IDX_BITS) != ((uint32_t)head & SQ_TAG_MASK)) {
-		/* Still the previous lap's entry: nothing new yet. */
-		if ((e >> SQ_IDX_BITS) == ((uint32_t)(head - g->nslots) & SQ_TAG_MASK))
+		/* An entry of another lap at this place: nothing new yet.
+		 * Requests published in their own slot write no entry, so it
+		 * may be any number of laps old, and a future lap's cannot be
+		 * told from it; a client that forges one stalls only itself. */
+		if (((e >> SQ_IDX_BITS) & g->mask) == pref)
 			return 0;
 		return -EBADMSG;
 	}

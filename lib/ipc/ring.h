@@ -43,7 +43,15 @@
  * the QUEUED state that lets the server take the request.  (The other
  * order broke under ThreadSanitizer's slowness: a server taking a request
  * from its slot while the client was still to write its entry, and that
- * late write landing on the entry of the position a lap later.)  The
+ * late write landing on the entry of the position a lap later.)  Only a
+ * request outside the slot numbered like its position writes an entry: in
+ * its own slot the server finds it first, and an entry written for every
+ * request put a second cache line on the critical path of each call (the
+ * server's polls read the entry's line, so the client's store waited for
+ * that line before its QUEUED store could be seen: 530-555 against
+ * 376-401 ns per call).  An entry may therefore be any number of laps
+ * old, and ring_peek reads one of another lap at the place as "not yet".
+ * The
  * acquire/release chain that makes this a happens-before: the client's
  * release of QUEUED and the server's acquire, the server's release of
  * DONE, the consumer's acquire, ring_release's release of the slot,

@@ -278,7 +278,7 @@ static int poll_once(struct worker *w, uint32_t seen)
  * if there may be work.  The inner loop only loads (the lines stay shared
  * in our cache until a client writes them), so a request is seen within
  * about one `pause` of arriving; the clock (~20 ns) is read after each 32
- * rounds.  When our only client runs on our CPU, spinning would only keep
+ * rounds (the idle period's start is its first read).  When our only client runs on our CPU, spinning would only keep
  * it off the CPU: yield instead, so that a same-core round trip costs two
  * sched_yield calls rather than four sleep/wake calls - unless the
  * machine is oversubscribed (spin.h): a yield then hands the CPU to other
@@ -289,13 +289,15 @@ static int wait_for_work(struct worker *w, struct worker_spin *sp)
 {
 	uint32_t seen = atomic_load_explicit(&w->wake, memory_order_relaxed);
 	int same_cpu = w->nchans == 1 && w->chans[0]->cli_cpu == w->cpu;
-	int64_t now = now_ns(), last = now;
+	int64_t now, last = 0;
 
-	/* Off the critical path: the last reply is already published. */
-	sp->idle_since = now;
+	sp->idle_since = 0;
 	if (sp->calm_until) {
-		if (now < sp->calm_until)
+		now = now_ns();
+		if (now < sp->calm_until) {
+			sp->idle_since = now;
 			return poll_once(w, seen);
+		}
 		sp->calm_until = 0;
 	}
 	for (;;) {
@@ -311,7 +313,11 @@ static int wait_for_work(struct worker *w, struct worker_spin *sp)
 				cpu_relax();
 		}
 		now = now_ns();
-		if (spin_lost_cpu(last, now)) {
+		if (!sp->idle_since) {
+			/* The first read, a round into the idle period: a
+			 * request that comes at once never pays for the clock. */
+			sp->idle_since = now;
+		} else if (spin_lost_cpu(last, now)) {
 			sp->calm_until = now + SPIN_CALM_NS;
 			return 0;
 		}
