@@ -19,37 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
-#include "../lib/ipc/ring.h"
-
-struct chan {
-	struct chan_geom g;
-	void *mem;
-	struct ring_client rc;
-	uint32_t cq_tail;	/* the "server's" private copy */
-};
-
-static void chan_init(struct chan *c, uint32_t nslots)
-{
-	CHECK_EQ(chan_geometry_init(&c->g, nslots, 4), 0);
-	c->mem = aligned_alloc(64, c->g.total_size);
-	CHECK(c->mem != NULL);
-	memset(c->mem, 0, c->g.total_size);
-	chan_header_write(c->mem, &c->g);
-	ring_format(c->mem, &c->g);
-	CHECK_EQ(ring_client_init(&c->rc, &c->g), 0);
-	c->cq_tail = 0;
-}
-
-static void chan_fini(struct chan *c)
-{
-	ring_client_free(&c->rc);
-	free(c->mem);
-}
+#include "ring_util.h"
 
 /* Client: claim up to @n slots and publish async requests tagged
  * @tag0.. in them; returns how many, their slots in @idx. */
-static unsigned submit_many(struct chan *c, uint64_t tag0, unsigned n, uint32_t *idx)
+static unsigned submit_many(struct t_ring_chan *c, uint64_t tag0, unsigned n, uint32_t *idx)
 {
 	struct ring_req r[128];
 	uint64_t data[128];
@@ -69,7 +43,7 @@ static unsigned submit_many(struct chan *c, uint64_t tag0, unsigned n, uint32_t 
 
 /* Server: take the request at @head, check it sits in @want (or anywhere
  * if @want is UINT32_MAX), complete it with its payload + 1. */
-static void serve(struct chan *c, uint64_t head, uint32_t want)
+static void serve(struct t_ring_chan *c, uint64_t head, uint32_t want)
 {
 	uint8_t buf[AOKI_MSG_PAYLOAD] = { 0 };
 	struct ring_msg m;
@@ -89,7 +63,7 @@ static void serve(struct chan *c, uint64_t head, uint32_t want)
 }
 
 /* Client: reap up to @max, check each reply is its tag + 1. */
-static unsigned reap(struct chan *c, unsigned max)
+static unsigned reap(struct t_ring_chan *c, unsigned max)
 {
 	struct aoki_cqe cqe[256];
 	unsigned n;
@@ -108,10 +82,10 @@ static unsigned reap(struct chan *c, unsigned max)
 
 static void aligned(void)
 {
-	struct chan c;
+	struct t_ring_chan c;
 	uint32_t idx[8];
 
-	chan_init(&c, 8);
+	t_ring_chan_init(&c, 8);
 	CHECK_EQ(submit_many(&c, 100, 5, idx), 5);
 	for (uint32_t i = 0; i < 5; i++) {
 		CHECK_EQ(idx[i], i);
@@ -128,17 +102,17 @@ static void aligned(void)
 	}
 	ring_cq_publish(c.mem, c.cq_tail);
 	CHECK_EQ(reap(&c, 8), 8);
-	chan_fini(&c);
+	t_ring_chan_fini(&c);
 }
 
 static void partial(void)
 {
-	struct chan c;
+	struct t_ring_chan c;
 	uint32_t idx[8], held[3];
 	uint64_t pos;
 	int k;
 
-	chan_init(&c, 8);
+	t_ring_chan_init(&c, 8);
 	for (int i = 0; i < 3; i++) {
 		k = ring_claim(&c.rc, &c.g, c.mem, 0);
 		CHECK(k >= 0);
@@ -169,15 +143,15 @@ static void partial(void)
 	CHECK_EQ(ring_claim_many(&c.rc, &c.g, c.mem, 1, idx, 8), 1);
 	CHECK_EQ(idx[0], held[0]);
 	CHECK_EQ(atomic_load(&c.rc.norphans), 0);
-	chan_fini(&c);
+	t_ring_chan_fini(&c);
 }
 
 static void runs(void)
 {
-	struct chan c;
+	struct t_ring_chan c;
 	uint32_t idx[128];
 
-	chan_init(&c, 128);
+	t_ring_chan_init(&c, 128);
 	CHECK_EQ(submit_many(&c, 1000, 100, idx), 100);
 	for (uint64_t p = 0; p < 100; p++)
 		serve(&c, p, (uint32_t)p);
@@ -189,16 +163,16 @@ static void runs(void)
 	CHECK_EQ(atomic_load(&c.rc.nasync), 0);
 	CHECK_EQ(reap(&c, 128), 0);
 	CHECK_EQ(ring_claim_many(&c.rc, &c.g, c.mem, 0, idx, 128), 128);
-	chan_fini(&c);
+	t_ring_chan_fini(&c);
 }
 
 static void corrupt(void)
 {
-	struct chan c;
+	struct t_ring_chan c;
 	uint32_t idx[4];
 	_Atomic uint32_t *cq;
 
-	chan_init(&c, 4);
+	t_ring_chan_init(&c, 4);
 	cq = chan_cq(c.mem, &c.g);
 	CHECK_EQ(submit_many(&c, 7, 2, idx), 2);
 	serve(&c, 0, idx[0]);
@@ -210,7 +184,7 @@ static void corrupt(void)
 	CHECK_EQ(reap(&c, 4), 1);	/* the one real completion */
 	/* The busy slot was not freed: the three others are free, no more. */
 	CHECK_EQ(ring_claim_many(&c.rc, &c.g, c.mem, 0, idx, 4), 3);
-	chan_fini(&c);
+	t_ring_chan_fini(&c);
 }
 
 int main(void)

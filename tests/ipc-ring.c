@@ -22,36 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
-#include "../lib/ipc/ring.h"
-
-struct chan {
-	struct chan_geom g;
-	void *mem;
-	struct ring_client rc;
-	uint32_t cq_tail;	/* the "server's" private copy */
-};
-
-static void chan_init(struct chan *c, uint32_t nslots)
-{
-	CHECK_EQ(chan_geometry_init(&c->g, nslots, 4), 0);
-	c->mem = aligned_alloc(64, c->g.total_size);
-	CHECK(c->mem != NULL);
-	memset(c->mem, 0, c->g.total_size);
-	chan_header_write(c->mem, &c->g);
-	ring_format(c->mem, &c->g);
-	CHECK_EQ(ring_client_init(&c->rc, &c->g), 0);
-	c->cq_tail = 0;
-}
-
-static void chan_fini(struct chan *c)
-{
-	ring_client_free(&c->rc);
-	free(c->mem);
-}
+#include "ring_util.h"
 
 /* Client: claim and publish a request with @tag; returns its position. */
-static uint64_t submit(struct chan *c, uint64_t tag, int async, uint32_t *idx)
+static uint64_t submit(struct t_ring_chan *c, uint64_t tag, int async, uint32_t *idx)
 {
 	struct ring_msg m = { .op = 1, .len = 8, .tag = tag,
 			      .flags = async ? MSG_F_ASYNC : 0 };
@@ -64,7 +38,7 @@ static uint64_t submit(struct chan *c, uint64_t tag, int async, uint32_t *idx)
 }
 
 /* Server: take the request at @head and complete it with its tag + 1. */
-static void serve(struct chan *c, uint64_t head)
+static void serve(struct t_ring_chan *c, uint64_t head)
 {
 	struct ring_msg m;
 	uint64_t rep;
@@ -82,7 +56,7 @@ static void serve(struct chan *c, uint64_t head)
 }
 
 /* Client: consume the synchronous reply of @pos in @idx. */
-static void consume(struct chan *c, uint32_t idx, uint64_t pos, uint64_t tag)
+static void consume(struct t_ring_chan *c, uint32_t idx, uint64_t pos, uint64_t tag)
 {
 	uint8_t buf[AOKI_MSG_PAYLOAD];
 	uint64_t rep;
@@ -98,11 +72,11 @@ static void consume(struct chan *c, uint32_t idx, uint64_t pos, uint64_t tag)
 
 static void basics(void)
 {
-	struct chan c;
+	struct t_ring_chan c;
 	uint32_t idx[4], i;
 	uint64_t pos[4];
 
-	chan_init(&c, 4);
+	t_ring_chan_init(&c, 4);
 	for (i = 0; i < 4; i++) {
 		pos[i] = submit(&c, 100 + i, 0, &idx[i]);
 		CHECK_EQ(pos[i], i);
@@ -114,16 +88,16 @@ static void basics(void)
 		serve(&c, i);
 	for (i = 0; i < 4; i++)
 		consume(&c, idx[i], pos[i], 100 + i);
-	chan_fini(&c);
+	t_ring_chan_fini(&c);
 }
 
 static void any_slot(void)
 {
-	struct chan c;
+	struct t_ring_chan c;
 	uint32_t a, b, k;
 	uint64_t pa, pb;
 
-	chan_init(&c, 4);
+	t_ring_chan_init(&c, 4);
 	/* Hold slot 1 (position 0 goes to slot 0; take 1 by hand). */
 	pa = submit(&c, 1, 0, &a);
 	serve(&c, pa);
@@ -136,20 +110,20 @@ static void any_slot(void)
 	CHECK(b != 1);
 	serve(&c, pb);	/* found through the entry */
 	consume(&c, b, pb, 2);
-	chan_fini(&c);
+	t_ring_chan_fini(&c);
 }
 
 static void entry_only(void)
 {
-	struct chan c;
+	struct t_ring_chan c;
 	uint32_t idx;
 
-	chan_init(&c, 4);
+	t_ring_chan_init(&c, 4);
 	/* An entry naming slot 2 for position 0, whose state is still
 	 * FREE: the client is between its two stores. */
 	atomic_store(&chan_sq(c.mem, &c.g)[0], sq_entry(0, 2));
 	CHECK_EQ(ring_peek(&c.g, c.mem, 0, &idx), 0);
-	chan_fini(&c);
+	t_ring_chan_fini(&c);
 }
 
 static void garbage(void)
@@ -160,10 +134,10 @@ static void garbage(void)
 	 * write no entry, so one may be many laps old, and a future lap's
 	 * cannot be told from it: "not yet" (a forger stalls itself). */
 	const uint32_t other_lap[] = { sq_entry(4, 0), sq_entry(8, 1) };
-	struct chan c;
+	struct t_ring_chan c;
 	uint32_t idx;
 
-	chan_init(&c, 4);
+	t_ring_chan_init(&c, 4);
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		atomic_store(&chan_sq(c.mem, &c.g)[0], bad[i]);
 		CHECK_EQ(ring_peek(&c.g, c.mem, 0, &idx), -EBADMSG);
@@ -172,18 +146,18 @@ static void garbage(void)
 		atomic_store(&chan_sq(c.mem, &c.g)[0], other_lap[i]);
 		CHECK_EQ(ring_peek(&c.g, c.mem, 0, &idx), 0);
 	}
-	chan_fini(&c);
+	t_ring_chan_fini(&c);
 }
 
 static void old_taken(void)
 {
-	struct chan c;
+	struct t_ring_chan c;
 	uint32_t old_idx, idx, q_idx, found_idx[8];
 	uint64_t old_pos, pos, head, q_pos, found_pos[8];
 	struct ring_msg m;
 	unsigned n;
 
-	chan_init(&c, 4);
+	t_ring_chan_init(&c, 4);
 	/* Position 0 is taken and deferred: it keeps its slot. */
 	old_pos = submit(&c, 7, 0, &old_idx);
 	CHECK_EQ(ring_peek(&c.g, c.mem, 0, &idx), 1);
@@ -209,17 +183,17 @@ static void old_taken(void)
 	CHECK_EQ(n, 2);
 	CHECK(found_pos[0] == old_pos && found_pos[1] == q_pos);
 	CHECK_EQ(found_idx[1], q_idx);
-	chan_fini(&c);
+	t_ring_chan_fini(&c);
 }
 
 static void orphans(void)
 {
-	struct chan c;
+	struct t_ring_chan c;
 	uint32_t idx[2];
 	uint64_t pos[2];
 	int k;
 
-	chan_init(&c, 2);
+	t_ring_chan_init(&c, 2);
 	pos[0] = submit(&c, 1, 0, &idx[0]);
 	pos[1] = submit(&c, 2, 0, &idx[1]);
 	ring_orphan(&c.rc, idx[0]);	/* its caller timed out */
@@ -232,17 +206,17 @@ static void orphans(void)
 	CHECK(k >= 0);
 	CHECK(ring_claim(&c.rc, &c.g, c.mem, 0) >= 0);
 	CHECK_EQ(atomic_load(&c.rc.norphans), 0);
-	chan_fini(&c);
+	t_ring_chan_fini(&c);
 }
 
 static void reap(void)
 {
-	struct chan c;
+	struct t_ring_chan c;
 	struct aoki_cqe cqe[8];
 	uint32_t idx;
 	uint64_t got = 0, tag;
 
-	chan_init(&c, 4);
+	t_ring_chan_init(&c, 4);
 	for (uint64_t t = 0; t < 4; t++)
 		submit(&c, t, 1, &idx);
 	CHECK_EQ(ring_claim(&c.rc, &c.g, c.mem, 1), -EAGAIN);
@@ -260,7 +234,7 @@ static void reap(void)
 	CHECK_EQ(atomic_load(&c.rc.nasync), 0);
 	for (int i = 0; i < 4; i++)
 		CHECK(ring_claim(&c.rc, &c.g, c.mem, 0) >= 0);
-	chan_fini(&c);
+	t_ring_chan_fini(&c);
 }
 
 int main(void)
