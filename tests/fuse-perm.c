@@ -25,26 +25,6 @@
 
 #define NOBODY 65534
 
-#define FAILS(call, e)                                                                   \
-	do {                                                                             \
-		errno = 0;                                                               \
-		long _r = (long)(call);                                                  \
-		if (_r != -1 || errno != (e)) {                                          \
-			fprintf(stderr, "%s:%d: %s: got %ld errno %d (%s), want %s\n",   \
-				__FILE__, __LINE__, #call, _r, errno, strerror(errno), #e); \
-			exit(T_EXIT_FAIL);                                               \
-		}                                                                        \
-	} while (0)
-#define OK(call)                                                                          \
-	do {                                                                              \
-		errno = 0;                                                                \
-		if ((long)(call) < 0) {                                                   \
-			fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call,     \
-				strerror(errno));                                         \
-			exit(T_EXIT_FAIL);                                                \
-		}                                                                         \
-	} while (0)
-
 static struct t_fuse m;
 
 static const char *P(const char *path)

@@ -21,6 +21,29 @@ struct t_fuse {
 static char t_fuse_atexit_mnt[PATH_MAX];
 static pid_t t_fuse_atexit_owner;	/* forked children leave the mount be */
 
+/* System-call checks for the tests on a mount: FAILS(call, errno) wants
+ * -1 with that errno; OK(call) wants a non-negative result.  Either exits
+ * the test with the call, the line and what it got. */
+#define FAILS(call, e)                                                                   \
+	do {                                                                             \
+		errno = 0;                                                               \
+		long _r = (long)(call);                                                  \
+		if (_r != -1 || errno != (e)) {                                          \
+			fprintf(stderr, "%s:%d: %s: got %ld errno %d (%s), want %s\n",   \
+				__FILE__, __LINE__, #call, _r, errno, strerror(errno), #e); \
+			exit(T_EXIT_FAIL);                                               \
+		}                                                                        \
+	} while (0)
+#define OK(call)                                                                          \
+	do {                                                                              \
+		errno = 0;                                                                \
+		if ((long)(call) < 0) {                                                   \
+			fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call,     \
+				strerror(errno));                                         \
+			exit(T_EXIT_FAIL);                                                \
+		}                                                                         \
+	} while (0)
+
 /* The aoki-fuse built beside this test; skip loudly when FUSE cannot be
  * used here (no /dev/fuse, no fusermount3, aoki-fuse not built). */
 static inline const char *t_fuse_path(void)
