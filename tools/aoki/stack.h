@@ -60,6 +60,15 @@ struct stack_conf {
  */
 int stack_conf_load(const char *path, struct stack_conf *c, char *err, size_t cap);
 
+/*
+ * stack_cli - the command line `aoki up` and `aoki down` share: -c FILE
+ * (default STACK_CONF_DEFAULT), -q, -h.  Loads the configuration into @c
+ * and sets *@quiet.  Returns -1 to go on, or the exit status to return
+ * (from @usage, or 2 for a configuration @cmd reports on stderr).
+ */
+int stack_cli(int argc, char **argv, const char *cmd, int (*usage)(FILE *f),
+	      struct stack_conf *c, int *quiet);
+
 /* stack_conf_defaults - @c as a file without keys would leave it (no
  * image yet), named @file. */
 void stack_conf_defaults(struct stack_conf *c, const char *file);

@@ -9,6 +9,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
+#include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,4 +232,36 @@ int stack_conf_load(const char *path, struct stack_conf *c, char *err, size_t ca
 		r = check(&p);
 	fclose(f);
 	return r;
+}
+
+int stack_cli(int argc, char **argv, const char *cmd, int (*usage)(FILE *f),
+	      struct stack_conf *c, int *quiet)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *file = STACK_CONF_DEFAULT;
+	char err[PATH_MAX + 256];
+	int opt;
+
+	*quiet = 0;
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "c:qh", longopts, NULL)) != -1) {
+		if (opt == 'c')
+			file = optarg;
+		else if (opt == 'q')
+			*quiet = 1;
+		else
+			return usage(opt == 'h' ? stdout : stderr);
+	}
+	if (optind < argc)
+		return usage(stderr);
+	if (stack_conf_load(file, c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "aoki %s: %s\n", cmd, err);
+		return 2;
+	}
+	return -1;
 }

@@ -146,31 +146,8 @@ static int usage(FILE *f)
 
 int cmd_down(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	const char *file = STACK_CONF_DEFAULT;
-	char err[PATH_MAX + 256];
 	struct stack_conf c;
-	int opt, quiet = 0;
+	int quiet, r = stack_cli(argc, argv, "down", usage, &c, &quiet);
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "c:qh", longopts, NULL)) != -1) {
-		if (opt == 'c')
-			file = optarg;
-		else if (opt == 'q')
-			quiet = 1;
-		else
-			return usage(opt == 'h' ? stdout : stderr);
-	}
-	if (optind < argc)
-		return usage(stderr);
-	if (stack_conf_load(file, &c, err, sizeof(err)) < 0) {
-		fprintf(stderr, "aoki down: %s\n", err);
-		return 2;
-	}
-	return stack_down(&c, quiet);
+	return r >= 0 ? r : stack_down(&c, quiet);
 }

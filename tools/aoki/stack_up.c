@@ -380,31 +380,8 @@ static int usage(FILE *f)
 
 int cmd_up(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	const char *file = STACK_CONF_DEFAULT;
 	struct stack_conf c;
-	char err[PATH_MAX + 256];
-	int opt, quiet = 0;
+	int quiet, r = stack_cli(argc, argv, "up", usage, &c, &quiet);
 
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, "c:qh", longopts, NULL)) != -1) {
-		if (opt == 'c')
-			file = optarg;
-		else if (opt == 'q')
-			quiet = 1;
-		else
-			return usage(opt == 'h' ? stdout : stderr);
-	}
-	if (optind < argc)
-		return usage(stderr);
-	if (stack_conf_load(file, &c, err, sizeof(err)) < 0) {
-		fprintf(stderr, "aoki up: %s\n", err);
-		return 2;
-	}
-	return stack_up(&c, quiet);
+	return r >= 0 ? r : stack_up(&c, quiet);
 }
