@@ -186,6 +186,35 @@ static void old_taken(void)
 	t_ring_chan_fini(&c);
 }
 
+/* A request deferred for 2^30 positions: its slot's state then reads
+ * QUEUED of the new head in the state word's 30 bits.  The full position
+ * (seq) must decide, or the server runs the old request again as the new
+ * one (and loses the new one), and a resume skips it. */
+static void long_deferred(void)
+{
+	struct t_ring_chan c;
+	uint32_t old_idx, idx, got, found_idx[4];
+	uint64_t old_pos, head = 1ull << 30, pos, found_pos[4];
+	struct ring_msg m;
+
+	t_ring_chan_init(&c, 4);
+	old_pos = submit(&c, 7, 0, &old_idx);
+	CHECK_EQ(ring_peek(&c.g, c.mem, old_pos, &got), 1);
+	ring_take(&c.g, c.mem, got, &m);
+	/* 2^30 - 1 requests went by through the other slots. */
+	atomic_store(&c.rc.tail, head);
+	CHECK_EQ(slot_state(old_pos, SLOT_QUEUED), slot_state(head, SLOT_QUEUED));
+	pos = submit(&c, 8, 0, &idx);
+	CHECK_EQ(pos, head);
+	CHECK(idx != old_idx);
+	CHECK_EQ(ring_peek(&c.g, c.mem, head, &got), 1);
+	CHECK_EQ(got, idx);
+	/* A server dying now with srv_head == head reruns the old one only. */
+	CHECK_EQ(ring_find_taken(&c.g, c.mem, head, found_idx, found_pos), 1);
+	CHECK(found_idx[0] == old_idx && found_pos[0] == old_pos);
+	t_ring_chan_fini(&c);
+}
+
 static void orphans(void)
 {
 	struct t_ring_chan c;
@@ -244,6 +273,7 @@ int main(void)
 	entry_only();
 	garbage();
 	old_taken();
+	long_deferred();
 	orphans();
 	reap();
 	return 0;

@@ -109,7 +109,10 @@ struct aoki_chan_opts {
  * server answered with something other than the handshake's reply: not
  * an Aoki server, or a broken one), -EUSERS (the server is at its channel
  * limit), -EINVAL (bad options), -ENOMEM, -ETIMEDOUT (server did not
- * answer within 5 s), -ENAMETOOLONG (the port path).  A channel belongs
+ * answer within 5 s), -ENAMETOOLONG (the port path).  A client that
+ * starts its own server retries -ENOENT/-ECONNREFUSED until the server
+ * has bound its port (or runs it under aoki-init, whose socket exists
+ * before the server does).  A channel belongs
  * to this process: see fork() under aoki_call.  Blocking, with that 5 s
  * deadline.
  */
@@ -150,7 +153,8 @@ void aoki_close(struct aoki_chan *ch);
  *   -EBADFD      called in a child of fork(): a channel belongs to the
  *                process that connected it (see below)
  *   -EINVAL      bad arguments.
- * Once a channel is lost every call returns the same error.
+ * Once a channel is lost every call returns the same error; the channel
+ * still needs aoki_close() to free it.
  * A server that dies is reconnected transparently: the call waits for the
  * restarted server, which runs the request again if the dead one had
  * taken it (see docs/ipc.md, "Recovery").
@@ -392,7 +396,9 @@ struct aoki_server_config {
 				 * the physical memory, at least 256 MiB */
 	unsigned grants_total;	/* grants of all channels at once (each is a
 				 * mapping in the server); 0: 16384 */
-	int quiet;		/* do not log accepts/drops to stderr */
+	int quiet;		/* do not log to stderr (dropped channels,
+				 * refusals, accept failures, handler bugs;
+				 * successful accepts are never logged) */
 	const struct aoki_worker_ops *worker_ops;	/* NULL: none */
 	void *worker_arg;	/* passed to worker_ops->start */
 	int keep_grant_fds;	/* keep each grant's memfd open, so that

@@ -33,9 +33,8 @@ void chan_resume_scan(struct srv_chan *ch)
 
 	ch->head = head;
 	/* Taken requests may be of any age (a deferred one is overtaken by
-	 * any number of others), within the 2^30 positions a state word
-	 * tells apart. */
-	ch->rerun_from = head > (1ull << 30) ? head - (1ull << 30) : 0;
+	 * any number of others): each slot's seq says its position. */
+	ch->rerun_from = 0;
 	ch->rerun_until = head;
 }
 
@@ -58,7 +57,11 @@ static void finish_cut_publication(struct srv_chan *ch)
 	if (!pos-- || pos < ch->rerun_from || pos >= ch->rerun_until || idx >= ch->geom.nslots)
 		return;
 	s = &ch->slots[idx];
-	if (atomic_load_explicit(&s->state, memory_order_acquire) != slot_state(pos, SLOT_QUEUED))
+	/* Acquire pairs with the client's release store of QUEUED; the full
+	 * position (seq), not the state's 30 bits: the slot may hold a newer
+	 * request 2^30 positions later. */
+	if (atomic_load_explicit(&s->state, memory_order_acquire) != slot_state(pos, SLOT_QUEUED) ||
+	    s->seq != pos)
 		return;
 	memset(&req, 0, sizeof(req));
 	req.ch = ch;

@@ -444,6 +444,18 @@ unsigned ring_reap(struct ring_client *rc, const struct chan_geom *g, void *mem,
 
 /* ------------------------------------------------------------ server */
 
+/* Does slot @s hold the request at @pos, QUEUED?  The state word keeps
+ * only 30 bits of the position, and a deferred request may sit in its
+ * slot for longer than 2^30 positions: the full position the client
+ * wrote (seq) decides.  Acquire pairs with the client's release store of
+ * QUEUED: the message, seq included, is visible once the state is. */
+static inline int queued_at(const struct chan_slot *s, uint64_t pos)
+{
+	return atomic_load_explicit(&s->state, memory_order_acquire) ==
+		       slot_state(pos, SLOT_QUEUED) &&
+	       s->seq == pos;
+}
+
 int ring_peek(const struct chan_geom *g, void *mem, uint64_t head, uint32_t *idx)
 {
 	struct chan_slot *slots = chan_slots(mem, g);
@@ -453,8 +465,7 @@ int ring_peek(const struct chan_geom *g, void *mem, uint64_t head, uint32_t *idx
 	/* Fast path: the slot numbered like the position.  QUEUED(head) can
 	 * only be the request at head, wherever it is.  Acquire pairs with
 	 * the client's release store of QUEUED in ring_publish. */
-	if (atomic_load_explicit(&slots[pref].state, memory_order_acquire) ==
-	    slot_state(head, SLOT_QUEUED)) {
+	if (queued_at(&slots[pref], head)) {
 		*idx = pref;
 		return 1;
 	}
@@ -472,11 +483,9 @@ int ring_peek(const struct chan_geom *g, void *mem, uint64_t head, uint32_t *idx
 	i = e & SQ_IDX_MASK;
 	if (i >= g->nslots)
 		return -EBADMSG;
-	/* Acquire pairs with the client's release store of QUEUED.  Not
-	 * yet QUEUED(head): the client is between its two stores (or, if
-	 * hostile, stalls only its own channel). */
-	if (atomic_load_explicit(&slots[i].state, memory_order_acquire) !=
-	    slot_state(head, SLOT_QUEUED))
+	/* Not yet QUEUED(head): the client is between its two stores (or,
+	 * if hostile, stalls only its own channel). */
+	if (!queued_at(&slots[i], head))
 		return 0;
 	*idx = i;
 	return 1;
@@ -533,21 +542,19 @@ unsigned ring_find_taken(const struct chan_geom *g, void *mem, uint64_t until,
 	for (uint32_t i = 0; i < g->nslots; i++) {
 		/* Acquire pairs with the client's release store of QUEUED. */
 		uint32_t st = atomic_load_explicit(&slots[i].state, memory_order_acquire);
-		uint32_t d;
 		uint64_t p;
 
 		if ((st & SLOT_KIND_MASK) != SLOT_QUEUED)
 			continue;
-		/* The state holds the position's low 30 bits.  Positions in
-		 * flight lie within 2^29 of @until on either side: at or
-		 * above it, queued and not taken (not ours to run again);
-		 * below it, taken - of any age, not just the last ring's
-		 * worth: a deferred request is overtaken by any number of
-		 * others. */
-		d = ((st >> 2) - (uint32_t)until) & (UINT32_MAX >> 2);
-		if (d < (1u << 29))
+		/* The full position is the seq the client wrote (the state
+		 * keeps 30 bits of it): below @until, taken - of any age, not
+		 * just the last ring's worth, as a deferred request is
+		 * overtaken by any number of others; at or above, queued and
+		 * not taken.  A seq that disagrees with the state is a
+		 * forgery: skipped (its client stalls only itself). */
+		p = slots[i].seq;
+		if (slot_state(p, SLOT_QUEUED) != st || p >= until)
 			continue;
-		p = until + d - (1ull << 30);
 		/* Insertion sort by position: at most nslots, once per
 		 * resume. */
 		unsigned k = n++;
