@@ -39,7 +39,8 @@ override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-paramet
 	   -fPIC -pthread -Iinclude
 # Further include paths are per component (mk/util.mk, mk/echo.mk): the
 # library sees only include/, and nothing but tests sees tests/util.
-override LDFLAGS += -pthread
+# -luring: the hostable servers in libaoki (aoki-blkd's io_uring).
+override LDFLAGS += -pthread -luring
 ifneq ($(SAN),)
 override CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -O1
 override LDFLAGS += -fsanitize=$(SAN)
@@ -51,7 +52,13 @@ else
 Q := @
 endif
 
-LIB_SRC   := $(sort $(wildcard lib/ipc/*.c lib/blk/*.c lib/fs/*.c))
+# The library holds the servers that applications can host in-process
+# (aoki/host.h): lib/host and aoki-blkd's code but its main(), with the
+# INI reader and the daemons' option helpers they use.
+HOST_SRC  := $(sort $(wildcard lib/host/*.c)) \
+	     $(filter-out servers/blkd/main.c,$(sort $(wildcard servers/blkd/*.c))) \
+	     servers/common/daemon.c lib/util/ini.c
+LIB_SRC   := $(sort $(wildcard lib/ipc/*.c lib/blk/*.c lib/fs/*.c) $(HOST_SRC))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TOOL_SRC  := $(sort $(wildcard tools/aoki/*.c) $(wildcard bench/*.c))
 TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)

@@ -28,8 +28,9 @@ int bench_blk_main(int argc, char **argv);
 int bench_fs_main(int argc, char **argv);
 
 /* bench_parse_size - "1G", "512M", "4096", "2GiB" (binary K M G T; also
- * "k") into *@out.  Returns 0, or -1 for anything else.  Shared with
- * `aoki blk create`. */
+ * "k") into *@out.  Returns 0, or -1 for anything else.  Only the blk
+ * bench's --size uses it (blk_main.c); the rest of the tree uses
+ * util_parse_size (lib/util/size.h), which should replace it there. */
 int bench_parse_size(const char *s, uint64_t *out);
 
 /*

@@ -123,10 +123,13 @@ extern struct bf_cleanup bf_cl;
 
 /* bf_err - "aoki bench fs: <message>" on stderr; returns -1. */
 int bf_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* bf_progress - "bench fs: <side> <workload> run i/n ... " on stderr,
- * the line ended by bf_progress_end. */
-void bf_progress(const struct bf_cfg *c, int side, int wl, unsigned run);
-void bf_progress_end(int wl, const struct bf_fig *f);
+/* bf_progress - "bench fs: run i/n, <side>: <what>; last: <figure>" as
+ * the progress line (lib/util/progress.h: on a terminal only, rewritten
+ * in place; bf_err ends it). */
+void bf_progress(const struct bf_cfg *c, int side, unsigned run, const char *what);
+/* bf_progress_fig - workload @wl's figure @f, shown as "last:" from the
+ * next bf_progress on. */
+void bf_progress_fig(int wl, const struct bf_fig *f);
 /* bf_srv_cpu_s - CPU seconds of the side's server processes so far. */
 double bf_srv_cpu_s(const struct bf_side *s);
 

@@ -12,14 +12,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "aoki/fs.h"
+#include "argv.h"
 #include "blk.h"
+#include "clock.h"
 #include "fs.h"
 
 #define DATA_FILE "data"
@@ -43,30 +44,6 @@ static const struct {
 
 /* ----------------------------------------------------------------- fio */
 
-struct args {
-	char *v[32];
-	unsigned n;
-	size_t used;
-	char buf[4096];
-};
-
-static void arg(struct args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void arg(struct args *a, const char *fmt, ...)
-{
-	size_t room = sizeof(a->buf) - a->used;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(a->buf + a->used, room, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= room || a->n + 2 > sizeof(a->v) / sizeof(a->v[0]))
-		return;		/* cannot happen with our short options */
-	a->v[a->n++] = a->buf + a->used;
-	a->v[a->n] = NULL;
-	a->used += (size_t)n + 1;
-}
-
 /* terse_field - field @i (1-based) of fio's terse (version 3) line @out,
  * as a number; NAN if absent. */
 static double terse_field(const char *out, unsigned i)
@@ -85,36 +62,38 @@ enum { T_ERR = 5, T_RBW = 7, T_RIOPS = 8, T_WBW = 48, T_WIOPS = 49, T_USR = 88, 
 static int fio_run(const struct bf_cfg *c, const struct bf_side *s, int wl, struct bf_fig *f)
 {
 	const char *nl;
-	struct args a = { .n = 0 };
+	struct util_argv a = { .n = 0 };
 	char *out = NULL;
 	double srv0 = bf_srv_cpu_s(s), srv1, wall, v, cpu_pct;
-	int64_t t0 = bb_now_ns();
+	int64_t t0 = util_now_ns();
 	int code;
 
-	arg(&a, "fio");
-	arg(&a, "--output-format=terse");
-	arg(&a, "--terse-version=3");
-	arg(&a, "--name=%s", bf_wls[wl].name);
-	arg(&a, "--filename=%s/" DATA_FILE, s->root);
-	arg(&a, "--ioengine=io_uring");
-	arg(&a, "--direct=%d", s->fio_direct);
-	arg(&a, "--rw=%s", shapes[wl].fio_rw);
-	arg(&a, "--bs=%u", shapes[wl].bs);
-	arg(&a, "--iodepth=%u", shapes[wl].qd);
-	arg(&a, "--size=%llu", (unsigned long long)c->file);
-	arg(&a, "--fallocate=none");
+	util_argv_add(&a, "fio");
+	util_argv_add(&a, "--output-format=terse");
+	util_argv_add(&a, "--terse-version=3");
+	util_argv_add(&a, "--name=%s", bf_wls[wl].name);
+	util_argv_add(&a, "--filename=%s/" DATA_FILE, s->root);
+	util_argv_add(&a, "--ioengine=io_uring");
+	util_argv_add(&a, "--direct=%d", s->fio_direct);
+	util_argv_add(&a, "--rw=%s", shapes[wl].fio_rw);
+	util_argv_add(&a, "--bs=%u", shapes[wl].bs);
+	util_argv_add(&a, "--iodepth=%u", shapes[wl].qd);
+	util_argv_add(&a, "--size=%llu", (unsigned long long)c->file);
+	util_argv_add(&a, "--fallocate=none");
 	if (wl == WL_SEQWRITE)
-		arg(&a, "--end_fsync=1");
+		util_argv_add(&a, "--end_fsync=1");
 	if (!shapes[wl].seq) {
-		arg(&a, "--time_based");
-		arg(&a, "--runtime=%lldms", (long long)llround(c->runtime * 1000));
-		arg(&a, "--ramp_time=%lldms", (long long)llround(c->warmup * 1000));
-		arg(&a, "--norandommap");
-		arg(&a, "--randrepeat=0");
+		util_argv_add(&a, "--time_based");
+		util_argv_add(&a, "--runtime=%lldms", (long long)llround(c->runtime * 1000));
+		util_argv_add(&a, "--ramp_time=%lldms", (long long)llround(c->warmup * 1000));
+		util_argv_add(&a, "--norandommap");
+		util_argv_add(&a, "--randrepeat=0");
 	}
+	if (a.overflow)
+		return bf_err("fio %s: command line too long", bf_wls[wl].name);
 	code = bb_run_capture(a.v, c->err, &out);
 	srv1 = bf_srv_cpu_s(s);
-	wall = (double)(bb_now_ns() - t0) / NS;
+	wall = (double)(util_now_ns() - t0) / NS;
 	if (code != 0) {
 		bf_err("fio %s failed (%s %d):", bf_wls[wl].name, code < 0 ? "error" : "exit code",
 		       code < 0 ? -code : code);
@@ -155,7 +134,7 @@ static int aoki_run(const struct bf_cfg *c, const struct bf_side *s, int wl, str
 	unsigned qd = shapes[wl].qd, bs = shapes[wl].bs, nfree = 0, freel[RAND_QD];
 	int write = shapes[wl].write, seq = shapes[wl].seq, fd, r, timing = 0;
 	uint64_t next = 0, done = 0, rng = 0x2545f4914f6cdd1dull ^ (uint64_t)wl, blocks;
-	int64_t start = bb_now_ns(), t0 = start, t1 = 0, warm_ns, end_ns;
+	int64_t start = util_now_ns(), t0 = start, t1 = 0, warm_ns, end_ns;
 	double cpu0 = 0, cpu1 = 0;
 	void *buf[RAND_QD];
 	struct aoki_fs_cqe cqe[RAND_QD];
@@ -182,17 +161,17 @@ static int aoki_run(const struct bf_cfg *c, const struct bf_side *s, int wl, str
 		cpu0 = bb_thread_cpu_s() + bf_srv_cpu_s(s);
 	}
 	for (;;) {
-		int64_t now = bb_now_ns() - start;
+		int64_t now = util_now_ns() - start;
 		int more = seq ? next < blocks : now < end_ns;
 
 		if (!seq && !timing && now >= warm_ns) {
 			timing = 1;
 			done = 0;
-			t0 = bb_now_ns();
+			t0 = util_now_ns();
 			cpu0 = bb_thread_cpu_s() + bf_srv_cpu_s(s);
 		}
 		if (!seq && timing && !more && !t1) {
-			t1 = bb_now_ns();
+			t1 = util_now_ns();
 			cpu1 = bb_thread_cpu_s() + bf_srv_cpu_s(s);
 		}
 		while (more && nfree) {
@@ -240,7 +219,7 @@ static int aoki_run(const struct bf_cfg *c, const struct bf_side *s, int wl, str
 	if (wl == WL_SEQWRITE && (r = aoki_fs_fsync(s->fs, fd)) < 0)
 		bf_err("aoki_fs_fsync: %s", strerror(-r));
 	if (seq) {
-		t1 = bb_now_ns();
+		t1 = util_now_ns();
 		cpu1 = bb_thread_cpu_s() + bf_srv_cpu_s(s);
 		done = blocks;
 	}

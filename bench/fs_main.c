@@ -16,6 +16,7 @@
 #include "bench.h"
 #include "blk.h"
 #include "fs.h"
+#include "progress.h"
 
 const struct bf_workload bf_wls[WL_COUNT] = {
 	[WL_SEQWRITE] = { "seqwrite_1m", "MiB/s" },
@@ -33,15 +34,11 @@ const char *const bf_side_names[BF_SIDES] = { "kernel", "fuse2fs", "aoki", "aoki
 
 /* ------------------------------------------------------------ messages */
 
-static int mid_line;	/* a progress line waits for its figure */
-
 int bf_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (mid_line)
-		fputc('\n', stderr);
-	mid_line = 0;
+	util_progress_end();
 	fprintf(stderr, BF_PFX ": ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -50,19 +47,18 @@ int bf_err(const char *fmt, ...)
 	return -1;
 }
 
-void bf_progress(const struct bf_cfg *c, int side, int wl, unsigned run)
+static char last_fig[96];	/* the figure measured last, for the progress line */
+
+void bf_progress(const struct bf_cfg *c, int side, unsigned run, const char *what)
 {
-	fprintf(stderr, "bench fs: %s %s run %u/%u ... ", bf_side_names[side], bf_wls[wl].name,
-		run + 1, c->runs);
-	mid_line = 1;
+	util_progress("bench fs: run %u/%u, %s: %s%s%s", run + 1, c->runs, bf_side_names[side],
+		      what, last_fig[0] ? "; last: " : "", last_fig);
 }
 
-void bf_progress_end(int wl, const struct bf_fig *f)
+void bf_progress_fig(int wl, const struct bf_fig *f)
 {
-	if (!mid_line)
-		return;
-	fprintf(stderr, "%.1f %s, %.2f us CPU/op\n", f->v, bf_wls[wl].unit, f->cpu_us);
-	mid_line = 0;
+	snprintf(last_fig, sizeof(last_fig), "%s %.1f %s, %.2f us CPU/op", bf_wls[wl].name, f->v,
+		 bf_wls[wl].unit, f->cpu_us);
 }
 
 double bf_srv_cpu_s(const struct bf_side *s)
@@ -171,9 +167,10 @@ static int run_side(struct bf_cfg *c, int side, unsigned run, struct bf_fig fig[
 {
 	struct bf_side s;
 	int ret = 0, meta = 0;
+	char what[64];
 
-	fprintf(stderr, "bench fs: %s run %u/%u: fresh %llu MiB image\n", bf_side_names[side],
-		run + 1, c->runs, (unsigned long long)(c->image >> 20));
+	snprintf(what, sizeof(what), "fresh %llu MiB image", (unsigned long long)(c->image >> 20));
+	bf_progress(c, side, run, what);
 	if (bf_side_up(c, side, &s) < 0) {
 		bf_side_down(c, &s);
 		return -1;
@@ -186,11 +183,11 @@ static int run_side(struct bf_cfg *c, int side, unsigned run, struct bf_fig fig[
 			 "O_DIRECT refused on the aoki-fuse mount: its fio rows are buffered "
 			 "(direct=0)");
 	for (int wl = WL_SEQWRITE; wl <= WL_RANDWRITE; wl++) {
-		bf_progress(c, side, wl, run);
+		bf_progress(c, side, run, bf_wls[wl].name);
 		if (bf_data(c, &s, wl, &fig[wl]) < 0)
 			ret = -1;
 		else
-			bf_progress_end(wl, &fig[wl]);
+			bf_progress_fig(wl, &fig[wl]);
 	}
 	if (bf_meta_begin(c, &s) < 0) {
 		ret = -1;
@@ -198,11 +195,11 @@ static int run_side(struct bf_cfg *c, int side, unsigned run, struct bf_fig fig[
 	}
 	meta = 1;
 	for (int wl = WL_CREATE; wl < WL_COUNT; wl++) {
-		bf_progress(c, side, wl, run);
+		bf_progress(c, side, run, bf_wls[wl].name);
 		if (bf_meta(c, &s, wl, &fig[wl]) < 0)
 			ret = -1;
 		else
-			bf_progress_end(wl, &fig[wl]);
+			bf_progress_fig(wl, &fig[wl]);
 	}
 out:
 	if (meta)
@@ -244,6 +241,7 @@ int bench_fs_main(int argc, char **argv)
 			if (c.have[s] && run_side(&c, s, r, figs[r][s]) < 0)
 				failed = 1;
 		}
+	util_progress_end();
 	bf_cleanup_all();
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);

@@ -26,6 +26,7 @@
 
 #include "aoki/fs.h"
 #include "blk.h"
+#include "clock.h"
 #include "fs.h"
 
 #define FILE_BYTES 4096
@@ -270,7 +271,7 @@ int bf_meta(const struct bf_cfg *c, const struct bf_side *s, int wl, struct bf_f
 			if ((r = make_file(path, 0, 0)) < 0)
 				return bf_err("create %s: %s", path, strerror(-r));
 		}
-	t0 = bb_now_ns();
+	t0 = util_now_ns();
 	cpu0 = bb_thread_cpu_s() + bf_srv_cpu_s(s);
 	for (unsigned i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/f%05u", dir, i);
@@ -279,7 +280,7 @@ int bf_meta(const struct bf_cfg *c, const struct bf_side *s, int wl, struct bf_f
 			return bf_err("%s %s: %s", bf_wls[wl].name, path, strerror(-r));
 		seen += r;
 	}
-	t1 = bb_now_ns();
+	t1 = util_now_ns();
 	cpu1 = bb_thread_cpu_s() + bf_srv_cpu_s(s);
 	if (wl == WL_READDIR && seen != (long)n * (c->n_dir + 2))
 		return bf_err("readdir: %ld entries in %u listings, expected %u each", seen, n,

@@ -128,7 +128,7 @@ void bf_print_table(FILE *f, const struct bf_cfg *c, const struct bf_results *r)
 		"(+ aoki-fuse) (/proc/PID/stat); the kernel's own threads (loop, jbd2, FUSE "
 		"request handling) are not counted; a seq op is 1 MiB, a readdir op one entry\n");
 	for (int s = 0; s < BF_SIDES; s++)
-		if (!c->have[s])
+		if (!c->have[s] && c->why[s][0])	/* not aoki_fuse without --fuse */
 			fprintf(f, "%s: skipped (%s)\n", bf_side_names[s], c->why[s]);
 	if (c->fuse_note[0])
 		fprintf(f, "note: %s\n", c->fuse_note);

@@ -23,6 +23,7 @@
 #include "aoki/blk.h"
 #include "aoki/fs.h"
 #include "blk.h"
+#include "clock.h"
 #include "fs.h"
 
 #define FUSE_MAGIC 0x65735546	/* FUSE_SUPER_MAGIC */
@@ -292,14 +293,40 @@ static int kernel_up(const struct bf_cfg *c, struct bf_side *s)
 
 /* ------------------------------------------------------------- fuse2fs */
 
+/* fuse_mounted - wait (START_DEADLINE_NS from @start) until the FUSE
+ * driver @name, client @which of bf_cl, has mounted c->mnt, then probe
+ * whether the mount takes O_DIRECT: O_DIRECT on a FUSE file needs the
+ * kernel's and the driver's support, and fio goes buffered without it
+ * (s->fio_direct).  0, or -1 with a message. */
+static int fuse_mounted(const struct bf_cfg *c, struct bf_side *s, int which, const char *name,
+			int64_t start)
+{
+	char probe[PATH_MAX + 16];
+	struct statfs sf;
+	int fd;
+
+	while (statfs(c->mnt, &sf) < 0 || sf.f_type != FUSE_MAGIC) {
+		if (child_gone(c, which, name))
+			return -1;
+		if (util_now_ns() > start + START_DEADLINE_NS)
+			return bf_err("%s did not mount %s within 10 s", name, c->mnt);
+		usleep(5000);
+	}
+	bf_cl.mounted = 1;
+	snprintf(probe, sizeof(probe), "%s/.direct-probe", c->mnt);
+	fd = open(probe, O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0600);
+	s->fio_direct = fd >= 0;
+	if (fd >= 0)
+		close(fd);
+	unlink(probe);
+	return 0;
+}
+
 static int fuse_up(const struct bf_cfg *c, struct bf_side *s)
 {
 	char *argv[] = { "fuse2fs", "-f", (char *)c->img, (char *)c->mnt, NULL, NULL, NULL };
-	int64_t deadline = bb_now_ns() + START_DEADLINE_NS;
-	char probe[PATH_MAX + 16];
-	struct statfs sf;
+	int64_t start = util_now_ns();
 	pid_t pid;
-	int fd;
 
 	if (geteuid() != 0) {		/* no root: fuse2fs checks permissions as if it were */
 		argv[4] = "-o";
@@ -310,25 +337,7 @@ static int fuse_up(const struct bf_cfg *c, struct bf_side *s)
 		return bf_err("cannot start fuse2fs: %s", strerror((int)-pid));
 	bf_cl.pid[CL_FUSE] = pid;
 	s->srv[0] = pid;
-	for (;;) {
-		if (statfs(c->mnt, &sf) == 0 && sf.f_type == FUSE_MAGIC)
-			break;
-		if (child_gone(c, CL_FUSE, "fuse2fs"))
-			return -1;
-		if (bb_now_ns() > deadline)
-			return bf_err("fuse2fs did not mount %s within 10 s", c->mnt);
-		usleep(5000);
-	}
-	bf_cl.mounted = 1;
-	/* O_DIRECT on a FUSE file needs the kernel's and the driver's
-	 * support: probe it, and let fio go buffered without it. */
-	snprintf(probe, sizeof(probe), "%s/.direct-probe", c->mnt);
-	fd = open(probe, O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0600);
-	s->fio_direct = fd >= 0;
-	if (fd >= 0)
-		close(fd);
-	unlink(probe);
-	return 0;
+	return fuse_mounted(c, s, CL_FUSE, "fuse2fs", start);
 }
 
 /* ---------------------------------------------------------------- aoki */
@@ -340,7 +349,7 @@ static int aoki_up(const struct bf_cfg *c, struct bf_side *s)
 	char *blkd[] = { (char *)c->blkd, "--volume", vol, "--port", "blk", "--quiet", NULL };
 	char *fsd[] = { (char *)c->fsd, "--volume", "disk", "--blk-port", "blk", "--port", "fs",
 			"--quiet", NULL };
-	int64_t deadline = bb_now_ns() + START_DEADLINE_NS;
+	int64_t deadline = util_now_ns() + START_DEADLINE_NS;
 	struct aoki_fs_opts opts = { .timeout_ns = REQUEST_DEADLINE_NS };
 	struct aoki_blk *b;
 	pid_t pid;
@@ -355,7 +364,7 @@ static int aoki_up(const struct bf_cfg *c, struct bf_side *s)
 	while ((r = aoki_blk_open("blk", "disk", 0, NULL, &b)) < 0) {
 		if (child_gone(c, CL_BLKD, "aoki-blkd"))
 			return -1;
-		if ((r != -ENOENT && r != -ECONNREFUSED) || bb_now_ns() > deadline)
+		if ((r != -ENOENT && r != -ECONNREFUSED) || util_now_ns() > deadline)
 			return bf_err("aoki-blkd: volume disk: %s", strerror(-r));
 		usleep(5000);
 	}
@@ -370,7 +379,7 @@ static int aoki_up(const struct bf_cfg *c, struct bf_side *s)
 	while ((r = aoki_fs_mount("fs", &opts, &s->fs)) < 0) {
 		if (child_gone(c, CL_FSD, "aoki-fsd"))
 			return -1;
-		if ((r != -ENOENT && r != -ECONNREFUSED) || bb_now_ns() > deadline)
+		if ((r != -ENOENT && r != -ECONNREFUSED) || util_now_ns() > deadline)
 			return bf_err("aoki-fsd: mount: %s", strerror(-r));
 		usleep(5000);
 	}
@@ -385,38 +394,20 @@ static int aoki_up(const struct bf_cfg *c, struct bf_side *s)
 static int aoki_fuse_up(const struct bf_cfg *c, struct bf_side *s)
 {
 	char *argv[] = { (char *)c->aoki_fuse, (char *)c->mnt, "--port", "fs", "-f", NULL };
-	int64_t deadline = bb_now_ns() + START_DEADLINE_NS;
-	char probe[PATH_MAX + 16];
-	struct statfs sf;
+	int64_t start;
 	pid_t pid;
-	int fd;
 
 	if (aoki_up(c, s) < 0)
 		return -1;
 	aoki_fs_unmount(s->fs);
 	s->fs = NULL;
+	start = util_now_ns();
 	pid = bb_spawn(argv, NULL, c->srv_err[CL_AOKI_FUSE]);
 	if (pid < 0)
 		return bf_err("cannot start %s: %s", c->aoki_fuse, strerror((int)-pid));
 	bf_cl.pid[CL_AOKI_FUSE] = pid;
 	s->srv[2] = pid;
-	for (;;) {
-		if (statfs(c->mnt, &sf) == 0 && sf.f_type == FUSE_MAGIC)
-			break;
-		if (child_gone(c, CL_AOKI_FUSE, "aoki-fuse"))
-			return -1;
-		if (bb_now_ns() > deadline)
-			return bf_err("aoki-fuse did not mount %s within 10 s", c->mnt);
-		usleep(5000);
-	}
-	bf_cl.mounted = 1;
-	snprintf(probe, sizeof(probe), "%s/.direct-probe", c->mnt);
-	fd = open(probe, O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0600);
-	s->fio_direct = fd >= 0;
-	if (fd >= 0)
-		close(fd);
-	unlink(probe);
-	return 0;
+	return fuse_mounted(c, s, CL_AOKI_FUSE, "aoki-fuse", start);
 }
 
 /* ----------------------------------------------------------- up / down */

@@ -28,6 +28,7 @@
 
 #include "bench.h"
 #include "ipc_bench.h"
+#include "progress.h"
 
 struct results {
 	double pingpong, call, call_sleep, pipe, uds, futex, eventfd;
@@ -159,9 +160,31 @@ static void remove_dir(const char *path)
 /* Say which figure failed and why. */
 static int fail(const char *what, int r)
 {
-	if (r < 0)
+	if (r < 0) {
+		util_progress_end();
 		fprintf(stderr, "aoki bench ipc: %s failed: %s\n", what, strerror(-r));
+	}
 	return r;
+}
+
+/* The steps of a run, for the progress line (on a terminal only). */
+enum { S_CROSS, S_SAME, S_STREAM, S_SLEEP, S_SYSCALLS, S_IDLE, S_COUNT };
+
+static const char *const step_names[S_COUNT] = {
+	"cross-core round trips", "same-core round trips", "streaming",
+	"call waking a sleeping server", "syscalls per call (ptrace)", "idle server CPU (1 s)",
+};
+
+static char step_label[96];	/* the step shown: "bench ipc: 1/6 ..." */
+
+/* step - show step @s on the progress line (and keep its label for the
+ * rounds of bench_run_figs).  Returns 0, to chain with fail(). */
+static int step(unsigned s)
+{
+	snprintf(step_label, sizeof(step_label), "bench ipc: %u/%u %s", s + 1, S_COUNT,
+		 step_names[s]);
+	util_progress("%s", step_label);
+	return 0;
 }
 
 enum { F_PINGPONG, F_CALL, F_PIPE, F_UDS, F_FUTEX, F_EVENTFD,	/* cross-core */
@@ -189,7 +212,7 @@ static int setup_fig(const struct ipc_bench_cfg *cfg, unsigned i, struct bench_f
  * Set up the figures [first, end), measure them with interleaved batches
  * (so a ratio inside the group compares like with like), tear down.
  */
-static int run_group(const struct ipc_bench_cfg *cfg, struct bench_fig *figs,
+static int run_group(const struct ipc_bench_cfg *cfg, unsigned s, struct bench_fig *figs,
 		     unsigned first, unsigned end)
 {
 	static const char *const names[F_COUNT] = {
@@ -197,14 +220,14 @@ static int run_group(const struct ipc_bench_cfg *cfg, struct bench_fig *figs,
 		"eventfd_rtt_ns", "call_samecore_rtt_ns", "pipe_samecore_rtt_ns",
 		"async_msgs_per_s", "ck_ring_msgs_per_s",
 	};
-	int r = 0;
+	int r = step(s);
 
 	for (unsigned i = first; i < end; i++)
 		bench_fig_init(&figs[i], names[i]);
 	for (unsigned i = first; r == 0 && i < end; i++)
 		r = fail(names[i], setup_fig(cfg, i, &figs[i]));
 	if (r == 0)
-		r = bench_run_figs(cfg, figs + first, end - first);
+		r = bench_run_figs(cfg, step_label, figs + first, end - first);
 	for (unsigned i = first; i < end; i++)
 		bench_fig_teardown(&figs[i]);
 	return r;
@@ -214,12 +237,14 @@ static int measure_all(const struct ipc_bench_cfg *cfg, struct results *res)
 {
 	struct bench_fig f[F_COUNT];
 
-	if (run_group(cfg, f, F_PINGPONG, F_CALL_SAME) ||
-	    run_group(cfg, f, F_CALL_SAME, F_ASYNC) ||
-	    run_group(cfg, f, F_ASYNC, F_COUNT) ||
+	if (run_group(cfg, S_CROSS, f, F_PINGPONG, F_CALL_SAME) ||
+	    run_group(cfg, S_SAME, f, F_CALL_SAME, F_ASYNC) ||
+	    run_group(cfg, S_STREAM, f, F_ASYNC, F_COUNT) ||
+	    step(S_SLEEP) ||
 	    fail("call_sleep_rtt_ns", bench_call_sleep(cfg, &res->call_sleep)) ||
+	    step(S_SYSCALLS) ||
 	    fail("syscalls_per_call (ptrace)", bench_syscalls(cfg, &res->sys)) ||
-	    fail("idle_cpu_pct", bench_idle_cpu(cfg, &res->idle_pct)))
+	    step(S_IDLE) || fail("idle_cpu_pct", bench_idle_cpu(cfg, &res->idle_pct)))
 		return -1;
 	res->pingpong = f[F_PINGPONG].value;
 	res->call = f[F_CALL].value;
@@ -398,6 +423,7 @@ int bench_ipc_main(int argc, char **argv)
 		fprintf(stderr, "aoki bench ipc: cannot pin to CPU %d: %s\n", cfg.cli_cpu, strerror(-r));
 	else
 		r = measure_all(&cfg, &res);
+	util_progress_end();
 	bench_contend_stop(&hogs);
 	sched_setaffinity(0, sizeof(saved), &saved);
 	remove_dir(cfg.dir);

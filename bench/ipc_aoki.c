@@ -106,10 +106,10 @@ int bench_call_sleep(const struct ipc_bench_cfg *cfg, double *rtt_ns)
 		int64_t t0;
 
 		sleep_ns((int64_t)cfg->sleep_gap_us * 1000);
-		t0 = bench_now_ns();
+		t0 = util_now_ns();
 		r = echo_call(ch);
 		if (i)		/* the first call is a warm-up */
-			v[i - 1] = (double)(bench_now_ns() - t0);
+			v[i - 1] = (double)(util_now_ns() - t0);
 	}
 	if (r == 0)
 		*rtt_ns = bench_median(v, n);
@@ -226,11 +226,11 @@ int bench_idle_cpu(const struct ipc_bench_cfg *cfg, double *pct)
 		r = -clock_getcpuclockid(pid, &clk);
 		if (r == 0) {
 			sleep_ns(10000000);
-			w0 = bench_now_ns();
+			w0 = util_now_ns();
 			clock_gettime(clk, &c0);
 			sleep_ns(1000000000);
 			clock_gettime(clk, &c1);
-			w1 = bench_now_ns();
+			w1 = util_now_ns();
 			*pct = 100.0 * ((double)(c1.tv_sec - c0.tv_sec) * 1e9 +
 					(double)(c1.tv_nsec - c0.tv_nsec)) / (double)(w1 - w0);
 		}

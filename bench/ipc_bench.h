@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "aoki/ipc.h"
+#include "clock.h"	/* util_now_ns: lib/util */
 
 /* Payload of every message: the inline payload of one aoki slot. */
 #define BENCH_MSG_BYTES AOKI_MSG_PAYLOAD
@@ -54,7 +55,6 @@ static inline void bench_relax(void)
 
 /* Give up a spin after this long: the peer died or never started. */
 #define BENCH_SPIN_LIMIT_NS 5000000000ll
-int64_t bench_now_ns(void);
 
 /*
  * Spin until *@word == @want.  Acquire: pairs with the peer's release
@@ -72,8 +72,8 @@ static inline int bench_spin_until(_Atomic uint64_t *word, uint64_t want)
 		bench_relax();
 		if (!(i & 0xffff)) {
 			if (!start)
-				start = bench_now_ns();
-			else if (bench_now_ns() - start > BENCH_SPIN_LIMIT_NS)
+				start = util_now_ns();
+			else if (util_now_ns() - start > BENCH_SPIN_LIMIT_NS)
 				return -ETIMEDOUT;
 		}
 	}
@@ -127,9 +127,12 @@ void bench_fig_teardown(struct bench_fig *f);
  * a short untimed warm-up and one timed batch.  Interleaving exposes
  * every figure of a group to the same moments of a noisy machine, so
  * that their ratios hold even when the absolute numbers drift.  Stores
- * each figure's median in f->value.  Returns 0 or the first -errno.
+ * each figure's median in f->value.  Between rounds, the progress line
+ * (on a terminal only) shows "@step: round i/n".  Returns 0 or the first
+ * -errno.
  */
-int bench_run_figs(const struct ipc_bench_cfg *cfg, struct bench_fig *figs, unsigned n);
+int bench_run_figs(const struct ipc_bench_cfg *cfg, const char *step, struct bench_fig *figs,
+		   unsigned n);
 
 /* -------------------------------------------- the groups of figures */
 

@@ -305,8 +305,8 @@ static int ck_batch(void *arg, uint64_t n)
 			bench_relax();
 			if (!(k & 0xffff)) {
 				if (!start)
-					start = bench_now_ns();
-				else if (bench_now_ns() - start > BENCH_SPIN_LIMIT_NS)
+					start = util_now_ns();
+				else if (util_now_ns() - start > BENCH_SPIN_LIMIT_NS)
 					return -ETIMEDOUT;
 			}
 		}

@@ -13,19 +13,11 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "echo.h"
 #include "ipc_bench.h"
-
-int64_t bench_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#include "progress.h"
 
 int bench_pin(int cpu)
 {
@@ -188,29 +180,37 @@ static int timed_batch(struct bench_fig *f, double *ns_per_iter)
 		kill(f->peer, SIGCONT);
 	r = f->batch(f->ctx, f->iters / 16 + 1);
 	if (r == 0) {
-		t0 = bench_now_ns();
+		t0 = util_now_ns();
 		r = f->batch(f->ctx, f->iters);
-		*ns_per_iter = (double)(bench_now_ns() - t0) / (double)f->iters;
+		*ns_per_iter = (double)(util_now_ns() - t0) / (double)f->iters;
 	}
 	if (f->park)
 		kill(f->peer, SIGSTOP);
 	return r;
 }
 
-int bench_run_figs(const struct ipc_bench_cfg *cfg, struct bench_fig *figs, unsigned n)
+int bench_run_figs(const struct ipc_bench_cfg *cfg, const char *step, struct bench_fig *figs,
+		   unsigned n)
 {
 	double *per = calloc((size_t)n * cfg->batches, sizeof(*per));
 	double ignored;
 	int r = per ? 0 : -ENOMEM;
+	unsigned i = 0;
 
 	/* Round 0 warms caches, page faults and clocks; it is not kept. */
-	for (unsigned i = 0; r == 0 && i < n; i++)
+	for (i = 0; r == 0 && i < n; i++)
 		r = timed_batch(&figs[i], &ignored);
-	for (unsigned b = 0; r == 0 && b < cfg->batches; b++)
-		for (unsigned i = 0; r == 0 && i < n; i++)
-			if ((r = timed_batch(&figs[i], &per[(size_t)i * cfg->batches + b])) < 0)
-				fprintf(stderr, "aoki bench ipc: %s: %s\n", figs[i].name, strerror(-r));
-	for (unsigned i = 0; r == 0 && i < n; i++)
+	for (unsigned b = 0; r == 0 && b < cfg->batches; b++) {
+		/* Between rounds, outside every timed batch. */
+		util_progress("%s: round %u/%u", step, b + 1, cfg->batches);
+		for (i = 0; r == 0 && i < n; i++)
+			r = timed_batch(&figs[i], &per[(size_t)i * cfg->batches + b]);
+	}
+	if (r < 0 && per) {	/* figs[i - 1] failed */
+		util_progress_end();
+		fprintf(stderr, "aoki bench ipc: %s: %s\n", figs[i - 1].name, strerror(-r));
+	}
+	for (i = 0; r == 0 && i < n; i++)
 		figs[i].value = bench_median(per + (size_t)i * cfg->batches, cfg->batches);
 	free(per);
 	return r;

@@ -10,6 +10,13 @@
 #   tests/fs-*.c            -> $(BUILD)/tests/fs-* (generic rule); they run
 #                              $(BUILD)/bin/aoki-fsd and aoki-blkd
 
+# The wire protocol (proto.h) has one home, lib/fs, beside the client
+# library; the server includes it through this path, and only the server
+# (and its fuzz harnesses, mk/fuzz.mk) has it.
+FS_PROTO_INC := -Ilib/fs
+
+$(BUILD)/obj/servers/fsd/%.o: override CFLAGS += $(FS_PROTO_INC)
+
 FSD_SRC := $(sort $(wildcard servers/fsd/*.c)) servers/common/daemon.c
 FSD_OBJ := $(FSD_SRC:%.c=$(BUILD)/obj/%.o)
 FSD_CORE_OBJ := $(filter-out $(BUILD)/obj/servers/fsd/main.o,$(FSD_OBJ))

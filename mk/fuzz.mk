@@ -9,9 +9,13 @@ FUZZ_BUILD  := $(BUILD)/fuzz
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter -pthread \
 	       -Iinclude -Iservers/echo -Ilib/util $(FUZZ_SAN)
-FUZZ_LIB_SRC := $(LIB_SRC) servers/echo/echo.c $(UTIL_SRC) \
-		$(filter-out servers/blkd/main.c,$(wildcard servers/blkd/*.c))
-FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_LIB_SRC := $(sort $(LIB_SRC) servers/echo/echo.c $(UTIL_SRC) \
+		$(filter-out servers/blkd/main.c,$(wildcard servers/blkd/*.c)))
+# With lib/domain: the hostable servers in the library (lib/host) run in
+# compartments.  Its gates are assembly, assembled without sanitizers.
+FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) \
+		$(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(wildcard lib/domain/*.c)) \
+		$(patsubst %.S,$(FUZZ_BUILD)/obj/%.o,$(wildcard lib/domain/*.S))
 # The fsd harnesses (fuzz_fsd_*): fsd's file-system code but main.c, over
 # memory instead of aoki-blkd (fuzz/fsd_memblk.c replaces blkio.c).
 FUZZ_FSD_SRC := $(filter-out servers/fsd/main.c servers/fsd/blkio.c,$(wildcard servers/fsd/*.c)) \
@@ -24,11 +28,20 @@ FUZZERS     := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(sort $(wildcard fuzz/fuzz_*
 FUZZERS_FSD := $(filter $(FUZZ_BUILD)/fuzz_fsd_%,$(FUZZERS))
 FUZZERS_LIB := $(filter-out $(FUZZERS_FSD),$(FUZZERS))
 FUZZERS_RUN ?= $(notdir $(FUZZERS))
+# fsd's protocol header (lib/fs/proto.h) by its include path, for fsd's
+# objects and harnesses only (private: not passed on to the library
+# objects the harnesses depend on).
+$(FUZZ_FSD_OBJ) $(FUZZERS_FSD): private FUZZ_CFLAGS += -Ilib/fs
 
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZCC  $<")
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_BUILD)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZAS  $<")
+	$(Q)$(FUZZ_CC) -Iinclude -c -o $@ $<
 
 $(FUZZERS_LIB): $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
 	@mkdir -p $(dir $@)

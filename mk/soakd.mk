@@ -7,6 +7,14 @@
 #   tests/soakd-basic.c     -> $(BUILD)/tests/soakd-basic (generic rule); it
 #                              runs $(BUILD)/bin/aoki-soakd, so depends on it
 
+# The server's protocol (soak_proto.h) and the format of its durable log
+# (soak_log.h) have one home, servers/soakd; its clients, `aoki soak ipc`
+# (tools/aoki/soak_ipc.c) and the tests, include them through this path.
+SOAKD_INC := -Iservers/soakd
+
+$(BUILD)/obj/tools/aoki/soak_ipc.o: override CFLAGS += $(SOAKD_INC)
+$(BUILD)/obj/tests/%.o: override CFLAGS += $(SOAKD_INC)
+
 SOAKD_SRC := $(sort $(wildcard servers/soakd/*.c servers/common/*.c))
 SOAKD_OBJ := $(SOAKD_SRC:%.c=$(BUILD)/obj/%.o)
 SOAKD_BIN := $(BUILD)/bin/aoki-soakd

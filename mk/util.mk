@@ -1,5 +1,6 @@
 # mk/util.mk - lib/util: internal helpers that the programs of this tree
-# share (clock.h, stats, tmpdir, ini, version.h).  Not installed, not in
+# share (clock.h, size, stats, tmpdir, ini, path (mkdir -p), progress (the
+# progress line on a terminal), version.h).  Not installed, not in
 # libaoki: the library depends on include/ and itself only.
 #
 #   lib/util/*.c            -> $(UTIL_OBJ) (the Makefile defines it), linked

@@ -72,7 +72,8 @@ extern "C" {
 
 /* aoki_domain_create() flags. */
 #define AOKI_DOMAIN_SHARED      0x1u	/* a shared region: key and heap, no gate */
-#define AOKI_DOMAIN_RECOVERABLE 0x2u	/* a pkey fault inside returns -EFAULT from the gate */
+#define AOKI_DOMAIN_RECOVERABLE 0x2u	/* a fault inside returns -EFAULT from the gate
+					 * (aoki_domain_call has the contract) */
 
 struct aoki_domain;	/* opaque */
 
@@ -83,22 +84,30 @@ struct aoki_domain_opts {
 	size_t stack_size;	/* bytes of stack per thread; 0: 128 KiB */
 };
 
-/* A fault report (the last pkey fault the calling thread took). */
+/* A fault report: the last pkey fault the calling thread took, or the
+ * last fault recovered in a recoverable compartment (any signal). */
 struct aoki_domain_fault {
 	char domain[32];	/* compartment running, "" outside any */
-	char owner[32];		/* compartment owning the page, "" if unknown */
-	uintptr_t addr;		/* faulting address */
-	int pkey;		/* key of the page */
-	char access;		/* 'r' read, 'w' write, 'x' execute */
+	char owner[32];		/* compartment owning the page, "" if unknown
+				 * (always for a fault that is not a pkey fault) */
+	uintptr_t addr;		/* si_addr: faulting address or instruction;
+				 * 0 for SIGABRT */
+	int pkey;		/* key of the page; -1: not a pkey fault */
+	char access;		/* SIGSEGV: 'r' read, 'w' write, 'x' execute;
+				 * 0 when unknown (other signals, SI_KERNEL) */
+	int signo;		/* SIGSEGV, SIGBUS, SIGFPE, SIGILL or SIGABRT */
+	int code;		/* its si_code (SEGV_PKUERR for a pkey fault) */
 };
 
 /* ------------------------------------------------------------- runtime */
 
 /*
  * aoki_domain_init - detect PKU and set the runtime up; idempotent (later
- * calls return 0 and ignore @flags).  Installs the SIGSEGV handler that
- * reports pkey faults; with PKU, allocates the gates' frame key (one key
- * fewer for compartments).  With AOKI_DOMAIN_HARDEN: scans executable
+ * calls return 0 and ignore @flags).  Installs, in both modes, the
+ * handler for SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT that reports
+ * pkey faults and recovers faults of recoverable compartments; handlers
+ * installed before stay in use for every other case (chained).  With
+ * PKU, allocates the gates' frame key (one key fewer for compartments).  With AOKI_DOMAIN_HARDEN: scans executable
  * memory for WRPKRU/XRSTOR/WRFSBASE outside the gates (-EPERM when found,
  * unless AOKI_DOMAIN_HARDEN_REPORT), applies a Landlock rule that refuses
  * opening /proc/<pid>/mem (and, as collateral, every file of other
@@ -221,8 +230,27 @@ typedef long (*aoki_domain_fn)(void *arg);
  * @d's stack for this thread (allocated on first entry) with @d's rights
  * only.  Nested calls (A calls B calls C) work; each return restores the
  * caller's stack and PKRU.  Returns @fn's return value; -EFAULT when a
- * pkey fault inside @d was recovered (AOKI_DOMAIN_RECOVERABLE; details
- * from aoki_domain_last_fault()); -EINVAL (@d is a shared region; @d must
+ * fault inside @d was recovered (details from aoki_domain_last_fault()).
+ *
+ * Recovery (@d created AOKI_DOMAIN_RECOVERABLE, and @d is the innermost
+ * gate of the thread): a SIGSEGV (any fault: unmapped, protection, pkey),
+ * SIGBUS, SIGFPE or SIGILL raised by an instruction of @fn or of anything
+ * it calls on @d's stack (a stack overflow into the guard page included),
+ * or a SIGABRT the process sends itself while @fn runs (abort()), makes
+ * this gate return -EFAULT, in both modes.  The caller's stack,
+ * callee-saved registers and PKRU come back exactly; what the activation
+ * had on @d's stack is abandoned, its writes stay made, locks it held stay
+ * held.  A fault inside libc (abort() included) can leave libc's state
+ * (locks, malloc arenas, stdio) inconsistent: after -EFAULT, treat @d as
+ * broken and destroy it; do not call on into it.  The signal mask of the
+ * faulting context comes back (a SIGABRT that abort() unblocked stays
+ * unblocked).  Not recovered: traps of the gate code itself (its checks
+ * kill), signals other processes send, faults in a nested gate into a
+ * compartment that is not recoverable, in a signal handler running on top
+ * of @fn, and everything after a plain sigaction() replaced the runtime's
+ * handler for that signal (install handlers with aoki_domain_sigaction()).
+ *
+ * -EINVAL (@d is a shared region; @d must
  * be live: calling through a destroyed handle is a use after free);
  * -ENOMEM (no stack, or more than 4096 threads have a frame stack);
  * -ELOOP (gates nested deeper than 32).  With PKU the return state lives
@@ -232,6 +260,27 @@ typedef long (*aoki_domain_fn)(void *arg);
  * first entry per thread, which allocates).
  */
 long aoki_domain_call(struct aoki_domain *d, aoki_domain_fn fn, void *arg);
+
+/*
+ * aoki_domain_call_light - aoki_domain_call() for a *trusted* callee, at
+ * about half the cost with PKU: one checked wrpkru each way instead of
+ * four, no protected frame stack.  Entry is checked like the protected
+ * gate's (the PKRU written is @d's, from the read-only table; the stack
+ * top lies in the compartment arena), so while @fn runs its memory
+ * accesses are confined to @d's rights exactly as with
+ * aoki_domain_call().  The return state (the caller's PKRU and stack
+ * pointer) is kept in the thread's key-0 gate frame, which @fn can write:
+ * a callee that attacks the gate can return with any PKRU except the
+ * frame key, onto any stack.  Use it only where the callee is trusted
+ * not to do that (its bugs are still contained while it runs); use
+ * aoki_domain_call() for untrusted callees.  Everything else is the same:
+ * nesting with either gate, -ELOOP, re-entry, and fault recovery in
+ * AOKI_DOMAIN_RECOVERABLE compartments (-EFAULT; the caller's PKRU comes
+ * from that frame).  In unprotected mode it is aoki_domain_call().
+ * Returns as aoki_domain_call().  Wait-free
+ * itself (after the first entry per thread, which allocates).
+ */
+long aoki_domain_call_light(struct aoki_domain *d, aoki_domain_fn fn, void *arg);
 
 /* --------------------------------------------------- per-thread rights */
 
@@ -263,8 +312,11 @@ int aoki_domain_thread_create(pthread_t *thread, const pthread_attr_t *attr,
 /* --------------------------------------------------------------- faults */
 
 /*
- * aoki_domain_last_fault - copy the calling thread's last pkey fault
- * report into *@out.  Returns 0, -ENOENT (none yet).  Wait-free.
+ * aoki_domain_last_fault - copy the calling thread's last fault report
+ * into *@out: its last pkey fault (recovered or reported before the
+ * abort), or the last fault recovered in a recoverable compartment (any
+ * signal: signo and code say which).  Returns 0, -ENOENT (none yet).
+ * Wait-free.
  */
 int aoki_domain_last_fault(struct aoki_domain_fault *out);
 
@@ -303,7 +355,11 @@ int aoki_domain_map_exec(void *addr, size_t len);
  * a handler.  A signal that interrupts the gate code resumes it exactly
  * where it was (the handler's edits of registers are undone), and a trap
  * of the gate code (a failed check) is never handed to the handler: the
- * process dies of it.  Returns 0, -EINVAL (SIGRTMAX in PKU mode: the
+ * process dies of it.  For SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT
+ * the order is: a trap of the gate code kills; a fault recovered in a
+ * recoverable compartment (aoki_domain_call) never reaches @act; the
+ * rest goes to @act, SIG_DFL and SIG_IGN included (the wrapper stays
+ * installed for them and does what they would).  Returns 0, -EINVAL (SIGRTMAX in PKU mode: the
  * runtime's revocation signal) or -errno from sigaction.  Blocking.
  */
 int aoki_domain_sigaction(int sig, const struct sigaction *act,

@@ -33,7 +33,11 @@
  * its end, 4064 frame region start (u64), 4072 its end, 4080 the frame
  * PKRU, 4084 the AD bit of the frame key.
  * struct dom_frame (key 0, advisory): +8 caller rsp, for the runtime's
- * re-entry arithmetic only, never read here in PKU mode.
+ * re-entry arithmetic only, never read by the protected gate; +32 the
+ * caller PKRU.  The light gate (aoki__gate_enter_light) returns through
+ * it: one checked wrpkru each way, no frame stack, and a callee that
+ * writes key 0 can forge its return state (the documented trust
+ * assumption of aoki_domain_call_light).
  */
 #define AOKI_GATE_SLOTS 64		/* AOKI_DOMAIN_MAX: valid table indices */
 #define RO_ARENA_LO 4048
@@ -52,6 +56,7 @@
 #define GF_IDX  4
 #define GF_RSP  8
 #define F_RSP  8			/* struct dom_frame (advisory, key 0) */
+#define F_PKRU 32			/* its caller PKRU (u32): the light gate's */
 #define PKRU_KEY0_ONLY 0xfffffffc	/* PKRU_ALL_DENIED: keys 1..15 denied */
 
 /*
@@ -115,6 +120,42 @@
 1:
 .endm
 
+/*
+ * ENTER_COMPARTMENT (both gates): ebx = compartment index (checked < 64
+ * before), rbp = its stack top for this thread, r13 = fn, r14 = arg.
+ * Writes the compartment's PKRU from the read-only table, checks it,
+ * checks the stack top, switches to it and calls fn(arg).  Clobbers eax,
+ * ecx, edx, r15 (and whatever fn clobbers).
+ */
+.macro ENTER_COMPARTMENT
+	leaq aoki__pkru_table(%rip), %r15
+	movl (%r15,%rbx,4), %eax
+	xorl %ecx, %ecx
+	xorl %edx, %edx
+	wrpkru
+	/* lfence: the compare must not be executed speculatively ahead of
+	 * the PKRU write, and nothing after it may run before it retires. */
+	lfence
+	/* Reload the table base RIP-relative and re-check the index after
+	 * the write: a jump straight to the wrpkru above with a forged eax,
+	 * r15 or rbx fails here.  Only a PKRU some compartment legitimately
+	 * has survives the compare. */
+	leaq aoki__pkru_table(%rip), %r15
+	cmpl $AOKI_GATE_SLOTS, %ebx
+	jae aoki__gate_bad
+	cmpl (%r15,%rbx,4), %eax
+	jne aoki__gate_bad
+	/* The stack top comes from key-0 metadata: accept only one inside
+	 * the compartment arena (never ordinary key-0 memory). */
+	cmpq aoki__pkru_table+RO_ARENA_LO(%rip), %rbp
+	jbe aoki__gate_bad
+	cmpq aoki__pkru_table+RO_ARENA_HI(%rip), %rbp
+	ja aoki__gate_bad
+	movq %rbp, %rsp			/* the compartment's stack for this thread */
+	movq %r14, %rdi
+	callq *%r13
+.endm
+
 	.section .text.aoki_gate, "ax", @progbits
 	.globl aoki__gate_text_start
 	.hidden aoki__gate_text_start
@@ -167,32 +208,7 @@ aoki__gate_enter:
 	incl %ecx
 	movl %ecx, G_DEPTH(%r12)
 	/* Close G: write the compartment's PKRU (G denied in every entry). */
-	leaq aoki__pkru_table(%rip), %r15
-	movl (%r15,%rbx,4), %eax
-	xorl %ecx, %ecx
-	xorl %edx, %edx
-	wrpkru
-	/* lfence: the compare must not be executed speculatively ahead of
-	 * the PKRU write, and nothing after it may run before it retires. */
-	lfence
-	/* Reload the table base RIP-relative and re-check the index after
-	 * the write: a jump straight to the wrpkru above with a forged eax,
-	 * r15 or rbx fails here.  Only a PKRU some compartment legitimately
-	 * has survives the compare. */
-	leaq aoki__pkru_table(%rip), %r15
-	cmpl $AOKI_GATE_SLOTS, %ebx
-	jae aoki__gate_bad
-	cmpl (%r15,%rbx,4), %eax
-	jne aoki__gate_bad
-	/* The stack top comes from key-0 metadata: accept only one inside
-	 * the compartment arena (never ordinary key-0 memory). */
-	cmpq aoki__pkru_table+RO_ARENA_LO(%rip), %rbp
-	jbe aoki__gate_bad
-	cmpq aoki__pkru_table+RO_ARENA_HI(%rip), %rbp
-	ja aoki__gate_bad
-	movq %rbp, %rsp			/* the compartment's stack for this thread */
-	movq %r14, %rdi
-	callq *%r13
+	ENTER_COMPARTMENT
 	movq %rax, %r13			/* result */
 
 /*
@@ -237,9 +253,79 @@ aoki__gate_exit:
 	.size aoki__gate_enter, .-aoki__gate_enter
 
 /*
+ * long aoki__gate_enter_light(struct dom_frame *f, unsigned idx,
+ *                             void *stack_top, aoki_domain_fn fn, void *arg)
+ *
+ * rdi = f (key-0 TLS frame), esi = idx, rdx = stack_top, rcx = fn, r8 =
+ * arg.  Saves the callee-saved registers on the caller's stack, the
+ * caller's stack pointer and PKRU in *f, writes the PKRU of compartment
+ * idx from the read-only table and checks it exactly as the protected
+ * gate does, checks the stack top against the arena, switches and calls
+ * fn(arg).  Traps (ud2) on any failed check.
+ */
+	.globl aoki__gate_enter_light
+	.hidden aoki__gate_enter_light
+	.type aoki__gate_enter_light, @function
+	.p2align 4
+aoki__gate_enter_light:
+	.cfi_startproc
+	SAVE_CALLEE_SAVED
+	movq %rdi, %r12			/* f, callee-saved across fn */
+	movq %rcx, %r13			/* fn */
+	movq %r8, %r14			/* arg */
+	movl %esi, %ebx			/* idx */
+	movq %rdx, %rbp			/* stack top: rdpkru clears edx */
+	movq %rsp, F_RSP(%r12)		/* where the exit returns to */
+	cmpl $AOKI_GATE_SLOTS, %ebx
+	jae aoki__gate_bad
+	xorl %ecx, %ecx
+	rdpkru				/* eax = caller PKRU, edx = 0 */
+	/* A caller holding the frame key is not one the runtime made. */
+	testl aoki__pkru_table+RO_GAD(%rip), %eax
+	jz aoki__gate_bad
+	movl %eax, F_PKRU(%r12)		/* what the exit writes back */
+	ENTER_COMPARTMENT
+
+/*
+ * aoki__gate_exit_light: r12 = f (claimed), rax = result.  Also the
+ * landing point of a recovered fault (fault.c sets rip, r12 = the
+ * innermost frame, rax = -EFAULT).  Writes the caller PKRU saved in *f and
+ * checks that the value written is that one and that the frame key is
+ * closed (read-only page); then the caller's stack from *f.  *f is key-0
+ * memory: a callee that rewrites it (or r12) chooses the PKRU (frame key
+ * excepted) and the stack it returns with.
+ */
+	.globl aoki__gate_exit_light
+	.hidden aoki__gate_exit_light
+aoki__gate_exit_light:
+	movq %rax, %r13			/* result */
+	movl F_PKRU(%r12), %ebx
+	movl %ebx, %eax
+	xorl %ecx, %ecx
+	xorl %edx, %edx
+	wrpkru				/* the caller's PKRU: drops the callee's rights */
+	lfence				/* check only after the write retired */
+	cmpl %ebx, %eax
+	jne aoki__gate_bad
+	testl aoki__pkru_table+RO_GAD(%rip), %eax
+	jz aoki__gate_bad
+	movq F_RSP(%r12), %rsp		/* back on the caller's stack */
+	movq %r13, %rax
+	RESTORE_CALLEE_SAVED
+	ret
+	.cfi_endproc
+	.size aoki__gate_enter_light, .-aoki__gate_enter_light
+
+/*
  * long aoki__gate_enter_nopku(struct dom_frame *f, void *stack_top,
  *                             aoki_domain_fn fn, void *arg)
  * Unprotected mode: the same stack switch, no PKRU instruction at all.
+ *
+ * aoki__gate_exit_nopku: r12 = f, rax = result.  The callee's return
+ * address, and the landing point of a recovered fault (fault.c sets rip,
+ * r12 = the innermost struct dom_frame and rax = -EFAULT): back to the
+ * caller's stack as the frame records it (key 0, unchecked: nothing is
+ * isolated in this mode), then the callee-saved registers pushed there.
  */
 	.globl aoki__gate_enter_nopku
 	.hidden aoki__gate_enter_nopku
@@ -253,6 +339,9 @@ aoki__gate_enter_nopku:
 	movq %rsi, %rsp
 	movq %rcx, %rdi
 	callq *%rdx
+	.globl aoki__gate_exit_nopku
+	.hidden aoki__gate_exit_nopku
+aoki__gate_exit_nopku:
 	movq F_RSP(%r12), %rsp
 	RESTORE_CALLEE_SAVED
 	ret

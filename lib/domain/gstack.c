@@ -34,6 +34,7 @@ _Static_assert(offsetof(struct dom_gstack, frames) == 64, "gate.S G_FRAMES");
 _Static_assert(sizeof(struct dom_gframe) == 32, "gate.S GF_SHIFT");
 _Static_assert(offsetof(struct dom_gframe, caller_rsp) == 8, "gate.S GF_RSP");
 _Static_assert(offsetof(struct dom_frame, caller_rsp) == 8, "gate.S F_RSP");
+_Static_assert(offsetof(struct dom_frame, caller_pkru) == 32, "gate.S F_PKRU");
 _Static_assert(DOM_MAX_DEPTH == 32, "gate.S G_MAXDEPTH");
 _Static_assert(DOM_RO_ARENA_LO * 4 == 4048 && DOM_RO_ARENA_HI * 4 == 4056 &&
 	       DOM_RO_BLK_LO * 4 == 4064 && DOM_RO_BLK_HI * 4 == 4072 &&

@@ -45,6 +45,9 @@ struct dom_frame {
 	uint64_t reserved;	/* +0 */
 	void *caller_rsp;	/* +8 */
 	struct aoki_domain *d;	/* +16 */
+	void *top;		/* +24: the activation's stack top: it runs below */
+	uint32_t caller_pkru;	/* +32: light gate: the PKRU its exit writes */
+	uint32_t light;		/* +36: entered through the light gate */
 };
 
 /* One frame of the protected frame stack; layout known to gate.S. */
@@ -125,6 +128,7 @@ struct dom_tls {
 	uint8_t rights[AOKI_DOMAIN_MAX];	/* unprotected mode: recorded rights */
 	bool has_fault;
 	bool registered;
+	bool fatal;		/* the runtime is aborting: no recovery (fault.c) */
 	struct aoki_domain_fault fault;
 	void *altstack;
 	struct dom_gstack *gstack;	/* PKU mode: this thread's frame stack */
@@ -150,12 +154,15 @@ long aoki__gate_enter(struct dom_frame *f, unsigned idx, void *stack_top,
 		      aoki_domain_fn fn, void *arg, struct dom_gstack *g);
 long aoki__gate_enter_nopku(struct dom_frame *f, void *stack_top,
 			    aoki_domain_fn fn, void *arg);
+long aoki__gate_enter_light(struct dom_frame *f, unsigned idx, void *stack_top,
+			    aoki_domain_fn fn, void *arg);
 uint32_t aoki__rdpkru(void);
 void aoki__wrpkru(uint32_t v);
 long aoki__sys(long nr, long a1, long a2, long a3, long a4, long a5, long a6);
 void aoki__sigreturn(void);
 extern const char aoki__gate_text_start[], aoki__gate_text_end[];
 extern const char aoki__sys_ip[], aoki__sigreturn_ip[], aoki__gate_exit[];
+extern const char aoki__gate_exit_nopku[], aoki__gate_exit_light[];
 extern uint32_t aoki__pkru_table[DOM_TABLE_LEN];
 
 /* cpu.c */
@@ -193,8 +200,18 @@ int dom_gstack_init(void);		/* init, under dom_rt.lock, table writable */
 int dom_gstack_thread(void);		/* this thread's, on its first gate */
 void dom_gstack_release(void);		/* at thread exit */
 
-/* fault.c */
-int dom_fault_install(void);
+/* fault.c: the fault signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) */
+int dom_fault_install(void);	/* init, both modes */
+bool dom_fault_sig(int sig);	/* one of them */
+/* When the interrupted context (@uc) runs a recoverable compartment's
+ * code and @sig is its fault (or its own abort()): record the report and
+ * rewrite @uc to return -EFAULT from the innermost gate.  Async-signal-
+ * safe; returns whether it did. */
+bool dom_fault_recover(int sig, siginfo_t *si, void *uc);
+/* Hand @sig to @to: call its handler, or do what SIG_DFL / SIG_IGN would
+ * have done (a fault re-executes under SIG_DFL, a sent signal is sent
+ * again).  Async-signal-safe. */
+void dom_sig_chain(int sig, siginfo_t *si, void *uc, const struct sigaction *to);
 
 /* scan.c, seccomp.c */
 int dom_scan_self(bool report_only);

@@ -3,11 +3,12 @@
  * revoke.c - keys of destroyed compartments are not handed out again while
  * any thread may still hold rights on them (issue 13, hole 1).
  *
- * PKRU is per thread, and a thread can hold rights on key k in four
+ * PKRU is per thread, and a thread can hold rights on key k in five
  * places: its live PKRU (aoki_domain_grant(), or a copy taken by
  * pthread_create()/clone()), the caller PKRUs saved in its gate frame
- * stack, a PKRU loaded into a register by gate code in flight, and the
- * PKRU saved in a signal frame.  aoki_domain_destroy() therefore keeps the
+ * stack, those the light gate saved in its key-0 TLS frames, a PKRU
+ * loaded into a register by gate code in flight, and the PKRU saved in a
+ * signal frame.  aoki_domain_destroy() therefore keeps the
  * key allocated (quarantined) instead of freeing it.  When a new
  * compartment needs a key and none is free, dom_revoke_reclaim() proves
  * every quarantined key clean and makes it reusable:
@@ -95,13 +96,19 @@ void dom_pkru_update(uint32_t clear, uint32_t set)
 	}
 }
 
-/* Set @bits in every caller PKRU saved on this thread's frame stack. */
+/* Set @bits in every caller PKRU saved on this thread's frame stack and
+ * in its key-0 gate frames (the light gate returns through those). */
 static void scrub_frames(uint32_t bits)
 {
 	volatile struct dom_gstack *g = dom_tls.gstack;
+	volatile struct dom_frame *f = dom_tls.frames;
 	uint32_t old;
 
-	if (!g || !dom_rt.isolated)
+	if (!dom_rt.isolated)
+		return;
+	for (unsigned i = 0; i < DOM_MAX_DEPTH; i++)
+		f[i].caller_pkru |= bits;
+	if (!g)
 		return;
 	old = aoki__rdpkru();
 	aoki__wrpkru(old & ~(PKRU_AD(dom_rt.gkey) | PKRU_WD(dom_rt.gkey)));

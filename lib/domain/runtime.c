@@ -104,15 +104,16 @@ int aoki_domain_init(unsigned flags)
 		r = dom_mprotect(aoki__pkru_table, sizeof(aoki__pkru_table), PROT_READ);
 		if (r < 0)
 			goto out;
-		r = dom_fault_install();
-		if (r < 0)
-			goto out;
 		r = dom_revoke_install();
 		if (r < 0)
 			goto out;
 	} else if (!(flags & AOKI_DOMAIN_QUIET)) {
 		fprintf(stderr, "aoki: compartments are NOT isolated (unprotected mode): %s\n", why);
 	}
+	/* Both modes: pkey-fault reports and recoverable compartments. */
+	r = dom_fault_install();
+	if (r < 0)
+		goto out;
 	if (flags & AOKI_DOMAIN_HARDEN) {
 		r = dom_scan_self(flags & AOKI_DOMAIN_HARDEN_REPORT);
 		if (r < 0)
@@ -411,7 +412,10 @@ int aoki_domain_thread_create(pthread_t *thread, const pthread_attr_t *attr,
 
 /* --------------------------------------------------------------- gates */
 
-long aoki_domain_call(struct aoki_domain *d, aoki_domain_fn fn, void *arg)
+/* Both gates: the checks, the stack, the key-0 frame; then the protected
+ * gate, or with @light the light one (PKU mode only: without PKU both are
+ * the same stack switch). */
+static long call(struct aoki_domain *d, aoki_domain_fn fn, void *arg, bool light)
 {
 	struct dom_stack *s;
 	struct dom_frame *f;
@@ -445,15 +449,33 @@ long aoki_domain_call(struct aoki_domain *d, aoki_domain_fn fn, void *arg)
 	}
 	f = &dom_tls.frames[dom_tls.depth];
 	f->d = d;
+	f->top = top;	/* the fault handler's test for "the callee runs" */
+	f->light = light && dom_rt.isolated;	/* how the fault handler leaves */
+	/* The fault handler (a signal on this thread, not another CPU) trusts
+	 * frames[depth - 1] once depth counts it: a compiler barrier keeps
+	 * the frame's stores before the increment. */
+	__asm__ volatile("" ::: "memory");
 	/* The fault handler reads depth on this thread only (a signal, not
 	 * another CPU): a compiler barrier keeps the store before the gate. */
 	dom_tls.depth++;
 	__asm__ volatile("" ::: "memory");
-	if (dom_rt.isolated)
+	if (f->light)
+		r = aoki__gate_enter_light(f, (unsigned)d->idx, top, fn, arg);
+	else if (dom_rt.isolated)
 		r = aoki__gate_enter(f, (unsigned)d->idx, top, fn, arg, dom_tls.gstack);
 	else
 		r = aoki__gate_enter_nopku(f, top, fn, arg);
 	__asm__ volatile("" ::: "memory");
 	dom_tls.depth--;
 	return r;
+}
+
+long aoki_domain_call(struct aoki_domain *d, aoki_domain_fn fn, void *arg)
+{
+	return call(d, fn, arg, false);
+}
+
+long aoki_domain_call_light(struct aoki_domain *d, aoki_domain_fn fn, void *arg)
+{
+	return call(d, fn, arg, true);
 }

@@ -6,6 +6,13 @@
  * sigreturn; a handler that rewrites the frame's PKRU ("PKU Pitfalls")
  * would grant the interrupted context rights it never had.  The wrapper
  * saves the frame's PKRU before the handler and writes it back after.
+ *
+ * For the fault signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) the
+ * wrapper decides in this order: a trap of the gate code is fatal; a
+ * fault inside a recoverable compartment is recovered (fault.c) without
+ * calling the application's handler; everything else goes to the
+ * application's handler, or to what its SIG_DFL / SIG_IGN would do (the
+ * wrapper stays installed for those too, so recovery stays in place).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -70,9 +77,15 @@ static void wrapper(int sig, siginfo_t *si, void *ucv)
 		dom_sigaction_raw(sig, &dfl, NULL);
 		return;
 	}
+	/* The context is rewritten to leave the gate; the frame's PKRU is
+	 * the callee's, which the gate exit drops (gate.S). */
+	if (dom_fault_recover(sig, si, ucv))
+		return;
 	if (in_gate)
 		memcpy(regs, uc->uc_mcontext.gregs, sizeof(regs));
-	if (a->sa_flags & SA_SIGINFO)
+	if (dom_fault_sig(sig))
+		dom_sig_chain(sig, si, ucv, a);	/* SIG_DFL, SIG_IGN included */
+	else if (a->sa_flags & SA_SIGINFO)
 		a->sa_sigaction(sig, si, ucv);
 	else if (a->sa_handler != SIG_IGN && a->sa_handler != SIG_DFL)
 		a->sa_handler(sig);
@@ -98,8 +111,9 @@ int aoki_domain_sigaction(int sig, const struct sigaction *act, struct sigaction
 		*old = user_act[sig];
 	if (!act)
 		return 0;
-	if (!(act->sa_flags & SA_SIGINFO) &&
-	    (act->sa_handler == SIG_DFL || act->sa_handler == SIG_IGN)) {
+	/* SIG_DFL / SIG_IGN: installed as such, except for the fault
+	 * signals, whose wrapper keeps recovery in place and does the rest. */
+	if (!dom_fault_sig(sig) && (act->sa_handler == SIG_DFL || act->sa_handler == SIG_IGN)) {
 		user_act[sig] = *act;
 		return dom_sigaction_raw(sig, act, NULL);
 	}

@@ -5,9 +5,10 @@
  * below.  Freed when the compartment is destroyed or the thread exits
  * (pthread key destructor), both under dom_rt.lock so the two never race.
  * Each thread that enters a compartment also gets, with PKU, its protected
- * gate frame stack (gstack.c) and an alternate signal stack in ordinary
- * memory: signal handlers run with no compartment rights (kernel rule) and
- * so cannot use the compartment's stack.
+ * gate frame stack (gstack.c), and in both modes an alternate signal stack
+ * in ordinary memory: with PKU signal handlers run with no compartment
+ * rights (kernel rule) and so cannot use the compartment's stack, and a
+ * stack overflow in a recoverable compartment leaves none to run on.
  */
 #include <errno.h>
 #include <signal.h>
@@ -78,7 +79,9 @@ int dom_thread_setup(void)
 		if (r < 0)
 			return r;
 	}
-	if (dom_rt.isolated && sigaltstack(NULL, &old) == 0 && (old.ss_flags & SS_DISABLE)) {
+	/* Both modes: a recoverable stack overflow needs a stack to run the
+	 * fault handler on. */
+	if (sigaltstack(NULL, &old) == 0 && (old.ss_flags & SS_DISABLE)) {
 		void *p = mmap(NULL, DOM_ALTSTACK, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 

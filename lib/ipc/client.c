@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "aoki/host.h"
 #include "client.h"
 #include "ctl.h"
 #include "sys.h"
@@ -106,6 +107,7 @@ int aoki_connect(const char *port, const struct aoki_chan_opts *opts,
 		 struct aoki_chan **out)
 {
 	struct aoki_chan_opts o = { 0 };
+	struct inproc_port *host;
 	struct aoki_chan *ch;
 	int r;
 
@@ -121,6 +123,11 @@ int aoki_connect(const char *port, const struct aoki_chan_opts *opts,
 		o.reconnect_ns = DEFAULT_RECONNECT_NS;
 	if (o.timeout_ns < 0)
 		return -EINVAL;
+	/* Servers the environment asks this process to host (AOKI_HOST,
+	 * aoki/host.h) exist before the first connection looks for them. */
+	r = aoki_host_from_env();
+	if (r < 0)
+		return r;
 
 	ch = aligned_alloc(CACHELINE, sizeof(*ch));
 	if (!ch)
@@ -156,9 +163,10 @@ int aoki_connect(const char *port, const struct aoki_chan_opts *opts,
 	r = make_channel_memory(ch);
 	if (r < 0)
 		goto fail;
-	r = chan_open_port(ch->port_path);
+	r = chan_open_port(ch->port_path, &host);
 	if (r < 0)
 		goto fail;
+	chan_set_host(ch, host);
 	ch->ctl_fd = r;
 	r = hello(ch);
 	if (r < 0)
@@ -193,6 +201,7 @@ void aoki_close(struct aoki_chan *ch)
 			close(ch->grants[i].fd);
 	}
 	free(ch->grants);
+	chan_put_hosts(ch);
 	ring_client_free(&ch->ring);
 	free(ch->repair_listed);
 	pthread_mutex_destroy(&ch->ctl_lock);
@@ -361,8 +370,10 @@ int aoki_submit(struct aoki_chan *ch, const struct aoki_sqe *sqes, unsigned n)
 		if (got < k)
 			r = -EAGAIN;	/* every slot is in use */
 	}
-	if (i)
-		chan_kick(ch);	/* one doorbell for the whole batch, at most */
+	/* One doorbell for the whole batch, at most; a server hosted here
+	 * takes the batch on this thread now instead. */
+	if (i && chan_drive(ch, 0) == -ESHUTDOWN)
+		chan_kick(ch);
 	/* What was queued counts; a full ring is not an error (0). */
 	return i ? (int)i : (r == -EAGAIN ? 0 : r);
 }

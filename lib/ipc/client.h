@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "inproc.h"
 #include "layout.h"
 #include "ring.h"
 #include "sys.h"
@@ -52,6 +53,14 @@ struct aoki_chan {
 	_Atomic uint32_t conn_gen;	/* bumped by each reconnect */
 	unsigned reconnects;	/* successful reconnects (under ctl_lock) */
 	char port_path[108];
+	/* The server hosted in this process that serves the channel (its
+	 * turns run on our threads, inproc.h), or NULL for a remote one.
+	 * Set at connect and by a reconnect (under ctl_lock); a replaced
+	 * port keeps its reference on host_retired until aoki_close, so a
+	 * thread still driving it never sees it freed.  Acquire/release
+	 * with the reconnect that changes it. */
+	_Atomic(struct inproc_port *) host;
+	struct host_retired *host_retired;
 
 	/* The client's private ring state (free slots, positions, cq head). */
 	struct ring_client ring;
@@ -140,9 +149,32 @@ int chan_recover_locked(struct aoki_chan *ch, uint32_t gen);
  * and wake every waiter.  Call with ctl_lock held. */
 void chan_set_lost(struct aoki_chan *ch, int err);
 
-/* Open a connection to the port at @path; returns the socket or -errno
+/* Open a connection to the port at @path: to the server hosted in this
+ * process for it if there is one (*@host set, with a reference), else to
+ * the socket at @path (*@host NULL).  Returns the socket or -errno
  * (reconnect.c). */
-int chan_open_port(const char *path);
+int chan_open_port(const char *path, struct inproc_port **host);
+
+/* Make @host (a reference, or NULL) the channel's hosted server; the one
+ * it replaces is kept until aoki_close (reconnect.c).  Under ctl_lock or
+ * before the channel is shared. */
+void chan_set_host(struct aoki_chan *ch, struct inproc_port *host);
+
+/* Drop the hosted-server references at aoki_close (reconnect.c). */
+void chan_put_hosts(struct aoki_chan *ch);
+
+/*
+ * chan_drive - give the channel's hosted server a turn on this thread
+ * (inproc.h); @block as for inproc_port.drive.  Returns > 0 if it did
+ * work, 0 if none, -ESHUTDOWN when there is no hosted server (anymore).
+ */
+static inline int chan_drive(struct aoki_chan *ch, int block)
+{
+	/* Acquire pairs with the release store of chan_set_host. */
+	struct inproc_port *p = atomic_load_explicit(&ch->host, memory_order_acquire);
+
+	return p ? p->drive(p, block) : -ESHUTDOWN;
+}
 
 /* Register the fork handler once (client.c); 0 or -errno. */
 int chan_fork_watch(void);

@@ -39,20 +39,67 @@
 #define RETRY_MIN_NS 1000000
 #define RETRY_MAX_NS 50000000
 
-int chan_open_port(const char *path)
+/* Replaced hosted servers of a channel, released at aoki_close. */
+struct host_retired {
+	struct inproc_port *port;
+	struct host_retired *next;
+};
+
+void chan_set_host(struct aoki_chan *ch, struct inproc_port *host)
+{
+	struct inproc_port *old = atomic_load_explicit(&ch->host, memory_order_relaxed);
+	struct host_retired *r;
+
+	if (old == host) {
+		inproc_put(host);	/* the same server: one reference is enough */
+		return;
+	}
+	if (old) {
+		r = malloc(sizeof(*r));
+		if (r) {
+			r->port = old;
+			r->next = ch->host_retired;
+			ch->host_retired = r;
+		}	/* else keep the reference forever: never freed under a driver */
+	}
+	/* Release: the port's contents are visible to a thread that loads
+	 * the pointer (chan_drive). */
+	atomic_store_explicit(&ch->host, host, memory_order_release);
+}
+
+void chan_put_hosts(struct aoki_chan *ch)
+{
+	inproc_put(atomic_load_explicit(&ch->host, memory_order_relaxed));
+	while (ch->host_retired) {
+		struct host_retired *r = ch->host_retired;
+
+		ch->host_retired = r->next;
+		inproc_put(r->port);
+		free(r);
+	}
+}
+
+int chan_open_port(const char *path, struct inproc_port **host)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, r;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
+	*host = inproc_lookup(path);
+	if (*host)
+		path = (*host)->sock;	/* hosted here: its private socket */
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		inproc_put(*host);
+		*host = NULL;
 		return -ENAMETOOLONG;
+	}
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = -errno;
-		close(fd);
+		if (fd >= 0)
+			close(fd);
+		inproc_put(*host);
+		*host = NULL;
 		return r;
 	}
 	return fd;
@@ -214,6 +261,7 @@ static int revoked_already(struct aoki_chan *ch, uint32_t i)
 static int resume_once(struct aoki_chan *ch, int64_t deadline)
 {
 	struct ctl_msg m = { .arg = HELLO_F_RESUME };
+	struct inproc_port *host;
 	int fds[CTL_MAX_FDS];
 	unsigned nfds = 0, ngrants = 0;
 	int fd, r;
@@ -221,7 +269,7 @@ static int resume_once(struct aoki_chan *ch, int64_t deadline)
 
 	for (uint32_t i = 0; i < ch->geom.max_grants; i++)
 		ngrants += ch->grants[i].fd >= 0 && !revoked_already(ch, i);
-	fd = chan_open_port(ch->port_path);
+	fd = chan_open_port(ch->port_path, &host);
 	if (fd < 0)
 		return fd;
 	/* Non-blocking, so that a server that does not read (a supervisor
@@ -230,6 +278,7 @@ static int resume_once(struct aoki_chan *ch, int64_t deadline)
 	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
 		r = -errno;
 		close(fd);
+		inproc_put(host);
 		return r;
 	}
 	fds[0] = ch->memfd;
@@ -263,6 +312,10 @@ static int resume_once(struct aoki_chan *ch, int64_t deadline)
 		epoll_ctl(ch->epfd, EPOLL_CTL_ADD, ch->ctl_fd, &ev);
 	}
 	close(fd);
+	if (r == 0)
+		chan_set_host(ch, host);
+	else
+		inproc_put(host);
 	return r == -EPIPE ? -ECONNRESET : r;
 }
 
@@ -314,8 +367,10 @@ int chan_recover_locked(struct aoki_chan *ch, uint32_t gen)
 	/* Release pairs with the acquire in chan_check_alive. */
 	atomic_fetch_add_explicit(&ch->conn_gen, 1, memory_order_release);
 	/* Replies come from the new server; nobody needs waking.  But a
-	 * request queued while nobody served may need the doorbell. */
-	chan_kick(ch);
+	 * request queued while nobody served may need the doorbell (or, for
+	 * a server hosted here, a turn). */
+	if (chan_drive(ch, 0) == -ESHUTDOWN)
+		chan_kick(ch);
 	return 1;
 }
 

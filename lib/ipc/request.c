@@ -151,6 +151,13 @@ void aoki_req_complete(struct aoki_req *req)
 {
 	struct srv_chan *ch = req->ch;
 
+	if (ch->srv->abandon) {
+		/* Drained out of an incarnation being torn down: it is run
+		 * again (srv_resume_all), and its count is reset there. */
+		free(req);
+		srv_chan_unref(ch);
+		return;
+	}
 	ch->ndeferred--;
 	if (!atomic_load_explicit(&ch->dead, memory_order_relaxed)) {
 		req_publish(req);

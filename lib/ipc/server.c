@@ -224,6 +224,8 @@ void aoki_server_destroy(struct aoki_server *srv)
 	if (!srv)
 		return;
 	aoki_server_stop(srv);
+	for (unsigned i = 0; srv->passive && i < srv->nworkers; i++)
+		worker_release_passive(&srv->workers[i]);
 	/* The threads are gone: drop the acceptor's references. */
 	acceptor_release_all(srv);
 	for (unsigned i = 0; srv->workers && i < srv->nworkers; i++) {

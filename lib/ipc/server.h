@@ -86,6 +86,7 @@ struct worker {
 	uint16_t cpu;
 	void *ops_ctx;		/* from cfg.worker_ops->start */
 	int ops_started;
+	int rerun_pending;	/* passive: run taken requests again (inproc.h) */
 };
 
 struct aoki_server {
@@ -102,6 +103,11 @@ struct aoki_server {
 	int acceptor_started;
 	struct worker *workers;
 	unsigned nworkers;
+	int passive;		/* workers run on client threads (inproc.h) */
+	/* In-process recovery (inproc.h): deferred requests that complete
+	 * are dropped, not answered.  Written and read by the thread that
+	 * holds every worker. */
+	int abandon;
 	_Atomic unsigned nchannels;
 	struct srv_chan *all;	/* every channel the acceptor watches */
 	unsigned nhandshakes;	/* of those, not yet attached (acceptor only) */
@@ -172,6 +178,9 @@ void acceptor_release_all(struct aoki_server *srv);
 /* Hand a freshly attached channel to the least loaded worker. */
 void worker_adopt(struct aoki_server *srv, struct srv_chan *ch);
 void *worker_main(void *arg);
+/* A passive worker's end (inproc.h): kill and drop its channels, as
+ * worker_main does on exit.  Server destroy only. */
+void worker_release_passive(struct worker *w);
 /* Wake worker @w (a new channel, a channel to drop, stop).  Release
  * pairs with the acquire load of wake in worker_main. */
 static inline void worker_kick(struct worker *w)

@@ -134,12 +134,55 @@ static int spin(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *), 
 	}
 }
 
+/* Turns of a hosted server between looks at the clock (deadline, and
+ * whether the server still lives). */
+#define HOSTED_CHECK_EVERY 64
+
+/*
+ * Wait for a server hosted in this process (inproc.h): there is nobody
+ * to wake, so give it turns on this thread until the reply is there.  A
+ * turn that finds another thread serving it returns at once: poll and
+ * try again.  Returns 0, -ETIMEDOUT, the channel's loss error, or
+ * -ESHUTDOWN (no hosted server anymore: wait as for a remote one).
+ */
+static int hosted_wait(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *),
+		       void *arg, int64_t deadline)
+{
+	for (unsigned turn = 1;; turn++) {
+		int r;
+
+		if (ready(ch, arg))
+			return 0;
+		r = chan_drive(ch, 1);
+		if (r < 0)
+			return r;
+		if (ready(ch, arg))
+			return 0;
+		if (turn % HOSTED_CHECK_EVERY == 0) {
+			if (deadline && now_ns() >= deadline)
+				return -ETIMEDOUT;
+			if (!chan_check_alive(ch))
+				return chan_lost(ch);
+		}
+		if (r == 0)
+			sched_yield();	/* another thread has the server's turn */
+	}
+}
+
 int chan_wait(struct aoki_chan *ch, int (*ready)(struct aoki_chan *, void *),
 	      void *arg, int64_t deadline, int kick_pending)
 {
 	struct spin_result sr = { 0, 0 };
 	int r = 0;
 
+	/* Relaxed: only whether the channel was ever hosted; chan_drive
+	 * loads the port with acquire. */
+	if (atomic_load_explicit(&ch->host, memory_order_relaxed)) {
+		r = hosted_wait(ch, ready, arg, deadline);
+		if (r != -ESHUTDOWN)
+			return r;
+		r = 0;
+	}
 	if (ready(ch, arg) || spin(ch, ready, arg, &kick_pending, &sr))
 		return 0;
 	/* Never sleep with the doorbell unchecked: the server may sleep too. */

@@ -64,14 +64,12 @@ void worker_adopt(struct aoki_server *srv, struct srv_chan *ch)
 	worker_kick(best);
 }
 
-static void take_inbox(struct worker *w)
+/* Move the channels handed to @w into its list; returns the index of the
+ * first new one. */
+static unsigned take_inbox_no_rerun(struct worker *w)
 {
 	unsigned first = w->nchans;
 
-	/* Relaxed peek, so the common empty case costs no lock: a channel
-	 * added after it is picked up next pass (worker_adopt also kicks). */
-	if (!atomic_load_explicit(&w->inbox_pending, memory_order_relaxed))
-		return;
 	pthread_mutex_lock(&w->inbox_lock);
 	atomic_store_explicit(&w->inbox_pending, 0, memory_order_relaxed);
 	for (unsigned i = 0; i < w->ninbox; i++) {
@@ -92,6 +90,18 @@ static void take_inbox(struct worker *w)
 	}
 	w->ninbox = 0;
 	pthread_mutex_unlock(&w->inbox_lock);
+	return first;
+}
+
+static void take_inbox(struct worker *w)
+{
+	unsigned first = w->nchans;
+
+	/* Relaxed peek, so the common empty case costs no lock: a channel
+	 * added after it is picked up next pass (worker_adopt also kicks). */
+	if (!atomic_load_explicit(&w->inbox_pending, memory_order_relaxed))
+		return;
+	first = take_inbox_no_rerun(w);
 	/* A resumed channel: first what the dead server left undone.  (Out
 	 * of the lock: handlers run here.) */
 	for (unsigned i = first; i < w->nchans; i++)
@@ -390,4 +400,87 @@ void *worker_main(void *arg)
 		remove_chan(w, 0);
 	}
 	return NULL;
+}
+
+/* ------------------------------------------------ passive workers (inproc.h) */
+
+/* Start the worker's extension on the driving thread, once. */
+static int ops_start_here(struct worker *w)
+{
+	const struct aoki_worker_ops *ops = w->srv->cfg.worker_ops;
+	int r;
+
+	if (w->ops_started || !ops || !ops->start)
+		return 0;
+	r = ops->start(w->srv->cfg.worker_arg, w->id, &w->ops_ctx);
+	if (r < 0)
+		return r;
+	w->ops_started = 1;
+	return 0;
+}
+
+/* After an in-process recovery: run again what the dead incarnation had
+ * taken and not answered, on every channel (srv_resume_all scanned). */
+static void rerun_all(struct worker *w)
+{
+	w->rerun_pending = 0;
+	for (unsigned i = 0; i < w->nchans; i++)
+		chan_rerun(w, w->chans[i]);
+}
+
+int srv_drive_worker(struct aoki_server *srv, unsigned i, int block, int64_t sleep_ns)
+{
+	struct worker *w = &srv->workers[i];
+	unsigned work = 0;
+	int r = ops_start_here(w);
+
+	if (r < 0)
+		return r;
+	take_inbox(w);
+	if (w->rerun_pending)
+		rerun_all(w);
+	w->cpu = sys_cpu();
+	for (unsigned k = 0; k < w->nchans;) {
+		struct srv_chan *ch = w->chans[k];
+
+		if (atomic_load_explicit(&ch->dead, memory_order_relaxed)) {
+			remove_chan(w, k);
+			continue;
+		}
+		work += worker_serve(w, ch, srv->cfg.batch);
+		k++;
+	}
+	work += ops_poll(w);
+	if (!work && block && w->ops_started) {
+		/* Nothing queued, nothing finished: wait for the extension's
+		 * own work (I/O in flight), woken early by a kick. */
+		uint32_t seen = atomic_load_explicit(&w->wake, memory_order_acquire);
+		struct futex_waiter wv = { &w->wake, seen };
+
+		if (ops_sleep(w, &wv, 1, sleep_ns) != -ENOSYS)
+			work += ops_poll(w);
+	}
+	return (int)work;
+}
+
+void srv_stop_worker_ops(struct aoki_server *srv, unsigned i)
+{
+	struct worker *w = &srv->workers[i];
+
+	if (w->ops_started && srv->cfg.worker_ops->stop)
+		srv->cfg.worker_ops->stop(w->ops_ctx);
+	w->ops_started = 0;
+	w->ops_ctx = NULL;
+}
+
+/* A passive worker's end (server destroy): drop its channels as
+ * worker_main does when it exits.  Its extension was stopped on a
+ * driving thread before (srv_stop_worker_ops). */
+void worker_release_passive(struct worker *w)
+{
+	take_inbox_no_rerun(w);
+	while (w->nchans) {
+		srv_chan_kill(w->chans[0]);
+		remove_chan(w, 0);
+	}
 }

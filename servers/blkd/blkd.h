@@ -12,7 +12,11 @@
  *   io_sleep.c sleeping in the ring until a completion or a doorbell
  *   record.c   the --record write log, a test aid (record.h)
  *   stats.c    the figures of the stats request
- *   main.c     options, serving
+ *   mem.c      the server's memory: the heap, or its compartment's when
+ *              hosted in an application
+ *   options.c  the command-line options (the daemon's and a hosted one's)
+ *   hosted.c   aoki-blkd as a server hosted in an application (aoki/host.h)
+ *   main.c     the daemon: options, serving
  */
 #ifndef AOKI_BLKD_H
 #define AOKI_BLKD_H
@@ -71,12 +75,35 @@ struct blkd_io_count {
 	_Atomic uint64_t read_bytes, write_bytes;
 };
 
+struct aoki_host;
+
 struct blkd {
 	struct blkd_volume vol[BLKD_MAX_VOLUMES];
 	unsigned nvol;
 	uid_t uid;		/* the server's */
 	struct blkd_io_count count[BLKD_MAX_WORKERS];	/* by worker index */
+	struct aoki_host *host;	/* hosted in an application; NULL: a daemon */
 };
+
+/* The options that only the daemon acts on (options.c). */
+struct blkd_options {
+	const char *config;
+	const char *record;
+	int check;
+};
+
+/* options.c: parse aoki-blkd's command line into @d, @cfg and @o.
+ * Returns -1 to go on, or the exit status (0 after --help/--version, 2
+ * after a usage or configuration error, said on stderr). */
+int blkd_parse_options(int argc, char **argv, struct blkd *d, struct aoki_server_config *cfg,
+		       struct blkd_options *o);
+
+/* mem.c: @n zeroed bytes of the server's memory (the heap, or its
+ * compartment's heap when hosted), NULL if out of memory; blkd_free
+ * returns them (NULL ignored); blkd_strdup copies a string there. */
+void *blkd_zalloc(const struct blkd *d, size_t n);
+void blkd_free(const struct blkd *d, void *p);
+char *blkd_strdup(const struct blkd *d, const char *s);
 
 /* config.c: parse configuration file @path into @d.  On error writes
  * "FILE:LINE: what" into @err and returns -EINVAL (or -errno of fopen). */

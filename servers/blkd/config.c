@@ -51,7 +51,7 @@ int blkd_volume_add(struct blkd *d, const char *name, const char *path, int read
 		return -ENOSPC;
 	v = &d->vol[d->nvol];
 	memset(v, 0, sizeof(*v));
-	v->path = strdup(path);
+	v->path = blkd_strdup(d, path);
 	if (!v->path)
 		return -ENOMEM;
 	strcpy(v->name, name);
@@ -67,7 +67,7 @@ int blkd_volume_add(struct blkd *d, const char *name, const char *path, int read
 void blkd_config_free(struct blkd *d)
 {
 	for (unsigned i = 0; i < d->nvol; i++) {
-		free(d->vol[i].path);
+		blkd_free(d, d->vol[i].path);
 		d->vol[i].path = NULL;
 	}
 	d->nvol = 0;
@@ -174,8 +174,8 @@ static int assignment(struct parser *p, const char *key, const char *value)
 	if (!strcmp(key, "path")) {
 		if (!*val)
 			return fail(p, "path: empty");
-		free(p->cur->path);
-		p->cur->path = strdup(val);
+		blkd_free(p->d, p->cur->path);
+		p->cur->path = blkd_strdup(p->d, val);
 		return p->cur->path ? 0 : -ENOMEM;
 	}
 	if (!strcmp(key, "read-only"))
@@ -206,7 +206,7 @@ static int section(struct parser *p, const char *s)
 		add_error(r, name, why, sizeof(why));
 		return fail(p, "%s", why);
 	}
-	free(p->cur->path);
+	blkd_free(p->d, p->cur->path);
 	p->cur->path = NULL;
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "aoki/blk.h"
+#include "aoki/host.h"
 #include "blkd.h"
 
 static void info_fill(struct blk_info_rep *out, const struct blkd_volume *v, unsigned handle,
@@ -184,6 +185,10 @@ int blkd_handle(struct aoki_req *req, void *arg)
 	const void *data = aoki_req_data(req, &len);
 	uint16_t op = aoki_req_opcode(req);
 
+	/* Hosted in an application: a test may ask this handler to fault
+	 * (aoki_host_inject_fault); one relaxed load otherwise. */
+	if (d->host)
+		aoki_host_check_fault(d->host);
 	switch (op) {
 	case BLK_OP_OPEN:
 		return op_open(d, req, data, len);

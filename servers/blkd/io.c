@@ -122,7 +122,7 @@ static unsigned fences_check(struct io_worker *iw)
 			iw->fences_tail = NULL;
 		aoki_req_reply(f->req, 0, f->rep, f->len);
 		aoki_req_complete(f->req);
-		free(f);
+		blkd_free(iw->d, f);
 		done++;
 	}
 	return done;
@@ -135,12 +135,12 @@ int blkd_io_fence(struct aoki_req *req, const void *rep, size_t len)
 
 	if (!iw->oldest)
 		return aoki_req_reply(req, 0, rep, len) ?: 0;
-	f = calloc(1, sizeof(*f));
+	f = blkd_zalloc(iw->d, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
 	f->req = aoki_req_defer(req);
 	if (!f->req) {
-		free(f);
+		blkd_free(iw->d, f);
 		return -ENOMEM;
 	}
 	f->seq = iw->seq;
@@ -269,7 +269,7 @@ int blkd_io_start(struct aoki_req *req, const struct blkd_io_args *a)
 
 	if (op)
 		iw->free_ops = op->next;
-	else if (!(op = malloc(sizeof(*op))))
+	else if (!(op = blkd_zalloc(iw->d, sizeof(*op))))
 		return -ENOMEM;
 	memset(op, 0, sizeof(*op));
 	op->op = a->op;
@@ -302,7 +302,7 @@ static int io_start(void *arg, unsigned worker, void **wctx)
 {
 	const struct blkd *d = arg;
 	struct io_uring_params p = { .flags = IORING_SETUP_CQSIZE, .cq_entries = IO_CQ_ENTRIES };
-	struct io_worker *iw = calloc(1, sizeof(*iw));
+	struct io_worker *iw = blkd_zalloc(d, sizeof(*iw));
 	struct io_uring_probe *probe;
 	int fds[BLKD_MAX_VOLUMES], r;
 
@@ -315,7 +315,7 @@ static int io_start(void *arg, unsigned worker, void **wctx)
 	r = io_uring_queue_init_params(IO_SQ_ENTRIES, &iw->ring, &p);
 	if (r < 0) {
 		fprintf(stderr, "aoki-blkd: io_uring_setup: %s\n", strerror(-r));
-		free(iw);
+		blkd_free(d, iw);
 		return r;
 	}
 	for (unsigned i = 0; i < d->nvol; i++)
@@ -324,7 +324,7 @@ static int io_start(void *arg, unsigned worker, void **wctx)
 	if (r < 0) {
 		fprintf(stderr, "aoki-blkd: io_uring_register_files: %s\n", strerror(-r));
 		io_uring_queue_exit(&iw->ring);
-		free(iw);
+		blkd_free(d, iw);
 		return r;
 	}
 	io_fixed_init(iw);
@@ -356,10 +356,10 @@ static void io_stop(void *wctx)
 		struct io_op *op = iw->free_ops;
 
 		iw->free_ops = op->next;
-		free(op);
+		blkd_free(iw->d, op);
 	}
-	free(iw->residency);
-	free(iw);
+	blkd_free(iw->d, iw->residency);
+	blkd_free(iw->d, iw);
 }
 
 const struct aoki_worker_ops blkd_io_ops = {

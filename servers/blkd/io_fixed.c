@@ -30,7 +30,7 @@ void io_fixed_init(struct io_worker *iw)
 {
 	int r = io_uring_register_buffers_sparse(&iw->ring, IO_FIXED_SLOTS);
 
-	iw->residency = malloc(IO_FIXED_MAX / 4096);
+	iw->residency = blkd_zalloc(iw->d, IO_FIXED_MAX / 4096);
 	iw->fixed_ok = r == 0 && iw->residency;
 	if (r < 0)
 		fprintf(stderr, "aoki-blkd: registered buffers unavailable (%s): "

@@ -36,7 +36,7 @@
 
 #include "aoki/blk.h"
 #include "aoki/ipc.h"
-#include "../../lib/fs/proto.h"
+#include "proto.h"	/* lib/fs: the wire protocol, one home (mk/fsd.mk) */
 #include "journal.h"
 
 #define FSD_COMMIT_NS 50000000	/* a transaction stays open at most 50 ms:

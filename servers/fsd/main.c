@@ -17,7 +17,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "../common/daemon.h"
+#include "daemon.h"
 #include "fsd.h"
 #include "fsd_main.h"
 #include "version.h"

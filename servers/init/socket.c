@@ -16,6 +16,7 @@
 
 #include "aoki/ipc.h"
 #include "init.h"
+#include "path.h"
 
 int init_run_dir_default(char *buf, size_t cap)
 {
@@ -30,25 +31,10 @@ int init_run_dir_default(char *buf, size_t cap)
 	return n;
 }
 
+/* The one mkdir -p of the tree is lib/util's. */
 int init_mkdir_p(const char *dir)
 {
-	char path[4096];
-	size_t n = strlen(dir);
-
-	if (n >= sizeof(path))
-		return -ENAMETOOLONG;
-	memcpy(path, dir, n + 1);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	return util_mkdir_p(dir);
 }
 
 int init_socket_open(const char *run_dir, const char *port, struct init_socket *s)

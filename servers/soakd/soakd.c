@@ -22,9 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../common/daemon.h"
 #include "aoki/dedup.h"
 #include "aoki/ipc.h"
+#include "daemon.h"
 #include "soak_log.h"
 #include "soak_proto.h"
 

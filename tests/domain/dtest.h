@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,26 @@ static inline int in_child(void (*fn)(void *), void *arg, struct child_result *r
 			exit(1);                                              \
 		}                                                             \
 	} while (0)
+
+/* Run @fn in a child twice, without and with AOKI_DOMAIN_HARDEN (passed
+ * as its argument: hardening cannot be undone), its stderr passed on.
+ * Returns 77 when the first run skips, 1 when one fails, else 0. */
+static inline int in_child_both_modes(void (*fn)(void *))
+{
+	static const unsigned modes[2] = { 0, AOKI_DOMAIN_HARDEN };
+	struct child_result res;
+
+	for (int m = 0; m < 2; m++) {
+		if (in_child(fn, (void *)(uintptr_t)modes[m], &res) < 0)
+			return 1;
+		fputs(res.err, stderr);
+		if (m == 0 && res.exited && res.code == 77)
+			return 77;
+		if (!res.exited || res.code != 0)
+			return 1;
+	}
+	return 0;
+}
 
 /* Initialise with PKU or skip (the PKU tests). */
 static inline void init_pku_or_skip(unsigned flags)

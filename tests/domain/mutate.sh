@@ -2,7 +2,9 @@
 # tests/domain/mutate.sh - mutation testing of the compartment runtime
 # (`make mutate-domain`).  Each mutation below removes one defence from a
 # copy of lib/domain; the PKU tests (build/tests/domain-pku: natively with
-# PKU, else in the QEMU guest) run against it and must fail: "killed".  A
+# PKU, else in the QEMU guest) and the native unprotected-mode tests
+# (domain-unprotected, domain-recover: built straight from the mutated
+# objects) run against it and must fail: "killed".  A
 # mutation the tests still pass with "survived".  Mutations marked
 # "unobservable" change nothing the tests can see under emulation (a
 # missing lfence: TCG does not speculate; a retry that only matters when a
@@ -18,7 +20,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/tests" "$work/scripts"
 cp -r Makefile mk include lib "$work/"
-cp -r tests/domain tests/util "$work/tests/"
+cp -r tests/domain tests/util tests/domain-recover.c "$work/tests/"
 cp scripts/vm-run.sh "$work/scripts/"
 cp -r lib/domain "$work/pristine"	# the code under test, as it was at the start
 # A mutation may leave a function unused or a body empty: warnings only
@@ -88,14 +90,45 @@ seccomp-mmap-fixed	kill	seccomp.c	s/MAP_FIXED, L_RANGE, L_ALLOW\)/MAP_FIXED, L_A
 seccomp-munmap	kill	seccomp.c	s/\tjeq\(p, SYS_munmap, L_RANGE, 0\);\n//
 seccomp-madvise	kill	seccomp.c	s/jeq\(p, SYS_madvise, L_RANGE, L_ALLOW\)/jeq(p, SYS_madvise, L_ALLOW, L_ALLOW)/
 seccomp-placed-globals	kill	runtime.c	s/\t\tr = dom_seccomp_protect\(addr, len\);\n\t\tif \(r < 0\)\n\t\t\tgoto out;\n//
+no-recover-sigbus	kill	fault.c	s/\{ SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT \}/{ SIGSEGV, SIGFPE, SIGILL, SIGABRT }/
+recover-non-recoverable	kill	fault.c	s/if \(!f \|\| !\(f->d->flags & AOKI_DOMAIN_RECOVERABLE\)\)/if (!f)/
+recover-in-gate-text	kill	fault.c	s/\tif \(in_gate_text\(\(uintptr_t\)uc->uc_mcontext.gregs\[REG_RIP\]\)\)\n\t\treturn false;\n//
+recover-sent-signals	kill	fault.c	s/\} else if \(si->si_code <= 0\) \{\n\t\treturn false;[^\n]*\n\t\}/}/
+recover-abort-from-anyone	kill	fault.c	s/ \|\| si->si_pid != getpid\(\)\)/)/
+recover-off-the-callee-stack	kill	fault.c	s/if \(!s \|\| sp < \(uintptr_t\)s->base \|\| sp >= \(uintptr_t\)f->top\)/if (!s)/
+fault-install-pku-only	kill	runtime.c	s/\tr = dom_fault_install\(\);/\tr = dom_rt.isolated ? dom_fault_install() : 0;/
+nopku-landing-skips-stack	kill	gate.S	s/aoki__gate_exit_nopku:\n\tmovq F_RSP\(%r12\), %rsp\n/\tmovq F_RSP(%r12), %rsp\naoki__gate_exit_nopku:\n/
+chain-no-resend	kill	fault.c	s/\tif \(sent\)\t[^\n]*\n\t\taoki__sys\(SYS_tgkill[^\n]*\n//
+wrapper-no-recover	kill	signal.c	s/\tif \(dom_fault_recover\(sig, si, ucv\)\)\n\t\treturn;\n//
+wrapper-dfl-raw	kill	signal.c	s/if \(!dom_fault_sig\(sig\) && \(act->sa_handler == SIG_DFL/if ((act->sa_handler == SIG_DFL/
+no-fatal-flag	unobservable	fault.c	s/\tt->fatal = true;[^\n]*\n//
+light-recovery-protected-exit	kill	fault.c	s/\tif \(f->light\) \{/\tif (0) {/
+light-no-exit-value-compare	kill	gate.S	s/\tcmpl %ebx, %eax\n\tjne aoki__gate_bad\n(\ttestl aoki__pkru_table\+RO_GAD\(%rip\), %eax\n\tjz aoki__gate_bad\n\tmovq F_RSP\(%r12\), %rsp)/$1/
+light-no-exit-frame-key-check	kill	gate.S	s/\ttestl aoki__pkru_table\+RO_GAD\(%rip\), %eax\n\tjz aoki__gate_bad\n(\tmovq F_RSP\(%r12\), %rsp)/$1/
+light-leaky-exit	kill	gate.S	s/\tmovl F_PKRU\(%r12\), %ebx\n/\tmovl aoki__pkru_table+RO_GAD(%rip), %ebx\n/
+no-revoke-light-frames	kill	revoke.c	s/\tfor \(unsigned i = 0; i < DOM_MAX_DEPTH; i\+\+\)\n\t\tf\[i\].caller_pkru \|= bits;\n//
 seccomp-table-range	kill	seccomp.c	s/r = build\(&p, true, \(const uintptr_t \(\*\)\[2\]\)ranges, 2\);/r = build(\&p, true, (const uintptr_t (*)[2])ranges, 1);/
 EOF
 )
+
+# The native unprotected-mode tests, linked straight against the
+# (mutated) objects of lib/domain: they need nothing else of the tree.
+native() {
+	(cd "$work" && for t in tests/domain-recover.c tests/domain/unprotected.c; do
+		b=build/native-$(basename "$t" .c)
+		cc -O2 -std=gnu11 -Iinclude -pthread -o "$b" "$t" build/obj/lib/domain/*.o >>"$work/build.log" 2>&1 ||
+			{ echo "note: FAIL  $b (does not build)"; continue; }
+		# The subshell's stderr holds the shell's "Bus error" notes.
+		{ timeout 60 "$b" >/dev/null 2>&1; } 2>/dev/null || echo "note: FAIL  $(basename "$b")"
+	done)
+}
 
 # The unmutated code must pass, or every mutation would look killed.
 if ! (cd "$work" && make -j2 build/tests/domain-pku >"$work/build.log" 2>&1); then
 	echo "mutate-domain: the unmutated tree does not build"; exit 2
 fi
+nat=$(native)
+[ -z "$nat" ] || { printf '%s\n' "$nat"; echo "mutate-domain: the unmutated code fails natively"; exit 2; }
 out=$(cd "$work" && build/tests/domain-pku 2>&1)
 case $? in
 0) echo "baseline  the unmutated code passes" ;;
@@ -126,6 +159,12 @@ while IFS=$'\t' read -r name expect file expr; do
 	fi
 	out=$(cd "$work" && build/tests/domain-pku 2>&1)
 	rc=$?
+	nat=$(native)
+	if [ -n "$nat" ]; then
+		out=$(printf '%s\n%s' "$out" "$nat")
+		[ $rc -eq 77 ] && rc=1
+		[ $rc -eq 0 ] && rc=1
+	fi
 	if [ $rc -eq 77 ]; then
 		echo "SKIP: the PKU tests cannot run here"; exit 77
 	fi

@@ -178,6 +178,42 @@ static void exit_caller_frames(struct regs *r)
 	r->target = (uintptr_t)wrpkru_at(aoki__gate_exit, 1);
 }
 
+/* Light gate, entry: eax 0 for A's slot, a valid stack top, the callee
+ * escaped() (compare with the PKRU table). */
+static void light_enter(struct regs *r)
+{
+	r->target = (uintptr_t)wrpkru_at((const char *)aoki__gate_enter_light, 0);
+	r->rbx = (unsigned)A->idx;
+	r->rbp = (uintptr_t)dom_tls.stacks[A->idx]->top;
+	r->r13 = (uintptr_t)callee_escapes;
+}
+
+/* Light gate, exit: r12 a key-0 frame whose stack pointer is the jump's
+ * stack (so that the rest of the exit returns into escaped()). */
+static struct dom_frame light_frame;
+
+static void light_exit_base(struct regs *r)
+{
+	memset(&light_frame, 0, sizeof(light_frame));
+	light_frame.caller_rsp = &area[TOP];
+	r->target = (uintptr_t)wrpkru_at(aoki__gate_exit_light, 0);
+	r->r12 = (uintptr_t)&light_frame;
+}
+
+/* eax "all but the frame key", ebx another value. */
+static void light_exit_value(struct regs *r)
+{
+	light_exit_base(r);
+	r->rax = all_but_frames();
+	r->rbx = PKRU_ALL_DENIED;
+}
+
+/* eax = ebx = 0 (the frame key open too). */
+static void light_exit_frames(struct regs *r)
+{
+	light_exit_base(r);
+}
+
 /* The thread-rights write: eax 0, edi "key 0 only"; ret to escaped(). */
 static void thread_write(struct regs *r)
 {
@@ -211,6 +247,9 @@ static const struct jump jumps[] = {
 	{ "exit: frame-opening wrpkru, eax 0 (trap resets PKRU)", exit_open },
 	{ "exit: caller wrpkru, eax != ebx (compare with the frame value)", exit_caller_value },
 	{ "exit: caller wrpkru, eax = ebx = 0 (frame key must be closed)", exit_caller_frames },
+	{ "light enter: compartment wrpkru, eax 0 (compare with the PKRU table)", light_enter },
+	{ "light exit: caller wrpkru, eax != ebx (compare with the loaded value)", light_exit_value },
+	{ "light exit: caller wrpkru, eax = ebx = 0 (frame key must be closed)", light_exit_frames },
 	{ "aoki__wrpkru, eax != edi (compare with the argument)", thread_write },
 	{ "trap path: its own reset wrpkru, eax 0", bad_reset },
 	{ "exit entered with no gate to return from (depth 0)", exit_depth0 },
@@ -269,7 +308,7 @@ int main(void)
 	}
 	for (const char *p = aoki__gate_text_start; p + 2 < aoki__gate_text_end; p++)
 		n += p[0] == 0x0f && p[1] == 0x01 && (unsigned char)p[2] == 0xef;
-	CHECK_EQ(n, 6);		/* a new one needs a case here */
+	CHECK_EQ(n, 8);		/* a new one needs a case here */
 	for (unsigned i = 0; i < sizeof(jumps) / sizeof(jumps[0]); i++) {
 		CHECK(in_child(run, (void *)&jumps[i], &r) == 0);
 		if (!r.exited || r.code != CLEAN) {

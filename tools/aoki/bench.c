@@ -1,28 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /* bench.c - `aoki bench <what>`: dispatch to the benchmarks in bench/. */
-#include <stdio.h>
-#include <string.h>
-
+#include "bench.h"	/* bench/ (mk/bench.mk) */
 #include "commands.h"
-#include "../../bench/bench.h"
+#include "progress.h"
+#include "subcmd.h"
+
+/* The benchmarks, as `aoki bench NAME ...`: each runs its baselines in
+ * the same run (docs/benchmarks.md); `aoki bench NAME --help` lists its
+ * options, --json among them. */
+static const struct subcmd benches[] = {
+	{ "ipc", bench_ipc_main, "aoki IPC against the kernel's round trips (--contended)" },
+	{ "domain", bench_domain_main, "a compartment gate against a call, a syscall, IPC" },
+	{ "blk", bench_blk_main, "aoki-blkd against fio's io_uring engine (--contended)" },
+	{ "fs", bench_fs_main, "aoki-fsd against ext4 and fuse2fs (--quick, --fuse)" },
+};
 
 int cmd_bench(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		printf("Usage: aoki bench ipc|domain|blk|fs [--json] [--quick]\n"
-		       "Runs a benchmark with its baselines in the same run; see docs/benchmarks.md.\n"
-		       "ipc and blk also take --contended (a CPU hog on every CPU throughout);\n"
-		       "`aoki bench WHAT --help` lists each one's options.\n");
-		return argc < 2 ? 2 : 0;
-	}
-	if (!strcmp(argv[1], "ipc"))
-		return bench_ipc_main(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "domain"))
-		return bench_domain_main(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "blk"))
-		return bench_blk_main(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "fs"))
-		return bench_fs_main(argc - 1, argv + 1);
-	fprintf(stderr, "aoki bench: unknown benchmark '%s'\n", argv[1]);
-	return 2;
+	int r = subcmd_run("aoki bench", benches, SUBCMD_N(benches), argc, argv);
+
+	util_progress_end();	/* a benchmark that returned with its line shown */
+	return r;
 }

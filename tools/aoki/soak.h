@@ -132,27 +132,28 @@ int soak_kill_wait(pid_t pid, unsigned limit_ms, const char *who);
 /*
  * soak_progress - after kill @k (1-based) of @o->kills: with --verbose a
  * line per kill on stderr; else, on a terminal, one line that updates in
- * place (cleared by soak_progress_end); else nothing.  @what names the
- * victim (or NULL), @count the work done so far in @unit.
+ * place (lib/util/progress.h; util_progress_end() clears it); else
+ * nothing.  @what names the victim (or NULL), @count the work done so far
+ * in @unit.
  */
 void soak_progress(const struct soak_common *o, const char *who, unsigned k, const char *what,
 		   double stall_ms, unsigned long long count, const char *unit);
-
-/* soak_progress_end - clear the updating line, if there is one. */
-void soak_progress_end(void);
 
 /* Stall figures of the kills made. */
 struct soak_stalls {
 	unsigned n;
 	double p50, p99, max;	/* ms */
+	const double *ms;	/* the @n stalls, ascending (the caller's array) */
 };
 
-/* soak_stalls - the figures of the @n stalls (ms) at @ms (sorted). */
+/* soak_stalls - the figures of the @n stalls (ms) at @ms, which it sorts
+ * in place (ascending) and keeps a pointer to for soak_stalls_json. */
 struct soak_stalls soak_stalls(double *ms, unsigned n);
 
 /* soak_stalls_text / soak_stalls_json - "stall: p50 A ms, p99 B ms, max C
- * ms" and "\"stall_p50_ms\": A, \"stall_p99_ms\": B, \"stall_max_ms\": C"
- * (no newline) on stdout. */
+ * ms" and "\"stall_p50_ms\": A, \"stall_p99_ms\": B, \"stall_max_ms\": C,
+ * \"stall_ms\": [every stall, ascending]" (no newline) on stdout; the
+ * list is what `make plots` draws the stall distribution from. */
 void soak_stalls_text(const struct soak_stalls *s);
 void soak_stalls_json(const struct soak_stalls *s);
 

@@ -46,6 +46,7 @@
 #include "blk_work.h"
 #include "clock.h"
 #include "hash.h"
+#include "progress.h"
 #include "rand.h"
 #include "soak.h"
 
@@ -551,7 +552,7 @@ static unsigned kill_loop(const struct soak_init *si, const struct soak_opts *o,
 		soak_progress(&o->c, PFX, k + 1, NULL, stall[k],
 			      (unsigned long long)atomic_load(&g.ios), "I/Os");
 	}
-	soak_progress_end();
+	util_progress_end();
 	return k;
 }
 

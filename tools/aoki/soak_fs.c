@@ -55,6 +55,7 @@
 #include "aoki/fs.h"
 #include "blk_work.h"
 #include "clock.h"
+#include "progress.h"
 #include "rand.h"
 #include "soak.h"
 
@@ -555,7 +556,7 @@ static unsigned kill_loop(const struct soak_init *si, const struct soak_opts *o,
 			      atomic_load(&g.stall_ns[k]) / 1e6,
 			      (unsigned long long)atomic_load(&g.ops), "calls");
 	}
-	soak_progress_end();
+	util_progress_end();
 	return k;
 }
 
@@ -700,9 +701,10 @@ static void usage(FILE *f)
 		"  --blkd-kills   also kill aoki-blkd (1 kill in 5), or both (1 in 5)\n"
 		"  --size MiB     image size (default 256)\n"
 		"  --seed S       random seed (default: from the clock; printed)\n"
-		"  --json         one JSON object on stdout: kills, ops, lost, corrupt,\n"
-		"                 errors, fsck_errors, mount_diffs, stall_p50_ms,\n"
-		"                 stall_p99_ms, stall_max_ms\n"
+		"  --json         one JSON object on stdout: kills, blkd_kills, clients,\n"
+		"                 seed, ops, lost, corrupt, errors, fsck_errors,\n"
+		"                 mount_diffs, stall_p50_ms, stall_p99_ms, stall_max_ms,\n"
+		"                 stall_ms (every stall, ascending)\n"
 		"  --verbose      a line for every kill (on stderr; else, on a terminal,\n"
 		"                 one line that updates)\n"
 		"  --keep         keep the run directory (init.log) and the image\n"
@@ -901,9 +903,11 @@ int soak_fs_main(int argc, char **argv)
 		stall[k] = atomic_load(&g.stall_ns[k]) / 1e6;
 	st = soak_stalls(stall, done);
 	if (o.c.json) {
-		printf("{\"kills\": %u, \"ops\": %llu, \"lost\": %llu, \"corrupt\": %llu, "
-		       "\"errors\": %llu, \"fsck_errors\": %d, \"mount_diffs\": ",
-		       done, (unsigned long long)g.ops, (unsigned long long)g.lost,
+		printf("{\"kills\": %u, \"blkd_kills\": %d, \"clients\": %u, \"seed\": %llu, "
+		       "\"ops\": %llu, \"lost\": %llu, \"corrupt\": %llu, \"errors\": %llu, "
+		       "\"fsck_errors\": %d, \"mount_diffs\": ",
+		       done, o.blkd_kills, o.c.clients, (unsigned long long)o.c.seed,
+		       (unsigned long long)g.ops, (unsigned long long)g.lost,
 		       (unsigned long long)g.corrupt, (unsigned long long)g.errors, fsck);
 		if (mount_diffs < 0)
 			printf("null");

@@ -29,9 +29,10 @@
 
 #include "aoki/ipc.h"
 #include "clock.h"
+#include "progress.h"
 #include "rand.h"
 #include "soak.h"
-#include "../../servers/soakd/soak_proto.h"
+#include "soak_proto.h"	/* servers/soakd (mk/soakd.mk) */
 
 #define BATCH 8
 #define RECOVERY_LIMIT_NS 10000000000ll	/* a kill not recovered from: error */
@@ -348,7 +349,7 @@ static int kill_loop(const struct soak_init *si, const struct soak_opts *o, doub
 		soak_progress(&o->c, PFX, k + 1, NULL, stall[k],
 			      (unsigned long long)atomic_load(&g.c.requests), "requests");
 	}
-	soak_progress_end();
+	util_progress_end();
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "progress.h"
 #include "rand.h"
 #include "soak.h"
 #include "stats.h"
@@ -98,8 +99,6 @@ int soak_kill_wait(pid_t pid, unsigned limit_ms, const char *who)
 	return r < 0 ? -1 : 0;
 }
 
-static int line_shown;	/* an updating progress line is on the terminal */
-
 void soak_progress(const struct soak_common *o, const char *who, unsigned k, const char *what,
 		   double stall_ms, unsigned long long count, const char *unit)
 {
@@ -107,29 +106,17 @@ void soak_progress(const struct soak_common *o, const char *who, unsigned k, con
 
 	if (what)
 		snprintf(victim, sizeof(victim), " (%s)", what);
-	if (o->verbose) {
+	if (o->verbose)
 		fprintf(stderr, "%s: kill %u/%u%s: stall %.1f ms, %llu %s so far\n", who, k,
 			o->kills, victim, stall_ms, count, unit);
-		return;
-	}
-	if (!isatty(STDERR_FILENO))
-		return;
-	/* \r and "erase to the end of the line": one line, rewritten. */
-	fprintf(stderr, "\r%s: kill %u/%u%s: stall %.1f ms, %llu %s\033[K", who, k, o->kills,
-		victim, stall_ms, count, unit);
-	line_shown = 1;
-}
-
-void soak_progress_end(void)
-{
-	if (line_shown)
-		fprintf(stderr, "\r\033[K");
-	line_shown = 0;
+	else
+		util_progress("%s: kill %u/%u%s: stall %.1f ms, %llu %s", who, k, o->kills,
+			      victim, stall_ms, count, unit);
 }
 
 struct soak_stalls soak_stalls(double *ms, unsigned n)
 {
-	struct soak_stalls s = { .n = n };
+	struct soak_stalls s = { .n = n, .ms = ms };
 
 	s.p50 = util_percentile_double(ms, n, 50);
 	s.p99 = util_percentile_double(ms, n, 99);
@@ -144,6 +131,9 @@ void soak_stalls_text(const struct soak_stalls *s)
 
 void soak_stalls_json(const struct soak_stalls *s)
 {
-	printf("\"stall_p50_ms\": %.2f, \"stall_p99_ms\": %.2f, \"stall_max_ms\": %.2f", s->p50,
-	       s->p99, s->max);
+	printf("\"stall_p50_ms\": %.2f, \"stall_p99_ms\": %.2f, \"stall_max_ms\": %.2f, "
+	       "\"stall_ms\": [", s->p50, s->p99, s->max);
+	for (unsigned i = 0; i < s->n; i++)
+		printf("%s%.3f", i ? ", " : "", s->ms[i]);
+	printf("]");
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "path.h"
 #include "stack.h"
 
 const char *const stack_srv_names[STACK_NSRV] = { "blkd", "fsd", "fuse" };
@@ -27,25 +28,10 @@ int stack_path(const struct stack_conf *c, const char *name, char *buf, size_t c
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
 }
 
+/* The one mkdir -p of the tree is lib/util's. */
 int stack_mkdir_p(const char *dir)
 {
-	char path[PATH_MAX];
-	size_t n = strlen(dir);
-
-	if (n == 0 || n >= sizeof(path))
-		return -ENAMETOOLONG;
-	memcpy(path, dir, n + 1);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	return util_mkdir_p(dir);
 }
 
 /* Read up to @cap - 1 bytes of file @path into @buf, NUL-terminated.

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * build.c - one incarnation of a hosted server: its compartment (heap,
+ * stacks, the service's state, its io_uring) and what the service opened,
+ * built from the configuration words and torn down after a fault or at
+ * stop.  The server object (lib/ipc: channels, grants, positions) is not
+ * part of it: it lives on across incarnations, as the channel memory
+ * does across server processes.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host.h"
+
+#define DEFAULT_HEAP (64u << 20)
+
+long host_call(struct aoki_host *h, aoki_domain_fn fn, void *arg)
+{
+	return h->dom ? aoki_domain_call(h->dom, fn, arg) : fn(arg);
+}
+
+struct create_args {
+	struct aoki_host *h;
+	struct aoki_server_config cfg;
+	char err[256];
+};
+
+static long create_in(void *p)
+{
+	struct create_args *a = p;
+
+	/* Relaxed: getopt's globals, on this thread only (the service
+	 * parses its words like a command line). */
+	optind = 0;
+	return a->h->svc->create(a->h, a->h->argc, a->h->argv, &a->cfg, a->err,
+				 sizeof(a->err));
+}
+
+int host_build(struct aoki_host *h)
+{
+	struct aoki_domain_opts o = {
+		.flags = AOKI_DOMAIN_RECOVERABLE,
+		.heap_size = h->heap_size ? h->heap_size : DEFAULT_HEAP,
+	};
+	struct create_args *a;
+	long r;
+
+	if (!(h->flags & AOKI_HOST_UNISOLATED)) {
+		r = aoki_domain_create(h->name, &o, &h->dom);
+		if (r < 0) {
+			fprintf(stderr, "aoki-host: %s: no compartment: %s\n", h->svc->name,
+				strerror((int)-r));
+			return (int)r;
+		}
+	}
+	/* The arguments live in ordinary memory, which the compartment can
+	 * reach: the service reads its words and writes its config there. */
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	a->h = h;
+	r = host_call(h, create_in, a);
+	if (r < 0) {
+		fprintf(stderr, "aoki-host: %s: %s\n", h->svc->name,
+			r == -EFAULT && !a->err[0] ? "faulted while starting" :
+			a->err[0] ? a->err : strerror((int)-r));
+		free(a);
+		goto fail;
+	}
+	h->cfg = a->cfg;
+	h->state = a->cfg.handler_arg;
+	free(a);
+	return 0;
+fail:
+	if (h->dom)
+		aoki_domain_destroy(h->dom);
+	h->dom = NULL;
+	return (int)(r == -EFAULT ? -EINVAL : r);
+}
+
+struct stop_args {
+	struct aoki_host *h;
+	unsigned worker;
+};
+
+static long stop_worker_in(void *p)
+{
+	struct stop_args *a = p;
+
+	srv_stop_worker_ops(a->h->srv, a->worker);
+	return 0;
+}
+
+static long destroy_in(void *p)
+{
+	struct aoki_host *h = p;
+
+	if (h->svc->destroy)
+		h->svc->destroy(h, h->state);
+	return 0;
+}
+
+void host_teardown(struct aoki_host *h, int faulted)
+{
+	int drained = 1;
+
+	/* Drain first: I/O the old incarnation has in flight must finish
+	 * before anything is run again, or a late write could land after
+	 * its rerun (and after the client's next write).  Its completions
+	 * are dropped, not answered (srv_abandon): they are run again. */
+	if (h->srv) {
+		if (faulted)
+			srv_abandon(h->srv);
+		for (unsigned i = 0; i < h->nworkers; i++) {
+			struct stop_args a = { h, i };
+
+			if (host_call(h, stop_worker_in, &a) == -EFAULT)
+				drained = 0;
+		}
+	}
+	if (drained && host_call(h, destroy_in, h) == -EFAULT)
+		drained = 0;
+	if (!drained) {
+		/* Its io_uring may still have I/O in flight: keep the old
+		 * compartment (the kernel may still write its memory) and
+		 * its descriptors; say so. */
+		atomic_fetch_add_explicit(&h->drain_failures, 1, memory_order_relaxed);
+		host_log(h, "%s: the faulted incarnation could not be drained; its "
+			 "memory and descriptors are kept", h->svc->name);
+		h->dom = NULL;
+		h->state = NULL;
+		return;
+	}
+	if (h->dom)
+		aoki_domain_destroy(h->dom);
+	h->dom = NULL;
+	h->state = NULL;
+}

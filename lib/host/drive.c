@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * drive.c - a client thread gives the hosted server a turn: it takes a
+ * worker's lock (never waiting for it: the holder serves every channel
+ * of that worker, ours included), enters the compartment by a gate and
+ * runs the worker's serving loop there (lib/ipc srv_drive_worker).
+ *
+ * A fault in the server's code returns from the gate with -EFAULT.  The
+ * incarnation is marked broken (nobody enters it again), and one thread
+ * rebuilds it with every worker lock held: the old one's I/O drained and
+ * its compartment destroyed (build.c), a new one built from the
+ * configuration, and every request taken and not answered run again on
+ * the next turn (srv_resume_all: the resume protocol of a restarted
+ * server process).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "host.h"
+
+/* The longest a turn waits for the server's own I/O with nothing else
+ * to do: short, because other threads may want the worker meanwhile. */
+#define TURN_SLEEP_NS 1000000
+
+struct turn_args {
+	struct aoki_host *h;
+	unsigned worker;
+	int block;
+};
+
+static long turn_in(void *p)
+{
+	struct turn_args *a = p;
+
+	return srv_drive_worker(a->h->srv, a->worker, a->block, TURN_SLEEP_NS);
+}
+
+/*
+ * Rebuild the incarnation of generation @gen, unless another thread has
+ * already.  Takes every worker lock (in order, with none held: no
+ * deadlock with drivers, which hold one at most and never wait).
+ */
+static void rebuild(struct aoki_host *h, uint64_t gen)
+{
+	int r;
+
+	pthread_mutex_lock(&h->rebuild_lock);
+	/* Acquire pairs with the release increment below. */
+	if (atomic_load_explicit(&h->gen, memory_order_acquire) != gen) {
+		pthread_mutex_unlock(&h->rebuild_lock);
+		return;
+	}
+	for (unsigned i = 0; i < h->nworkers; i++)
+		pthread_mutex_lock(&h->wlock[i]);
+	host_teardown(h, 1);
+	r = host_build(h);
+	if (r < 0) {
+		host_log(h, "%s: cannot rebuild after a fault: %s", h->svc->name,
+			 strerror(-r));
+		atomic_store_explicit(&h->failed, r, memory_order_relaxed);
+	} else {
+		srv_set_args(h->srv, h->cfg.handler_arg, h->cfg.worker_arg);
+		srv_resume_all(h->srv);
+		host_log(h, "%s: recovered from a fault (compartment rebuilt)", h->svc->name);
+	}
+	atomic_fetch_add_explicit(&h->recoveries, 1, memory_order_relaxed);
+	/* Release: the new incarnation is complete before anyone who sees
+	 * the new generation or the cleared flag enters it (the worker
+	 * locks order it too; this is for the lock-free checks). */
+	atomic_fetch_add_explicit(&h->gen, 1, memory_order_release);
+	atomic_store_explicit(&h->broken, 0, memory_order_release);
+	for (unsigned i = h->nworkers; i-- > 0;)
+		pthread_mutex_unlock(&h->wlock[i]);
+	pthread_mutex_unlock(&h->rebuild_lock);
+}
+
+int host_drive(struct inproc_port *p, int block)
+{
+	struct aoki_host *h = (struct aoki_host *)p;
+	int done = 0;
+
+	for (unsigned i = 0; i < h->nworkers; i++) {
+		struct turn_args a = { h, i, block };
+		uint64_t gen;
+		long r;
+
+		if (pthread_mutex_trylock(&h->wlock[i]) != 0)
+			continue;	/* its holder serves that worker's channels */
+		/* Acquire: pairs with the release stores of aoki_host_stop
+		 * and rebuild (the locks order them as well). */
+		if (atomic_load_explicit(&h->stopping, memory_order_acquire)) {
+			pthread_mutex_unlock(&h->wlock[i]);
+			return -ESHUTDOWN;
+		}
+		r = atomic_load_explicit(&h->failed, memory_order_relaxed);
+		if (r < 0 || atomic_load_explicit(&h->broken, memory_order_acquire)) {
+			pthread_mutex_unlock(&h->wlock[i]);
+			if (r < 0)
+				return (int)r;
+			continue;	/* being rebuilt */
+		}
+		gen = atomic_load_explicit(&h->gen, memory_order_relaxed);
+		r = host_call(h, turn_in, &a);
+		if (r == -EFAULT) {
+			/* Nobody enters the broken incarnation again: set the
+			 * flag before letting the lock go.  Release pairs with
+			 * the acquire load above. */
+			atomic_store_explicit(&h->broken, 1, memory_order_release);
+			pthread_mutex_unlock(&h->wlock[i]);
+			rebuild(h, gen);
+			return 1;
+		}
+		pthread_mutex_unlock(&h->wlock[i]);
+		if (r < 0)
+			return (int)r;	/* the extension would not start */
+		done += (int)r;
+	}
+	return done;
+}

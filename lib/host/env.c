@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * env.c - AOKI_HOST: servers a program hosts without being changed
+ * (aoki/host.h gives the syntax).  Read once, at the first aoki_connect.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host.h"
+
+static pthread_once_t env_once = PTHREAD_ONCE_INIT;
+static int env_result;
+
+/* Host one "name: words" entry; 0 or -errno (said on stderr). */
+static int host_entry(char *entry)
+{
+	struct aoki_host *h;
+	char *colon = strchr(entry, ':');
+	char *name = entry;
+	int r;
+
+	while (*name == ' ' || *name == '\t')
+		name++;
+	if (!*name)
+		return 0;	/* an empty entry (";;", a trailing ';') */
+	if (!colon) {
+		fprintf(stderr, "aoki: AOKI_HOST: \"%s\": want NAME: OPTIONS\n", name);
+		return -EINVAL;
+	}
+	*colon = 0;
+	for (char *e = colon; e > name && (e[-1] == ' ' || e[-1] == '\t');)
+		*--e = 0;
+	r = aoki_host_start(name, colon + 1, NULL, &h);
+	if (r == -ENOENT)
+		fprintf(stderr, "aoki: AOKI_HOST: no hostable server \"%s\"\n", name);
+	else if (r < 0)
+		fprintf(stderr, "aoki: AOKI_HOST: %s: %s\n", name, strerror(-r));
+	/* Hosted for the rest of the process's life. */
+	return r;
+}
+
+static void from_env(void)
+{
+	const char *v = getenv("AOKI_HOST");
+	char *copy, *save = NULL;
+
+	if (!v || !*v)
+		return;
+	copy = strdup(v);
+	if (!copy) {
+		env_result = -ENOMEM;
+		return;
+	}
+	for (char *e = strtok_r(copy, ";", &save); e && !env_result;
+	     e = strtok_r(NULL, ";", &save))
+		env_result = host_entry(e);
+	free(copy);
+}
+
+int aoki_host_from_env(void)
+{
+	pthread_once(&env_once, from_env);
+	return env_result;
+}
