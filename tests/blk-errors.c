@@ -267,7 +267,7 @@ int main(void)
 	for (unsigned i = 0; i < 128; i++)
 		CHECK(t_blk_check(buf + i * 512, i, 7));
 	aoki_blk_close(good);
-	CHECK_EQ(waitpid(pid, NULL, WNOHANG), 0);	/* alive */
+	CHECK(t_blkd_alive(pid));
 	t_blkd_stop(pid);
 	return 0;
 }

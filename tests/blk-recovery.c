@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * blk-recovery: aoki-blkd is SIGKILLed with I/O in flight and started
- * again (as aoki-init would); clients notice nothing but a pause.
+ * again (as aoki-init would); clients notice nothing but a pause.  (In
+ * the in-process layout, blk-recovery-inproc, its handler faults instead
+ * and its compartment is rebuilt: t_blkd_crash.)
  *   - a writer keeps 16 asynchronous 4 KiB writes in flight, each block
  *     holding its number and generation; a reader does synchronous reads
  *     of blocks already acknowledged; the server is killed 8 times;
@@ -154,10 +156,7 @@ int main(void)
 
 		t_sleep_ms(30 + k * 7);
 		before = atomic_load(&writes_done);
-		kill(pid, SIGKILL);
-		CHECK_EQ(waitpid(pid, NULL, 0), pid);
-		t_child_track(0, pid);
-		pid = t_blkd_start(port, args);
+		pid = t_blkd_crash(pid, port, args);
 		/* Progress again after the restart. */
 		for (int64_t end = t_now_ns() + 10000000000ll;
 		     atomic_load(&writes_done) < before + 2 * QD;)
@@ -169,6 +168,16 @@ int main(void)
 	CHECK(!atomic_load(&failed));
 	printf("note: %llu writes acknowledged across %d kills\n",
 	       (unsigned long long)atomic_load(&writes_done), KILLS);
+#ifdef T_BLK_INPROC
+	{
+		struct aoki_host_stats st;
+
+		/* Every injected fault happened and was recovered. */
+		CHECK_EQ(aoki_host_get_stats(t_blk_host, &st), 0);
+		CHECK_EQ(st.recoveries, KILLS);
+		CHECK_EQ(st.drain_failures, 0);
+	}
+#endif
 	aoki_blk_close(r);
 	verify_all(w);
 	aoki_blk_close(w);

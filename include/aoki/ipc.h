@@ -235,7 +235,11 @@ int aoki_chan_eventfd(struct aoki_chan *ch);
  * armed.  Non-blocking while the server lives (recv calls bounded by what
  * is queued, one poll); if the server has died it reconnects first,
  * which blocks until the restarted server has resumed the channel (at
- * most reconnect_ns).
+ * most reconnect_ns).  With a server hosted in this process (aoki/host.h),
+ * which has no thread of its own to signal the descriptor, it gives the
+ * server turns on the calling thread until one of the channel's async
+ * requests completes, and returns 1 (blocking up to the channel timeout
+ * while requests are in flight; 0 at once when none is).
  */
 int aoki_chan_arm(struct aoki_chan *ch);
 

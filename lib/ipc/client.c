@@ -491,6 +491,13 @@ int aoki_chan_arm(struct aoki_chan *ch)
 {
 	char buf[64];
 
+	/* A server hosted in this process has no thread to publish its
+	 * completions and wake us: give it turns here until one of our
+	 * requests completes (none in flight: nothing will come). */
+	if (atomic_load_explicit(&ch->host, memory_order_relaxed) &&
+	    atomic_load_explicit(&ch->ring.nasync, memory_order_relaxed) &&
+	    !ring_cq_pending(&ch->ring, &ch->geom, ch->hdr))
+		chan_wait(ch, cq_ready, NULL, deadline_for(ch), 0);
 	/* Drain notifications already delivered; they are level hints. */
 	while (recv(ch->notify_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
 		;

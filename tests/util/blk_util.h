@@ -45,6 +45,80 @@ static inline void t_blk_file(const char *path, uint64_t size)
 }
 
 /*
+ * The layout the blk tests run aoki-blkd in.  A test file that defines
+ * T_BLK_INPROC before including this header (tests/blk-*-inproc.c, which
+ * include the process test's source) hosts the server in the test process
+ * (aoki/host.h) instead of starting the program: the same checks, through
+ * the same client API.  Its "pid" is then T_BLK_HOSTED.
+ */
+#define T_BLK_HOSTED ((pid_t)-2)
+#ifdef T_BLK_INPROC
+#include "aoki/host.h"
+
+static struct aoki_host *t_blk_host;
+
+static inline pid_t t_blkd_start(const char *port, const char *const *args)
+{
+	struct aoki_host_opts o = { .flags = AOKI_HOST_QUIET };
+	char words[4096];
+	int n = snprintf(words, sizeof(words), "--port %s --quiet", port);
+
+	for (int i = 0; args[i]; i++)
+		n += snprintf(words + n, sizeof(words) - (size_t)n, " %s", args[i]);
+	CHECK(n < (int)sizeof(words));
+	CHECK_EQ(aoki_host_start("blkd", words, &o, &t_blk_host), 0);
+	return T_BLK_HOSTED;
+}
+
+static inline void t_blkd_stop(pid_t pid)
+{
+	CHECK_EQ(pid, T_BLK_HOSTED);
+	aoki_host_stop(t_blk_host);
+	t_blk_host = NULL;
+}
+
+/* Is the server serving?  (The hosted one is, while started.) */
+static inline int t_blkd_alive(pid_t pid)
+{
+	return pid == T_BLK_HOSTED && t_blk_host;
+}
+
+/*
+ * Crash the server with I/O in flight and have it come back: a hosted
+ * server's handler faults (aoki_host_inject_fault, alternating a garbage
+ * pointer and abort()) and its compartment is rebuilt by the next client
+ * turn.  Returns the (same) pid.
+ */
+static inline pid_t t_blkd_crash(pid_t pid, const char *port, const char *const *args)
+{
+	static unsigned n;
+
+	(void)port;
+	(void)args;
+	CHECK_EQ(aoki_host_inject_fault(t_blk_host, n++ % 2 ? AOKI_HOST_FAULT_ABORT :
+								 AOKI_HOST_FAULT_NULL, NULL), 0);
+	return pid;
+}
+#else
+static inline pid_t t_blkd_start(const char *port, const char *const *args);
+static inline void t_blkd_stop(pid_t pid);
+
+static inline int t_blkd_alive(pid_t pid)
+{
+	return waitpid(pid, NULL, WNOHANG) == 0;
+}
+
+/* Crash the server with I/O in flight and start it again, as aoki-init
+ * would: SIGKILL, reap, start.  Returns the new pid. */
+static inline pid_t t_blkd_crash(pid_t pid, const char *port, const char *const *args)
+{
+	kill(pid, SIGKILL);
+	CHECK_EQ(waitpid(pid, NULL, 0), pid);
+	t_child_track(0, pid);
+	return t_blkd_start(port, args);
+}
+
+/*
  * Start aoki-blkd on socket @port with the NULL-terminated options
  * @args (after --port and --quiet); wait until it accepts.  Returns its
  * pid.  Exits the test if it does not come up within 5 s.
@@ -73,6 +147,7 @@ static inline void t_blkd_stop(pid_t pid)
 	t_child_track(0, pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
+#endif
 
 /* The pattern of block @blk (512 bytes) at generation @gen: 64-bit words
  * of (blk, gen, word index) mixed, so misplaced or stale data shows. */
