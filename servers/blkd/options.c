@@ -12,8 +12,13 @@
 #include "../common/daemon.h"
 #include "blkd.h"
 
-static void usage(FILE *f)
+static void usage(FILE *f, const struct blkd *d)
 {
+	if (d->host) {
+		/* Hosted: one line in the application's log, not the text. */
+		fprintf(f, "blkd: the options are aoki-blkd's: see aoki-blkd(8)\n");
+		return;
+	}
 	fprintf(f,
 		"Usage: aoki-blkd [-c FILE] [--volume NAME=PATH[:ro]]... [--port NAME]\n"
 		"                 [--workers N] [--quiet] [--check] [--record FILE]\n"
@@ -104,10 +109,10 @@ int blkd_parse_options(int argc, char **argv, struct blkd *d, struct aoki_server
 			o->record = optarg;
 			break;
 		case 'h':
-			usage(stdout);
+			usage(stdout, d);
 			return 0;
 		default:
-			usage(stderr);
+			usage(stderr, d);
 			return 2;
 		}
 	}
@@ -117,7 +122,7 @@ int blkd_parse_options(int argc, char **argv, struct blkd *d, struct aoki_server
 		fprintf(stderr, "aoki-blkd: no volumes: give -c FILE or --volume NAME=PATH\n");
 	else
 		return -1;
-	usage(stderr);
+	usage(stderr, d);
 	return 2;
 }
 
