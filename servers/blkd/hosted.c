@@ -54,9 +54,11 @@ static void blkd_host_destroy(struct aoki_host *h, void *state)
 {
 	struct blkd *d = state;
 
-	(void)h;
 	blkd_volumes_close(d);
 	blkd_config_free(d);
+	/* Its compartment's heap goes as a whole; without one (unisolated)
+	 * this is the only free. */
+	aoki_host_free(h, d);
 }
 
 const struct aoki_host_service aoki__blkd_service = {
