@@ -15,7 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../servers/blkd/blkd.h"
+#include "blkd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../servers/blkd/blkd.h"
+#include "blkd.h"
 
 #define VOL_SIZE (1u << 20)
 

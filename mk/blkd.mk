@@ -6,6 +6,11 @@
 #   tests/blk-*.c           -> $(BUILD)/tests/blk-* (generic rule); they run
 #                              $(BUILD)/bin/aoki-blkd, so depend on it
 
+# The wire protocol, lib/blk/proto.h, from one place: the server, the
+# tests that speak it raw and the fuzzers include "proto.h" by this path.
+BLK_PROTO_INC := -Ilib/blk
+$(BUILD)/obj/servers/blkd/%.o $(BUILD)/obj/tests/blk-%.o: override CFLAGS += $(BLK_PROTO_INC)
+
 BLKD_SRC := $(sort $(wildcard servers/blkd/*.c)) servers/common/daemon.c
 BLKD_OBJ := $(BLKD_SRC:%.c=$(BUILD)/obj/%.o)
 BLKD_BIN := $(BUILD)/bin/aoki-blkd

@@ -32,6 +32,10 @@ FUZZERS_RUN ?= $(notdir $(FUZZERS))
 # objects and harnesses only (private: not passed on to the library
 # objects the harnesses depend on).
 $(FUZZ_FSD_OBJ) $(FUZZERS_FSD): private FUZZ_CFLAGS += -Ilib/fs
+# blkd's objects (in the library: lib/host hosts it) and its harnesses:
+# its protocol header, its private header, the servers' common options.
+$(FUZZ_BUILD)/obj/servers/blkd/%.o $(FUZZ_BUILD)/obj/servers/common/%.o: private FUZZ_CFLAGS += -Ilib/blk -Iservers/common
+$(FUZZ_BUILD)/fuzz_blkd_%: private FUZZ_CFLAGS += -Ilib/blk -Iservers/blkd
 
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 
 #include "blk_util.h"
-#include "../lib/blk/proto.h"
+#include "proto.h"
 
 #define SIZE (1u << 20)
 #define NOBODY 65534

@@ -22,7 +22,7 @@
 #include <sys/un.h>
 
 #include "blk_util.h"
-#include "../lib/blk/proto.h"
+#include "proto.h"
 
 #define SIZE (4u << 20)
 

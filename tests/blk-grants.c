@@ -14,7 +14,7 @@
 #include <stdlib.h>
 
 #include "blk_util.h"
-#include "../lib/blk/proto.h"
+#include "proto.h"
 
 #define NGRANTS 600
 #define SIZE (16u << 20)

@@ -27,7 +27,7 @@
 #include <sys/types.h>
 
 #include "aoki/ipc.h"
-#include "../../lib/blk/proto.h"
+#include "proto.h"	/* lib/blk: the wire protocol (mk/blkd.mk) */
 
 #define BLKD_MAX_VOLUMES 64	/* fits BLK_HANDLE_INDEX */
 #define BLKD_MAX_ALLOW 16

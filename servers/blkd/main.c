@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../common/daemon.h"
+#include "daemon.h"
 #include "aoki/blk.h"
 #include "blkd.h"
 #include "record.h"

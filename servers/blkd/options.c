@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../common/daemon.h"
+#include "daemon.h"
 #include "blkd.h"
 
 static void usage(FILE *f, const struct blkd *d)

@@ -11,7 +11,7 @@
 #include <stdio.h>
 
 #include "echo.h"
-#include "../common/daemon.h"
+#include "daemon.h"
 
 static void usage(FILE *f)
 {
