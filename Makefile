@@ -6,7 +6,9 @@
 #                        this tree built with make -j2 in the FUSE mount while
 #                        aoki-fsd and aoki-blkd are killed, aoki down, e2fsck
 #                        (aoki demo; docs/stack.md)
-#   make bench           run the benchmarks (bench/)
+#   make bench           run the benchmarks (bench/); progress on a terminal only
+#   make plots           figures of the recorded benchmark JSON (docs/data ->
+#                        docs/figures; installs gnuplot-nox)
 #   make install         PREFIX=/usr/local DESTDIR=: libraries, headers, programs,
 #                        manual pages (and a page per function: man aoki_connect),
 #                        systemd units, example configurations (doc/aoki/examples)
