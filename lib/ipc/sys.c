@@ -2,6 +2,7 @@
 /* sys.c - futex wrappers (glibc has none), the CPU hint, descriptor checks. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <sched.h>
@@ -72,12 +73,20 @@ int futex_wake_private(_Atomic uint32_t *word, int n)
 	return r < 0 ? -errno : (int)r;
 }
 
+/* Set once futex_waitv answered ENOSYS (a kernel before 5.16, or
+ * valgrind, which does not know the call and warns at each try): callers
+ * fall back at once, and the call is never tried again.  Relaxed: a
+ * stale 0 costs one more ENOSYS. */
+static _Atomic int waitv_missing;
+
 int futex_waitv_shared(const struct futex_waiter *w, unsigned n, int64_t timeout_ns)
 {
 	struct futex_waitv v[FUTEX_WAITV_LIMIT];
 	struct timespec abs;
 	long r;
 
+	if (atomic_load_explicit(&waitv_missing, memory_order_relaxed))
+		return -ENOSYS;
 	if (n == 0 || n > FUTEX_WAITV_LIMIT)
 		return -EINVAL;
 	memset(v, 0, sizeof(v[0]) * n);
@@ -95,6 +104,8 @@ int futex_waitv_shared(const struct futex_waiter *w, unsigned n, int64_t timeout
 		abs.tv_nsec -= 1000000000;
 	}
 	r = syscall(SYS_futex_waitv, v, n, 0, &abs, CLOCK_MONOTONIC);
+	if (r < 0 && errno == ENOSYS)
+		atomic_store_explicit(&waitv_missing, 1, memory_order_relaxed);
 	return r < 0 ? -errno : (int)r;
 }
 
