@@ -16,25 +16,7 @@
 #include <unistd.h>
 
 #include "aoki/domain.h"
-
-#define CHECK(c)                                                              \
-	do {                                                                  \
-		if (!(c)) {                                                   \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #c);                                \
-			exit(1);                                              \
-		}                                                             \
-	} while (0)
-
-#define CHECK_EQ(a, b)                                                        \
-	do {                                                                  \
-		long long a_ = (long long)(a), b_ = (long long)(b);           \
-		if (a_ != b_) {                                               \
-			fprintf(stderr, "%s:%d: %s == %s failed (%lld != %lld)\n", \
-				__FILE__, __LINE__, #a, #b, a_, b_);          \
-			exit(1);                                              \
-		}                                                             \
-	} while (0)
+#include "../util/check.h"
 
 #define OK(what) printf("ok: %s\n", what)
 

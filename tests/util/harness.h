@@ -13,29 +13,7 @@
 #include "clock.h"
 #include "stats.h"
 
-#define T_EXIT_PASS 0
-#define T_EXIT_FAIL 1
-#define T_EXIT_SKIP 77
-
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #cond);                              \
-			exit(T_EXIT_FAIL);                                     \
-		}                                                              \
-	} while (0)
-
-#define CHECK_EQ(a, b)                                                         \
-	do {                                                                   \
-		long long _a = (long long)(a), _b = (long long)(b);            \
-		if (_a != _b) {                                                \
-			fprintf(stderr, "%s:%d: check failed: %s == %s "       \
-				"(%lld != %lld)\n", __FILE__, __LINE__, #a, #b, \
-				_a, _b);                                       \
-			exit(T_EXIT_FAIL);                                     \
-		}                                                              \
-	} while (0)
+#include "check.h"
 
 /* Inside a thread function: on failure report, set the atomic int @flag
  * and return NULL (the main thread checks @flag after joining). */
