@@ -111,7 +111,8 @@ fail=0
 for n in $names; do
 	rc=$(sed -n "s/^AOKI-VM $n \([0-9]*\).*/\1/p" "$log" | tr -d '\r' | head -n1)
 	case "$rc" in
-	0) echo "PASS  $n (emulated PKU)"; grep -a '^note:' "$log" | true ;;
+	0) echo "PASS  $n (emulated PKU)"
+	   sed -n "/^AOKI-VM-BEGIN $n/,/^AOKI-VM $n /p" "$log" | grep -a '^note:' | tr -d '\r' || true ;;
 	77) echo "SKIP  $n: $(sed -n "/^AOKI-VM-BEGIN $n/,/^AOKI-VM $n /p" "$log" | grep -a -m1 SKIP | tr -d '\r')" ;;
 	"") echo "FAIL  $n (no result: guest hung or crashed)"; fail=1 ;;
 	*) echo "FAIL  $n (exit $rc)"; fail=1 ;;

@@ -109,6 +109,8 @@ void host_teardown(struct aoki_host *h, int faulted)
 {
 	int drained = 1;
 
+	if (!h->state)
+		return;	/* nothing built (a rebuild that failed) */
 	/* Drain first: I/O the old incarnation has in flight must finish
 	 * before anything is run again, or a late write could land after
 	 * its rerun (and after the client's next write).  Its completions

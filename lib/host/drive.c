@@ -63,9 +63,9 @@ static void rebuild(struct aoki_host *h, uint64_t gen)
 	} else {
 		srv_set_args(h->srv, h->cfg.handler_arg, h->cfg.worker_arg);
 		srv_resume_all(h->srv);
+		atomic_fetch_add_explicit(&h->recoveries, 1, memory_order_relaxed);
 		host_log(h, "%s: recovered from a fault (compartment rebuilt)", h->svc->name);
 	}
-	atomic_fetch_add_explicit(&h->recoveries, 1, memory_order_relaxed);
 	/* Release: the new incarnation is complete before anyone who sees
 	 * the new generation or the cleared flag enters it (the worker
 	 * locks order it too; this is for the lock-free checks). */
