@@ -3,7 +3,6 @@
 #ifndef AOKI_BENCH_H
 #define AOKI_BENCH_H
 
-#include <stdint.h>
 #include <sys/types.h>
 
 int bench_ipc_main(int argc, char **argv);
@@ -26,12 +25,6 @@ int bench_blk_main(int argc, char **argv);
  * failure (reported on stderr), 2 a usage error.
  */
 int bench_fs_main(int argc, char **argv);
-
-/* bench_parse_size - "1G", "512M", "4096", "2GiB" (binary K M G T; also
- * "k") into *@out.  Returns 0, or -1 for anything else.  Only the blk
- * bench's --size uses it (blk_main.c); the rest of the tree uses
- * util_parse_size (lib/util/size.h), which should replace it there. */
-int bench_parse_size(const char *s, uint64_t *out);
 
 /*
  * `--contended` (contend.c): one CPU-bound process of normal priority

@@ -16,9 +16,10 @@
  * is aoki IOPS over direct IOPS.
  *
  * Beside each rate, the CPU it took over the timed window, in percent of
- * one CPU: for direct, fio's usr_cpu + sys_cpu of its job; for aoki, the
- * client thread (getrusage RUSAGE_THREAD) plus the aoki-blkd process
- * (utime + stime in /proc/PID/stat).  Both aoki sides poll before they
+ * one CPU: for direct, fio's usr_cpu + sys_cpu of its job; for aoki, this
+ * process (getrusage RUSAGE_SELF: the client thread; in-process also the
+ * server) plus the aoki-blkd process in the process layout (utime +
+ * stime in /proc/PID/stat).  Both aoki sides poll before they
  * sleep (while polling pays, lib/ipc/spin.h), fio sleeps in
  * io_uring_enter, so the CPU time per I/O and its ratio (aoki over
  * direct) stand beside the IOPS ratio.  --poll-us N sets how long at most
@@ -34,14 +35,34 @@
  * IOPS and latency alone and beside a QD32 reader on another channel,
  * with two fio jobs (one alone, then both at once) as the baseline.
  *
- * aoki-blkd is started for each aoki measurement and stopped after it,
- * so the direct side runs with no server at all.  Children get SIGTERM
- * if the bench dies; SIGINT, SIGTERM and SIGHUP also remove the
+ * --layout says where aoki-blkd runs (the layouts of docs/layouts.md),
+ * each layout a row of its own beside fio's, alternating with it:
+ *   process     aoki-blkd, the daemon, a process of its own (the default);
+ *   inproc      aoki-blkd hosted in this process (aoki_host_start, in a
+ *               compartment; without PKU it runs unprotected, and the row
+ *               says so), served on the client thread through a gate;
+ *   unisolated  the same without the compartment (AOKI_HOST_UNISOLATED):
+ *               the cost of the isolation is the difference.
+ * --layout inproc measures both in-process rows, both all three; each
+ * round runs fio, then the layouts in turn, in reverse order every other
+ * round (--repeat), so that none always runs right after fio.  The
+ * client is the same code in each: it opens the volume by the same port
+ * name, and aoki_blk_open finds the hosted server first.  The CPU of an
+ * aoki row is measured the same way in each layout: this process
+ * (getrusage RUSAGE_SELF: the client thread, and in-process the server
+ * it runs) plus, in the process layout, the aoki-blkd process.
+ *
+ * aoki-blkd is started (or hosted) for each aoki measurement and stopped
+ * after it, so the direct side runs with no server at all.  Children get
+ * SIGTERM if the bench dies; SIGINT, SIGTERM and SIGHUP also remove the
  * temporary files.
  *
- * The files: blk_main.c (workloads, options, the run), blk_util.c
- * (clock, random, medians, messages), blk_proc.c (children, signals,
- * cleanup), blk_files.c (tools, directory, backing file, machine),
+ * The nbd row and --fairness run in the process layout, whatever
+ * --layout says.
+ *
+ * The files: blk_main.c (workloads, options, the run), blk_util.c (CPU
+ * clocks, random, medians, messages, progress), blk_proc.c (children,
+ * signals, cleanup), blk_files.c (tools, directory, backing file, machine),
  * blk_fio.c (the fio side), blk_client.c (the aoki side), blk_nbd.c (the
  * nbd row), blk_fair.c (--fairness), blk_output.c (table and JSON).
  * What they share is named bb_ (bench blk), clear of the rest of aoki.
@@ -65,6 +86,12 @@
 
 enum { W_RR1, W_RR32, W_RW32, W_SR8, W_SW8, W_COUNT };
 
+/* Where aoki-blkd runs (--layout): a process of its own, hosted in this
+ * process in a compartment, hosted without one. */
+enum { L_PROCESS, L_INPROC, L_UNISOLATED, L_COUNT };
+#define LAYOUT_INPROC ((1u << L_INPROC) | (1u << L_UNISOLATED))	/* --layout inproc */
+#define LAYOUT_ALL ((1u << L_COUNT) - 1)			/* --layout both */
+
 struct workload {
 	const char *name;	/* --workloads name and JSON key stem */
 	const char *fio_rw;	/* fio --rw */
@@ -81,6 +108,7 @@ struct cfg {
 	unsigned hogs;			/* how many run (bench.h) */
 	long poll_us;			/* --poll-us; <0: not given (both defaults) */
 	unsigned repeat, wl_mask;
+	unsigned layouts;		/* --layout: bits 1 << L_* */
 	double runtime, warmup;		/* seconds */
 	uint64_t size;			/* bytes of the file used */
 	char file[PATH_MAX];
@@ -96,7 +124,8 @@ struct cfg {
 struct rate {
 	double iops, mbps;
 	double cpu_pct;			/* all: cli_pct + srv_pct */
-	double cli_pct, srv_pct;	/* fio's job or aoki's client; aoki-blkd (direct: 0) */
+	double cli_pct, srv_pct;	/* fio's job or this process; the aoki-blkd process
+					 * (direct and in-process: 0) */
 	double cpu_us_io;		/* microseconds of CPU per I/O */
 };
 
@@ -110,12 +139,15 @@ enum { F_ALONE_IOPS, F_ALONE_P50, F_ALONE_P99, F_SHARED_IOPS, F_SHARED_P50, F_SH
 enum { SIDE_DIRECT, SIDE_AOKI };
 
 struct results {
-	struct rate direct[W_COUNT], aoki[W_COUNT];
+	struct rate direct[W_COUNT], aoki[L_COUNT][W_COUNT];
 	struct rate nbd;
 	int nbd_state;
 	char nbd_why[256];
 	double fair[2][F_COUNT];	/* [SIDE_DIRECT]: two fio jobs; [SIDE_AOKI] */
 	int aoki_direct;	/* 1: blkd opened the file O_DIRECT */
+	int isolated;		/* 1: the inproc layout's compartment is enforced (PKU):
+				 * aoki_domain_isolated() */
+	uint64_t recoveries;	/* faults a hosted server recovered from (a bug) */
 };
 
 /* What a signal handler must undo; written before handlers are installed
@@ -144,7 +176,7 @@ struct hist {
 /* The CPU used so far, at a moment of a job's run. */
 struct cpu_mark {
 	int64_t ns;			/* CLOCK_MONOTONIC */
-	double client_s, server_s;	/* this thread, aoki-blkd: CPU seconds */
+	double client_s, server_s;	/* this process, aoki-blkd: CPU seconds */
 };
 
 /* One client thread: one channel, QD requests kept in flight. */
@@ -158,6 +190,7 @@ struct job {
 	uint64_t ios, bytes;		/* completed in the timed window */
 	int direct;			/* the server's volume is O_DIRECT */
 	int cpu;			/* take mark[] (the only job, aoki-blkd runs) */
+	int layout;			/* L_*: where aoki-blkd runs */
 	unsigned marks;			/* of mark[] taken */
 	struct cpu_mark mark[2];	/* at the timed window's start, its end */
 	int err;
@@ -171,24 +204,27 @@ struct job {
 
 /* ------------------------------------------------------ blk_util.c */
 
-/* bb_now_ns - CLOCK_MONOTONIC now, in nanoseconds. */
-int64_t bb_now_ns(void);
 /* bb_xorshift - the next pseudo-random number of state *@s (never 0). */
 uint64_t bb_xorshift(uint64_t *s);
 /* bb_median - the median of @n values (sorted in place). */
 double bb_median(double *v, unsigned n);
-/* bb_mid_line - set while a progress line waits for its figure on stderr. */
-extern int bb_mid_line;
-/* bb_err - "aoki bench blk: <message>" on stderr, on a line of its own;
- * returns -1. */
+/* bb_err - "aoki bench blk: <message>" on stderr, on a line of its own
+ * (a progress line is ended first); returns -1. */
 int bb_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* bb_dump_file - the first 4 KiB of file @path on stderr, indented. */
 void bb_dump_file(const char *path);
-/* bb_progress_done - end the progress line with @r's IOPS and MB/s (and
- * CPU use, where known). */
-void bb_progress_done(const struct rate *r);
+/* bb_progress - "bench blk: <@what>" and the last figure as the progress
+ * line (util_progress: on a terminal only). */
+void bb_progress(const char *what);
+/* bb_progress_done - @r (of what @what measured) as the progress line's
+ * last figure from the next bb_progress on: IOPS and MB/s, and CPU use
+ * where known. */
+void bb_progress_done(const char *what, const struct rate *r);
 /* bb_thread_cpu_s - the CPU seconds (user + system) this thread has used. */
 double bb_thread_cpu_s(void);
+/* bb_self_cpu_s - the CPU seconds (user + system) this process has used,
+ * all its threads (getrusage RUSAGE_SELF). */
+double bb_self_cpu_s(void);
 
 /* ------------------------------------------------------ blk_proc.c */
 
@@ -254,11 +290,16 @@ int bb_run_jobs(struct job *jobs, unsigned n);
 /* bb_blkd_start - aoki-blkd serving the file on c->sock (with --poll-us:
  * --spin-us), ready; 0 or -1 (reported; the caller stops it in any case). */
 int bb_blkd_start(const struct cfg *c);
-/* bb_aoki_once - workload @w through a fresh aoki-blkd, its rate and
- * CPU use (client + server) into *@out, *@direct cleared if it is not
- * O_DIRECT; 0 or -1 (reported). */
-int bb_aoki_once(const struct cfg *c, const struct workload *w, struct rate *out,
-		 int *direct);
+/* bb_aoki_once - workload @w through a fresh aoki-blkd in layout @layout
+ * (L_*), its rate and CPU use (client + server) into *@out;
+ * res->aoki_direct cleared if it is not O_DIRECT, faults a hosted server
+ * recovered from added to res->recoveries; 0 or -1 (reported). */
+int bb_aoki_once(const struct cfg *c, const struct workload *w, int layout, struct rate *out,
+		 struct results *res);
+/* bb_layout_name - the row label of layout @l: "process", "inproc
+ * (isolated)" or "inproc (unprotected: no PKU)" as @isolated says,
+ * "inproc unisolated". */
+const char *bb_layout_name(int l, int isolated);
 
 /* ------------------------------------------------------ the rest */
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* blk_client.c - `aoki bench blk`: the aoki side: aoki-blkd started for a
- * measurement, the client threads that keep its requests in flight, their
- * latency histogram, and the CPU client and server use. */
+/* blk_client.c - `aoki bench blk`: the aoki side: aoki-blkd started (as a
+ * process, or hosted in this one) for a measurement, the client threads
+ * that keep its requests in flight, their latency histogram, and the CPU
+ * client and server use. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -15,7 +16,9 @@
 #include <unistd.h>
 
 #include "aoki/blk.h"
+#include "aoki/host.h"
 #include "blk.h"
+#include "clock.h"
 
 #define STALL_NS 10000000000ll	/* no completion for this long: an error */
 #define NS 1000000000.0
@@ -72,7 +75,7 @@ void bb_job_init(struct job *j, const struct cfg *c, const struct workload *w,
 	j->c = c;
 	j->w = w;
 	j->lat = lat;
-	j->rng = ((uint64_t)bb_now_ns() ^ (uintptr_t)j) | 1;
+	j->rng = ((uint64_t)util_now_ns() ^ (uintptr_t)j) | 1;
 }
 
 /* The smallest power of two >= @qd and >= 2 (aoki_blk_opts.queue_depth). */
@@ -150,7 +153,7 @@ static int job_submit(struct job *j, struct aoki_blk *b)
 {
 	struct aoki_blk_io io[QD_MAX];
 	unsigned n = j->nfree;
-	int64_t t = bb_now_ns();
+	int64_t t = util_now_ns();
 	int r;
 
 	for (unsigned k = 0; k < n; k++) {
@@ -203,7 +206,8 @@ static int job_complete(struct job *j, const struct aoki_blk_cqe *q, int64_t now
 
 /* job_mark - with j->cpu, at the first completion in the timed window
  * and at the first after it (@now), note the time and the CPU used so
- * far by this thread and by aoki-blkd. */
+ * far by this process (all its threads: the client thread, and the
+ * hosted server's if any) and by the aoki-blkd process (none in-process). */
 static void job_mark(struct job *j, int64_t now, int64_t warm, int64_t end)
 {
 	struct cpu_mark *m;
@@ -211,15 +215,15 @@ static void job_mark(struct job *j, int64_t now, int64_t warm, int64_t end)
 	if (!j->cpu || j->marks >= 2 || now < (j->marks ? end : warm))
 		return;
 	m = &j->mark[j->marks++];
-	m->client_s = bb_thread_cpu_s();
-	m->server_s = bb_proc_cpu_s(bb_cl.pid[PID_BLKD]);
-	m->ns = bb_now_ns();
+	m->client_s = bb_self_cpu_s();
+	m->server_s = j->layout == L_PROCESS ? bb_proc_cpu_s(bb_cl.pid[PID_BLKD]) : 0;
+	m->ns = util_now_ns();
 }
 
 /* job_loop - warm up, run the timed window, then drain.  0 or -1. */
 static int job_loop(struct job *j, struct aoki_blk *b)
 {
-	int64_t warm = bb_now_ns() + (int64_t)(j->c->warmup * NS);
+	int64_t warm = util_now_ns() + (int64_t)(j->c->warmup * NS);
 	int64_t end = warm + (int64_t)(j->c->runtime * NS), now = 0;
 	struct aoki_blk_cqe q[QD_MAX];
 	int n;
@@ -235,7 +239,7 @@ static int job_loop(struct job *j, struct aoki_blk *b)
 		if (n == 0)
 			return job_fail(j, "no completion in %lld s with %u requests in flight",
 					STALL_NS / 1000000000ll, j->w->qd - j->nfree);
-		now = bb_now_ns();
+		now = util_now_ns();
 		job_mark(j, now, warm, end);
 		for (int i = 0; i < n; i++)
 			if (job_complete(j, &q[i], now, warm, end) < 0)
@@ -295,7 +299,7 @@ int bb_blkd_start(const struct cfg *c)
 	char vol[PATH_MAX + 8], spin[24];
 	char *argv[] = { (char *)c->blkd, "--port", (char *)c->sock, "--volume", vol,
 			 "--quiet", "--spin-us", spin, NULL };
-	int64_t deadline = bb_now_ns() + START_NS;
+	int64_t deadline = util_now_ns() + START_NS;
 	struct aoki_blk *b;
 	pid_t pid;
 	int r;
@@ -316,7 +320,7 @@ int bb_blkd_start(const struct cfg *c)
 			aoki_blk_close(b);
 			return 0;
 		}
-		if ((r != -ENOENT && r != -ECONNREFUSED) || bb_now_ns() > deadline)
+		if ((r != -ENOENT && r != -ECONNREFUSED) || util_now_ns() > deadline)
 			return bb_err("aoki-blkd on %s: volume " VOLUME ": %s", c->sock,
 				      strerror(-r));
 		usleep(5000);
@@ -339,26 +343,94 @@ static void job_cpu(const struct job *j, struct rate *r)
 	r->cpu_us_io = r->cpu_pct * 1e4 / r->iops;
 }
 
-/* bb_aoki_once - workload @w through a fresh aoki-blkd, its rate and the
- * CPU client and server used in the timed window into *@out; *@direct is
- * cleared if the server's volume is not O_DIRECT.  0 or -1. */
-int bb_aoki_once(const struct cfg *c, const struct workload *w, struct rate *out,
-		     int *direct)
+const char *bb_layout_name(int l, int isolated)
+{
+	if (l == L_PROCESS)
+		return "process";
+	if (l == L_UNISOLATED)
+		return "inproc unisolated";
+	return isolated ? "inproc (isolated)" : "inproc (unprotected: no PKU)";
+}
+
+/* host_start - host aoki-blkd in this process, serving the backing file as
+ * volume "bench" for port c->sock (with --poll-us N: --spin-us N), in a
+ * compartment or (L_UNISOLATED) without one; whether the compartment is
+ * enforced into *@isolated.  0 or -1 (reported). */
+static int host_start(const struct cfg *c, int layout, struct aoki_host **h, int *isolated)
+{
+	struct aoki_host_opts o = { .flags = AOKI_HOST_QUIET };
+	struct aoki_host_stats st;
+	char words[2 * PATH_MAX];
+	int r;
+
+	if (layout == L_UNISOLATED)
+		o.flags |= AOKI_HOST_UNISOLATED;
+	/* split at white space: run_all has refused paths with blanks */
+	r = snprintf(words, sizeof(words), "--port %s --volume " VOLUME "=%s --quiet", c->sock,
+		     c->file);
+	if (c->poll_us >= 0 && r > 0 && (size_t)r < sizeof(words))
+		r += snprintf(words + r, sizeof(words) - (size_t)r, " --spin-us %ld", c->poll_us);
+	if (r < 0 || (size_t)r >= sizeof(words))
+		return bb_err("in-process layout: configuration too long");
+	r = aoki_host_start("blkd", words, &o, h);
+	if (r < 0)
+		return bb_err("aoki_host_start(\"blkd\", \"%s\"%s): %s", words,
+			      layout == L_UNISOLATED ? ", AOKI_HOST_UNISOLATED" : "", strerror(-r));
+	aoki_host_get_stats(*h, &st);
+	*isolated = st.isolated;
+	return 0;
+}
+
+/* host_stop - stop hosting @h; faults it recovered from (there should be
+ * none: the benchmark injects none) are reported and added to
+ * res->recoveries. */
+static void host_stop(struct aoki_host *h, struct results *res)
+{
+	struct aoki_host_stats st;
+
+	if (!h)
+		return;
+	aoki_host_get_stats(h, &st);
+	if (st.recoveries)
+		bb_err("warning: the hosted aoki-blkd recovered from %llu fault(s) during the "
+		       "measurement", (unsigned long long)st.recoveries);
+	res->recoveries += st.recoveries;
+	aoki_host_stop(h);
+}
+
+/* bb_aoki_once - workload @w through a fresh aoki-blkd in layout @layout,
+ * its rate and the CPU client and server used in the timed window into
+ * *@out; res->aoki_direct is cleared if the server's volume is not
+ * O_DIRECT.  0 or -1. */
+int bb_aoki_once(const struct cfg *c, const struct workload *w, int layout, struct rate *out,
+		 struct results *res)
 {
 	struct job *j = malloc(sizeof(*j));
-	int r = j ? bb_blkd_start(c) : bb_err("out of memory");
+	struct aoki_host *h = NULL;
+	int r, isolated = 0;
 
+	if (!j)
+		r = bb_err("out of memory");
+	else if (layout == L_PROCESS)
+		r = bb_blkd_start(c);
+	else
+		r = host_start(c, layout, &h, &isolated);
 	if (r == 0) {
 		bb_job_init(j, c, w, NULL);
 		j->cpu = 1;
+		j->layout = layout;
 		r = bb_run_jobs(j, 1);
 	}
 	bb_stop_child(PID_BLKD);
+	host_stop(h, res);
 	if (r == 0) {
 		out->iops = (double)j->ios / c->runtime;
 		out->mbps = (double)j->bytes / c->runtime / 1e6;
 		job_cpu(j, out);
-		*direct &= j->direct;
+		res->aoki_direct &= j->direct;
+		if (layout == L_INPROC && isolated != res->isolated)
+			r = bb_err("the hosted aoki-blkd's compartment is %s, though aoki_domain_"
+				   "isolated() said otherwise", isolated ? "enforced" : "not enforced");
 	}
 	free(j);
 	return r;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "blk.h"
+#include "progress.h"
 
 /* ------------------------------------------------------------- fairness */
 
@@ -53,11 +54,20 @@ static int fairness_once(const struct cfg *c, double v[2][F_COUNT])
 	return r;
 }
 
-static void fairness_progress(const char *side, const double *v)
+/* fairness_progress - the progress line: round @k of @c->repeat runs,
+ * and (@prev: both sides of round k - 1) what the last one measured. */
+static void fairness_progress(const struct cfg *c, unsigned k, const double (*prev)[F_COUNT])
 {
-	fprintf(stderr, "bench blk: fairness %s: QD1 alone %.0f IOPS (p99 %.1f us), beside QD32 "
-		"%.0f IOPS (p99 %.1f us), QD32 %.0f IOPS\n", side, v[F_ALONE_IOPS],
-		v[F_ALONE_P99], v[F_SHARED_IOPS], v[F_SHARED_P99], v[F_QD32_IOPS]);
+	char what[256];
+	int n = snprintf(what, sizeof(what), "fairness %u/%u: randread 4 KiB, QD1 alone, then "
+			 "beside QD32 (fio, then aoki)", k + 1, c->repeat);
+
+	if (prev && n > 0 && (size_t)n < sizeof(what))
+		snprintf(what + n, sizeof(what) - (size_t)n, "; last: QD1 beside QD32 direct "
+			 "%.0f IOPS (p99 %.1f us), aoki %.0f IOPS (p99 %.1f us)",
+			 prev[SIDE_DIRECT][F_SHARED_IOPS], prev[SIDE_DIRECT][F_SHARED_P99],
+			 prev[SIDE_AOKI][F_SHARED_IOPS], prev[SIDE_AOKI][F_SHARED_P99]);
+	util_progress("bench blk: %s", what);
 }
 
 /* bb_fairness_run - --fairness, @c->repeat rounds; medians into @res. */
@@ -66,14 +76,9 @@ int bb_fairness_run(const struct cfg *c, struct results *res)
 	double (*v)[2][F_COUNT] = calloc(c->repeat, sizeof(*v)), col[MAX_REPEAT];
 	int r = v ? 0 : bb_err("out of memory");
 
-	fprintf(stderr, "bench blk: fairness: randread 4 KiB, QD1 alone, then beside QD32 "
-		"(fio, then aoki) ...\n");
 	for (unsigned k = 0; r == 0 && k < c->repeat; k++) {
+		fairness_progress(c, k, k ? (const double (*)[F_COUNT])v[k - 1] : NULL);
 		r = fairness_once(c, v[k]);
-		if (r == 0) {
-			fairness_progress("direct", v[k][SIDE_DIRECT]);
-			fairness_progress("aoki", v[k][SIDE_AOKI]);
-		}
 	}
 	for (unsigned side = 0; r == 0 && side < 2; side++)
 		for (unsigned i = 0; i < F_COUNT; i++) {

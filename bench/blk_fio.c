@@ -4,43 +4,15 @@
 #define _GNU_SOURCE
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "argv.h"
 #include "blk.h"
 
 /* ----------------------------------------------------------------- fio */
-
-/* An argument vector built with printf-style arguments. */
-struct args {
-	char *v[40];
-	unsigned n;
-	size_t used;
-	int overflow;
-	char buf[4096 + 2 * PATH_MAX];
-};
-
-static void arg(struct args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void arg(struct args *a, const char *fmt, ...)
-{
-	size_t room = sizeof(a->buf) - a->used;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(a->buf + a->used, room, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= room || a->n + 2 > sizeof(a->v) / sizeof(a->v[0])) {
-		a->overflow = 1;
-		return;
-	}
-	a->v[a->n++] = a->buf + a->used;
-	a->v[a->n] = NULL;
-	a->used += (size_t)n + 1;
-}
 
 /* fio_filename - @path for fio's --filename, where ':' separates files
  * (escaped as "\:").  Returns @out. */
@@ -61,57 +33,57 @@ static const char *fio_filename(const char *path, char *out, size_t cap)
  * they apply to every job): JSON output, the timing, the offsets, and
  * io_uring with O_DIRECT on the backing file or (@nbd_sock set) the nbd
  * engine on that socket. */
-static void fio_global(const struct cfg *c, const char *nbd_sock, struct args *a)
+static void fio_global(const struct cfg *c, const char *nbd_sock, struct util_argv *a)
 {
 	char name[2 * PATH_MAX];
 
-	memset(a, 0, offsetof(struct args, buf));
-	arg(a, "fio");
-	arg(a, "--output-format=json");
-	arg(a, "--numjobs=1");
-	arg(a, "--time_based");
-	arg(a, "--runtime=%lldms", (long long)llround(c->runtime * 1000));
-	arg(a, "--ramp_time=%lldms", (long long)llround(c->warmup * 1000));
-	arg(a, "--norandommap");
-	arg(a, "--randrepeat=0");
-	arg(a, "--size=%llu", (unsigned long long)c->size);
+	memset(a, 0, offsetof(struct util_argv, buf));	/* buf needs no zeroing */
+	util_argv_add(a, "fio");
+	util_argv_add(a, "--output-format=json");
+	util_argv_add(a, "--numjobs=1");
+	util_argv_add(a, "--time_based");
+	util_argv_add(a, "--runtime=%lldms", (long long)llround(c->runtime * 1000));
+	util_argv_add(a, "--ramp_time=%lldms", (long long)llround(c->warmup * 1000));
+	util_argv_add(a, "--norandommap");
+	util_argv_add(a, "--randrepeat=0");
+	util_argv_add(a, "--size=%llu", (unsigned long long)c->size);
 	if (nbd_sock) {
-		arg(a, "--ioengine=nbd");
-		arg(a, "--uri=nbd+unix:///?socket=%s", nbd_sock);
+		util_argv_add(a, "--ioengine=nbd");
+		util_argv_add(a, "--uri=nbd+unix:///?socket=%s", nbd_sock);
 		return;
 	}
-	arg(a, "--ioengine=io_uring");
-	arg(a, "--direct=1");
-	arg(a, "--fixedbufs");
-	arg(a, "--registerfiles");
-	arg(a, "--filename=%s", fio_filename(c->file, name, sizeof(name)));
+	util_argv_add(a, "--ioengine=io_uring");
+	util_argv_add(a, "--direct=1");
+	util_argv_add(a, "--fixedbufs");
+	util_argv_add(a, "--registerfiles");
+	util_argv_add(a, "--filename=%s", fio_filename(c->file, name, sizeof(name)));
 }
 
 /* fio_args - the fio command of workload @w (see fio_global). */
 static void fio_args(const struct cfg *c, const struct workload *w, const char *nbd_sock,
-		     struct args *a)
+		     struct util_argv *a)
 {
 	fio_global(c, nbd_sock, a);
-	arg(a, "--rw=%s", w->fio_rw);
-	arg(a, "--bs=%u", w->bs);
-	arg(a, "--iodepth=%u", w->qd);
-	arg(a, "--name=%s", w->name);
+	util_argv_add(a, "--rw=%s", w->fio_rw);
+	util_argv_add(a, "--bs=%u", w->bs);
+	util_argv_add(a, "--iodepth=%u", w->qd);
+	util_argv_add(a, "--name=%s", w->name);
 }
 
 /* fio_fair_args - the --fairness baseline: job "qd1" (4 KiB random reads,
  * QD1) alone, or (@shared) beside job "qd32" at once, with latency
  * percentiles (submission to completion). */
-static void fio_fair_args(const struct cfg *c, int shared, struct args *a)
+static void fio_fair_args(const struct cfg *c, int shared, struct util_argv *a)
 {
 	fio_global(c, NULL, a);
-	arg(a, "--rw=randread");
-	arg(a, "--bs=4096");
-	arg(a, "--lat_percentiles=1");
-	arg(a, "--name=qd1");
-	arg(a, "--iodepth=1");
+	util_argv_add(a, "--rw=randread");
+	util_argv_add(a, "--bs=4096");
+	util_argv_add(a, "--lat_percentiles=1");
+	util_argv_add(a, "--name=qd1");
+	util_argv_add(a, "--iodepth=1");
 	if (shared) {
-		arg(a, "--name=qd32");
-		arg(a, "--iodepth=32");
+		util_argv_add(a, "--name=qd32");
+		util_argv_add(a, "--iodepth=32");
 	}
 }
 
@@ -218,7 +190,7 @@ static int fio_parse(const char *out, const char *name, int write, struct rate *
 
 /* fio_exec - run fio with @a; its JSON output into *@out (the caller
  * frees).  Returns 0, or -1 (reported as @what, with fio's stderr). */
-static int fio_exec(const struct cfg *c, struct args *a, const char *what, char **out)
+static int fio_exec(const struct cfg *c, struct util_argv *a, const char *what, char **out)
 {
 	int code;
 
@@ -251,7 +223,7 @@ static int fio_bad_output(const struct cfg *c, const char *what, const char *out
 int bb_run_fio(const struct cfg *c, const struct workload *w, const char *nbd_sock,
 		   struct rate *r)
 {
-	struct args a;
+	struct util_argv a;
 	char *out;
 	int ret;
 
@@ -274,7 +246,7 @@ int bb_fio_fair(const struct cfg *c, int shared, double v[F_COUNT])
 {
 	unsigned at = shared ? F_SHARED_IOPS : F_ALONE_IOPS;
 	struct rate r1, r32;
-	struct args a;
+	struct util_argv a;
 	char *out;
 	int ret;
 

@@ -15,8 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aoki/domain.h"
 #include "bench.h"
 #include "blk.h"
+#include "progress.h"
+#include "size.h"
 
 const struct workload bb_wls[W_COUNT] = {
 	{ "randread_qd1", "randread", 0, 0, 4096, 1 },
@@ -33,18 +36,18 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: aoki bench blk [--json] [--file PATH] [--size SIZE] [--runtime SECONDS]\n"
 		"                      [--workloads LIST] [--repeat N] [--fairness] [--no-nbd]\n"
-		"                      [--poll-us N] [--contended]\n"
+		"                      [--poll-us N] [--contended] [--layout process|inproc|both]\n"
 		"Measures aoki-blkd against fio's io_uring engine (O_DIRECT, fixed buffers)\n"
 		"on the same file, the two alternating per workload:\n"
 		"  randread_qd1 randread_qd32 randwrite_qd32 (4 KiB), seqread_qd8 seqwrite_qd8\n"
 		"  (128 KiB); the ratio is aoki IOPS / direct IOPS.\n"
 		"Beside them, the CPU each side used in its timed window, in percent of one\n"
-		"CPU: direct, fio's usr_cpu + sys_cpu of its job; aoki, the client thread\n"
-		"(getrusage RUSAGE_THREAD) plus the aoki-blkd process (utime + stime from\n"
-		"/proc/PID/stat).  The aoki client and server poll up to 200 us, while\n"
-		"polling pays, before they sleep (see --poll-us); fio sleeps in\n"
-		"io_uring_enter: hence also CPU microseconds per I/O and the CPU/IO\n"
-		"ratio, aoki / direct.\n"
+		"CPU: direct, fio's usr_cpu + sys_cpu of its job; aoki, this process\n"
+		"(getrusage RUSAGE_SELF: the client thread, and in-process the server it\n"
+		"runs) plus the aoki-blkd process (utime + stime from /proc/PID/stat).\n"
+		"The aoki client and server poll up to 200 us, while polling pays, before\n"
+		"they sleep (see --poll-us); fio sleeps in io_uring_enter: hence also CPU\n"
+		"microseconds per I/O and the CPU/IO ratio, aoki / direct.\n"
 		"A compatibility row (not in the ratios): fio's nbd engine through nbdkit and\n"
 		"the aoki-blk plugin, randread_qd32.\n"
 		"  --json             one JSON object on stdout (the table goes to stderr)\n"
@@ -69,33 +72,16 @@ static void usage(FILE *f)
 		"  --contended        a CPU-bound process of normal priority on every CPU while\n"
 		"                     fio and aoki run (target: every ratio >= 0.8; without\n"
 		"                     it: aoki CPU per I/O <= 2x fio's at QD32)\n"
+		"  --layout L         where aoki-blkd runs, a row per layout:\n"
+		"                     process  a process of its own (default);\n"
+		"                     inproc   hosted in this process (aoki_host_start), on\n"
+		"                              the client's thread: two rows, in a compartment\n"
+		"                              (\"unprotected: no PKU\" without PKU) and\n"
+		"                              without one (AOKI_HOST_UNISOLATED);\n"
+		"                     both     all three (targets in-process: every ratio\n"
+		"                              >= 0.95, CPU per I/O <= 1.2x fio's; isolation\n"
+		"                              overhead <= 1%%)\n"
 		"Needs fio and nbdkit (scripts/deps.sh installs them) and aoki-blkd beside aoki.\n");
-}
-
-int bench_parse_size(const char *s, uint64_t *out)
-{
-	static const char units[] = "KMGT";
-	unsigned long long v;
-	const char *u;
-	unsigned shift = 0;
-	char *end;
-
-	if (!s || !isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*end && (u = strchr(units, toupper((unsigned char)*end)))) {
-		shift = 10 * (unsigned)(u - units + 1);
-		end++;
-		if (*end == 'i' && end[1] == 'B')
-			end += 2;
-		else if (*end == 'B')
-			end++;
-	}
-	if (errno || *end || v > (UINT64_MAX >> shift))
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
 }
 
 /* parse_workloads - "all" or comma-separated names into a bit mask. */
@@ -164,7 +150,7 @@ static int parse_value_opt(int argc, char **argv, int *i, struct cfg *c)
 				 snprintf(c->file, sizeof(c->file), "%s", v) > 0);
 	}
 	if (opt_value(argc, argv, i, "--size", &v))
-		return opt_check("--size", v, v && !bench_parse_size(v, &c->size) &&
+		return opt_check("--size", v, v && !util_parse_size(v, &c->size) &&
 				 c->size >= (1u << 20) && c->size % (128u << 10) == 0);
 	if (opt_value(argc, argv, i, "--runtime", &v)) {
 		c->runtime = v ? strtod(v, &end) : 0;
@@ -182,6 +168,11 @@ static int parse_value_opt(int argc, char **argv, int *i, struct cfg *c)
 		return opt_check("--poll-us", v, v && isdigit((unsigned char)*v) && !*end &&
 				 c->poll_us <= 1000000);
 	}
+	if (opt_value(argc, argv, i, "--layout", &v)) {
+		c->layouts = !v ? 0 : !strcmp(v, "process") ? 1u << L_PROCESS :
+			     !strcmp(v, "inproc") ? LAYOUT_INPROC : !strcmp(v, "both") ? LAYOUT_ALL : 0;
+		return opt_check("--layout", v, c->layouts != 0);
+	}
 	if (opt_value(argc, argv, i, "--workloads", &v)) {
 		c->run_wl = 1;
 		return opt_check("--workloads", v, v && !parse_workloads(v, &c->wl_mask));
@@ -198,6 +189,7 @@ static int parse_args(int argc, char **argv, struct cfg *c)
 	c->size = 1ull << 30;
 	c->wl_mask = (1u << W_COUNT) - 1;
 	c->poll_us = -1;
+	c->layouts = 1u << L_PROCESS;
 	for (int i = 1; i < argc; i++) {
 		int r;
 
@@ -227,15 +219,21 @@ static int parse_args(int argc, char **argv, struct cfg *c)
 
 /* ------------------------------------------------------------ workloads */
 
+/* progress - the progress line: @side of workload @w is measured. */
 static void progress(const struct workload *w, const char *side, const struct cfg *c,
 		     unsigned rep)
 {
+	char what[96];
+
 	if (c->repeat > 1)
-		fprintf(stderr, "bench blk: %s %s (%u/%u) ... ", w->name, side, rep + 1, c->repeat);
+		snprintf(what, sizeof(what), "%s %s (%u/%u)", w->name, side, rep + 1, c->repeat);
 	else
-		fprintf(stderr, "bench blk: %s %s ... ", w->name, side);
-	bb_mid_line = 1;
+		snprintf(what, sizeof(what), "%s %s", w->name, side);
+	bb_progress(what);
 }
+
+/* The short names of the layouts on the progress line. */
+static const char *const layout_short[L_COUNT] = { "process", "inproc", "inproc-unisolated" };
 
 /* median_of - the median of the figure at byte @off of @n rates @v. */
 static double median_of(const struct rate *v, unsigned n, size_t off)
@@ -260,26 +258,41 @@ static struct rate median_rate(const struct rate *v, unsigned n)
 	};
 }
 
-/* measure_workload - @c->repeat alternations of direct and aoki for
- * workload @wi; medians into @res.  0 or -1. */
+/* measure_workload - @c->repeat alternations of direct and aoki in each
+ * layout asked for, for workload @wi; medians into @res.  0 or -1. */
 static int measure_workload(const struct cfg *c, unsigned wi, struct results *res)
 {
 	const struct workload *w = &bb_wls[wi];
-	struct rate v[2][MAX_REPEAT];
+	struct rate (*v)[MAX_REPEAT] = calloc(1 + L_COUNT, sizeof(*v));
+	int r = v ? 0 : bb_err("out of memory");
 
-	for (unsigned k = 0; k < c->repeat; k++) {
+	/* v[0]: direct; v[1 + L_*]: aoki in that layout */
+	for (unsigned k = 0; r == 0 && k < c->repeat; k++) {
 		progress(w, "direct", c, k);
-		if (bb_run_fio(c, w, NULL, &v[SIDE_DIRECT][k]) < 0)
-			return -1;
-		bb_progress_done(&v[SIDE_DIRECT][k]);
-		progress(w, "aoki", c, k);
-		if (bb_aoki_once(c, w, &v[SIDE_AOKI][k], &res->aoki_direct) < 0)
-			return -1;
-		bb_progress_done(&v[SIDE_AOKI][k]);
+		if ((r = bb_run_fio(c, w, NULL, &v[0][k])) < 0)
+			break;
+		bb_progress_done("direct", &v[0][k]);
+		/* the layouts in turn, the order reversed every other round so
+		 * that none always runs right after fio */
+		for (int n = 0; r == 0 && n < L_COUNT; n++) {
+			int l = k % 2 ? L_COUNT - 1 - n : n;
+
+			if (!(c->layouts & (1u << l)))
+				continue;
+			progress(w, layout_short[l], c, k);
+			r = bb_aoki_once(c, w, l, &v[1 + l][k], res);
+			if (r == 0)
+				bb_progress_done(layout_short[l], &v[1 + l][k]);
+		}
 	}
-	res->direct[wi] = median_rate(v[SIDE_DIRECT], c->repeat);
-	res->aoki[wi] = median_rate(v[SIDE_AOKI], c->repeat);
-	return 0;
+	if (r == 0) {
+		res->direct[wi] = median_rate(v[0], c->repeat);
+		for (int l = 0; l < L_COUNT; l++)
+			if (c->layouts & (1u << l))
+				res->aoki[l][wi] = median_rate(v[1 + l], c->repeat);
+	}
+	free(v);
+	return r;
 }
 
 /* ----------------------------------------------------------------- main */
@@ -309,6 +322,20 @@ static int run_all(struct cfg *c, struct results *res)
 	bb_machine_describe(c);
 	bb_fio_version(c, c->fio_version, sizeof(c->fio_version));
 	res->aoki_direct = 1;
+	if (c->layouts & LAYOUT_INPROC) {
+		/* a hosted server's configuration is split at white space, with
+		 * no quoting (aoki/host.h) */
+		if (strpbrk(c->file, " \t\n"))
+			return bb_err("--layout %s: the path %s holds a blank, which a hosted "
+				      "server's configuration cannot carry",
+				      c->layouts == LAYOUT_ALL ? "both" : "inproc", c->file);
+		/* what aoki_host_start would do first: here, so that its notice
+		 * (no PKU) comes before the progress line, and the rows know */
+		r = aoki_domain_init(0);
+		if (r < 0)
+			return bb_err("aoki_domain_init: %s", strerror(-r));
+		res->isolated = aoki_domain_isolated();
+	}
 	if (!c->contended)
 		return measure_all(c, res);
 	hogs = malloc(sizeof(*hogs));
@@ -343,6 +370,7 @@ int bench_blk_main(int argc, char **argv)
 	}
 	bb_signals_set(old, 0);
 	r = run_all(c, res);
+	util_progress_end();
 	bb_stop_child(PID_NBDKIT);
 	bb_stop_child(PID_BLKD);
 	bb_cleanup_files();

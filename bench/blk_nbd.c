@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "blk.h"
+#include "clock.h"
+#include "progress.h"
 
 /* ------------------------------------------------------------------ nbd */
 
@@ -22,6 +24,7 @@ static void nbd_note(struct results *res, int state, const char *fmt, ...)
 	vsnprintf(res->nbd_why, sizeof(res->nbd_why), fmt, ap);
 	va_end(ap);
 	res->nbd_state = state;
+	util_progress_end();
 	fprintf(stderr, "bench blk: nbd: %s (%s)\n", state == NBD_SKIPPED ? "skipped" : "failed",
 		res->nbd_why);
 }
@@ -33,7 +36,7 @@ static int nbdkit_start(const struct cfg *c)
 	char port[128];
 	char *argv[] = { "nbdkit", "-f", "--exit-with-parent", "-U", (char *)c->nbd_sock,
 			 (char *)c->plugin, port, "volume=" VOLUME, NULL };
-	int64_t deadline = bb_now_ns() + START_NS;
+	int64_t deadline = util_now_ns() + START_NS;
 	struct stat st;
 	pid_t pid;
 
@@ -43,7 +46,7 @@ static int nbdkit_start(const struct cfg *c)
 		return bb_err("cannot start nbdkit: %s", strerror((int)-pid));
 	bb_cl.pid[PID_NBDKIT] = pid;
 	while (stat(c->nbd_sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
-		if (bb_child_gone(PID_NBDKIT) || bb_now_ns() > deadline) {
+		if (bb_child_gone(PID_NBDKIT) || util_now_ns() > deadline) {
 			if (bb_cl.pid[PID_NBDKIT])
 				bb_err("nbdkit did not create %s in time", c->nbd_sock);
 			bb_dump_file(c->nbd_err);
@@ -69,8 +72,7 @@ void bb_nbd_run(const struct cfg *c, struct results *res)
 		nbd_note(res, NBD_SKIPPED, "no plugin %s", c->plugin);
 		return;
 	}
-	fprintf(stderr, "bench blk: nbd randread_qd32 (fio nbd -> nbdkit -> aoki-blkd) ... ");
-	bb_mid_line = 1;
+	bb_progress("nbd randread_qd32 (fio nbd -> nbdkit -> aoki-blkd)");
 	r = bb_blkd_start(c);
 	if (r == 0)
 		r = nbdkit_start(c);
@@ -83,5 +85,5 @@ void bb_nbd_run(const struct cfg *c, struct results *res)
 		return;
 	}
 	res->nbd_state = NBD_OK;
-	bb_progress_done(&res->nbd);
+	bb_progress_done("nbd", &res->nbd);
 }

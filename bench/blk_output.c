@@ -24,7 +24,7 @@ static void size_str(uint64_t size, char *out, size_t cap)
 		snprintf(out, cap, "%llu MiB", (unsigned long long)(size >> 20));
 }
 
-static void print_header(FILE *f, const struct cfg *c)
+static void print_header(FILE *f, const struct cfg *c, const struct results *r)
 {
 	char sz[32];
 
@@ -42,55 +42,73 @@ static void print_header(FILE *f, const struct cfg *c)
 	else
 		fprintf(f, "; aoki polls %ld us (--poll-us %ld)", c->poll_us, c->poll_us);
 	fprintf(f, "\n");
+	if (c->layouts != 1u << L_PROCESS) {
+		fprintf(f, "layouts:");
+		for (int l = 0; l < L_COUNT; l++)
+			if (c->layouts & (1u << l))
+				fprintf(f, "%s %s", l && (c->layouts & ((1u << l) - 1)) ? "," : "",
+					bb_layout_name(l, r->isolated));
+		fprintf(f, " (in-process: hosted by aoki_host_start, served on the client's "
+			"thread)\n");
+	}
 	if (c->contended)
 		fprintf(f, "contended: a CPU-bound process of normal priority on each of %u CPUs "
 			"during fio and aoki alike\n", c->hogs);
 }
 
-static void print_rows(FILE *f, const struct cfg *c, const struct results *r)
-{
-	fprintf(f, "%-16s %12s %12s %12s %12s %7s\n", "workload", "direct IOPS", "direct MB/s",
-		"aoki IOPS", "aoki MB/s", "ratio");
-	for (unsigned i = 0; i < W_COUNT; i++)
-		if (c->wl_mask & (1u << i))
-			fprintf(f, "%-16s %12.0f %12.1f %12.0f %12.1f %7.3f\n", bb_wls[i].name,
-				r->direct[i].iops, r->direct[i].mbps, r->aoki[i].iops,
-				r->aoki[i].mbps, r->aoki[i].iops / r->direct[i].iops);
-	fprintf(f, "direct: fio io_uring, O_DIRECT, fixed buffers; aoki: aoki-blkd, one client "
-		"thread, aoki_blk_submit/reap; ratio = aoki IOPS / direct IOPS\n");
-	if (!r->aoki_direct)
-		fprintf(f, "warning: aoki-blkd opened the file without O_DIRECT (buffered I/O): "
-			"the ratios compare different paths\n");
-}
-
-/* cpu_cell - "client + server = all" of @a's CPU use into @out, or "-". */
-static const char *cpu_cell(const struct rate *a, char *out, size_t cap)
+/* cpu_cell - the CPU use of aoki rate @a in layout @l into @out: "client +
+ * server = all" (process), "all (one process)" (in-process), or "-". */
+static const char *cpu_cell(int l, const struct rate *a, char *out, size_t cap)
 {
 	if (!isfinite(a->cpu_pct))
 		return "-";
-	snprintf(out, cap, "%.1f + %.1f = %.1f", a->cli_pct, a->srv_pct, a->cpu_pct);
+	if (l == L_PROCESS)
+		snprintf(out, cap, "%.1f + %.1f = %.1f", a->cli_pct, a->srv_pct, a->cpu_pct);
+	else
+		snprintf(out, cap, "%.1f (one process)", a->cpu_pct);
 	return out;
 }
 
-/* print_cpu_rows - the CPU each side used in the timed windows, a second
- * table (the first would pass 110 columns), with CPU time per I/O. */
-static void print_cpu_rows(FILE *f, const struct cfg *c, const struct results *r)
+/* print_rows - per workload, fio's row, then one per layout measured:
+ * IOPS, MB/s, ratio to fio's IOPS, CPU and CPU per I/O, ratio to fio's. */
+static void print_rows(FILE *f, const struct cfg *c, const struct results *r)
 {
-	char cell[64];
+	char cell[64], fcell[32];
 
-	fprintf(f, "%-16s %11s  %25s  %12s  %12s  %10s\n", "workload", "direct CPU%",
-		"aoki CPU% (client+server)", "CPU/IO ratio", "direct us/IO", "aoki us/IO");
-	for (unsigned i = 0; i < W_COUNT; i++)
-		if (c->wl_mask & (1u << i))
-			fprintf(f, "%-16s %11.1f  %25s  %12.3f  %12.2f  %10.2f\n", bb_wls[i].name,
-				r->direct[i].cpu_pct, cpu_cell(&r->aoki[i], cell, sizeof(cell)),
-				r->aoki[i].cpu_us_io / r->direct[i].cpu_us_io,
-				r->direct[i].cpu_us_io, r->aoki[i].cpu_us_io);
-	fprintf(f, "CPU%%: of one CPU over the timed window; direct: fio's usr_cpu + sys_cpu; "
-		"aoki: client thread\n(getrusage RUSAGE_THREAD) + aoki-blkd (utime + stime, "
-		"/proc/PID/stat); us/IO: CPU time per I/O;\nCPU/IO ratio = aoki us/IO / direct "
-		"us/IO (aoki client and server %s, fio sleeps in io_uring_enter)\n",
-		c->poll_us ? "poll" : "sleep at once");
+	fprintf(f, "%-15s %-28s %9s %8s %6s %22s %7s %6s\n", "workload", "side", "IOPS", "MB/s",
+		"ratio", "CPU% (client+server)", "us/IO", "CPU/IO");
+	for (unsigned i = 0; i < W_COUNT; i++) {
+		const struct rate *d = &r->direct[i];
+
+		if (!(c->wl_mask & (1u << i)))
+			continue;
+		snprintf(fcell, sizeof(fcell), "%.1f", d->cpu_pct);
+		fprintf(f, "%-15s %-28s %9.0f %8.1f %6s %22s %7.2f %6s\n", bb_wls[i].name,
+			"fio (direct)", d->iops, d->mbps, "1", fcell, d->cpu_us_io, "1");
+		for (int l = 0; l < L_COUNT; l++) {
+			const struct rate *a = &r->aoki[l][i];
+
+			if (!(c->layouts & (1u << l)))
+				continue;
+			fprintf(f, "%-15s %-28s %9.0f %8.1f %6.3f %22s %7.2f %6.3f\n", "",
+				bb_layout_name(l, r->isolated), a->iops, a->mbps,
+				a->iops / d->iops, cpu_cell(l, a, cell, sizeof(cell)),
+				a->cpu_us_io, a->cpu_us_io / d->cpu_us_io);
+		}
+	}
+	fprintf(f, "fio: io_uring, O_DIRECT, fixed buffers; aoki-blkd rows: one client thread, "
+		"aoki_blk_submit/reap; ratio = IOPS / fio's IOPS\n"
+		"CPU%%: of one CPU over the timed window; fio: its usr_cpu + sys_cpu; aoki: this "
+		"process (getrusage\nRUSAGE_SELF: client thread, and in-process the server it runs) "
+		"+ the aoki-blkd process (utime + stime,\n/proc/PID/stat); us/IO: CPU time per I/O; "
+		"CPU/IO = us/IO / fio's us/IO (aoki %s, fio sleeps\nin io_uring_enter)\n",
+		c->poll_us ? "polls" : "sleeps at once");
+	if (!r->aoki_direct)
+		fprintf(f, "warning: aoki-blkd opened the file without O_DIRECT (buffered I/O): "
+			"the ratios compare different paths\n");
+	if (r->recoveries)
+		fprintf(f, "warning: the hosted aoki-blkd recovered from %llu fault(s): the "
+			"in-process rows include rebuilds\n", (unsigned long long)r->recoveries);
 }
 
 static void print_fairness(FILE *f, const struct results *r)
@@ -117,41 +135,74 @@ static int is_qd32(unsigned i)
 	return bb_wls[i].qd == 32;
 }
 
-/*
- * print_targets - the team's goals, met or MISSED (reported, never
- * asserted): contended, every IOPS ratio >= 0.8; not contended, aoki's CPU
- * per I/O at most twice fio's at QD32.
- */
+/* target_row - one target: @name (workload @wi's name, then @suffix),
+ * value @v, goal @goal, met or MISSED, and a note. */
+static void target_row(FILE *f, unsigned wi, const char *suffix, double v, const char *goal,
+		       int met, const char *note)
+{
+	char name[96];
+
+	snprintf(name, sizeof(name), "%s%s", bb_wls[wi].name, suffix);
+	fprintf(f, "%-42s %10.3f  %-8s %s%s\n", name, v, goal, met ? "met" : "MISSED", note);
+}
+
+/* process_targets - the process layout's goals: contended, every IOPS
+ * ratio >= 0.8; not contended, CPU per I/O at most twice fio's at QD32. */
+static void process_targets(FILE *f, const struct cfg *c, const struct results *r, unsigned i)
+{
+	const struct rate *a = &r->aoki[L_PROCESS][i], *d = &r->direct[i];
+	double v;
+
+	if (c->contended) {
+		v = a->iops / d->iops;
+		target_row(f, i, "_ratio", v, ">= 0.8", v >= 0.8, "");
+	} else if (is_qd32(i)) {
+		v = a->cpu_us_io / d->cpu_us_io;
+		target_row(f, i, "_cpu_per_io_ratio", v, "<= 2", v <= 2, "");
+	}
+}
+
+/* inproc_targets - issue 14's goals for the in-process layout: IOPS >=
+ * 0.95x fio's and CPU per I/O <= 1.2x fio's on every workload; with both
+ * in-process rows, the isolation's cost (1 - isolated / unisolated IOPS)
+ * <= 1 %, which only a PKU machine measures. */
+static void inproc_targets(FILE *f, const struct cfg *c, const struct results *r, unsigned i)
+{
+	const struct rate *a = &r->aoki[L_INPROC][i], *u = &r->aoki[L_UNISOLATED][i];
+	const struct rate *d = &r->direct[i];
+	double v;
+
+	if (c->layouts & (1u << L_INPROC)) {
+		v = a->iops / d->iops;
+		target_row(f, i, "_inproc_ratio", v, ">= 0.95", v >= 0.95, "");
+		v = a->cpu_us_io / d->cpu_us_io;
+		target_row(f, i, "_inproc_cpu_per_io_ratio", v, "<= 1.2", v <= 1.2, "");
+	}
+	if ((c->layouts & LAYOUT_INPROC) == LAYOUT_INPROC) {
+		v = 1 - a->iops / u->iops;
+		target_row(f, i, "_isolation_overhead", v, "<= 0.01", v <= 0.01,
+			   r->isolated ? "" : " (no PKU: unprotected, not the target's measure)");
+	}
+}
+
+/* print_targets - the goals, met or MISSED (reported, never asserted). */
 static void print_targets(FILE *f, const struct cfg *c, const struct results *r)
 {
-	fprintf(f, "%-32s %10s  %-8s %s\n", "target", "value", "goal", "result");
+	fprintf(f, "%-42s %10s  %-8s %s\n", "target", "value", "goal", "result");
 	for (unsigned i = 0; i < W_COUNT; i++) {
-		char name[64];
-		double v;
-		int met;
-
-		if (!(c->wl_mask & (1u << i)) || (!c->contended && !is_qd32(i)))
+		if (!(c->wl_mask & (1u << i)))
 			continue;
-		if (c->contended) {
-			snprintf(name, sizeof(name), "%s_ratio", bb_wls[i].name);
-			v = r->aoki[i].iops / r->direct[i].iops;
-			met = v >= 0.8;
-		} else {
-			snprintf(name, sizeof(name), "%s_cpu_per_io_ratio", bb_wls[i].name);
-			v = r->aoki[i].cpu_us_io / r->direct[i].cpu_us_io;
-			met = v <= 2;
-		}
-		fprintf(f, "%-32s %10.3f  %-8s %s\n", name, v, c->contended ? ">= 0.8" : "<= 2",
-			met ? "met" : "MISSED");
+		if (c->layouts & (1u << L_PROCESS))
+			process_targets(f, c, r, i);
+		inproc_targets(f, c, r, i);
 	}
 }
 
 void bb_print_table(FILE *f, const struct cfg *c, const struct results *r)
 {
-	print_header(f, c);
+	print_header(f, c, r);
 	if (c->run_wl) {
 		print_rows(f, c, r);
-		print_cpu_rows(f, c, r);
 		print_targets(f, c, r);
 	}
 	if (r->nbd_state == NBD_OK)
@@ -209,36 +260,58 @@ static void json_num3(FILE *f, const char *a, const char *b, const char *c, doub
 	json_num(f, key, v, first);
 }
 
-/* json_cpu - workload @i's CPU figures: percent of one CPU (aoki also
- * client and server), microseconds per I/O, and the ratio of those. */
-static void json_cpu(FILE *f, unsigned i, const struct results *r, int *first)
+/* The JSON prefixes of each layout's figures: of its IOPS, MB/s and CPU
+ * ("aoki_randread_qd1_iops"), and of its ratios to fio's
+ * ("randread_qd1_ratio"): the process layout keeps the names it had
+ * before there were layouts. */
+static const char *const fig_pfx[L_COUNT] = { "aoki_", "inproc_", "inproc_unisolated_" };
+static const char *const ratio_pfx[L_COUNT] = { "", "inproc_", "inproc_unisolated_" };
+
+/* json_layout - workload @i's figures in layout @l: IOPS, MB/s, CPU
+ * (percent of one CPU; the process layout also client and server),
+ * microseconds per I/O, and the ratios of IOPS and CPU per I/O to fio's. */
+static void json_layout(FILE *f, unsigned i, int l, const struct results *r, int *first)
 {
-	const struct rate *d = &r->direct[i], *a = &r->aoki[i];
+	const struct rate *d = &r->direct[i], *a = &r->aoki[l][i];
 	const char *name = bb_wls[i].name;
 
-	json_num3(f, "direct_", name, "_cpu_pct", d->cpu_pct, first);
-	json_num3(f, "direct_", name, "_cpu_us_per_io", d->cpu_us_io, first);
-	json_num3(f, "aoki_", name, "_cpu_pct", a->cpu_pct, first);
-	json_num3(f, "aoki_", name, "_client_cpu_pct", a->cli_pct, first);
-	json_num3(f, "aoki_", name, "_server_cpu_pct", a->srv_pct, first);
-	json_num3(f, "aoki_", name, "_cpu_us_per_io", a->cpu_us_io, first);
-	json_num3(f, "", name, "_cpu_per_io_ratio", a->cpu_us_io / d->cpu_us_io, first);
+	json_num3(f, fig_pfx[l], name, "_iops", a->iops, first);
+	json_num3(f, fig_pfx[l], name, "_mbps", a->mbps, first);
+	json_num3(f, ratio_pfx[l], name, "_ratio", a->iops / d->iops, first);
+	json_num3(f, fig_pfx[l], name, "_cpu_pct", a->cpu_pct, first);
+	if (l == L_PROCESS) {
+		json_num3(f, fig_pfx[l], name, "_client_cpu_pct", a->cli_pct, first);
+		json_num3(f, fig_pfx[l], name, "_server_cpu_pct", a->srv_pct, first);
+	}
+	json_num3(f, fig_pfx[l], name, "_cpu_us_per_io", a->cpu_us_io, first);
+	json_num3(f, ratio_pfx[l], name, "_cpu_per_io_ratio", a->cpu_us_io / d->cpu_us_io,
+		  first);
 }
 
 static void json_workloads(FILE *f, const struct cfg *c, const struct results *r, int *first)
 {
 	for (unsigned i = 0; i < W_COUNT; i++) {
+		const struct rate *d = &r->direct[i];
+
 		if (!(c->wl_mask & (1u << i)))
 			continue;
-		json_num3(f, "direct_", bb_wls[i].name, "_iops", r->direct[i].iops, first);
-		json_num3(f, "direct_", bb_wls[i].name, "_mbps", r->direct[i].mbps, first);
-		json_num3(f, "aoki_", bb_wls[i].name, "_iops", r->aoki[i].iops, first);
-		json_num3(f, "aoki_", bb_wls[i].name, "_mbps", r->aoki[i].mbps, first);
-		json_num3(f, "", bb_wls[i].name, "_ratio", r->aoki[i].iops / r->direct[i].iops,
-			  first);
-		json_cpu(f, i, r, first);
+		json_num3(f, "direct_", bb_wls[i].name, "_iops", d->iops, first);
+		json_num3(f, "direct_", bb_wls[i].name, "_mbps", d->mbps, first);
+		json_num3(f, "direct_", bb_wls[i].name, "_cpu_pct", d->cpu_pct, first);
+		json_num3(f, "direct_", bb_wls[i].name, "_cpu_us_per_io", d->cpu_us_io, first);
+		for (int l = 0; l < L_COUNT; l++)
+			if (c->layouts & (1u << l))
+				json_layout(f, i, l, r, first);
+		if ((c->layouts & LAYOUT_INPROC) == LAYOUT_INPROC)
+			json_num3(f, "", bb_wls[i].name, "_isolation_overhead",
+				  1 - r->aoki[L_INPROC][i].iops / r->aoki[L_UNISOLATED][i].iops,
+				  first);
 	}
 	json_num(f, "aoki_o_direct", r->aoki_direct, first);
+	if (c->layouts & LAYOUT_INPROC) {
+		json_num(f, "inproc_isolated", r->isolated, first);
+		json_num(f, "inproc_recoveries", (double)r->recoveries, first);
+	}
 }
 
 /* "fairness_<key>" for aoki (the headline figures) and
@@ -274,6 +347,8 @@ void bb_print_json(FILE *f, const struct cfg *c, const struct results *r)
 	json_num(f, "repeat", c->repeat, &first);
 	json_num(f, "poll_us", c->poll_us < 0 ? NAN : (double)c->poll_us, &first);
 	json_num(f, "contended", c->contended, &first);
+	json_str(f, "layout", c->layouts == LAYOUT_ALL ? "both" :
+		 c->layouts == LAYOUT_INPROC ? "inproc" : "process", &first);
 	json_num(f, "contended_procs", c->hogs, &first);
 	json_str(f, "file", c->file, &first);
 	json_str(f, "fs", c->fs, &first);

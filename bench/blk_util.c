@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* blk_util.c - `aoki bench blk`: clocks, random numbers, medians and the
- * messages on stderr (errors, a child's error output, progress lines). */
+/* blk_util.c - `aoki bench blk`: CPU clocks, random numbers, medians and
+ * the messages on stderr (errors, a child's error output, the progress
+ * line). */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdarg.h>
@@ -8,29 +9,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "blk.h"
+#include "progress.h"
 
 /* ---------------------------------------------------------------- utils */
 
-int64_t bb_now_ns(void)
+/* rusage_cpu_s - user + system CPU seconds of getrusage(@who). */
+static double rusage_cpu_s(int who)
 {
-	struct timespec ts;
+	struct rusage ru;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+	if (getrusage(who, &ru) < 0)
+		return NAN;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 /* bb_thread_cpu_s - user + system CPU seconds of the calling thread. */
 double bb_thread_cpu_s(void)
 {
-	struct rusage ru;
+	return rusage_cpu_s(RUSAGE_THREAD);
+}
 
-	if (getrusage(RUSAGE_THREAD, &ru) < 0)
-		return NAN;
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+/* bb_self_cpu_s - user + system CPU seconds of this process, all threads. */
+double bb_self_cpu_s(void)
+{
+	return rusage_cpu_s(RUSAGE_SELF);
 }
 
 uint64_t bb_xorshift(uint64_t *s)
@@ -57,17 +62,13 @@ double bb_median(double *v, unsigned n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-int bb_mid_line;	/* a progress line waits for its figure on stderr */
-
-/* Print "aoki bench blk: <message>" on stderr (on a line of its own);
- * returns -1. */
+/* Print "aoki bench blk: <message>" on stderr (on a line of its own, the
+ * progress line erased first); returns -1. */
 int bb_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (bb_mid_line)
-		fputc('\n', stderr);
-	bb_mid_line = 0;
+	util_progress_end();
 	fprintf(stderr, PFX ": ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -92,13 +93,22 @@ void bb_dump_file(const char *path)
 		fprintf(stderr, "  | %s\n", line);
 }
 
-/* bb_progress_done - end the progress line with @r's IOPS and MB/s, and
- * its CPU use where known. */
-void bb_progress_done(const struct rate *r)
+static char last_fig[160];	/* the figure measured last, for the progress line */
+
+/* bb_progress - the progress line: what runs now, and the last figure. */
+void bb_progress(const char *what)
 {
-	fprintf(stderr, "%.0f IOPS, %.1f MB/s", r->iops, r->mbps);
-	if (isfinite(r->cpu_pct))
-		fprintf(stderr, ", %.1f%% CPU (%.2f us/IO)", r->cpu_pct, r->cpu_us_io);
-	fputc('\n', stderr);
-	bb_mid_line = 0;
+	util_progress("bench blk: %s%s%s", what, last_fig[0] ? "; last: " : "", last_fig);
+}
+
+/* bb_progress_done - @r's IOPS and MB/s, and its CPU use where known, as
+ * the last figure (of @what), shown by the next bb_progress. */
+void bb_progress_done(const char *what, const struct rate *r)
+{
+	int n = snprintf(last_fig, sizeof(last_fig), "%s %.0f IOPS, %.1f MB/s", what, r->iops,
+			 r->mbps);
+
+	if (n > 0 && (size_t)n < sizeof(last_fig) && isfinite(r->cpu_pct))
+		snprintf(last_fig + n, sizeof(last_fig) - (size_t)n, ", %.1f%% CPU (%.2f us/IO)",
+			 r->cpu_pct, r->cpu_us_io);
 }
