@@ -10,7 +10,8 @@
  *   - a child of fork() does not see the parent's hosted servers;
  *   - AOKI_HOST: an unmodified client program (this binary, re-executed)
  *     gets its server hosted from the environment, with no socket at the
- *     port; a bad AOKI_HOST fails its connects with the reason;
+ *     port; a bad AOKI_HOST (malformed, unknown server, a volume that
+ *     will not open) fails its connects with -EINVAL, the reason said;
  *   - AOKI_HOST_UNISOLATED: the same server without a compartment;
  *   - faults of each kind, one after another, each recovered.
  */
@@ -151,7 +152,10 @@ static void from_env(const char *self)
 	snprintf(env, sizeof(env), " ; blkd : %s ;", words);	/* spaces, empty entries */
 	CHECK_EQ(run_env_child(self, env), 0);
 	CHECK_EQ(run_env_child(self, "blkd --volume x"), 3);	/* no colon */
-	CHECK_EQ(run_env_child(self, "nosuchd: -q"), 1);	/* -ENOENT */
+	/* Every entry that cannot be hosted: -EINVAL, whatever the cause
+	 * (a missing volume's -ENOENT would read as "no server"). */
+	CHECK_EQ(run_env_child(self, "nosuchd: -q"), 3);
+	CHECK_EQ(run_env_child(self, "blkd: --volume v=/nonexistent/aoki.img"), 3);
 }
 
 static void unisolated(void)

@@ -97,13 +97,18 @@ struct aoki_host_opts {
 
 /*
  * aoki_host_start - host the built-in service @name ("blkd") in this
- * process, configured by @config (the daemon's options as one string,
- * split at white space; NULL: none).  Initialises compartments
+ * process, configured by @config (the daemon's options, aoki-blkd(8), as
+ * one string split at white space, no quoting; NULL is the same as "",
+ * which blkd refuses: it needs a volume).  The server answers for the
+ * port its options name (--port), else the service's default (blkd:
+ * "blk", AOKI_BLK_PORT).  AOKI_HOST_QUIET silences the hosting layer's
+ * lines; the server's own (volumes opened) follow its --quiet option.  Initialises compartments
  * (aoki_domain_init) if nobody has.  From then on aoki_connect() to the
  * service's port reaches it.  Returns 0 with *@out set, -ENOENT (no such
  * service), -EINVAL (bad configuration: the reason on stderr), -EEXIST
  * (a server is already hosted for that port), -ENOSPC (no protection key
- * left), or another -errno of the service or the server.  Blocking.
+ * left), or another -errno of the service (a volume that will not open:
+ * its open(2) error, -ENOENT included) or of the server.  Blocking.
  */
 int aoki_host_start(const char *name, const char *config, const struct aoki_host_opts *opts,
 		    struct aoki_host **out);
@@ -117,17 +122,20 @@ int aoki_host_start_service(const struct aoki_host_service *svc, const char *con
  * aoki_host_stop - stop hosting @h: new connections go to the socket
  * port again; connected clients get -ESHUTDOWN (or reconnect to a server
  * at the port, as after a server's clean stop); the server's I/O is
- * drained and its compartment destroyed.  No thread may be inside one of
- * @h's calls... other than waiting clients, which are told.  NULL is
- * ignored.  Blocking.
+ * drained and answered, and its compartment destroyed.  Client threads
+ * waiting on @h meanwhile are fine (they are told); @h itself must not be
+ * used after the call.  NULL is ignored.  Blocking (until turns in
+ * progress end).
  */
 void aoki_host_stop(struct aoki_host *h);
 
 /*
  * aoki_host_from_env - host what AOKI_HOST names (see above), once per
  * process; aoki_connect() calls it.  Returns 0 (nothing to do, or done),
- * or the first error, which every later call returns too (the reason on
- * stderr).  Blocking (once).
+ * or -EINVAL when an entry cannot be hosted (malformed, no such service,
+ * bad options, a volume that will not open: the reason on stderr), which
+ * every later call returns too, so every aoki_connect() fails with it.
+ * Blocking (once).
  */
 int aoki_host_from_env(void);
 
@@ -154,9 +162,12 @@ int aoki_host_get_stats(const struct aoki_host *h, struct aoki_host_stats *out);
 /*
  * aoki_host_inject_fault - a test aid: the next request the server
  * handles makes its code fault with @kind (AOKI_HOST_FAULT_*) before it
- * does anything else.  @target: for AOKI_HOST_FAULT_WRITE and _READ, the
- * address it accesses (memory outside its compartment).  Returns 0,
- * -EINVAL (unknown kind).  Lock-free.
+ * does anything else.  One fault is pending at most: a second call before
+ * that request replaces the first.  AOKI_HOST_FAULT_WRITE increments the
+ * byte at @target, AOKI_HOST_FAULT_READ loads it: they fault only where
+ * the compartment has no rights on @target (another compartment's memory,
+ * with PKU); on ordinary memory, or without PKU, the access simply
+ * happens.  Returns 0, -EINVAL (unknown kind).  Lock-free.
  */
 #define AOKI_HOST_FAULT_NULL  1	/* dereference a garbage pointer */
 #define AOKI_HOST_FAULT_WRITE 2	/* write to @target */

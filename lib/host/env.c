@@ -34,13 +34,19 @@ static int host_entry(char *entry)
 	*colon = 0;
 	for (char *e = colon; e > name && (e[-1] == ' ' || e[-1] == '\t');)
 		*--e = 0;
-	r = aoki_host_start(name, colon + 1, NULL, &h);
-	if (r == -ENOENT)
+	if (!host_service_find(name)) {
 		fprintf(stderr, "aoki: AOKI_HOST: no hostable server \"%s\"\n", name);
-	else if (r < 0)
-		fprintf(stderr, "aoki: AOKI_HOST: %s: %s\n", name, strerror(-r));
+		return -EINVAL;
+	}
+	r = aoki_host_start(name, colon + 1, NULL, &h);
+	if (r < 0) {
+		fprintf(stderr, "aoki: AOKI_HOST: %s: cannot host it: %s\n", name, strerror(-r));
+		/* One error for every way an entry fails: an -ENOENT of a
+		 * volume file would read as "no server" to aoki_blk_open. */
+		return -EINVAL;
+	}
 	/* Hosted for the rest of the process's life. */
-	return r;
+	return 0;
 }
 
 static void from_env(void)
