@@ -102,7 +102,9 @@ struct aoki_host_opts {
  * which blkd refuses: it needs a volume).  The server answers for the
  * port its options name (--port), else the service's default (blkd:
  * "blk", AOKI_BLK_PORT).  AOKI_HOST_QUIET silences the hosting layer's
- * lines; the server's own (volumes opened) follow its --quiet option.  Initialises compartments
+ * lines (and the unprotected-mode notice, when this call initialises
+ * compartments); the server's own (volumes opened) follow its --quiet
+ * option.  Initialises compartments
  * (aoki_domain_init) if nobody has.  From then on aoki_connect() to the
  * service's port reaches it.  Returns 0 with *@out set, -ENOENT (no such
  * service), -EINVAL (bad configuration: the reason on stderr), -EEXIST

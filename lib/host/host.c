@@ -126,7 +126,9 @@ int aoki_host_start_service(const struct aoki_host_service *svc, const char *con
 
 	if (!svc || !svc->name || !svc->create || !out)
 		return -EINVAL;
-	r = aoki_domain_init(0);
+	/* Quiet: not even the one-line notice of the unprotected mode (a
+	 * program that initialised compartments itself chose already). */
+	r = aoki_domain_init(opts && (opts->flags & AOKI_HOST_QUIET) ? AOKI_DOMAIN_QUIET : 0);
 	if (r < 0)
 		return r;
 	h = calloc(1, sizeof(*h));
