@@ -32,8 +32,8 @@ static long create_in(void *p)
 {
 	struct create_args *a = p;
 
-	/* Relaxed: getopt's globals, on this thread only (the service
-	 * parses its words like a command line). */
+	/* The service parses its words like a command line: getopt starts
+	 * afresh (a rebuild parses them again). */
 	optind = 0;
 	return a->h->svc->create(a->h, a->h->argc, a->h->argv, &a->cfg, a->err,
 				 sizeof(a->err));

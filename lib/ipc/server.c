@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "closer.h"
+#include "inproc.h"
 #include "ctl.h"
 #include "server.h"
 #include "sys.h"
@@ -212,11 +213,8 @@ void aoki_server_stop(struct aoki_server *srv)
 		srv->workers[i].started = 0;
 	}
 	/* Extensions of workers that never ran (a failed start). */
-	for (unsigned i = 0; i < srv->nworkers; i++) {
-		if (srv->workers[i].ops_started && srv->cfg.worker_ops->stop)
-			srv->cfg.worker_ops->stop(srv->workers[i].ops_ctx);
-		srv->workers[i].ops_started = 0;
-	}
+	for (unsigned i = 0; i < srv->nworkers; i++)
+		srv_stop_worker_ops(srv, i);
 }
 
 void aoki_server_destroy(struct aoki_server *srv)

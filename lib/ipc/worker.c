@@ -95,7 +95,7 @@ static unsigned take_inbox_no_rerun(struct worker *w)
 
 static void take_inbox(struct worker *w)
 {
-	unsigned first = w->nchans;
+	unsigned first;
 
 	/* Relaxed peek, so the common empty case costs no lock: a channel
 	 * added after it is picked up next pass (worker_adopt also kicks). */
@@ -346,6 +346,29 @@ static void worker_learn(struct worker *w, struct worker_spin *sp)
 					 now_ns() - sp->idle_since, 1);
 }
 
+/* One turn: up to cfg.batch requests of each channel, round-robin from
+ * a start that moves each turn, dropping dead channels; then what the
+ * extension completed.  Returns the work done. */
+static unsigned serve_turn(struct worker *w)
+{
+	unsigned work = 0;
+
+	w->cpu = sys_cpu();
+	for (unsigned i = 0; i < w->nchans;) {
+		unsigned k = (w->rr + i) % w->nchans;
+
+		if (atomic_load_explicit(&w->chans[k]->dead, memory_order_relaxed)) {
+			remove_chan(w, k);
+			continue;
+		}
+		work += worker_serve(w, w->chans[k], w->srv->cfg.batch);
+		i++;
+	}
+	if (w->nchans)
+		w->rr = (w->rr + 1) % w->nchans;
+	return work + ops_poll(w);
+}
+
 void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -353,7 +376,7 @@ void *worker_main(void *arg)
 	struct worker_spin spin = { .budget_ns = srv->cfg.spin_ns };
 
 	for (;;) {
-		unsigned work = 0, i;
+		unsigned work;
 		/* Read the wake word before the stop flag and the inbox, and
 		 * sleep on this value: a kick (stop, new channel) that lands
 		 * after this load makes worker_sleep's futex_waitv return at
@@ -366,22 +389,7 @@ void *worker_main(void *arg)
 		if (atomic_load_explicit(&srv->stop, memory_order_relaxed))
 			break;
 		take_inbox(w);
-		w->cpu = sys_cpu();
-		for (i = 0; i < w->nchans;) {
-			struct srv_chan *ch = w->chans[(w->rr + i) % w->nchans];
-			unsigned got;
-
-			if (atomic_load_explicit(&ch->dead, memory_order_relaxed)) {
-				remove_chan(w, (w->rr + i) % w->nchans);
-				continue;
-			}
-			got = worker_serve(w, ch, srv->cfg.batch);
-			work += got;
-			i++;
-		}
-		if (w->nchans)
-			w->rr = (w->rr + 1) % w->nchans;
-		work += ops_poll(w);
+		work = serve_turn(w);
 		if (work)
 			continue;
 		if (srv->cfg.spin_ns > 0 && wait_for_work(w, &spin))
@@ -431,7 +439,7 @@ static void rerun_all(struct worker *w)
 int srv_drive_worker(struct aoki_server *srv, unsigned i, int block, int64_t sleep_ns)
 {
 	struct worker *w = &srv->workers[i];
-	unsigned work = 0;
+	unsigned work;
 	int r = ops_start_here(w);
 
 	if (r < 0)
@@ -439,18 +447,7 @@ int srv_drive_worker(struct aoki_server *srv, unsigned i, int block, int64_t sle
 	take_inbox(w);
 	if (w->rerun_pending)
 		rerun_all(w);
-	w->cpu = sys_cpu();
-	for (unsigned k = 0; k < w->nchans;) {
-		struct srv_chan *ch = w->chans[k];
-
-		if (atomic_load_explicit(&ch->dead, memory_order_relaxed)) {
-			remove_chan(w, k);
-			continue;
-		}
-		work += worker_serve(w, ch, srv->cfg.batch);
-		k++;
-	}
-	work += ops_poll(w);
+	work = serve_turn(w);
 	if (!work && block && w->ops_started) {
 		/* Nothing queued, nothing finished: wait for the extension's
 		 * own work (I/O in flight), woken early by a kick. */
