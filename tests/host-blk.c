@@ -13,9 +13,11 @@
  *     port; a bad AOKI_HOST (malformed, unknown server, a volume that
  *     will not open) fails its connects with -EINVAL, the reason said;
  *   - AOKI_HOST_UNISOLATED: the same server without a compartment;
- *   - faults of each kind, one after another, each recovered.
+ *   - faults of each kind, one after another, each recovered;
+ *   - aoki_host_stop racing a fault and its rebuild, 40 times.
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include "aoki/host.h"
@@ -190,6 +192,46 @@ static void each_fault(void)
 	aoki_host_stop(h);
 }
 
+/* A client whose request meets a fault, racing aoki_host_stop: the stop
+ * may come between the fault and its rebuild (found by a hostile review:
+ * the rebuild then ran on a destroyed server and crashed the process).
+ * The client gets its data or -ESHUTDOWN, nothing else. */
+struct racer {
+	struct aoki_blk *b;
+	void *buf;
+	ssize_t r;
+};
+
+static void *race_read(void *arg)
+{
+	struct racer *x = arg;
+
+	x->r = aoki_blk_pread(x->b, x->buf, 4096, 0);
+	return NULL;
+}
+
+static void stop_during_recovery(void)
+{
+	for (unsigned round = 0; round < 40; round++) {
+		struct aoki_host *h;
+		struct racer x;
+		pthread_t t;
+
+		CHECK_EQ(aoki_host_start("blkd", words, &quiet, &h), 0);
+		CHECK_EQ(aoki_blk_open(port, "v", AOKI_BLK_RDWR, NULL, &x.b), 0);
+		CHECK_EQ(aoki_blk_alloc(x.b, 4096, &x.buf), 0);
+		CHECK_EQ(aoki_host_inject_fault(h, round % 2 ? AOKI_HOST_FAULT_ABORT :
+							       AOKI_HOST_FAULT_NULL, NULL), 0);
+		CHECK_EQ(pthread_create(&t, NULL, race_read, &x), 0);
+		if (round % 4)
+			usleep(round * 37 % 400);
+		aoki_host_stop(h);
+		CHECK_EQ(pthread_join(t, NULL), 0);
+		CHECK(x.r == 4096 || x.r == -ESHUTDOWN);
+		aoki_blk_close(x.b);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--env-child")) {
@@ -207,5 +249,6 @@ int main(int argc, char **argv)
 	from_env(argv[0]);
 	unisolated();
 	each_fault();
+	stop_during_recovery();
 	return 0;
 }

@@ -54,6 +54,14 @@ static void rebuild(struct aoki_host *h, uint64_t gen)
 	}
 	for (unsigned i = 0; i < h->nworkers; i++)
 		pthread_mutex_lock(&h->wlock[i]);
+	/* Acquire: pairs with aoki_host_stop's release store.  A stop that
+	 * came first tore the broken incarnation down itself. */
+	if (atomic_load_explicit(&h->stopping, memory_order_acquire)) {
+		for (unsigned i = h->nworkers; i-- > 0;)
+			pthread_mutex_unlock(&h->wlock[i]);
+		pthread_mutex_unlock(&h->rebuild_lock);
+		return;
+	}
 	host_teardown(h, 1);
 	r = host_build(h);
 	if (r < 0) {

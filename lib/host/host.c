@@ -187,16 +187,20 @@ void aoki_host_stop(struct aoki_host *h)
 	atomic_fetch_add_explicit(&h->port.refs, 1, memory_order_relaxed);
 	/* New connections go to the socket port again. */
 	inproc_unregister(&h->port);
+	/* No rebuild runs meanwhile (one that waits for this lock finds
+	 * stopping set and gives up). */
+	pthread_mutex_lock(&h->rebuild_lock);
 	for (unsigned i = 0; i < h->nworkers; i++)
 		pthread_mutex_lock(&h->wlock[i]);
 	/* Release: drivers that take a worker lock after ours see it. */
 	atomic_store_explicit(&h->stopping, 1, memory_order_release);
-	/* Drain and stop the extensions inside the compartment (their I/O
-	 * completes and is answered), then the server says goodbye. */
-	if (!atomic_load_explicit(&h->broken, memory_order_relaxed))
-		host_teardown(h, 0);
+	/* Drain and stop the extensions inside the compartment, then the
+	 * server says goodbye.  A broken incarnation (a fault whose rebuild
+	 * had not begun) is drained as after a fault: answers dropped. */
+	host_teardown(h, atomic_load_explicit(&h->broken, memory_order_relaxed));
 	for (unsigned i = h->nworkers; i-- > 0;)
 		pthread_mutex_unlock(&h->wlock[i]);
+	pthread_mutex_unlock(&h->rebuild_lock);
 	aoki_server_destroy(h->srv);
 	h->srv = NULL;
 	rmdir(h->dir);

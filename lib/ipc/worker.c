@@ -444,9 +444,12 @@ int srv_drive_worker(struct aoki_server *srv, unsigned i, int block, int64_t sle
 
 	if (r < 0)
 		return r;
-	take_inbox(w);
+	/* The channels this worker had at the recovery first, then new
+	 * ones (take_inbox reruns those itself: running them here too
+	 * would run a still-deferred request twice). */
 	if (w->rerun_pending)
 		rerun_all(w);
+	take_inbox(w);
 	work = serve_turn(w);
 	if (!work && block && w->ops_started) {
 		/* Nothing queued, nothing finished: wait for the extension's
