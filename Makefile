@@ -41,8 +41,9 @@ override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-paramet
 	   -fPIC -pthread -Iinclude
 # Further include paths are per component (mk/util.mk, mk/echo.mk): the
 # library sees only include/, and nothing but tests sees tests/util.
-# -luring: the hostable servers in libaoki (aoki-blkd's io_uring).
-override LDFLAGS += -pthread -luring
+# -luring, -lext2fs -lcom_err: the hostable servers in libaoki (aoki-blkd's
+# io_uring, aoki-fsd's libext2fs).
+override LDFLAGS += -pthread -luring -lext2fs -lcom_err
 ifneq ($(SAN),)
 override CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer -O1
 override LDFLAGS += -fsanitize=$(SAN)
@@ -55,13 +56,16 @@ Q := @
 endif
 
 # The library holds the servers that applications can host in-process
-# (aoki/host.h): lib/host and aoki-blkd's code but its main(), with the
-# INI reader and the daemons' option helpers they use.
+# (aoki/host.h): lib/host and the code of aoki-blkd and aoki-fsd but their
+# main(), with the INI reader and the daemons' option helpers they use.
 HOST_SRC  := $(sort $(wildcard lib/host/*.c)) \
 	     $(filter-out servers/blkd/main.c,$(sort $(wildcard servers/blkd/*.c))) \
 	     servers/common/daemon.c lib/util/ini.c
 LIB_SRC   := $(sort $(wildcard lib/ipc/*.c lib/blk/*.c lib/fs/*.c) $(HOST_SRC))
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# aoki-fsd's code goes in as one object whose only global is the service
+# (mk/fsd.mk): its generic names (op_lookup, ...) must not clash with a
+# program's own.
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/servers/fsd-hosted.o
 TOOL_SRC  := $(sort $(wildcard tools/aoki/*.c) $(wildcard bench/*.c))
 TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC  := $(sort $(wildcard tests/*.c))

@@ -26,7 +26,15 @@ FSD_LIBS := -lext2fs -lcom_err
 $(FSD_BIN): $(FSD_OBJ) $(UTIL_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -o $@ $^ $(LDFLAGS) $(FSD_LIBS)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS)
+
+# The hostable server in libaoki (lib/host, aoki/host.h): fsd's objects
+# but main.o linked into one, every global but the service made local.
+$(BUILD)/obj/servers/fsd-hosted.o: $(filter-out $(BUILD)/obj/servers/common/%,$(FSD_CORE_OBJ))
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD -r   $@")
+	$(Q)$(LD) -r -o $@.tmp $^ && objcopy --keep-global-symbol=aoki__fsd_service $@.tmp $@ && \
+		rm -f $@.tmp
 
 FS_TEST_SRC := $(sort $(wildcard tests/fs/*.c))
 FS_TEST_BIN := $(FS_TEST_SRC:tests/fs/%.c=$(BUILD)/tests/fs-%)

@@ -9,18 +9,19 @@ FUZZ_BUILD  := $(BUILD)/fuzz
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter -pthread \
 	       -Iinclude -Iservers/echo -Ilib/util $(FUZZ_SAN)
+# The library's sources: with lib/host, the hostable servers' code
+# (aoki-blkd's, aoki-fsd's but their main()).
 FUZZ_LIB_SRC := $(sort $(LIB_SRC) servers/echo/echo.c $(UTIL_SRC) \
-		$(filter-out servers/blkd/main.c,$(wildcard servers/blkd/*.c)))
+		$(filter-out servers/fsd/main.c,$(wildcard servers/fsd/*.c)))
 # With lib/domain: the hostable servers in the library (lib/host) run in
 # compartments.  Its gates are assembly, assembled without sanitizers.
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) \
 		$(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(wildcard lib/domain/*.c)) \
 		$(patsubst %.S,$(FUZZ_BUILD)/obj/%.o,$(wildcard lib/domain/*.S))
-# The fsd harnesses (fuzz_fsd_*): fsd's file-system code but main.c, over
-# memory instead of aoki-blkd (fuzz/fsd_memblk.c replaces blkio.c).
-FUZZ_FSD_SRC := $(filter-out servers/fsd/main.c servers/fsd/blkio.c,$(wildcard servers/fsd/*.c)) \
-		fuzz/fsd_memblk.c
-FUZZ_FSD_OBJ := $(FUZZ_FSD_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+# The fsd harnesses (fuzz_fsd_*): the library with fsd over memory
+# instead of aoki-blkd (fuzz/fsd_memblk.c replaces blkio.c).
+FUZZ_FSD_OBJ := $(filter-out $(FUZZ_BUILD)/obj/servers/fsd/blkio.o,$(FUZZ_LIB_OBJ)) \
+		$(FUZZ_BUILD)/obj/fuzz/fsd_memblk.o
 FUZZERS     := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/%,$(sort $(wildcard fuzz/fuzz_*.c)))
 # Static pattern rules (explicit targets): make then builds every object
 # they list; an implicit rule whose object is missing would be passed
@@ -31,10 +32,11 @@ FUZZERS_RUN ?= $(notdir $(FUZZERS))
 # fsd's protocol header (lib/fs/proto.h) by its include path, for fsd's
 # objects and harnesses only (private: not passed on to the library
 # objects the harnesses depend on).
-$(FUZZ_FSD_OBJ) $(FUZZERS_FSD): private FUZZ_CFLAGS += -Ilib/fs
+$(FUZZ_BUILD)/obj/servers/fsd/%.o $(FUZZ_BUILD)/obj/fuzz/fsd_memblk.o $(FUZZERS_FSD): private FUZZ_CFLAGS += -Ilib/fs
 # blkd's objects (in the library: lib/host hosts it) and its harnesses:
 # its protocol header, its private header, the servers' common options.
 $(FUZZ_BUILD)/obj/servers/blkd/%.o $(FUZZ_BUILD)/obj/servers/common/%.o: private FUZZ_CFLAGS += -Ilib/blk -Iservers/common
+$(FUZZ_BUILD)/obj/servers/fsd/%.o: private FUZZ_CFLAGS += -Iservers/common
 $(FUZZ_BUILD)/fuzz_blkd_%: private FUZZ_CFLAGS += -Ilib/blk -Iservers/blkd
 
 $(FUZZ_BUILD)/obj/%.o: %.c
@@ -50,12 +52,13 @@ $(FUZZ_BUILD)/obj/%.o: %.S
 $(FUZZERS_LIB): $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZLD  $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) -luring
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) \
+		-luring -lext2fs -lcom_err
 
-$(FUZZERS_FSD): $(FUZZ_BUILD)/fuzz_fsd_%: fuzz/fuzz_fsd_%.c $(FUZZ_LIB_OBJ) $(FUZZ_FSD_OBJ)
+$(FUZZERS_FSD): $(FUZZ_BUILD)/fuzz_fsd_%: fuzz/fuzz_fsd_%.c $(FUZZ_FSD_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZLD  $@")
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_FSD_OBJ) $(FUZZ_LIB_OBJ) \
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_FSD_OBJ) \
 		-luring -lext2fs -lcom_err
 
 # The smoke test that keeps the harnesses compiled and green.

@@ -10,6 +10,13 @@
  * after a clean stop.  The number of reruns answered from the reply
  * record is reported (note:), not asserted: it depends on where the
  * kills land.
+ *
+ * In the in-process layout (fs-recovery-inproc, T_FS_INPROC) both servers
+ * are hosted in the test process and "killed" by injected faults: 100,
+ * one at a time, each waited for (its recovery counted), in turn a
+ * garbage pointer and abort(), before a request's work and after it
+ * (the operation done and staged, not answered); every fifth goes to
+ * blkd under fsd instead.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -19,7 +26,11 @@
 #ifndef THREADS
 #define THREADS 4
 #endif
+#ifdef T_FS_INPROC
+#define KILLS 100
+#else
 #define KILLS 12
+#endif
 
 static _Atomic int stop, failed;
 static _Atomic uint64_t ops;
@@ -108,6 +119,81 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+#ifdef T_FS_INPROC
+static struct t_fs_stack stack;
+
+static void stack_start(const char *img)
+{
+	char vol[PATH_MAX + 16];
+	const char *bargs[] = { "--volume", vol, NULL };
+
+	snprintf(vol, sizeof(vol), "disk=%s", img);
+	stack.blkd = t_blkd_start("blk", bargs);
+	stack.fsd = t_fsd_start("fs", "blk", "disk", NULL);
+}
+
+static void stack_stop(void)
+{
+	t_fs_stack_stop(&stack);
+}
+
+static uint64_t recoveries(struct aoki_host *h)
+{
+	struct aoki_host_stats st;
+
+	CHECK_EQ(aoki_host_get_stats(h, &st), 0);
+	CHECK_EQ(st.drain_failures, 0);
+	return st.recoveries;
+}
+
+/* Fault number @k: inject it and wait until the server recovered. */
+static void crash(unsigned k)
+{
+	static const int kinds[] = {
+		AOKI_HOST_FAULT_NULL, AOKI_HOST_FAULT_ABORT | AOKI_HOST_FAULT_LATE,
+		AOKI_HOST_FAULT_ABORT, AOKI_HOST_FAULT_NULL | AOKI_HOST_FAULT_LATE,
+	};
+	struct aoki_host *h = k % 5 == 4 ? t_blk_host : t_fs_host;
+	uint64_t before = recoveries(h);
+	int64_t end = t_now_ns() + 5000000000ll;
+
+	t_sleep_ms(5 + (unsigned)(rand() % 20));
+	CHECK_EQ(aoki_host_inject_fault(h, kinds[k % 4], NULL), 0);
+	while (recoveries(h) == before && !atomic_load(&failed)) {
+		CHECK(t_now_ns() < end);
+		t_sleep_ms(1);
+	}
+}
+#else
+static pid_t initpid, last = -1;
+
+static void stack_start(const char *img)
+{
+	initpid = t_fs_init_start(img);
+}
+
+static void stack_stop(void)
+{
+	t_fs_init_stop(initpid);
+}
+
+/* Kill fsd once the restarted one (a new pid) is up. */
+static void crash(unsigned k)
+{
+	int64_t end = t_now_ns() + 5000000000ll;
+	pid_t pid;
+
+	(void)k;
+	t_sleep_ms(150 + (unsigned)(rand() % 200));
+	while ((pid = t_fs_init_fsd_pid()) <= 0 || pid == last) {
+		CHECK(t_now_ns() < end);
+		t_sleep_ms(5);
+	}
+	CHECK_EQ(kill(pid, SIGKILL), 0);
+	last = pid;
+}
+#endif
+
 int main(void)
 {
 	const char *dir = t_run_dir();
@@ -115,26 +201,17 @@ int main(void)
 	struct aoki_fs_stats st;
 	struct aoki_fs *fs;
 	pthread_t th[THREADS];
-	pid_t initpid, last = -1;
+	int64_t t0;
 
 	snprintf(img, sizeof(img), "%s/fs.img", dir);
 	t_fs_mkfs(img, 256);
-	initpid = t_fs_init_start(img);
+	stack_start(img);
 	for (unsigned t = 0; t < THREADS; t++)
 		CHECK_EQ(pthread_create(&th[t], NULL, worker, (void *)(uintptr_t)t), 0);
-	for (unsigned k = 0; k < KILLS && !atomic_load(&failed); k++) {
-		pid_t pid;
-		int64_t end = t_now_ns() + 5000000000ll;
-
-		t_sleep_ms(150 + (unsigned)(rand() % 200));
-		/* The restarted fsd (a new pid) must be up before the next kill. */
-		while ((pid = t_fs_init_fsd_pid()) <= 0 || pid == last) {
-			CHECK(t_now_ns() < end);
-			t_sleep_ms(5);
-		}
-		CHECK_EQ(kill(pid, SIGKILL), 0);
-		last = pid;
-	}
+	t0 = t_now_ns();
+	for (unsigned k = 0; k < KILLS && !atomic_load(&failed); k++)
+		crash(k);
+	printf("note: %d crashes in %.2f s\n", KILLS, (double)(t_now_ns() - t0) / 1e9);
 	t_sleep_ms(300);
 	atomic_store(&stop, 1);
 	for (unsigned t = 0; t < THREADS; t++)
@@ -143,12 +220,12 @@ int main(void)
 	CHECK(atomic_load(&ops) > 20);
 	CHECK_EQ(aoki_fs_mount("fs", NULL, &fs), 0);
 	CHECK_EQ(aoki_fs_server_stats(fs, &st), 0);
-	printf("note: %llu op groups, %d kills, %llu reruns answered from the reply record, "
-	       "last start replayed %llu transactions\n",
+	printf("note: %llu op groups, %d crashes, %llu reruns answered from the reply record "
+	       "(since the last), last start replayed %llu transactions\n",
 	       (unsigned long long)atomic_load(&ops), KILLS, (unsigned long long)st.dedup_hits,
 	       (unsigned long long)st.replayed);
 	aoki_fs_unmount(fs);
-	t_fs_init_stop(initpid);
+	stack_stop();
 	CHECK_EQ(t_fs_fsck(img), 0);
 	return 0;
 }

@@ -80,8 +80,20 @@ struct aoki_host_service {
 		      struct aoki_server_config *cfg, char *err, size_t errcap);
 	/* Release what create() holds that is not compartment memory (file
 	 * descriptors): the compartment's heap is freed after it.  @state
-	 * is cfg.handler_arg. */
+	 * is cfg.handler_arg.  At aoki_host_stop(), after the workers'
+	 * extensions stopped: a clean shutdown. */
 	void (*destroy)(struct aoki_host *h, void *state);
+	/* After a fault in the server's code (its state may be damaged),
+	 * instead of destroy(): release the descriptors and the memory
+	 * outside the compartment's heap that create() holds, writing
+	 * nothing to what the server serves (the next incarnation recovers
+	 * it, as a restarted daemon would).  A fault here keeps the old
+	 * compartment (counted in drain_failures).  NULL: destroy(). */
+	void (*discard)(struct aoki_host *h, void *state);
+	size_t heap_size;	/* its compartment's heap when the options
+				 * give none; 0: 64 MiB */
+	size_t stack_size;	/* stack per thread in the compartment;
+				 * 0: 128 KiB */
 };
 
 /* aoki_host_opts.flags */
@@ -92,7 +104,8 @@ struct aoki_host_service {
 
 struct aoki_host_opts {
 	unsigned flags;		/* AOKI_HOST_* */
-	size_t heap_size;	/* compartment heap; 0: 64 MiB */
+	size_t heap_size;	/* compartment heap; 0: the service's default
+				 * (blkd 64 MiB, fsd 256 MiB) */
 };
 
 /*
@@ -169,20 +182,30 @@ int aoki_host_get_stats(const struct aoki_host *h, struct aoki_host_stats *out);
  * byte at @target, AOKI_HOST_FAULT_READ loads it: they fault only where
  * the compartment has no rights on @target (another compartment's memory,
  * with PKU); on ordinary memory, or without PKU, the access simply
- * happens.  Returns 0, -EINVAL (unknown kind).  Lock-free.
+ * happens.  With AOKI_HOST_FAULT_LATE or'd into @kind the fault comes
+ * after the request was carried out, before its reply (blkd: its I/O
+ * submitted; fsd: the operation done and staged), so that its rerun must
+ * cope with work already done.  Returns 0, -EINVAL (unknown kind).
+ * Lock-free.
  */
 #define AOKI_HOST_FAULT_NULL  1	/* dereference a garbage pointer */
 #define AOKI_HOST_FAULT_WRITE 2	/* write to @target */
 #define AOKI_HOST_FAULT_READ  3	/* read @target */
 #define AOKI_HOST_FAULT_ABORT 4	/* abort() */
+#define AOKI_HOST_FAULT_LATE  0x100	/* flag: after the work, before the reply */
 int aoki_host_inject_fault(struct aoki_host *h, int kind, void *target);
 
 /*
  * aoki_host_check_fault - for services' handlers: carry out a fault
- * injected with aoki_host_inject_fault(), if one is pending for @h's
- * server (a relaxed load when none).  Returns only when none was.
+ * injected with aoki_host_inject_fault() without AOKI_HOST_FAULT_LATE, if
+ * one is pending for @h's server (a relaxed load when none); call it
+ * first thing.  aoki_host_check_fault_late() does the same for one with
+ * AOKI_HOST_FAULT_LATE; call it when the request's work is done, before
+ * its reply.  Both return only when no such fault was pending.  NULL @h
+ * is ignored.
  */
 void aoki_host_check_fault(struct aoki_host *h);
+void aoki_host_check_fault_late(struct aoki_host *h);
 
 #ifdef __cplusplus
 }

@@ -152,7 +152,13 @@ void aoki_close(struct aoki_chan *ch);
  *   -EPROTO      the server came back speaking another protocol version
  *   -EBADFD      called in a child of fork(): a channel belongs to the
  *                process that connected it (see below)
+ *   -EDEADLK     the handler of a server hosted in this process
+ *                (aoki/host.h) called its own server: it would wait for
+ *                itself (the request may still run later, as after
+ *                -ETIMEDOUT)
  *   -EINVAL      bad arguments.
+ * A hosted server whose rebuild after a fault kept failing for 5 s
+ * answers every call with the rebuild's error (aoki_host(3)).
  * Once a channel is lost every call returns the same error; the channel
  * still needs aoki_close() to free it.
  * A server that dies is reconnected transparently: the call waits for the

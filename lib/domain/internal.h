@@ -228,10 +228,11 @@ int dom_landlock_install(bool report_only);
 #define DOM_REVOKE_SIG (SIGRTMAX)	/* reserved by the runtime in PKU mode */
 int dom_revoke_install(void);		/* the handler; init, PKU mode */
 void dom_revoke_quarantine(int pkey);	/* destroy: hold the key back (dom_rt.lock) */
-/* A key for a new compartment from the runtime's own: a clean one, or,
- * with @reclaim, one proven clean now by revoking the quarantined keys
- * from every thread.  Returns the key or -ENOSPC.  dom_rt.lock held. */
-int dom_revoke_take_key(bool reclaim);
+/* A key for a new compartment: a quarantined one proven clean before, else
+ * a fresh one (pkey_alloc, no rights for the caller), else one proven
+ * clean now by revoking the quarantined keys from every thread.  Returns
+ * the key, -ENOSPC, or pkey_alloc's -errno.  dom_rt.lock held. */
+int dom_revoke_take_key(void);
 /* PKRU = (PKRU & ~@clear) | @set on this thread, applying any revocation
  * that ran between the read and the write.  Outside the gates only. */
 void dom_pkru_update(uint32_t clear, uint32_t set);

@@ -10,8 +10,8 @@
  * loaded into a register by gate code in flight, and the PKRU saved in a
  * signal frame.  aoki_domain_destroy() therefore keeps the
  * key allocated (quarantined) instead of freeing it.  When a new
- * compartment needs a key and none is free, dom_revoke_reclaim() proves
- * every quarantined key clean and makes it reusable:
+ * compartment needs a key and none is free, dom_revoke_take_key() proves
+ * quarantined keys clean (reclaim()) and makes them reusable:
  *   1. the calling thread drops the keys from its PKRU and its frames;
  *   2. every other thread of the process (listed from /proc/self/task,
  *      listed again until no new thread shows up) is sent DOM_REVOKE_SIG;
@@ -19,23 +19,54 @@
  *      interrupted context's PKRU (the signal frame, restored by
  *      sigreturn) and in every frame of the thread's frame stack, and
  *      acknowledges.  A thread interrupted inside the gate code (where a
- *      register may hold a PKRU) does not acknowledge; it is asked again.
- *   3. Only when every thread acknowledged are the keys reusable; a thread
- *      that blocks the signal, or does not answer in time, leaves them in
- *      quarantine (aoki_domain_create() then says -ENOSPC): the failure is
- *      safe.
+ *      register may hold a PKRU) does not acknowledge; it says so, and is
+ *      asked again.  Nothing else sends the signal twice, nor while it is
+ *      still pending on the thread (when /proc says so): a thread that
+ *      blocks it does not pile up queued real-time signals (they count
+ *      against the user's RLIMIT_SIGPENDING).  Only the thread being asked
+ *      answers, so a late signal taken by another cannot overwrite it.
+ *   3. io_uring's kernel threads (io-wq workers "iou-wrk-<tid>", SQPOLL
+ *      threads "iou-sqp-<tid>") are threads of the process too, but they
+ *      block every signal and never run user code: they cannot be
+ *      revoked.  Each has a PKRU of its own, copied from the thread whose
+ *      request created it (in that thread's system call, so inside a gate
+ *      when the compartment submitted the request) and never changed
+ *      after, and the kernel uses it for the user memory the worker
+ *      reads and writes.  So a worker may hold rights on exactly the keys
+ *      that were live when it was created.  Each key records when it was
+ *      last handed out (CLOCK_BOOTTIME, before any thread can get rights
+ *      on it); a worker whose start time (/proc .../stat, in clock ticks,
+ *      rounded down) plus one tick is not after that moment was created
+ *      before the key's current life and holds nothing on it.  Any other
+ *      key stays quarantined while the worker lives (it goes with its
+ *      thread).  A worker is recognised by PF_IO_WORKER in the task flags
+ *      (set by the kernel, not by the program) and its "iou-" name.  The
+ *      hardening mode's Landlock rule closes /proc/self/task/.../stat:
+ *      there a worker is not recognised and, asked like any thread, never
+ *      answers (that mode refuses io_uring: only a ring made before init
+ *      has workers).
+ *   4. The keys are reusable only when every other thread acknowledged,
+ *      and only those no io_uring worker may hold; a thread that blocks
+ *      the signal, or does not answer in time, leaves them all in
+ *      quarantine (aoki_domain_create() then says -ENOSPC): the failure
+ *      is safe.
  * The runtime's other signal handlers block DOM_REVOKE_SIG, so it never
  * runs on top of a handler whose frame would bring an old PKRU back.
  * Read-modify-writes of PKRU outside the gates (grant, revoke_all, the
  * frame-stack setup) go through dom_pkru_update(), which notices a
  * revocation that ran between its read and its write and applies it.
+ * A key fresh from pkey_alloc() is taken to be held by no thread (the
+ * program does not free keys it gave rights on).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
@@ -44,15 +75,18 @@
 #include "internal.h"
 
 #define REVOKE_TIMEOUT_NS (200 * 1000 * 1000L)	/* per thread */
-#define RESEND_NS (1000 * 1000L)		/* ask again (mid-gate) */
 #define MAX_PASSES 16				/* re-listings of the threads */
+#define PF_IO_WORKER 0x10	/* task flag of io_uring's threads (linux/sched.h) */
 
 static _Atomic uint64_t revoke_req;	/* round << 32 | PKRU bits to set */
-static _Atomic uint64_t revoke_ack;	/* round << 32 | tid of the last ack */
+static _Atomic pid_t asking;		/* the thread ask() waits for */
+static _Atomic uint64_t revoke_ack;	/* round << 32 | tid: done */
+static _Atomic uint64_t revoke_nack;	/* round << 32 | tid: taken mid-gate */
 static _Atomic uint32_t rev_epoch;	/* rounds started */
 static _Atomic uint32_t key_epoch[16];	/* round that last revoked key k */
 static uint32_t quarantine;		/* keys held back (dom_rt.lock) */
 static uint32_t clean;			/* keys proven clean, unused (dom_rt.lock) */
+static long born[16];	/* CLOCK_BOOTTIME ns: key k last handed out (dom_rt.lock) */
 
 static uint32_t key_bits(uint32_t keys)
 {
@@ -126,12 +160,22 @@ static void on_revoke(int sig, siginfo_t *si, void *ucv)
 	/* Acquire: pairs with the release that published the round. */
 	uint64_t req = atomic_load_explicit(&revoke_req, memory_order_acquire);
 	uint32_t bits = (uint32_t)req, *pk;
+	pid_t self = (pid_t)syscall(SYS_gettid);
+	uint64_t me = (req & ~0xffffffffull) | (uint32_t)self;
+	/* Only the thread ask() waits for answers: a late signal taken by
+	 * another thread must not overwrite that answer.  (ask() stored
+	 * @asking before sending; the kernel's signal lock orders that
+	 * store before this load.) */
+	bool asked = atomic_load_explicit(&asking, memory_order_acquire) == self;
 	uint64_t *bv;
 
 	(void)sig, (void)si;
 	if (rip - (uintptr_t)aoki__gate_text_start <
-	    (uintptr_t)(aoki__gate_text_end - aoki__gate_text_start))
+	    (uintptr_t)(aoki__gate_text_end - aoki__gate_text_start)) {
+		if (asked)
+			atomic_store_explicit(&revoke_nack, me, memory_order_relaxed);
 		return;		/* a register may hold a PKRU: asked again */
+	}
 	pk = dom_sigframe_pkru(uc, &bv);
 	if (!pk)
 		return;		/* cannot edit the frame: no ack, keys stay held */
@@ -140,8 +184,8 @@ static void on_revoke(int sig, siginfo_t *si, void *ucv)
 	scrub_frames(bits);
 	/* Release: the scrubbing above happens before the requester sees
 	 * the ack (its acquire load in ask()). */
-	atomic_store_explicit(&revoke_ack, (req & ~0xffffffffull) | (uint32_t)syscall(SYS_gettid),
-			      memory_order_release);
+	if (asked)
+		atomic_store_explicit(&revoke_ack, me, memory_order_release);
 }
 
 int dom_revoke_install(void)
@@ -155,44 +199,125 @@ int dom_revoke_install(void)
 	return dom_sigaction_raw(DOM_REVOKE_SIG, &sa, NULL);
 }
 
-static long now_ns(void)
+static long clock_ns(clockid_t c)
 {
 	struct timespec t;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(c, &t);
 	return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+/* Read /proc/self/task/@tid/@what into @buf (NUL-terminated).  Length or -1. */
+static ssize_t read_task(pid_t tid, const char *what, char *buf, size_t cap)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", (int)tid, what);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, cap - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return n;
+}
+
+/* Whether @tid has DOM_REVOKE_SIG pending (sent to it, not taken yet).
+ * Unknown (not readable: the hardening mode's Landlock rule keeps
+ * /proc/self/task/.../status closed): no. */
+static bool pending(pid_t tid)
+{
+	char buf[4096], *p;
+	unsigned long long set;
+
+	if (read_task(tid, "status", buf, sizeof(buf)) < 0)
+		return false;
+	p = strstr(buf, "\nSigPnd:");
+	if (!p || sscanf(p + 8, "%llx", &set) != 1)
+		return false;
+	return set & (1ull << (DOM_REVOKE_SIG - 1));
 }
 
 /* Have thread @tid run on_revoke() for @round.  0, or -EAGAIN. */
 static int ask(pid_t pid, pid_t tid, uint64_t round)
 {
 	uint64_t want = round << 32 | (uint32_t)tid;
-	long start = now_ns(), sent = 0;
+	long start = clock_ns(CLOCK_MONOTONIC);
 	struct timespec nap = { 0, 50 * 1000 };
+	bool send = true;
 
+	/* Before the signal (and the /proc read): see on_revoke(). */
+	atomic_store(&asking, tid);
 	for (;;) {
-		long t = now_ns();
-
-		if (t - start > REVOKE_TIMEOUT_NS)
-			return -EAGAIN;
-		if (!sent || t - sent > RESEND_NS) {
-			if (syscall(SYS_tgkill, pid, tid, DOM_REVOKE_SIG) < 0)
+		/* Sent once, and again only when taken mid-gate: a thread
+		 * that blocks the signal gets no pile of queued real-time
+		 * signals.  One still pending (this round's or an earlier
+		 * one's) does this round's work when taken: on_revoke()
+		 * loads the request then. */
+		if (send) {
+			send = false;
+			if (!pending(tid) && syscall(SYS_tgkill, pid, tid, DOM_REVOKE_SIG) < 0)
 				return errno == ESRCH ? 0 : -EAGAIN;	/* gone: holds nothing */
-			sent = t;
 		}
 		/* Acquire: pairs with the release in on_revoke(). */
 		if (atomic_load_explicit(&revoke_ack, memory_order_acquire) == want)
 			return 0;
+		if (atomic_load_explicit(&revoke_nack, memory_order_relaxed) == want) {
+			atomic_store_explicit(&revoke_nack, 0, memory_order_relaxed);
+			send = true;
+		}
+		if (clock_ns(CLOCK_MONOTONIC) - start > REVOKE_TIMEOUT_NS)
+			return -EAGAIN;
 		nanosleep(&nap, NULL);
 	}
 }
 
-struct tids {
-	pid_t *v;
+/* Of @keys, those io_uring's thread @tid may hold rights on (step 3 at
+ * the top); -1 when @tid is not such a thread (or is gone). */
+static int64_t worker_keys(pid_t tid, uint32_t keys)
+{
+	static long tick_ns;
+	char buf[1024], *p, *q;
+	unsigned long flags;
+	unsigned long long start;
+	long made_by;	/* the worker was made before this */
+	uint32_t held = 0;
+
+	if (read_task(tid, "stat", buf, sizeof(buf)) < 0)
+		return -1;
+	/* "tid (name) state ...": the name may hold anything, ')' too. */
+	p = strchr(buf, '(');
+	q = strrchr(buf, ')');
+	if (!p || !q || q - p < 5 || strncmp(p + 1, "iou-", 4) != 0)
+		return -1;
+	/* After the name: state (3), ... flags (9), ... starttime (22). */
+	if (sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %lu %*u %*u %*u %*u %*u %*u %*d %*d "
+		   "%*d %*d %*d %*d %llu", &flags, &start) != 2 || !(flags & PF_IO_WORKER))
+		return -1;
+	if (!tick_ns) {
+		long hz = sysconf(_SC_CLK_TCK);	/* USER_HZ: the unit of starttime */
+
+		tick_ns = 1000000000L / (hz > 0 ? hz : 100);
+	}
+	made_by = (long)(start + 1) * tick_ns;
+	for (int k = 1; k < 16; k++)
+		if ((keys & (1u << k)) && born[k] < made_by)
+			held |= 1u << k;
+	return held;
+}
+
+struct sweep {
+	pid_t *v;		/* the threads dealt with */
 	unsigned n, cap;
+	uint32_t keys;		/* being revoked */
+	uint32_t held;		/* of those, what io_uring threads may hold */
 };
 
-static bool seen(const struct tids *s, pid_t t)
+static bool seen(const struct sweep *s, pid_t t)
 {
 	for (unsigned i = 0; i < s->n; i++)
 		if (s->v[i] == t)
@@ -200,9 +325,9 @@ static bool seen(const struct tids *s, pid_t t)
 	return false;
 }
 
-/* One listing of the threads: ask each one not asked yet.  Returns the
- * number newly asked, or -errno. */
-static int pass(struct tids *done, uint64_t round)
+/* One listing of the threads: deal with each one not seen yet.  Returns
+ * the number newly seen, or -errno. */
+static int pass(struct sweep *done, uint64_t round)
 {
 	pid_t pid = getpid(), self = (pid_t)syscall(SYS_gettid);
 	DIR *d = opendir("/proc/self/task");
@@ -213,6 +338,7 @@ static int pass(struct tids *done, uint64_t round)
 		return -EAGAIN;		/* cannot list the threads: not provable */
 	while (r == 0 && (e = readdir(d))) {
 		pid_t t = (pid_t)atol(e->d_name);
+		int64_t w;
 
 		if (t <= 0 || t == self || seen(done, t))
 			continue;
@@ -227,7 +353,11 @@ static int pass(struct tids *done, uint64_t round)
 			done->v = v;
 			done->cap = cap;
 		}
-		r = ask(pid, t, round);
+		w = worker_keys(t, done->keys);
+		if (w >= 0)
+			done->held |= (uint32_t)w;	/* takes no signal */
+		else
+			r = ask(pid, t, round);
 		done->v[done->n++] = t;
 		fresh++;
 	}
@@ -235,10 +365,10 @@ static int pass(struct tids *done, uint64_t round)
 	return r < 0 ? r : fresh;
 }
 
-/* Revoke @keys from every thread; 0 when all acknowledged. */
-static int reclaim(uint32_t keys)
+/* Revoke @keys from every thread; returns those proven clean (0: none). */
+static uint32_t reclaim(uint32_t keys)
 {
-	struct tids done = { 0 };
+	struct sweep done = { .keys = keys };
 	uint32_t bits = key_bits(keys), round;
 	int r = 0, p;
 
@@ -258,9 +388,10 @@ static int reclaim(uint32_t keys)
 			break;
 	}
 	free(done.v);
-	if (r < 0)
-		return r;
-	return p < MAX_PASSES ? 0 : -EAGAIN;
+	atomic_store(&asking, 0);
+	if (r < 0 || p == MAX_PASSES)
+		return 0;
+	return keys & ~done.held;
 }
 
 void dom_revoke_quarantine(int pkey)
@@ -268,17 +399,28 @@ void dom_revoke_quarantine(int pkey)
 	quarantine |= 1u << pkey;
 }
 
-int dom_revoke_take_key(bool may_reclaim)
+int dom_revoke_take_key(void)
 {
+	/* Before any thread can get rights on the key (step 3). */
+	long now = clock_ns(CLOCK_BOOTTIME);
 	int k;
 
-	if (!clean && quarantine && may_reclaim && reclaim(quarantine) == 0) {
-		clean |= quarantine;
-		quarantine = 0;
+	if (!clean) {
+		k = dom_pkey_alloc(PKEY_DISABLE_ACCESS);
+		if (k != -ENOSPC) {
+			if (k > 0 && k < 16)
+				born[k] = now;
+			return k;
+		}
+		if (quarantine) {
+			clean = reclaim(quarantine);
+			quarantine &= ~clean;
+		}
 	}
 	if (!clean)
 		return -ENOSPC;
 	k = __builtin_ctz(clean);
 	clean &= ~(1u << k);
+	born[k] = now;
 	return k;
 }

@@ -182,11 +182,7 @@ int aoki_domain_create(const char *name, const struct aoki_domain_opts *opts,
 		/* A key of a destroyed compartment only once no thread holds
 		 * rights on it (revoke.c); else a fresh one, PKEY_DISABLE_ACCESS:
 		 * the creating thread gets no rights. */
-		d->pkey = dom_revoke_take_key(false);
-		if (d->pkey < 0)
-			d->pkey = dom_pkey_alloc(PKEY_DISABLE_ACCESS);
-		if (d->pkey == -ENOSPC)
-			d->pkey = dom_revoke_take_key(true);
+		d->pkey = dom_revoke_take_key();
 		if (d->pkey < 0) {
 			r = d->pkey;
 			goto fail;

@@ -43,7 +43,9 @@ int host_build(struct aoki_host *h)
 {
 	struct aoki_domain_opts o = {
 		.flags = AOKI_DOMAIN_RECOVERABLE,
-		.heap_size = h->heap_size ? h->heap_size : DEFAULT_HEAP,
+		.heap_size = h->heap_size ? h->heap_size :
+			     h->svc->heap_size ? h->svc->heap_size : DEFAULT_HEAP,
+		.stack_size = h->svc->stack_size,
 	};
 	struct create_args *a;
 	long r;
@@ -96,12 +98,20 @@ static long stop_worker_in(void *p)
 	return 0;
 }
 
+struct destroy_args {
+	struct aoki_host *h;
+	int faulted;
+};
+
 static long destroy_in(void *p)
 {
-	struct aoki_host *h = p;
+	struct destroy_args *a = p;
+	const struct aoki_host_service *svc = a->h->svc;
 
-	if (h->svc->destroy)
-		h->svc->destroy(h, h->state);
+	if (a->faulted && svc->discard)
+		svc->discard(a->h, a->h->state);
+	else if (svc->destroy)
+		svc->destroy(a->h, a->h->state);
 	return 0;
 }
 
@@ -125,8 +135,12 @@ void host_teardown(struct aoki_host *h, int faulted)
 				drained = 0;
 		}
 	}
-	if (drained && host_call(h, destroy_in, h) == -EFAULT)
-		drained = 0;
+	if (drained) {
+		struct destroy_args a = { h, faulted };
+
+		if (host_call(h, destroy_in, &a) == -EFAULT)
+			drained = 0;
+	}
 	if (!drained) {
 		/* Its io_uring may still have I/O in flight: keep the old
 		 * compartment (the kernel may still write its memory) and

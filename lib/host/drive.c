@@ -11,18 +11,38 @@
  * its compartment destroyed (build.c), a new one built from the
  * configuration, and every request taken and not answered run again on
  * the next turn (srv_resume_all: the resume protocol of a restarted
- * server process).
+ * server process).  Other threads wait for the rebuild on its lock.  A
+ * rebuild that fails (no protection key yet, a server it needs not back
+ * yet) is tried again by later turns, 1 ms after the first failure and
+ * twice as long each time, for 5 s; then every turn fails with its error,
+ * as a daemon that aoki-init gave up on.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 
 #include "host.h"
 
 /* The longest a turn waits for the server's own I/O with nothing else
  * to do: short, because other threads may want the worker meanwhile. */
 #define TURN_SLEEP_NS 1000000
+
+#define RETRY_FIRST_NS 1000000ll	/* a failed rebuild is tried again */
+#define RETRY_MAX_NS 500000000ll	/* ... growing to this delay */
+#define HOST_REBUILD_GIVEUP_NS 5000000000ll	/* ... for this long */
+
+/* This thread's identity in wowner[] (an address of its own). */
+static __thread char drive_self;
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
 
 struct turn_args {
 	struct aoki_host *h;
@@ -37,10 +57,33 @@ static long turn_in(void *p)
 	return srv_drive_worker(a->h->srv, a->worker, a->block, TURN_SLEEP_NS);
 }
 
+/* A rebuild failed with @r (rebuild_lock held): try again later, or give
+ * up when failures have lasted long enough. */
+static void rebuild_failed(struct aoki_host *h, int r)
+{
+	int64_t now = mono_ns();
+
+	if (!h->fail_since) {
+		h->fail_since = now;
+		h->retry_delay = RETRY_FIRST_NS;
+	} else if (h->retry_delay < RETRY_MAX_NS) {
+		h->retry_delay *= 2;
+	}
+	if (now - h->fail_since >= HOST_REBUILD_GIVEUP_NS) {
+		host_log(h, "%s: cannot rebuild after a fault: %s; giving up", h->svc->name,
+			 strerror(-r));
+		atomic_store_explicit(&h->failed, r, memory_order_relaxed);
+		return;
+	}
+	host_log(h, "%s: cannot rebuild after a fault: %s; trying again in %lld ms",
+		 h->svc->name, strerror(-r), (long long)(h->retry_delay / 1000000));
+	atomic_store_explicit(&h->retry_at, now + h->retry_delay, memory_order_relaxed);
+}
+
 /*
- * Rebuild the incarnation of generation @gen, unless another thread has
- * already.  Takes every worker lock (in order, with none held: no
- * deadlock with drivers, which hold one at most and never wait).
+ * Rebuild the broken incarnation of generation @gen, unless another
+ * thread has already.  Takes every worker lock (in order, with none held:
+ * no deadlock with drivers, which hold one at most and never wait).
  */
 static void rebuild(struct aoki_host *h, uint64_t gen)
 {
@@ -62,25 +105,56 @@ static void rebuild(struct aoki_host *h, uint64_t gen)
 		pthread_mutex_unlock(&h->rebuild_lock);
 		return;
 	}
-	host_teardown(h, 1);
+	host_teardown(h, 1);	/* nothing left to do after a failed rebuild */
 	r = host_build(h);
 	if (r < 0) {
-		host_log(h, "%s: cannot rebuild after a fault: %s", h->svc->name,
-			 strerror(-r));
-		atomic_store_explicit(&h->failed, r, memory_order_relaxed);
+		/* Still broken, same generation: a later turn tries again. */
+		rebuild_failed(h, r);
 	} else {
+		h->fail_since = 0;
 		srv_set_args(h->srv, h->cfg.handler_arg, h->cfg.worker_arg);
 		srv_resume_all(h->srv);
 		atomic_fetch_add_explicit(&h->recoveries, 1, memory_order_relaxed);
 		host_log(h, "%s: recovered from a fault (compartment rebuilt)", h->svc->name);
+		/* Release: the new incarnation is complete before anyone who
+		 * sees the new generation or the cleared flag enters it (the
+		 * worker locks order it too; this is for the lock-free
+		 * checks). */
+		atomic_fetch_add_explicit(&h->gen, 1, memory_order_release);
+		atomic_store_explicit(&h->broken, 0, memory_order_release);
 	}
-	/* Release: the new incarnation is complete before anyone who sees
-	 * the new generation or the cleared flag enters it (the worker
-	 * locks order it too; this is for the lock-free checks). */
-	atomic_fetch_add_explicit(&h->gen, 1, memory_order_release);
-	atomic_store_explicit(&h->broken, 0, memory_order_release);
 	for (unsigned i = h->nworkers; i-- > 0;)
 		pthread_mutex_unlock(&h->wlock[i]);
+	pthread_mutex_unlock(&h->rebuild_lock);
+}
+
+/*
+ * The incarnation is broken: wait for the rebuild in progress (on its
+ * lock, not spinning), or run one that failed again when it is due.
+ */
+static void await_rebuild(struct aoki_host *h)
+{
+	uint64_t gen = atomic_load_explicit(&h->gen, memory_order_acquire);
+	int64_t at = atomic_load_explicit(&h->retry_at, memory_order_relaxed);
+	int64_t now = mono_ns();
+
+	if (at && now >= at) {
+		/* One thread retries (relaxed: the rebuild lock orders the
+		 * rest). */
+		if (atomic_compare_exchange_strong_explicit(&h->retry_at, &at, 0,
+							    memory_order_relaxed,
+							    memory_order_relaxed))
+			rebuild(h, gen);
+		return;
+	}
+	if (at) {
+		/* Not due: wait a little, not spinning. */
+		struct timespec ts = { 0, at - now < 1000000 ? at - now : 1000000 };
+
+		nanosleep(&ts, NULL);
+		return;
+	}
+	pthread_mutex_lock(&h->rebuild_lock);
 	pthread_mutex_unlock(&h->rebuild_lock);
 }
 
@@ -94,8 +168,13 @@ int host_drive(struct inproc_port *p, int block)
 		uint64_t gen;
 		long r;
 
-		if (pthread_mutex_trylock(&h->wlock[i]) != 0)
+		if (pthread_mutex_trylock(&h->wlock[i]) != 0) {
+			/* Relaxed: only this thread stores its own address
+			 * there, and reads it back. */
+			if (atomic_load_explicit(&h->wowner[i], memory_order_relaxed) == &drive_self)
+				return -EDEADLK;	/* a handler calling its own server */
 			continue;	/* its holder serves that worker's channels */
+		}
 		/* Acquire: pairs with the release stores of aoki_host_stop
 		 * and rebuild (the locks order them as well). */
 		if (atomic_load_explicit(&h->stopping, memory_order_acquire)) {
@@ -107,10 +186,13 @@ int host_drive(struct inproc_port *p, int block)
 			pthread_mutex_unlock(&h->wlock[i]);
 			if (r < 0)
 				return (int)r;
-			continue;	/* being rebuilt */
+			await_rebuild(h);
+			return done;
 		}
 		gen = atomic_load_explicit(&h->gen, memory_order_relaxed);
+		atomic_store_explicit(&h->wowner[i], &drive_self, memory_order_relaxed);
 		r = host_call(h, turn_in, &a);
+		atomic_store_explicit(&h->wowner[i], NULL, memory_order_relaxed);
 		if (r == -EFAULT) {
 			/* Nobody enters the broken incarnation again: set the
 			 * flag before letting the lock go.  Release pairs with

@@ -64,6 +64,7 @@ static void host_free(struct aoki_host *h)
 			pthread_mutex_destroy(&h->wlock[i]);
 	}
 	free(h->wlock);
+	free(h->wowner);
 	pthread_mutex_destroy(&h->rebuild_lock);
 	free(h->argv);
 	free(h->words);
@@ -111,7 +112,8 @@ static int start_server(struct aoki_host *h)
 		return r;
 	h->nworkers = srv_nworkers(h->srv);
 	h->wlock = calloc(h->nworkers, sizeof(*h->wlock));
-	if (!h->wlock)
+	h->wowner = calloc(h->nworkers, sizeof(*h->wowner));
+	if (!h->wlock || !h->wowner)
 		return -ENOMEM;
 	for (unsigned i = 0; i < h->nworkers; i++)
 		pthread_mutex_init(&h->wlock[i], NULL);

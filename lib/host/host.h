@@ -9,7 +9,7 @@
  *              an incarnation whose code faulted
  *   env.c      AOKI_HOST
  *   inject.c   the fault-injection test aid
- *   services.c the built-in services (blkd)
+ *   services.c the built-in services (blkd, fsd)
  *
  * Layering: host.c -> drive.c -> build.c -> lib/ipc (inproc.h, the
  * passive server) and lib/domain; env.c -> host.c.
@@ -42,8 +42,11 @@ struct aoki_host {
 	struct aoki_server_config cfg;	/* as the service filled it */
 	char dir[64];		/* the private socket's directory */
 
-	/* One lock per worker: whoever holds it runs that worker's turn. */
+	/* One lock per worker: whoever holds it runs that worker's turn;
+	 * wowner[i] names the holding thread (its drive_self address), so
+	 * that a handler calling its own server is told (-EDEADLK). */
 	pthread_mutex_t *wlock;
+	_Atomic(const void *) *wowner;
 	unsigned nworkers;
 	/* Set with release when stopping, or when the incarnation faulted
 	 * and must not be entered until rebuilt (broken); drivers load them
@@ -52,7 +55,13 @@ struct aoki_host {
 	_Atomic int broken;
 	_Atomic uint64_t gen;	/* incarnations rebuilt */
 	pthread_mutex_t rebuild_lock;
-	_Atomic int failed;	/* a rebuild failed: -errno for every turn */
+	/* Rebuilds that failed are tried again with a growing delay
+	 * (retry_at, monotonic ns; fail_since: the first failure of the
+	 * run), for HOST_REBUILD_GIVEUP_NS; then failed holds -errno for
+	 * every turn.  Under rebuild_lock but for the loads of drivers. */
+	_Atomic int64_t retry_at;
+	int64_t fail_since, retry_delay;
+	_Atomic int failed;
 
 	_Atomic uint64_t recoveries, drain_failures;
 	_Atomic int inject_kind;	/* aoki_host_inject_fault */

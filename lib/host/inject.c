@@ -11,7 +11,9 @@
 
 int aoki_host_inject_fault(struct aoki_host *h, int kind, void *target)
 {
-	if (kind < AOKI_HOST_FAULT_NULL || kind > AOKI_HOST_FAULT_ABORT)
+	int base = kind & ~AOKI_HOST_FAULT_LATE;
+
+	if (base < AOKI_HOST_FAULT_NULL || base > AOKI_HOST_FAULT_ABORT)
 		return -EINVAL;
 	atomic_store_explicit(&h->inject_target, target, memory_order_relaxed);
 	/* Release: the target is visible to the handler that takes the
@@ -23,16 +25,25 @@ int aoki_host_inject_fault(struct aoki_host *h, int kind, void *target)
 /* Not a constant to the compiler (it would warn, or drop the store). */
 static volatile char *volatile garbage = (volatile char *)16;
 
-void aoki_host_check_fault(struct aoki_host *h)
+/* Carry out the pending fault if its timing is @late's. */
+static void check_fault(struct aoki_host *h, int late)
 {
 	volatile char *target;
 	int kind;
 
-	if (!h || !atomic_load_explicit(&h->inject_kind, memory_order_relaxed))
+	if (!h)
 		return;
-	kind = atomic_exchange_explicit(&h->inject_kind, 0, memory_order_acquire);
+	kind = atomic_load_explicit(&h->inject_kind, memory_order_relaxed);
+	if (!kind || !(kind & AOKI_HOST_FAULT_LATE) != !late)
+		return;
+	/* Acquire: pairs with the release store of the injection (the
+	 * target).  Only one handler takes a fault; a new injection in
+	 * between makes the exchange fail, and the next check sees it. */
+	if (!atomic_compare_exchange_strong_explicit(&h->inject_kind, &kind, 0,
+						     memory_order_acquire, memory_order_relaxed))
+		return;
 	target = atomic_load_explicit(&h->inject_target, memory_order_relaxed);
-	switch (kind) {
+	switch (kind & ~AOKI_HOST_FAULT_LATE) {
 	case AOKI_HOST_FAULT_NULL:
 		/* A garbage pointer, as a damaged structure would give
 		 * (laundered: the compiler must not see a constant). */
@@ -50,4 +61,14 @@ void aoki_host_check_fault(struct aoki_host *h)
 	default:
 		break;
 	}
+}
+
+void aoki_host_check_fault(struct aoki_host *h)
+{
+	check_fault(h, 0);
+}
+
+void aoki_host_check_fault_late(struct aoki_host *h)
+{
+	check_fault(h, 1);
 }

@@ -4,11 +4,13 @@
 
 #include "host.h"
 
-/* servers/blkd/hosted.c */
+/* servers/blkd/hosted.c, servers/fsd/hosted.c */
 extern const struct aoki_host_service aoki__blkd_service;
+extern const struct aoki_host_service aoki__fsd_service;
 
 static const struct aoki_host_service *const builtin[] = {
 	&aoki__blkd_service,
+	&aoki__fsd_service,
 };
 
 const struct aoki_host_service *host_service_find(const char *name)

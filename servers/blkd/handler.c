@@ -184,6 +184,7 @@ int blkd_handle(struct aoki_req *req, void *arg)
 	size_t len;
 	const void *data = aoki_req_data(req, &len);
 	uint16_t op = aoki_req_opcode(req);
+	int r;
 
 	/* Hosted in an application: a test may ask this handler to fault
 	 * (aoki_host_inject_fault); one relaxed load otherwise. */
@@ -191,16 +192,25 @@ int blkd_handle(struct aoki_req *req, void *arg)
 		aoki_host_check_fault(d->host);
 	switch (op) {
 	case BLK_OP_OPEN:
-		return op_open(d, req, data, len);
+		r = op_open(d, req, data, len);
+		break;
 	case BLK_OP_INFO:
-		return op_info(d, req, data, len);
+		r = op_info(d, req, data, len);
+		break;
 	case BLK_OP_READ:
 	case BLK_OP_WRITE:
 	case BLK_OP_FLUSH:
 	case BLK_OP_DISCARD:
 	case BLK_OP_WRITE_ZEROES:
-		return op_io(d, req, op, data, len);
+		r = op_io(d, req, op, data, len);
+		break;
 	default:
-		return -ENOSYS;
+		r = -ENOSYS;
+		break;
 	}
+	/* A late injected fault: the request carried out (its I/O
+	 * submitted), not answered. */
+	if (d->host)
+		aoki_host_check_fault_late(d->host);
+	return r;
 }

@@ -19,7 +19,7 @@
 
 static errcode_t get_alloc_block(ext2_filsys fs, blk64_t goal, blk64_t *ret)
 {
-	struct fsd *d = fsd_global;
+	struct fsd *d = fs->priv_data;
 	errcode_t e = ext2fs_new_block2(fs, goal, d->avoid, ret);
 
 	if (e == EXT2_ET_BLOCK_ALLOC_FAIL && ext2fs_free_blocks_count(fs->super) > 0) {
@@ -35,7 +35,7 @@ static errcode_t get_alloc_block(ext2_filsys fs, blk64_t goal, blk64_t *ret)
 static errcode_t new_range(ext2_filsys fs, int flags, blk64_t goal, blk64_t len,
 			   blk64_t *pblk, blk64_t *plen)
 {
-	struct fsd *d = fsd_global;
+	struct fsd *d = fs->priv_data;
 	errcode_t e = ext2fs_new_range(fs, flags, goal, len, d->avoid, pblk, plen);
 
 	if (e == EXT2_ET_BLOCK_ALLOC_FAIL && ext2fs_free_blocks_count(fs->super) > 0) {
@@ -53,15 +53,19 @@ static errcode_t new_range(ext2_filsys fs, int flags, blk64_t goal, blk64_t len,
 
 static void alloc_stats(ext2_filsys fs, blk64_t blk, int inuse)
 {
-	if (inuse > 0 && fsd_global->avoid)
-		ext2fs_mark_block_bitmap2(fsd_global->avoid, blk);
+	struct fsd *d = fs->priv_data;
+
+	if (inuse > 0 && d->avoid)
+		ext2fs_mark_block_bitmap2(d->avoid, blk);
 }
 
 static void alloc_stats_range(ext2_filsys fs, blk64_t blk, blk_t num, int inuse)
 {
 	/* 1.47.0 passes the range already consumed (num 0): nothing. */
-	if (inuse > 0 && num && fsd_global->avoid)
-		ext2fs_mark_block_bitmap_range2(fsd_global->avoid, blk, num);
+	struct fsd *d = fs->priv_data;
+
+	if (inuse > 0 && num && d->avoid)
+		ext2fs_mark_block_bitmap_range2(d->avoid, blk, num);
 }
 
 int alloc_reset(struct fsd *d)

@@ -21,16 +21,17 @@ static unsigned bucket_of(const struct cache *c, uint64_t blk)
 	return (unsigned)((blk * 0x9e3779b97f4a7c15ull) >> 40) & (c->nbuckets - 1);
 }
 
-int cache_init(struct cache *c, unsigned bsize, unsigned capacity)
+int cache_init(struct cache *c, struct aoki_host *host, unsigned bsize, unsigned capacity)
 {
 	memset(c, 0, sizeof(*c));
+	c->host = host;
 	c->bsize = bsize;
 	c->capacity = capacity;
 	c->nbuckets = 1;
 	while (c->nbuckets < capacity * 2)
 		c->nbuckets <<= 1;
-	c->hash = calloc(c->nbuckets, sizeof(*c->hash));
-	c->clock = calloc(capacity, sizeof(*c->clock));
+	c->hash = fsd_zalloc_array(host, c->nbuckets, sizeof(*c->hash));
+	c->clock = fsd_zalloc_array(host, capacity, sizeof(*c->clock));
 	if (!c->hash || !c->clock) {
 		cache_destroy(c);
 		return -ENOMEM;
@@ -41,12 +42,12 @@ int cache_init(struct cache *c, unsigned bsize, unsigned capacity)
 void cache_destroy(struct cache *c)
 {
 	for (unsigned i = 0; c->clock && i < c->nclock; i++) {
-		free(c->clock[i]->shadow);
-		free(c->clock[i]->data);
-		free(c->clock[i]);
+		fsd_free(c->host, c->clock[i]->shadow);
+		fsd_free(c->host, c->clock[i]->data);
+		fsd_free(c->host, c->clock[i]);
 	}
-	free(c->clock);
-	free(c->hash);
+	fsd_free(c->host, c->clock);
+	fsd_free(c->host, c->hash);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -119,16 +120,18 @@ struct cache_block *cache_insert(struct cache *c, uint64_t blk)
 	if (!b) {
 		if (c->nclock == c->capacity) {
 			/* Everything is pinned by transactions: grow. */
-			struct cache_block **n = realloc(c->clock, 2 * c->capacity * sizeof(*n));
+			struct cache_block **n = fsd_realloc(c->host, c->clock,
+							     c->capacity * sizeof(*n),
+							     2 * c->capacity * sizeof(*n));
 
 			if (!n)
 				return NULL;
 			c->clock = n;
 			c->capacity *= 2;
 		}
-		b = calloc(1, sizeof(*b));
-		if (!b || !(b->data = aligned_alloc(c->bsize < 4096 ? c->bsize : 4096, c->bsize))) {
-			free(b);
+		b = fsd_zalloc(c->host, sizeof(*b));
+		if (!b || !(b->data = fsd_alloc_block(c->host, c->bsize))) {
+			fsd_free(c->host, b);
 			return NULL;
 		}
 		c->clock[c->nclock++] = b;
@@ -150,7 +153,7 @@ int cache_mark_dirty(struct cache *c, struct cache_block *b, int64_t now)
 	if (b->state == CB_COMMITTED) {
 		/* The checkpoint must still write the committed image: the
 		 * log's tail moves past its transaction then. */
-		b->shadow = malloc(c->bsize);
+		b->shadow = fsd_alloc(c->host, c->bsize);
 		if (!b->shadow)
 			return -ENOMEM;
 		memcpy(b->shadow, b->data, c->bsize);
@@ -168,7 +171,7 @@ int cache_mark_dirty(struct cache *c, struct cache_block *b, int64_t now)
 static void drop_shadow(struct cache *c, struct cache_block *b)
 {
 	if (b->shadow) {
-		free(b->shadow);
+		fsd_free(c->host, b->shadow);
 		b->shadow = NULL;
 		c->nshadow--;
 	}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * config.c - aoki-fsd's configuration file, INI style:
+ * config.c - aoki-fsd's configuration file, INI style (options.h):
  *
  *	# comment
  *	[fsd]
@@ -22,7 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fsd_main.h"
+#include "mem.h"
+#include "options.h"
 #include "ini.h"
 
 int fsd_config_set(struct fsd_options *o, const char *key, const char *val, char *err,
@@ -40,8 +41,8 @@ int fsd_config_set(struct fsd_options *o, const char *key, const char *val, char
 			snprintf(err, cap, "%s: empty value", key);
 			return -EINVAL;
 		}
-		free(*slot);
-		*slot = strdup(val);
+		fsd_free(o->host, *slot);
+		*slot = fsd_strdup(o->host, val);
 		return *slot ? 0 : -ENOMEM;
 	}
 	if (!strcmp(key, "read-only")) {

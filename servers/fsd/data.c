@@ -198,7 +198,7 @@ static int misaligned(struct fsd *d, uint64_t grant_offset, uint64_t off)
 static int bounce_blocks(struct fsd *d, int write, uint64_t pblk, uint64_t n, uint8_t *client)
 {
 	uint64_t chunk = FSD_BOUNCE_BYTES / d->bsize;
-	uint8_t *tmp = malloc(FSD_BOUNCE_BYTES);
+	uint8_t *tmp = fsd_alloc(d->host, FSD_BOUNCE_BYTES);
 	int r = 0;
 
 	if (!tmp)
@@ -217,14 +217,14 @@ static int bounce_blocks(struct fsd *d, int write, uint64_t pblk, uint64_t n, ui
 		}
 		d->st.bytes_copied += bytes;
 	}
-	free(tmp);
+	fsd_free(d->host, tmp);
 	return r;
 }
 
 /* Bytes [a, b) of the file lie in device block @pblk (partial block). */
 static int read_edge(struct fsd *d, struct read_ctx *x, uint64_t pblk, uint64_t a, uint64_t b)
 {
-	uint8_t *blk = malloc(d->bsize);
+	uint8_t *blk = fsd_alloc(d->host, d->bsize);
 	int r;
 
 	if (!blk)
@@ -234,7 +234,7 @@ static int read_edge(struct fsd *d, struct read_ctx *x, uint64_t pblk, uint64_t 
 		memcpy(x->client + (a - x->off), blk + a % d->bsize, b - a);
 		d->st.bytes_copied += b - a;
 	}
-	free(blk);
+	fsd_free(d->host, blk);
 	return r;
 }
 
@@ -514,7 +514,7 @@ struct write_ctx {
 static int write_edge(struct fsd *d, uint64_t pblk, int fresh, uint64_t a, uint64_t b,
 		      const uint8_t *src)
 {
-	uint8_t *blk = malloc(d->bsize);
+	uint8_t *blk = fsd_alloc(d->host, d->bsize);
 	int r = 0;
 
 	if (!blk)
@@ -530,7 +530,7 @@ static int write_edge(struct fsd *d, uint64_t pblk, int fresh, uint64_t a, uint6
 		r = blkio_write(d, pblk, 1, blk, 0);
 		d->st.bytes_copied += b - a;
 	}
-	free(blk);
+	fsd_free(d->host, blk);
 	return r;
 }
 

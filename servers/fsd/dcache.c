@@ -9,7 +9,8 @@
  * dcache_del); a directory freed drops its table.  Only this thread
  * changes directories, so the table cannot go stale behind its back.
  * Total size is bounded: past DCACHE_MAX_ENTRIES every table is dropped
- * and rebuilt on demand.
+ * and rebuilt on demand.  The tables are the instance's (struct fsd's
+ * dcache), in its memory (mem.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,7 +20,6 @@
 #include "fsd.h"
 #include "hash.h"
 
-#define DCACHE_DIRS 1024		/* buckets of directories */
 #define DCACHE_MAX_ENTRIES (1u << 20)
 
 struct dentry {
@@ -38,32 +38,29 @@ struct dtable {
 	struct dentry **b;
 };
 
-static struct dtable *dirs[DCACHE_DIRS];
-static unsigned total;
-
 static uint32_t name_hash(const char *s, size_t n)
 {
 	return util_fnv1a32(s, n);
 }
 
-static void table_free(struct dtable *t)
+static void table_free(struct fsd *d, struct dtable *t)
 {
-	for (uint32_t i = 0; i <= t->mask; i++) {
+	for (uint32_t i = 0; t->b && i <= t->mask; i++) {
 		while (t->b[i]) {
 			struct dentry *e = t->b[i];
 
 			t->b[i] = e->next;
-			free(e);
+			fsd_free(d->host, e);
 		}
 	}
-	total -= t->n;
-	free(t->b);
-	free(t);
+	d->dcache.total -= t->n;
+	fsd_free(d->host, t->b);
+	fsd_free(d->host, t);
 }
 
-void dcache_drop(ext2_ino_t dir)
+void dcache_drop(struct fsd *d, ext2_ino_t dir)
 {
-	struct dtable **pp = &dirs[dir % DCACHE_DIRS];
+	struct dtable **pp = &d->dcache.dirs[dir % FSD_DCACHE_DIRS];
 
 	while (*pp && (*pp)->dir != dir)
 		pp = &(*pp)->next;
@@ -71,35 +68,35 @@ void dcache_drop(ext2_ino_t dir)
 		struct dtable *t = *pp;
 
 		*pp = t->next;
-		table_free(t);
+		table_free(d, t);
 	}
 }
 
-void dcache_clear(void)
+void dcache_clear(struct fsd *d)
 {
-	for (unsigned i = 0; i < DCACHE_DIRS; i++) {
-		while (dirs[i]) {
-			struct dtable *t = dirs[i];
+	for (unsigned i = 0; i < FSD_DCACHE_DIRS; i++) {
+		while (d->dcache.dirs[i]) {
+			struct dtable *t = d->dcache.dirs[i];
 
-			dirs[i] = t->next;
-			table_free(t);
+			d->dcache.dirs[i] = t->next;
+			table_free(d, t);
 		}
 	}
 }
 
-static struct dtable *find_table(ext2_ino_t dir)
+static struct dtable *find_table(struct fsd *d, ext2_ino_t dir)
 {
-	struct dtable *t = dirs[dir % DCACHE_DIRS];
+	struct dtable *t = d->dcache.dirs[dir % FSD_DCACHE_DIRS];
 
 	while (t && t->dir != dir)
 		t = t->next;
 	return t;
 }
 
-static int grow(struct dtable *t)
+static int grow(struct fsd *d, struct dtable *t)
 {
 	uint32_t nb = 2 * (t->mask + 1);
-	struct dentry **b = calloc(nb, sizeof(*b));
+	struct dentry **b = fsd_zalloc_array(d->host, nb, sizeof(*b));
 
 	if (!b)
 		return -ENOMEM;
@@ -112,14 +109,15 @@ static int grow(struct dtable *t)
 			b[e->hash & (nb - 1)] = e;
 		}
 	}
-	free(t->b);
+	fsd_free(d->host, t->b);
 	t->b = b;
 	t->mask = nb - 1;
 	return 0;
 }
 
 /* Set @name -> @ino in @t (replacing an entry of that name). */
-static int table_set(struct dtable *t, const char *name, size_t len, ext2_ino_t ino)
+static int table_set(struct fsd *d, struct dtable *t, const char *name, size_t len,
+		     ext2_ino_t ino)
 {
 	uint32_t h = name_hash(name, len);
 	struct dentry *e;
@@ -129,9 +127,9 @@ static int table_set(struct dtable *t, const char *name, size_t len, ext2_ino_t 
 			e->ino = ino;
 			return 0;
 		}
-	if (t->n + 1 > 2 * (t->mask + 1) && grow(t) < 0)
+	if (t->n + 1 > 2 * (t->mask + 1) && grow(d, t) < 0)
 		return -ENOMEM;
-	e = malloc(sizeof(*e) + len);
+	e = fsd_alloc(d->host, sizeof(*e) + len);
 	if (!e)
 		return -ENOMEM;
 	e->hash = h;
@@ -141,14 +139,22 @@ static int table_set(struct dtable *t, const char *name, size_t len, ext2_ino_t 
 	e->next = t->b[h & t->mask];
 	t->b[h & t->mask] = e;
 	t->n++;
-	total++;
+	d->dcache.total++;
 	return 0;
 }
+
+struct filling {
+	struct fsd *d;
+	struct dtable *t;
+};
 
 static int fill(ext2_ino_t dir, int entry, struct ext2_dir_entry *de, int offset, int blocksize,
 		char *buf, void *priv)
 {
-	if (de->inode && table_set(priv, de->name, ext2fs_dirent_name_len(de), de->inode) < 0)
+	struct filling *f = priv;
+
+	if (de->inode &&
+	    table_set(f->d, f->t, de->name, ext2fs_dirent_name_len(de), de->inode) < 0)
 		return DIRENT_ABORT;
 	return 0;
 }
@@ -156,29 +162,31 @@ static int fill(ext2_ino_t dir, int entry, struct ext2_dir_entry *de, int offset
 /* The table of @dir, read from the directory if it has none. */
 static int table_of(struct fsd *d, ext2_ino_t dir, struct dtable **out)
 {
-	struct dtable *t = find_table(dir);
+	struct dtable *t = find_table(d, dir);
+	struct filling f = { d, NULL };
 	errcode_t e;
 
 	if (t) {
 		*out = t;
 		return 0;
 	}
-	if (total > DCACHE_MAX_ENTRIES)
-		dcache_clear();
-	t = calloc(1, sizeof(*t));
-	if (!t || !(t->b = calloc(64, sizeof(*t->b)))) {
-		free(t);
+	if (d->dcache.total > DCACHE_MAX_ENTRIES)
+		dcache_clear(d);
+	t = fsd_zalloc(d->host, sizeof(*t));
+	if (!t || !(t->b = fsd_zalloc_array(d->host, 64, sizeof(*t->b)))) {
+		fsd_free(d->host, t);
 		return -ENOMEM;
 	}
 	t->dir = dir;
 	t->mask = 63;
-	e = ext2fs_dir_iterate2(d->fs, dir, 0, NULL, fill, t);
+	f.t = t;
+	e = ext2fs_dir_iterate2(d->fs, dir, 0, NULL, fill, &f);
 	if (e) {
-		table_free(t);
+		table_free(d, t);
 		return fsd_errno(e);
 	}
-	t->next = dirs[dir % DCACHE_DIRS];
-	dirs[dir % DCACHE_DIRS] = t;
+	t->next = d->dcache.dirs[dir % FSD_DCACHE_DIRS];
+	d->dcache.dirs[dir % FSD_DCACHE_DIRS] = t;
 	*out = t;
 	return 0;
 }
@@ -200,19 +208,19 @@ int dcache_lookup(struct fsd *d, ext2_ino_t dir, const char *name, ext2_ino_t *i
 	return -ENOENT;
 }
 
-void dcache_add(ext2_ino_t dir, const char *name, ext2_ino_t ino)
+void dcache_add(struct fsd *d, ext2_ino_t dir, const char *name, ext2_ino_t ino)
 {
-	struct dtable *t = find_table(dir);
+	struct dtable *t = find_table(d, dir);
 
 	/* No table yet: the next lookup reads the directory, entry
 	 * included.  Out of memory: drop the table rather than lie. */
-	if (t && table_set(t, name, strlen(name), ino) < 0)
-		dcache_drop(dir);
+	if (t && table_set(d, t, name, strlen(name), ino) < 0)
+		dcache_drop(d, dir);
 }
 
-void dcache_del(ext2_ino_t dir, const char *name)
+void dcache_del(struct fsd *d, ext2_ino_t dir, const char *name)
 {
-	struct dtable *t = find_table(dir);
+	struct dtable *t = find_table(d, dir);
 	size_t len = strlen(name);
 	uint32_t h = name_hash(name, len);
 
@@ -223,9 +231,9 @@ void dcache_del(ext2_ino_t dir, const char *name)
 
 		if (e->hash == h && e->len == len && !memcmp(e->name, name, len)) {
 			*pp = e->next;
-			free(e);
+			fsd_free(d->host, e);
 			t->n--;
-			total--;
+			d->dcache.total--;
 			return;
 		}
 	}

@@ -6,26 +6,40 @@
  * file data never passes through it: the worker maps file blocks to
  * device blocks and hands the client's own buffer to aoki-blkd.
  *
+ * The same code runs as the daemon (main.c) or hosted in an application
+ * (hosted.c, aoki/host.h), in a compartment of its own.  Everything an
+ * instance holds hangs off its struct fsd (nothing per instance is
+ * static: two fsds may be hosted in one process), and its memory comes
+ * from its context (mem.h: libc, or the compartment's heap).
+ *
+ *   mem.c      fsd's own memory: libc or the compartment's heap (mem.h)
+ *   crc32c.c   crc32c for the journal and the staging ring
  *   journal.c  jbd2 writer and replayer (knows nothing of libext2fs)
  *   cache.c    the block cache and overlay: clean, dirty (the open
  *              transaction) and committed-not-checkpointed blocks
  *   iomgr.c    the libext2fs io_manager over the cache and aoki-blkd
  *   txn.c      transactions: commit (ordered data first), checkpoint
+ *   stage.c    the staging ring: what a crash of fsd alone must not lose
  *   alloc.c    block allocation that never reuses a block freed since the
  *              last checkpoint
  *   mount.c    opening the image: features, recovery, journal start,
- *              clean shutdown
+ *              clean shutdown; releasing it without a write (a fault)
  *   blkio.c    the two aoki-blkd connections: metadata (synchronous) and
  *              data (asynchronous, with client grants imported)
  *   perm.c     POSIX permission checks against the peer's credentials
  *   namei.c    path resolution, handles, inode helpers
+ *   dcache.c   directory entries in memory
  *   data.c     READ / WRITE / APPEND: mapping, the copy-free path, edges
  *   truncate.c size changes, punch, fallocate, freeing inodes
  *   ops_*.c    the metadata operations
  *   replies.c  the reply record of operations that must not run twice
  *   handler.c  request decoding and dispatch
- *   config.c   options and the configuration file
- *   main.c     aoki-fsd(8)
+ *   stats.c    the stats request's figures
+ *   config.c   the configuration file (options.h)
+ *   options.c  the options, shared by the daemon and the hosted server
+ *              (options.h)
+ *   hosted.c   the hosted service aoki__fsd_service (aoki/host.h)
+ *   main.c     aoki-fsd(8), the daemon (not in libaoki)
  */
 #ifndef AOKI_FSD_H
 #define AOKI_FSD_H
@@ -38,6 +52,7 @@
 #include "aoki/ipc.h"
 #include "proto.h"	/* lib/fs: the wire protocol, one home (mk/fsd.mk) */
 #include "journal.h"
+#include "mem.h"
 
 #define FSD_COMMIT_NS 50000000	/* a transaction stays open at most 50 ms:
 				 * a commit stalls the metadata thread ~2 ms,
@@ -73,6 +88,7 @@ struct cache_block {
 };
 
 struct cache {
+	struct aoki_host *host;	/* its memory (mem.h) */
 	unsigned bsize;
 	unsigned nbuckets;
 	struct cache_block **hash;
@@ -115,7 +131,17 @@ struct fsd_stats {
 	uint64_t commits, journal_blocks, checkpoints, dedup_hits, replayed;
 };
 
+/* dcache.c's tables (struct dtable is its own). */
+#define FSD_DCACHE_DIRS 1024	/* buckets of directories */
+struct dtable;
+struct dcache {
+	struct dtable *dirs[FSD_DCACHE_DIRS];
+	unsigned total;		/* entries in every table */
+};
+
 struct fsd {
+	struct aoki_host *host;	/* hosted in an application (hosted.c);
+				 * NULL: the daemon.  Its memory: mem.h */
 	struct fsd_config cfg;
 	ext2_filsys fs;
 	struct aoki_blk *meta;	/* synchronous: metadata, journal, edges */
@@ -130,6 +156,11 @@ struct fsd {
 	int io_error;		/* a metadata write failed: read-only now */
 	ext2fs_block_bitmap avoid;	/* in use, or freed since checkpoint */
 	ext2_ino_t replies_ino;	/* the reply record file */
+	uint64_t *replies_map;	/* device block of each of its blocks */
+	unsigned replies_blocks;	/* 0: no record (not yet open) */
+	struct dcache dcache;
+	/* Names of the op being served (handler.c; one at a time). */
+	char name_buf[FS_PATH_MAX], name2_buf[FS_PATH_MAX];
 	struct fsd_pending pend[FSD_MAX_INFLIGHT];
 	struct fsd_pending *pend_free;
 	unsigned inflight;	/* blk data requests in flight */
@@ -143,7 +174,7 @@ struct fsd {
 	unsigned staged_applied;	/* records applied at start */
 	int test_crash;		/* AOKI_FSD_TEST_CRASH set: see handler.c */
 	unsigned txn_limit;	/* most blocks in a transaction (txn.c) */
-	int test_crash_due;
+	int rerun_point;	/* handler.c: this request recorded its reply */
 	uint32_t stage_last;	/* mount: the last tid the journal held */
 	int stage_uuid_ok;	/* mount: a replay ran; the ring may apply */
 	int stage_apply;	/* mount: the ring is valid: apply it */
@@ -152,10 +183,8 @@ struct fsd {
 #define FSD_BOUNCE_BLOCKS 64	/* blocks written home in one request */
 #define FSD_BOUNCE_BYTES (1u << 20)	/* fsd's own I/O buffer */
 
-extern struct fsd *fsd_global;	/* the io_manager reaches its fsd here */
-
-/* cache.c */
-int cache_init(struct cache *c, unsigned bsize, unsigned capacity);
+/* cache.c: @host is where its memory comes from (mem.h). */
+int cache_init(struct cache *c, struct aoki_host *host, unsigned bsize, unsigned capacity);
 void cache_destroy(struct cache *c);
 struct cache_block *cache_find(struct cache *c, uint64_t blk);
 /* Insert a block (clean); may evict a clean block.  NULL on -ENOMEM. */
@@ -170,8 +199,12 @@ void cache_dirty_to_committed(struct cache *c);
 /* Every committed block is home: make them clean. */
 void cache_committed_to_clean(struct cache *c);
 
-/* iomgr.c */
+/* iomgr.c: open it with ext2fs_open2(fsd_io_name(), ...); its channel
+ * reaches @d through the name (no global: two fsds may share a process).
+ * fsd_io_name writes the name into @buf (FSD_IO_NAME_MAX bytes). */
 extern io_manager fsd_io_manager;
+#define FSD_IO_NAME_MAX 40
+void fsd_io_name(struct fsd *d, char buf[FSD_IO_NAME_MAX]);
 
 /* blkio.c */
 int blkio_open(struct fsd *d);
@@ -209,6 +242,10 @@ int txn_flush_fs(struct fsd *d);
 
 /* stage.c: what a crash of the fsd process alone must not lose. */
 int stage_open(struct fsd *d, const char *path);
+/* Unmap the ring (none: nothing), writing nothing to it: what it holds
+ * stays for the next start.  With @own, free the request's notes (fsd's
+ * memory) too; without, only forget them (fsd_release). */
+void stage_close(struct fsd *d, int own);
 /* Does the ring hold what the crashed process staged after transaction
  * @last_tid (the journal's last), in this boot, for this file system?
  * (Its base, the transaction it belongs to, is after @last_tid.) */
@@ -228,9 +265,22 @@ int alloc_init(struct fsd *d);
 void alloc_fini(struct fsd *d);
 int alloc_reset(struct fsd *d);		/* after a checkpoint */
 
-/* mount.c */
+/* mount.c: fsd_mount opens the image (blkio_open first): 0, or -errno with
+ * everything it took released: -EINVAL / -EOPNOTSUPP (an image fsd
+ * cannot serve: the daemon's exit 2), -EUCLEAN (damaged), -ENOMEM, or an
+ * I/O error.  fsd_unmount closes it cleanly (commit, checkpoint, journal
+ * empty, needs_recovery cleared) and frees what the mount took: 0, or
+ * -errno when the image was not left clean (the next mount replays). */
 int fsd_mount(struct fsd *d);
 int fsd_unmount(struct fsd *d);
+/* fsd_release - free what the mount took, writing nothing to the image,
+ * the journal or the staging ring (a failed mount; a fault).  With
+ * @own 0 only what lies outside fsd's own memory (mem.h) is freed:
+ * libext2fs's objects and the ring's mapping, walking none of fsd's own
+ * structures, which may be damaged after a fault (hosted.c: the
+ * compartment's heap goes as a whole).  Safe on a struct fsd never
+ * mounted (zeroed) and twice. */
+void fsd_release(struct fsd *d, int own);
 
 /* Owner fields of an inode (32-bit ids split in two halves). */
 #define inode_uid_set(in, v)                                                   \
@@ -306,10 +356,10 @@ int fsd_readlink(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *in, cha
  * whole directory).  Every change of an entry by fsd goes through
  * dcache_add / dcache_del; a freed directory is dropped. */
 int dcache_lookup(struct fsd *d, ext2_ino_t dir, const char *name, ext2_ino_t *ino);
-void dcache_add(ext2_ino_t dir, const char *name, ext2_ino_t ino);
-void dcache_del(ext2_ino_t dir, const char *name);
-void dcache_drop(ext2_ino_t dir);
-void dcache_clear(void);
+void dcache_add(struct fsd *d, ext2_ino_t dir, const char *name, ext2_ino_t ino);
+void dcache_del(struct fsd *d, ext2_ino_t dir, const char *name);
+void dcache_drop(struct fsd *d, ext2_ino_t dir);
+void dcache_clear(struct fsd *d);
 
 /* data.c */
 int data_read(struct fsd *d, struct aoki_req *req, const struct fsd_cred *c,
@@ -340,6 +390,8 @@ int file_alloc_range(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *in,
 
 /* replies.c */
 int replies_open(struct fsd *d);
+/* Free the record's block map (mount.c, at unmount). */
+void replies_close(struct fsd *d);
 /* A recorded reply for (client, seq): 1 and the reply, 0 none. */
 int replies_find(struct fsd *d, struct aoki_req *req, int32_t *status, void *rep,
 		 size_t *len);

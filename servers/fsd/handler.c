@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "aoki/host.h"
 #include "fsd.h"
 
 enum { ONCE = 1, WRITES = 2 };
@@ -45,11 +46,10 @@ static const struct meta_op {
 	[FS_OP_ACCESS - FS_OP_STATFS] = { op_access, 0 },
 };
 
-/* Names of the op being served (one worker: one op at a time). */
-static char name_buf[FS_PATH_MAX], name2_buf[FS_PATH_MAX];
-
 static int decode_meta(struct fsd_op *o, const void *data, size_t len)
 {
+	/* The names of the op being served (one worker: one at a time). */
+	char *name_buf = o->d->name_buf, *name2_buf = o->d->name2_buf;
 	struct fs_meta_req m;
 	struct aoki_grant_ref ref;
 	uint8_t *area;
@@ -176,7 +176,7 @@ static int handle_meta(struct fsd *d, struct aoki_req *req, uint16_t op, const v
 	if ((flags & ONCE) && status >= 0 &&
 	    replies_record(d, req, status, o.has_hrep ? &o.hrep : NULL,
 			   o.has_hrep ? sizeof(o.hrep) : 0) == 0)
-		d->test_crash_due = d->test_crash;
+		d->rerun_point = 1;
 	if (status < 0)
 		return status;
 	aoki_req_reply(req, status, o.has_hrep ? &o.hrep : NULL, o.has_hrep ? sizeof(o.hrep) : 0);
@@ -218,9 +218,12 @@ int fsd_handle(struct aoki_req *req, void *arg)
 	uint16_t op = aoki_req_opcode(req);
 	size_t len;
 	const void *data = aoki_req_data(req, &len);
-
 	int r = -EOPNOTSUPP;
 
+	/* Hosted in an application: a test may ask this handler to fault
+	 * (aoki_host_inject_fault); one relaxed load otherwise. */
+	if (d->host)
+		aoki_host_check_fault(d->host);
 	d->st.ops++;
 	if (op >= FS_OP_STATFS && op <= FS_OP_META_LAST)
 		r = handle_meta(d, req, op, data, len);
@@ -229,11 +232,19 @@ int fsd_handle(struct aoki_req *req, void *arg)
 	/* Before the reply goes out (writes stage themselves before their
 	 * completion can be published). */
 	stage_request(d);
-	if (d->test_crash_due) {
-		/* Fault injection (tests only, AOKI_FSD_TEST_CRASH): die as
-		 * a SIGKILL would, the op done and staged but not answered;
-		 * the restarted fsd must answer its rerun from the record. */
-		raise(SIGKILL);
+	if (d->rerun_point) {
+		/* An op that must not run twice, done, recorded and staged,
+		 * not answered: where fault injection tests its rerun, which
+		 * the next fsd must answer from the record.  Hosted: a late
+		 * injected fault (aoki_host_inject_fault), taken here only,
+		 * so that the requests before the op (a client's LOOKUP) do
+		 * not use it up.  The daemon (tests only, AOKI_FSD_TEST_CRASH):
+		 * die as a SIGKILL would. */
+		d->rerun_point = 0;
+		if (d->host)
+			aoki_host_check_fault_late(d->host);
+		if (d->test_crash)
+			raise(SIGKILL);
 	}
 	return r;
 }

@@ -12,14 +12,40 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fsd.h"
 
 #define FSD_IO_MAGIC EXT2_ET_MAGIC_UNIX_IO_CHANNEL
+#define FSD_IO_PREFIX "aoki-fsd:"
 
-struct fsd *fsd_global;
+/* The name carries the struct fsd's address: libext2fs passes nothing
+ * else from ext2fs_open2 to the manager's open. */
+void fsd_io_name(struct fsd *d, char buf[FSD_IO_NAME_MAX])
+{
+	snprintf(buf, FSD_IO_NAME_MAX, FSD_IO_PREFIX "%" PRIxPTR, (uintptr_t)d);
+}
+
+/* The struct fsd a name of fsd_io_name() names; NULL if not one. */
+static struct fsd *fsd_of_name(const char *name)
+{
+	size_t n = sizeof(FSD_IO_PREFIX) - 1;
+	uintptr_t v = 0;
+
+	if (!name || strncmp(name, FSD_IO_PREFIX, n) || !name[n])
+		return NULL;
+	for (const char *p = name + n; *p; p++) {
+		int x = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+
+		if (x < 0 || v > UINTPTR_MAX >> 4)
+			return NULL;
+		v = v << 4 | (uintptr_t)x;
+	}
+	return (struct fsd *)v;
+}
 
 /* The cached block @blk, read from the device if needed. */
 static int get_block(struct fsd *d, uint64_t blk, struct cache_block **out)
@@ -156,29 +182,33 @@ static errcode_t fsd_write_blk(io_channel ch, unsigned long block, int count, co
 
 static errcode_t fsd_open(const char *name, int flags, io_channel *out)
 {
+	struct fsd *d = fsd_of_name(name);
 	io_channel ch;
 
-	if (!fsd_global)
+	if (!d)
 		return EXT2_ET_BAD_DEVICE_NAME;
-	ch = calloc(1, sizeof(*ch));
+	ch = fsd_zalloc(d->host, sizeof(*ch));
 	if (!ch)
 		return EXT2_ET_NO_MEMORY;
 	ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
 	ch->manager = fsd_io_manager;
-	ch->name = strdup(name ? name : "aoki-blkd");
+	ch->name = fsd_strdup(d->host, name);
 	ch->block_size = 1024;
 	ch->refcount = 1;
-	ch->private_data = fsd_global;
+	ch->private_data = d;
 	*out = ch;
 	return 0;
 }
 
+/* Frees the channel; writes nothing (fsd_release relies on it). */
 static errcode_t fsd_close(io_channel ch)
 {
+	struct fsd *d = ch->private_data;
+
 	if (--ch->refcount > 0)
 		return 0;
-	free(ch->name);
-	free(ch);
+	fsd_free(d->host, ch->name);
+	fsd_free(d->host, ch);
 	return 0;
 }
 

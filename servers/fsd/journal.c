@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "journal.h"
+#include "mem.h"
 
 #define JBD2_MAGIC 0xC03B3998u
 
@@ -228,14 +229,14 @@ int journal_open(struct journal **out, const struct journal_dev *dev, const uint
 	*out = NULL;
 	if (nblocks < 2 || block_size < SB_SIZE || (block_size & (block_size - 1)))
 		return -EUCLEAN;
-	j = calloc(1, sizeof(*j));
+	j = fsd_zalloc(dev->host, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
 	j->dev = *dev;
 	j->bs = block_size;
-	j->map = malloc((size_t)nblocks * sizeof(*map));
-	j->sb = malloc(block_size);
-	j->blk = malloc(block_size);
+	j->map = fsd_alloc(dev->host, (size_t)nblocks * sizeof(*map));
+	j->sb = fsd_alloc(dev->host, block_size);
+	j->blk = fsd_alloc(dev->host, block_size);
 	if (!j->map || !j->sb || !j->blk) {
 		r = -ENOMEM;
 		goto fail;
@@ -278,10 +279,10 @@ int journal_open(struct journal **out, const struct journal_dev *dev, const uint
 	*out = j;
 	return 0;
 fail:
-	free(j->map);
-	free(j->sb);
-	free(j->blk);
-	free(j);
+	fsd_free(dev->host, j->map);
+	fsd_free(dev->host, j->sb);
+	fsd_free(dev->host, j->blk);
+	fsd_free(dev->host, j);
 	return r;
 }
 
@@ -292,7 +293,7 @@ static int buf_reserve(struct journal *j, size_t n)
 
 	if (n <= j->bufcap)
 		return 0;
-	p = realloc(j->buf, n * j->bs);
+	p = fsd_realloc(j->dev.host, j->buf, j->bufcap * j->bs, n * j->bs);
 	if (!p)
 		return -ENOMEM;
 	j->buf = p;
@@ -325,13 +326,14 @@ struct rec {
 struct table {
 	struct rec *v;
 	size_t cap, n;		/* cap: a power of two */
+	struct aoki_host *host;	/* the journal's memory (mem.h) */
 };
 
 static struct rec *table_get(struct table *t, uint64_t home)
 {
 	if (2 * (t->n + 1) > t->cap) {
 		size_t cap = t->cap ? 2 * t->cap : 64;
-		struct rec *v = calloc(cap, sizeof(*v)), *old = t->v;
+		struct rec *v = fsd_zalloc_array(t->host, cap, sizeof(*v)), *old = t->v;
 
 		if (!v)
 			return NULL;
@@ -345,7 +347,7 @@ static struct rec *table_get(struct table *t, uint64_t home)
 				v[h] = old[i];
 			}
 		t->cap = cap;
-		free(old);
+		fsd_free(t->host, old);
 	}
 	/* Probing ends: the table is never more than half full. */
 	for (size_t h = (home * 0x9E3779B97F4A7C15ull) & (t->cap - 1);; h = (h + 1) & (t->cap - 1)) {
@@ -362,13 +364,14 @@ static struct rec *table_get(struct table *t, uint64_t home)
 struct pending {
 	struct rec *v;
 	size_t n, cap;
+	struct aoki_host *host;	/* the journal's memory (mem.h) */
 };
 
 static int pending_add(struct pending *p, uint64_t home, uint32_t pos, uint8_t flags)
 {
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? 2 * p->cap : 256;
-		struct rec *v = realloc(p->v, cap * sizeof(*v));
+		struct rec *v = fsd_realloc(p->host, p->v, p->cap * sizeof(*v), cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
@@ -475,8 +478,8 @@ static int scan_revoke(struct journal *j, struct pending *p, int *bad)
 static int recover(struct journal *j, uint64_t fs_blocks, unsigned *replayed, int replay,
 		   uint32_t *scan_end)
 {
-	struct table t = { 0 };
-	struct pending p = { 0 };
+	struct table t = { .host = j->dev.host };
+	struct pending p = { .host = j->dev.host };
 	uint32_t pos = get32(j->sb + SB_START), tid = get32(j->sb + SB_SEQUENCE);
 	uint32_t scanned = 0;
 	unsigned ntx = 0;
@@ -557,8 +560,8 @@ static int recover(struct journal *j, uint64_t fs_blocks, unsigned *replayed, in
 	if (replayed)
 		*replayed = ntx;
 out:
-	free(t.v);
-	free(p.v);
+	fsd_free(j->dev.host, t.v);
+	fsd_free(j->dev.host, p.v);
 	return r;
 }
 
@@ -790,11 +793,11 @@ int journal_close(struct journal *j, int clean)
 		else
 			r = sb_write(j, 0, j->next_tid);
 	}
-	free(j->map);
-	free(j->sb);
-	free(j->blk);
-	free(j->buf);
-	free(j);
+	fsd_free(j->dev.host, j->map);
+	fsd_free(j->dev.host, j->sb);
+	fsd_free(j->dev.host, j->blk);
+	fsd_free(j->dev.host, j->buf);
+	fsd_free(j->dev.host, j);
 	return r;
 }
 

@@ -26,13 +26,17 @@
 
 #include <stdint.h>
 
+struct aoki_host;
+
 /* Block I/O of the journal, in file-system blocks.  Each returns 0 or
- * -errno.  write with @fua: durable when it returns. */
+ * -errno.  write with @fua: durable when it returns.  @host: where the
+ * journal's memory comes from (mem.h: NULL, libc). */
 struct journal_dev {
 	int (*read)(void *ctx, uint64_t block, unsigned count, void *buf);
 	int (*write)(void *ctx, uint64_t block, unsigned count, const void *buf, int fua);
 	int (*flush)(void *ctx);
 	void *ctx;
+	struct aoki_host *host;
 };
 
 /* One metadata block of a transaction: its home location and content

@@ -37,7 +37,7 @@ static int jflush(void *ctx)
 /* The block size, from the raw superblock; -EUCLEAN if not ext2/3/4. */
 static int probe(struct fsd *d)
 {
-	uint8_t *sb = malloc(4096);
+	uint8_t *sb = fsd_alloc(d->host, 4096);
 	uint32_t log;
 	int r;
 
@@ -45,7 +45,7 @@ static int probe(struct fsd *d)
 		return -ENOMEM;
 	d->bsize = 4096 > d->info.block_size ? 4096 : d->info.block_size;
 	if (d->info.size < 8192) {
-		free(sb);
+		fsd_free(d->host, sb);
 		return -EUCLEAN;
 	}
 	r = blkio_read(d, 0, 1, sb);
@@ -57,7 +57,7 @@ static int probe(struct fsd *d)
 		else
 			d->bsize = 1024u << log;
 	}
-	free(sb);
+	fsd_free(d->host, sb);
 	if (r == 0 && (d->bsize % d->info.block_size || d->bsize < d->info.mem_align)) {
 		fprintf(stderr, "aoki-fsd: file-system blocks of %u bytes cannot be read "
 			"directly from a volume with %u-byte blocks; make the file system "
@@ -73,14 +73,18 @@ static int probe(struct fsd *d)
 static int open_fs(struct fsd *d, int bitmaps)
 {
 	int flags = EXT2_FLAG_64BITS | (d->cfg.read_only ? 0 : EXT2_FLAG_RW);
+	char name[FSD_IO_NAME_MAX];
 	errcode_t e;
 
-	e = ext2fs_open2("aoki-blkd", NULL, flags, 0, 0, fsd_io_manager, &d->fs);
+	fsd_io_name(d, name);
+	e = ext2fs_open2(name, NULL, flags, 0, 0, fsd_io_manager, &d->fs);
 	if (e) {
+		d->fs = NULL;
 		fprintf(stderr, "aoki-fsd: cannot open the file system: %s\n", error_message(e));
 		return e == EXT2_ET_UNSUPP_FEATURE || e == EXT2_ET_RO_UNSUPP_FEATURE ? -EOPNOTSUPP
 										  : -EUCLEAN;
 	}
+	d->fs->priv_data = d;	/* alloc.c's callbacks reach their fsd here */
 	d->fs->flags |= EXT2_FLAG_MASTER_SB_ONLY;
 	if (!bitmaps)
 		return 0;
@@ -156,8 +160,8 @@ static int map_journal(struct fsd *d, uint32_t *nblocks)
 	if (size / d->bsize < 1024 || size / d->bsize > (1u << 24))
 		return -EUCLEAN;
 	*nblocks = (uint32_t)(size / d->bsize);
-	free(d->journal_map);
-	d->journal_map = malloc(*nblocks * sizeof(uint64_t));
+	fsd_free(d->host, d->journal_map);
+	d->journal_map = fsd_alloc(d->host, *nblocks * sizeof(uint64_t));
 	if (!d->journal_map)
 		return -ENOMEM;
 	r = file_map(d, ino, &in, d->journal_map, *nblocks);
@@ -171,7 +175,8 @@ static int map_journal(struct fsd *d, uint32_t *nblocks)
 
 static int load_journal(struct fsd *d)
 {
-	static struct journal_dev dev = { jread, jwrite, jflush, NULL };
+	/* journal_open keeps a copy. */
+	struct journal_dev dev = { jread, jwrite, jflush, d, d->host };
 	struct ext2_super_block *s = d->fs->super;
 	uint32_t nblocks;
 	int r = map_journal(d, &nblocks);
@@ -180,7 +185,6 @@ static int load_journal(struct fsd *d)
 		fprintf(stderr, "aoki-fsd: the journal inode is damaged\n");
 		return r;
 	}
-	dev.ctx = d;
 	r = journal_open(&d->journal, &dev, d->journal_map, nblocks, d->bsize, s->s_uuid,
 			 ext2fs_has_feature_metadata_csum(s), ext2fs_has_feature_64bit(s));
 	if (r < 0)
@@ -189,17 +193,31 @@ static int load_journal(struct fsd *d)
 	return r;
 }
 
+void fsd_release(struct fsd *d, int own)
+{
+	if (own) {
+		journal_close(d->journal, 0);	/* frees, writes nothing */
+		dcache_clear(d);
+		replies_close(d);
+	}
+	d->journal = NULL;
+	alloc_fini(d);	/* a libext2fs bitmap */
+	/* ext2fs_free writes nothing (ext2fs_close would flush): it frees
+	 * libext2fs's objects and closes the io channel, whose close
+	 * (iomgr.c) only frees it. */
+	close_fs(d);
+	if (own) {
+		cache_destroy(&d->cache);
+		fsd_free(d->host, d->journal_map);
+	}
+	d->journal_map = NULL;
+	stage_close(d, own);
+}
+
 /* A mount that failed: free what it took, writing nothing. */
 static int mount_failed(struct fsd *d, int r)
 {
-	journal_close(d->journal, 0);
-	d->journal = NULL;
-	alloc_fini(d);
-	dcache_clear();
-	close_fs(d);
-	cache_destroy(&d->cache);
-	free(d->journal_map);
-	d->journal_map = NULL;
+	fsd_release(d, 1);
 	return r;
 }
 
@@ -209,13 +227,12 @@ static int mount_image(struct fsd *d)
 	unsigned replayed = 0;
 	int r;
 
-	fsd_global = d;
 	if (d->cfg.stage_path && !d->cfg.read_only && stage_open(d, d->cfg.stage_path) < 0)
 		fprintf(stderr, "aoki-fsd: cannot use %s: a crash of aoki-fsd will lose what "
 			"was not yet committed (%s)\n", d->cfg.stage_path, strerror(errno));
 	r = probe(d);
 	if (r == 0)
-		r = cache_init(&d->cache, d->bsize, FSD_CACHE_BLOCKS);
+		r = cache_init(&d->cache, d->host, d->bsize, FSD_CACHE_BLOCKS);
 	if (r == 0)
 		r = open_fs(d, d->cfg.read_only);
 	if (r == 0)
@@ -256,7 +273,7 @@ static int mount_image(struct fsd *d)
 		d->journal = NULL;
 		close_fs(d);
 		cache_destroy(&d->cache);
-		r = cache_init(&d->cache, d->bsize, FSD_CACHE_BLOCKS);
+		r = cache_init(&d->cache, d->host, d->bsize, FSD_CACHE_BLOCKS);
 		d->stage_last = last;
 		d->stage_uuid_ok = 1;
 		memcpy(d->stage_uuid, uuid, 16);
@@ -357,11 +374,6 @@ int fsd_unmount(struct fsd *d)
 			d->bypass = 0;
 		}
 	}
-	alloc_fini(d);
-	dcache_clear();
-	close_fs(d);
-	cache_destroy(&d->cache);
-	free(d->journal_map);
-	d->journal_map = NULL;
+	fsd_release(d, 1);
 	return r;
 }

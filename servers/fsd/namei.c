@@ -235,15 +235,15 @@ static int link_target(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *i
 	e = ext2fs_bmap2(d->fs, ino, (struct ext2_inode *)in, NULL, 0, 0, NULL, &pblk);
 	if (e || !pblk)
 		return e ? fsd_errno(e) : -EUCLEAN;
-	e = ext2fs_get_mem(d->bsize, &blk);
-	if (e)
+	blk = fsd_alloc(d->host, d->bsize);
+	if (!blk)
 		return -ENOMEM;
 	e = io_channel_read_blk64(d->fs->io, pblk, 1, blk);
 	if (!e) {
 		memcpy(buf, blk, size);
 		buf[size] = 0;
 	}
-	ext2fs_free_mem(&blk);
+	fsd_free(d->host, blk);
 	return e ? fsd_errno(e) : (int)size;
 }
 

@@ -61,7 +61,7 @@ int dir_add(struct fsd *d, ext2_ino_t dir, const char *name, ext2_ino_t ino, uns
 			e = ext2fs_link(d->fs, dir, name, ino, ft);
 	}
 	if (!e)
-		dcache_add(dir, name, ino);
+		dcache_add(d, dir, name, ino);
 	return fsd_errno(e);
 }
 
@@ -115,19 +115,19 @@ static int dir_set_generation(struct fsd *d, ext2_ino_t ino, struct ext2_inode_l
 	e = ext2fs_bmap2(d->fs, ino, (struct ext2_inode *)in, NULL, 0, 0, NULL, &pblk);
 	if (!e && !pblk)
 		e = EXT2_ET_DIR_CORRUPTED;
-	if (!e)
-		e = ext2fs_get_mem(d->bsize, &buf);
+	if (!e && !(buf = fsd_alloc(d->host, d->bsize)))
+		e = EXT2_ET_NO_MEMORY;
 	if (!e)
 		e = ext2fs_read_dir_block4(d->fs, pblk, buf, 0, ino);	/* old seal */
 	if (e) {
-		ext2fs_free_mem(&buf);
+		fsd_free(d->host, buf);
 		return fsd_errno(e);
 	}
 	in->i_generation = gen;
 	r = inode_write(d, ino, in);
 	if (r == 0)
 		r = fsd_errno(ext2fs_write_dir_block4(d->fs, pblk, buf, 0, ino));	/* new one */
-	ext2fs_free_mem(&buf);
+	fsd_free(d->host, buf);
 	return r;
 }
 
@@ -351,7 +351,7 @@ int op_mkdir(struct fsd_op *o)
 	}
 	if (e)
 		return fsd_errno(e);
-	dcache_add(dir, last, ino);
+	dcache_add(o->d, dir, last, ino);
 	r = inode_read(o->d, ino, &in);
 	if (r == 0)
 		r = dir_set_generation(o->d, ino, &in, gen);
@@ -397,7 +397,7 @@ int op_symlink(struct fsd_op *o)
 	}
 	if (e)
 		return fsd_errno(e);
-	dcache_add(dir, last, ino);
+	dcache_add(o->d, dir, last, ino);
 	r = inode_read(o->d, ino, &in);
 	if (r < 0)
 		return r;

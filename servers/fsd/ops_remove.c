@@ -65,7 +65,7 @@ static int dir_set(struct fsd *d, ext2_ino_t dir, const char *name, ext2_ino_t i
 	if (e)
 		return fsd_errno(e);
 	if (s.done)
-		dcache_add(dir, name, ino);
+		dcache_add(d, dir, name, ino);
 	return s.done ? 0 : -ENOENT;
 }
 
@@ -137,7 +137,7 @@ static int remove_entry(struct fsd *d, struct victim *v)
 
 	if (e)
 		return fsd_errno(e);
-	dcache_del(v->dir, v->last);
+	dcache_del(d, v->dir, v->last);
 	r = drop_link(d, v->ino, &v->in);
 	if (r == 0 && LINUX_S_ISDIR(v->in.i_mode))
 		return adjust_links(d, v->dir, -1);	/* its ".." */
@@ -299,7 +299,7 @@ int op_rename(struct fsd_op *o)
 		errcode_t e = ext2fs_unlink(d->fs, s.dir, s.last, s.ino, 0);
 
 		if (!e)
-			dcache_del(s.dir, s.last);
+			dcache_del(d, s.dir, s.last);
 
 		r = fsd_errno(e);
 	}

@@ -39,9 +39,6 @@ _Static_assert(sizeof(struct reply_rec) == 64, "a record is 64 bytes");
 
 #define TABLE_BYTES ((uint64_t)FSD_REPLY_SLOTS * sizeof(struct reply_rec))
 
-static uint64_t *rmap;	/* device block of each table block */
-static unsigned rblocks;
-
 /*
  * A record's key: the channel identity, which the client drew itself and
  * which lives in memory it controls, mixed with its uid, which the kernel
@@ -57,14 +54,15 @@ static void record_key(struct aoki_req *req, uint8_t id[AOKI_CLIENT_ID_LEN])
 		id[i] ^= (uint8_t)(uid >> (8 * i));
 }
 
-static unsigned block_of(const uint8_t id[AOKI_CLIENT_ID_LEN], uint64_t seq)
+static unsigned block_of(const struct fsd *d, const uint8_t id[AOKI_CLIENT_ID_LEN],
+			 uint64_t seq)
 {
 	/* The seed is not FNV's offset basis (a digit short), but it is
 	 * where records live on existing images: keep it. */
 	uint64_t h = util_fnv1a64_add(1469598103934665603ull, id, AOKI_CLIENT_ID_LEN);
 
 	h = (h ^ seq) * 0x9e3779b97f4a7c15ull;
-	return (unsigned)(h >> 33) % rblocks;
+	return (unsigned)(h >> 33) % d->replies_blocks;
 }
 
 /* Create the table file: regular, root's, 0600, zeroed (through the
@@ -114,7 +112,7 @@ static int create_table(struct fsd *d, ext2_ino_t *out)
 	r = inode_write(d, ino, &in);
 	if (r < 0)
 		return r;
-	zero = calloc(1, d->bsize);
+	zero = fsd_zalloc(d->host, d->bsize);
 	if (!zero)
 		return -ENOMEM;
 	for (uint64_t b = 0; b < TABLE_BYTES / d->bsize && !e; b++) {
@@ -124,7 +122,7 @@ static int create_table(struct fsd *d, ext2_ino_t *out)
 		if (!e)
 			e = io_channel_write_blk64(d->fs->io, p, 1, zero);
 	}
-	free(zero);
+	fsd_free(d->host, zero);
 	*out = ino;
 	return fsd_errno(e);
 }
@@ -132,6 +130,7 @@ static int create_table(struct fsd *d, ext2_ino_t *out)
 int replies_open(struct fsd *d)
 {
 	struct ext2_inode_large in;
+	uint64_t *map;
 	ext2_ino_t ino = 0;
 	errcode_t e;
 	int r;
@@ -148,30 +147,42 @@ int replies_open(struct fsd *d)
 		return r;
 	if (!LINUX_S_ISREG(in.i_mode) || EXT2_I_SIZE(&in) != TABLE_BYTES)
 		return -EUCLEAN;
-	rblocks = (unsigned)(TABLE_BYTES / d->bsize);
-	free(rmap);
-	rmap = calloc(rblocks, sizeof(*rmap));
-	if (!rmap)
+	replies_close(d);
+	map = fsd_zalloc_array(d->host, TABLE_BYTES / d->bsize, sizeof(*map));
+	if (!map)
 		return -ENOMEM;
-	if (file_map(d, ino, &in, rmap, rblocks) < 0)
+	d->replies_map = map;
+	if (file_map(d, ino, &in, map, TABLE_BYTES / d->bsize) < 0)
 		return -EUCLEAN;
-	for (unsigned b = 0; b < rblocks; b++)
-		if (!rmap[b] || rmap[b] >= ext2fs_blocks_count(d->fs->super))
+	for (unsigned b = 0; b < TABLE_BYTES / d->bsize; b++)
+		if (!map[b] || map[b] >= ext2fs_blocks_count(d->fs->super))
 			return -EUCLEAN;
+	/* Usable (replies_find, replies_record) only once it checks. */
+	d->replies_blocks = (unsigned)(TABLE_BYTES / d->bsize);
 	d->replies_ino = ino;
 	return 0;
 }
 
+void replies_close(struct fsd *d)
+{
+	fsd_free(d->host, d->replies_map);
+	d->replies_map = NULL;
+	d->replies_blocks = 0;
+}
+
+/* Block @b of the table into a new buffer (fsd_free it). */
 static int load(struct fsd *d, unsigned b, struct reply_rec **blk)
 {
 	errcode_t e;
 
-	e = ext2fs_get_mem(d->bsize, blk);
-	if (e)
+	*blk = fsd_alloc(d->host, d->bsize);
+	if (!*blk)
 		return -ENOMEM;
-	e = io_channel_read_blk64(d->fs->io, rmap[b], 1, *blk);
-	if (e)
-		ext2fs_free_mem(blk);
+	e = io_channel_read_blk64(d->fs->io, d->replies_map[b], 1, *blk);
+	if (e) {
+		fsd_free(d->host, *blk);
+		*blk = NULL;
+	}
 	return fsd_errno(e);
 }
 
@@ -183,10 +194,10 @@ int replies_find(struct fsd *d, struct aoki_req *req, int32_t *status, void *rep
 	unsigned b, n = d->bsize / sizeof(*blk);
 	int found = 0;
 
-	if (!rblocks)
+	if (!d->replies_blocks)
 		return 0;
 	record_key(req, id);
-	b = block_of(id, seq);
+	b = block_of(d, id, seq);
 	if (load(d, b, &blk) < 0)
 		return 0;
 	for (unsigned i = 0; i < n; i++) {
@@ -199,7 +210,7 @@ int replies_find(struct fsd *d, struct aoki_req *req, int32_t *status, void *rep
 			break;
 		}
 	}
-	ext2fs_free_mem(&blk);
+	fsd_free(d->host, blk);
 	return found;
 }
 
@@ -215,14 +226,14 @@ int replies_record(struct fsd *d, struct aoki_req *req, int32_t status, const vo
 	errcode_t e;
 	int r;
 
-	if (!rblocks || len > AOKI_MSG_PAYLOAD)
+	if (!d->replies_blocks || len > AOKI_MSG_PAYLOAD)
 		return -EINVAL;
 	record_key(req, id);
 	memcpy(rec.client, id, sizeof(id));
 	rec.len = (uint16_t)len;
 	if (len)
 		memcpy(rec.payload, rep, len);
-	b = block_of(id, seq);
+	b = block_of(d, id, seq);
 	r = load(d, b, &blk);
 	if (r < 0)
 		return r;
@@ -244,7 +255,7 @@ int replies_record(struct fsd *d, struct aoki_req *req, int32_t status, const vo
 	if (pick == n)
 		pick = (unsigned)(seq % n);	/* full: evict one */
 	blk[pick] = rec;
-	e = io_channel_write_blk64(d->fs->io, rmap[b], 1, blk);
-	ext2fs_free_mem(&blk);
+	e = io_channel_write_blk64(d->fs->io, d->replies_map[b], 1, blk);
+	fsd_free(d->host, blk);
 	return fsd_errno(e);
 }

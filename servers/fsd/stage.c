@@ -103,6 +103,19 @@ int stage_open(struct fsd *d, const char *path)
 	return 0;
 }
 
+void stage_close(struct fsd *d, int own)
+{
+	/* munmap writes nothing: the stores made are in the file already,
+	 * as at a crash of the process. */
+	if (d->stage)
+		munmap(d->stage, STAGE_SIZE);
+	d->stage = NULL;
+	if (own)
+		fsd_free(d->host, d->op);
+	d->op = NULL;
+	d->nop = d->op_cap = 0;
+}
+
 static uint32_t rec_crc(const struct stage_rec *rec, const uint8_t *body, size_t len)
 {
 	struct stage_rec h = *rec;
@@ -211,7 +224,8 @@ void stage_note(struct fsd *d, struct cache_block *b)
 		return;
 	if (d->nop == d->op_cap) {
 		unsigned cap = d->op_cap ? 2 * d->op_cap : 64;
-		struct stage_ref *n = realloc(d->op, cap * sizeof(*n));
+		struct stage_ref *n = fsd_realloc(d->host, d->op, d->op_cap * sizeof(*n),
+						  cap * sizeof(*n));
 
 		if (!n) {
 			d->stage_lost = 1;	/* the next stage commits instead */

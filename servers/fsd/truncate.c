@@ -30,11 +30,11 @@ static int zero_partial(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *
 		return fsd_errno(e);
 	if (!pblk || (flags & BMAP_RET_UNINIT))
 		return 0;	/* reads as zeroes already */
-	z = calloc(1, end - off);
+	z = fsd_zalloc(d->host, end - off);
 	if (!z)
 		return -ENOMEM;
 	r = data_write_bounce(d, ino, in, off, z, end - off);
-	free(z);
+	fsd_free(d->host, z);
 	return r;
 }
 
@@ -132,7 +132,7 @@ int inode_release(struct fsd *d, ext2_ino_t ino, struct ext2_inode_large *in)
 		ext2fs_file_acl_block_set(d->fs, (struct ext2_inode *)in, 0);
 	}
 	if (LINUX_S_ISDIR(in->i_mode))
-		dcache_drop(ino);
+		dcache_drop(d, ino);
 	in->i_links_count = 0;
 	in->i_dtime = (uint32_t)(now_real_ns() / 1000000000);
 	e = ext2fs_write_inode_full(d->fs, ino, (struct ext2_inode *)in, sizeof(*in));

@@ -73,14 +73,14 @@ int txn_commit(struct fsd *d)
 		if (r < 0)
 			return r;
 	}
-	jb = malloc(d->cache.ndirty * sizeof(*jb));
+	jb = fsd_alloc(d->host, d->cache.ndirty * sizeof(*jb));
 	if (!jb)
 		return -ENOMEM;
 	for (struct cache_block *b = d->cache.dirty; b; b = b->lnext)
 		jb[n++] = (struct journal_block){ b->blk, b->data };
 	qsort(jb, n, sizeof(*jb), cmp_blk);
 	tid = journal_commit(d->journal, jb, n, NULL, 0);
-	free(jb);
+	fsd_free(d->host, jb);
 	if (tid < 0) {
 		/* The log is unusable: stop changing anything, keep serving
 		 * reads of what is committed. */
@@ -100,7 +100,7 @@ int txn_commit(struct fsd *d)
 /* Write @n sorted committed blocks home, coalescing neighbours. */
 static int write_home(struct fsd *d, struct journal_block *jb, unsigned n)
 {
-	uint8_t *run = malloc((size_t)FSD_BOUNCE_BLOCKS * d->bsize);
+	uint8_t *run = fsd_alloc(d->host, (size_t)FSD_BOUNCE_BLOCKS * d->bsize);
 	int r = 0;
 
 	if (!run)
@@ -116,7 +116,7 @@ static int write_home(struct fsd *d, struct journal_block *jb, unsigned n)
 		r = blkio_write(d, jb[i].home, k, run, 0);
 		i += k;
 	}
-	free(run);
+	fsd_free(d->host, run);
 	return r;
 }
 
@@ -127,7 +127,7 @@ int txn_checkpoint(struct fsd *d)
 	int r;
 
 	if (d->cache.ncommitted || d->cache.nshadow) {
-		jb = malloc((d->cache.ncommitted + d->cache.nshadow) * sizeof(*jb));
+		jb = fsd_alloc(d->host, (d->cache.ncommitted + d->cache.nshadow) * sizeof(*jb));
 		if (!jb)
 			return -ENOMEM;
 		/* The last committed image of each block: committed blocks,
@@ -139,7 +139,7 @@ int txn_checkpoint(struct fsd *d)
 				jb[n++] = (struct journal_block){ b->blk, b->shadow };
 		qsort(jb, n, sizeof(*jb), cmp_blk);
 		r = write_home(d, jb, n);
-		free(jb);
+		fsd_free(d->host, jb);
 		if (r == 0)
 			r = blkio_flush(d);
 		if (r == 0)

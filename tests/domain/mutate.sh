@@ -107,6 +107,10 @@ light-no-exit-value-compare	kill	gate.S	s/\tcmpl %ebx, %eax\n\tjne aoki__gate_ba
 light-no-exit-frame-key-check	kill	gate.S	s/\ttestl aoki__pkru_table\+RO_GAD\(%rip\), %eax\n\tjz aoki__gate_bad\n(\tmovq F_RSP\(%r12\), %rsp)/$1/
 light-leaky-exit	kill	gate.S	s/\tmovl F_PKRU\(%r12\), %ebx\n/\tmovl aoki__pkru_table+RO_GAD(%rip), %ebx\n/
 no-revoke-light-frames	kill	revoke.c	s/\tfor \(unsigned i = 0; i < DOM_MAX_DEPTH; i\+\+\)\n\t\tf\[i\].caller_pkru \|= bits;\n//
+revoke-io-workers-hold-nothing	kill	revoke.c	s/\t\t\tdone->held \|= \(uint32_t\)w;/\t\t\t(void)w;/
+revoke-ask-io-workers	kill	revoke.c	s/\t\tif \(w >= 0\)\n/\t\tif (0)\n/
+revoke-io-workers-hold-all	kill	revoke.c	s/\(keys & \(1u << k\)\) && born\[k\] < made_by/keys \& (1u << k)/
+revoke-resend-while-pending	kill	revoke.c	s/\t\tif \(send\) \{\n\t\t\tsend = false;/\t\tif (1) {/
 seccomp-table-range	kill	seccomp.c	s/r = build\(&p, true, \(const uintptr_t \(\*\)\[2\]\)ranges, 2\);/r = build(\&p, true, (const uintptr_t (*)[2])ranges, 1);/
 EOF
 )

@@ -169,7 +169,7 @@ static int d_flush(void *ctx)
 
 static struct journal_dev jdev(struct dev *d)
 {
-	return (struct journal_dev){ d_read, d_write, d_flush, d };
+	return (struct journal_dev){ d_read, d_write, d_flush, d, NULL };
 }
 
 static void dev_open(struct dev *d, const struct img *im, int in_memory)

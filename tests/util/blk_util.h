@@ -85,18 +85,23 @@ static inline int t_blkd_alive(pid_t pid)
 
 /*
  * Crash the server with I/O in flight and have it come back: a hosted
- * server's handler faults (aoki_host_inject_fault, alternating a garbage
- * pointer and abort()) and its compartment is rebuilt by the next client
- * turn.  Returns the (same) pid.
+ * server's handler faults (aoki_host_inject_fault: in turn a garbage
+ * pointer and abort(), each before the request's work and after it, its
+ * I/O submitted) and its compartment is rebuilt by the next client turn.
+ * Returns the (same) pid.
  */
 static inline pid_t t_blkd_crash(pid_t pid, const char *port, const char *const *args)
 {
+	static const int kinds[] = {
+		AOKI_HOST_FAULT_NULL, AOKI_HOST_FAULT_ABORT,
+		AOKI_HOST_FAULT_NULL | AOKI_HOST_FAULT_LATE,
+		AOKI_HOST_FAULT_ABORT | AOKI_HOST_FAULT_LATE,
+	};
 	static unsigned n;
 
 	(void)port;
 	(void)args;
-	CHECK_EQ(aoki_host_inject_fault(t_blk_host, n++ % 2 ? AOKI_HOST_FAULT_ABORT :
-								 AOKI_HOST_FAULT_NULL, NULL), 0);
+	CHECK_EQ(aoki_host_inject_fault(t_blk_host, kinds[n++ % 4], NULL), 0);
 	return pid;
 }
 #else

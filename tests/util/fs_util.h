@@ -1,8 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* fs_util.h - helpers for tests of aoki-fsd: a fresh ext4 image served
- * by aoki-blkd and aoki-fsd child processes, e2fsck on the image. */
+/*
+ * fs_util.h - helpers for tests of aoki-fsd: a fresh ext4 image served
+ * by aoki-blkd and aoki-fsd child processes, e2fsck on the image.
+ *
+ * T_FS_INPROC before including this header (tests/fs-*-inproc.c, which
+ * include the process test's source) hosts both servers in the test
+ * process (aoki/host.h, T_BLK_INPROC for blkd) instead of starting the
+ * programs: the same checks through the same client API.
+ */
 #ifndef AOKI_TEST_FS_UTIL_H
 #define AOKI_TEST_FS_UTIL_H
+
+#ifdef T_FS_INPROC
+#define T_BLK_INPROC 1
+#endif
 
 #include "aoki/fs.h"
 #include <stdarg.h>
@@ -64,6 +75,35 @@ static inline int t_fs_fsck(const char *path)
 	return r;
 }
 
+#ifdef T_FS_INPROC
+static struct aoki_host *t_fs_host;
+
+/* Host aoki-fsd in the test process: volume @volume of the blkd on
+ * @blk_port, port @port, the NULL-terminated extra options @args.
+ * Returns T_BLK_HOSTED. */
+static inline pid_t t_fsd_start(const char *port, const char *blk_port, const char *volume,
+				const char *const *args)
+{
+	struct aoki_host_opts o = { .flags = AOKI_HOST_QUIET };
+	char words[4096];
+	int n = snprintf(words, sizeof(words), "--port %s --blk-port %s --volume %s --quiet",
+			 port, blk_port, volume);
+
+	for (int i = 0; args && args[i]; i++)
+		n += snprintf(words + n, sizeof(words) - (size_t)n, " %s", args[i]);
+	CHECK(n < (int)sizeof(words));
+	CHECK_EQ(aoki_host_start("fsd", words, &o, &t_fs_host), 0);
+	return T_BLK_HOSTED;
+}
+
+/* Stop the hosted fsd (a clean unmount, as the daemon at SIGTERM). */
+static inline void t_fsd_stop(pid_t pid)
+{
+	CHECK_EQ(pid, T_BLK_HOSTED);
+	aoki_host_stop(t_fs_host);
+	t_fs_host = NULL;
+}
+#else
 /* Start aoki-fsd serving volume @volume of the blkd on @blk_port, on
  * port @port, with the NULL-terminated extra options @args; wait until
  * it accepts.  Returns its pid. */
@@ -83,6 +123,14 @@ static inline pid_t t_fsd_start(const char *port, const char *blk_port, const ch
 	return pid;
 }
 
+/* SIGTERM fsd (it checkpoints and marks the image clean) and check it
+ * exits 0. */
+static inline void t_fsd_stop(pid_t pid)
+{
+	t_blkd_stop(pid);
+}
+#endif
+
 /* A whole stack in the test's run directory: image @img of @mib MiB,
  * blkd on port "blk" serving it as volume "disk", fsd on port "fs". */
 struct t_fs_stack {
@@ -101,13 +149,6 @@ static inline void t_fs_stack_start(struct t_fs_stack *s, unsigned mib)
 	t_fs_mkfs(s->img, mib);
 	s->blkd = t_blkd_start("blk", bargs);
 	s->fsd = t_fsd_start("fs", "blk", "disk", NULL);
-}
-
-/* SIGTERM fsd (it checkpoints and marks the image clean) and check it
- * exits 0. */
-static inline void t_fsd_stop(pid_t pid)
-{
-	t_blkd_stop(pid);
 }
 
 static inline void t_fs_stack_stop(struct t_fs_stack *s)
