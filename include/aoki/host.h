@@ -184,8 +184,10 @@ int aoki_host_get_stats(const struct aoki_host *h, struct aoki_host_stats *out);
  * with PKU); on ordinary memory, or without PKU, the access simply
  * happens.  With AOKI_HOST_FAULT_LATE or'd into @kind the fault comes
  * after the request was carried out, before its reply (blkd: its I/O
- * submitted; fsd: the operation done and staged), so that its rerun must
- * cope with work already done.  Returns 0, -EINVAL (unknown kind).
+ * submitted; fsd: an operation that must not run twice - create, mkdir,
+ * rename, link, symlink, unlink... - done, recorded and staged; fsd's
+ * other requests leave the fault pending), so that its rerun must cope
+ * with work already done.  Returns 0, -EINVAL (unknown kind).
  * Lock-free.
  */
 #define AOKI_HOST_FAULT_NULL  1	/* dereference a garbage pointer */
