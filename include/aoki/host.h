@@ -87,8 +87,12 @@ struct aoki_host_service {
 	 * instead of destroy(): release the descriptors and the memory
 	 * outside the compartment's heap that create() holds, writing
 	 * nothing to what the server serves (the next incarnation recovers
-	 * it, as a restarted daemon would).  A fault here keeps the old
-	 * compartment (counted in drain_failures).  NULL: destroy(). */
+	 * it, as a restarted daemon would).  The workers' extensions are
+	 * not stopped first (their stop hook would trust damaged state):
+	 * discard() must see that no I/O of the faulted incarnation lands
+	 * after the next one starts (fsd: blkd's fence at its next open).
+	 * A fault here keeps the old compartment (counted in
+	 * drain_failures).  NULL: destroy(), after the stop hooks. */
 	void (*discard)(struct aoki_host *h, void *state);
 	size_t heap_size;	/* its compartment's heap when the options
 				 * give none; 0: 64 MiB */

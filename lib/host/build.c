@@ -131,7 +131,13 @@ void host_teardown(struct aoki_host *h, int faulted)
 		for (unsigned i = 0; i < h->nworkers; i++) {
 			struct stop_args a = { h, i };
 
-			if (host_call(h, stop_worker_in, &a) == -EFAULT)
+			/* A service with discard() fences its I/O itself
+			 * (fsd: blkd's fence at its next open); its stop hook
+			 * would trust damaged state (a drain could wait for
+			 * ever). */
+			if (faulted && h->svc->discard)
+				srv_forget_worker_ops(h->srv, i);
+			else if (host_call(h, stop_worker_in, &a) == -EFAULT)
 				drained = 0;
 		}
 	}

@@ -81,17 +81,21 @@ static void rebuild_failed(struct aoki_host *h, int r)
 }
 
 /*
- * Rebuild the broken incarnation of generation @gen, unless another
- * thread has already.  Takes every worker lock (in order, with none held:
+ * Rebuild the broken incarnation of generation @gen (RETRY_GEN: the one
+ * broken now, for a retry), unless another thread has already.  Takes every worker lock (in order, with none held:
  * no deadlock with drivers, which hold one at most and never wait).
  */
+#define RETRY_GEN UINT64_MAX	/* rebuild(): whatever generation is broken */
+
 static void rebuild(struct aoki_host *h, uint64_t gen)
 {
 	int r;
 
 	pthread_mutex_lock(&h->rebuild_lock);
-	/* Acquire pairs with the release increment below. */
-	if (atomic_load_explicit(&h->gen, memory_order_acquire) != gen) {
+	/* Acquire pairs with the release increment below (and, for a
+	 * retry, with the release store of broken). */
+	if (gen == RETRY_GEN ? !atomic_load_explicit(&h->broken, memory_order_acquire) :
+	    atomic_load_explicit(&h->gen, memory_order_acquire) != gen) {
 		pthread_mutex_unlock(&h->rebuild_lock);
 		return;
 	}
@@ -134,17 +138,18 @@ static void rebuild(struct aoki_host *h, uint64_t gen)
  */
 static void await_rebuild(struct aoki_host *h)
 {
-	uint64_t gen = atomic_load_explicit(&h->gen, memory_order_acquire);
 	int64_t at = atomic_load_explicit(&h->retry_at, memory_order_relaxed);
 	int64_t now = mono_ns();
 
 	if (at && now >= at) {
 		/* One thread retries (relaxed: the rebuild lock orders the
-		 * rest). */
+		 * rest).  Not by generation: the failure this retry was set
+		 * for may be over and another one pending (found by a
+		 * review: a stale generation dropped the retry for good). */
 		if (atomic_compare_exchange_strong_explicit(&h->retry_at, &at, 0,
 							    memory_order_relaxed,
 							    memory_order_relaxed))
-			rebuild(h, gen);
+			rebuild(h, RETRY_GEN);
 		return;
 	}
 	if (at) {
@@ -163,18 +168,20 @@ int host_drive(struct inproc_port *p, int block)
 	struct aoki_host *h = (struct aoki_host *)p;
 	int done = 0;
 
+	/* A handler calling its own server (this thread is inside one of
+	 * its turns): it would wait for itself, or enter its own
+	 * compartment again.  Relaxed: only this thread stores its own
+	 * address there, and reads it back. */
+	for (unsigned i = 0; i < h->nworkers; i++)
+		if (atomic_load_explicit(&h->wowner[i], memory_order_relaxed) == &drive_self)
+			return -EDEADLK;
 	for (unsigned i = 0; i < h->nworkers; i++) {
 		struct turn_args a = { h, i, block };
 		uint64_t gen;
 		long r;
 
-		if (pthread_mutex_trylock(&h->wlock[i]) != 0) {
-			/* Relaxed: only this thread stores its own address
-			 * there, and reads it back. */
-			if (atomic_load_explicit(&h->wowner[i], memory_order_relaxed) == &drive_self)
-				return -EDEADLK;	/* a handler calling its own server */
+		if (pthread_mutex_trylock(&h->wlock[i]) != 0)
 			continue;	/* its holder serves that worker's channels */
-		}
 		/* Acquire: pairs with the release stores of aoki_host_stop
 		 * and rebuild (the locks order them as well). */
 		if (atomic_load_explicit(&h->stopping, memory_order_acquire)) {

@@ -97,6 +97,13 @@ int srv_drive_worker(struct aoki_server *srv, unsigned i, int block, int64_t sle
 void srv_stop_worker_ops(struct aoki_server *srv, unsigned i);
 
 /*
+ * srv_forget_worker_ops - forget worker @i's extension without calling
+ * its stop hook (its state is not to be trusted: a fault); the next turn
+ * starts it again.  The caller guarantees exclusive use of the worker.
+ */
+void srv_forget_worker_ops(struct aoki_server *srv, unsigned i);
+
+/*
  * In-process recovery of a passive server whose handler code faulted
  * (lib/host), with every worker held by the caller:
  *

@@ -463,14 +463,21 @@ int srv_drive_worker(struct aoki_server *srv, unsigned i, int block, int64_t sle
 	return (int)work;
 }
 
+void srv_forget_worker_ops(struct aoki_server *srv, unsigned i)
+{
+	struct worker *w = &srv->workers[i];
+
+	w->ops_started = 0;
+	w->ops_ctx = NULL;
+}
+
 void srv_stop_worker_ops(struct aoki_server *srv, unsigned i)
 {
 	struct worker *w = &srv->workers[i];
 
 	if (w->ops_started && srv->cfg.worker_ops->stop)
 		srv->cfg.worker_ops->stop(w->ops_ctx);
-	w->ops_started = 0;
-	w->ops_ctx = NULL;
+	srv_forget_worker_ops(srv, i);
 }
 
 /* A passive worker's end (server destroy): drop its channels as
