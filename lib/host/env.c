@@ -67,8 +67,22 @@ static void from_env(void)
 	free(copy);
 }
 
+/* Set on the thread running from_env: a hosted server that is itself a
+ * client (fsd connects to blkd while it starts) calls aoki_connect, and
+ * so aoki_host_from_env, from inside the pthread_once. */
+static __thread int in_from_env;
+
+static void from_env_once(void)
+{
+	in_from_env = 1;
+	from_env();
+	in_from_env = 0;
+}
+
 int aoki_host_from_env(void)
 {
-	pthread_once(&env_once, from_env);
+	if (in_from_env)
+		return 0;	/* the entries before this one are hosted */
+	pthread_once(&env_once, from_env_once);
 	return env_result;
 }

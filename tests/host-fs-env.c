@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * host-fs-env: an unmodified file-system client (this binary,
+ * re-executed) with AOKI_HOST='blkd: ...; fsd: ...' hosts both servers
+ * from the environment and works on the image: fsd, itself a client of
+ * blkd, connects while AOKI_HOST is being read (that deadlocked: the
+ * nested aoki_connect waited on the pthread_once it ran inside; the
+ * child's alarm fails the test).  Nothing listens at the ports; a second
+ * process finds the first one's directory; fsd named before the blkd it
+ * needs fails to be hosted (every mount then fails).
+ */
+#define _GNU_SOURCE
+#include <sys/stat.h>
+
+#include "fs_util.h"
+
+static int child(const char *run_dir)
+{
+	struct aoki_fs *fs;
+	struct stat sb;
+	char sock[PATH_MAX + 16];
+	int r;
+
+	alarm(20);
+	r = aoki_fs_mount("fs", NULL, &fs);
+	if (r < 0) {
+		printf("env child: mount: %s\n", strerror(-r));
+		return 1;
+	}
+	r = aoki_fs_mkdir(fs, "/hosted", 0755);
+	if (r < 0 && r != -EEXIST) {
+		printf("env child: mkdir: %s\n", strerror(-r));
+		return 1;
+	}
+	r = aoki_fs_stat(fs, "/hosted", &sb);
+	aoki_fs_unmount(fs);
+	if (r < 0 || !S_ISDIR(sb.st_mode))
+		return 1;
+	/* Served in-process: nothing listens at either port. */
+	snprintf(sock, sizeof(sock), "%s/fs", run_dir);
+	if (stat(sock, &sb) == 0)
+		return 2;
+	snprintf(sock, sizeof(sock), "%s/blk", run_dir);
+	return stat(sock, &sb) == 0 ? 2 : 0;
+}
+
+static int run_child(const char *self, const char *env)
+{
+	pid_t pid = fork();
+	int status;
+
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		setenv("AOKI_HOST", env, 1);
+		execl(self, self, "--child", t_run_dir(), (char *)NULL);
+		_exit(127);
+	}
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	if (!WIFEXITED(status))
+		fprintf(stderr, "child killed by signal %d (a hang: the alarm)\n",
+			WTERMSIG(status));
+	CHECK(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+int main(int argc, char **argv)
+{
+	char img[PATH_MAX], env[2 * PATH_MAX];
+
+	if (argc == 3 && !strcmp(argv[1], "--child"))
+		return child(argv[2]);
+	snprintf(img, sizeof(img), "%s/fs.img", t_run_dir());
+	t_fs_mkfs(img, 64);
+	snprintf(env, sizeof(env), "blkd: --volume disk=%s --quiet; fsd: --volume disk --quiet",
+		 img);
+	CHECK_EQ(run_child(argv[0], env), 0);
+	/* A second process finds the first one's directory (its staging
+	 * ring or journal replayed at the mount). */
+	CHECK_EQ(run_child(argv[0], env), 0);
+	/* fsd before the blkd it needs: it cannot be hosted (-EINVAL). */
+	snprintf(env, sizeof(env), "fsd: --volume disk --quiet; blkd: --volume disk=%s", img);
+	CHECK_EQ(run_child(argv[0], env), 1);
+	return 0;
+}
