@@ -5,8 +5,9 @@
  * number of checked ECHO calls.  Every request must complete with its
  * own payload and no client may starve: each finishes within the test's
  * time, and none takes more than 50x the median client's total time
- * (a starved client would never finish; on 2 shared cores with 64
- * processes, scheduling alone spreads totals over 1-35x).
+ * unless it finished within 2 s (a starved client would never finish; on
+ * 2 shared cores with 64 processes, scheduling alone spreads totals over
+ * 1-35x, and over 400x when the median client takes under 1 ms).
  * The latency spread is reported, never asserted tightly.
  */
 #define _GNU_SOURCE
@@ -24,6 +25,7 @@
 #define NCLIENTS 64
 #define NCALLS 1500
 #define DEADLINE_S 60
+#define STARVED_NS 2000000000ll	/* a client this late is starved whatever the median */
 
 struct result {
 	int64_t p50, p99, max, total;
@@ -174,7 +176,10 @@ int main(void)
 	printf("note: total time per client: median %.1f ms, worst %.1f ms (client %u, "
 	       "%.2fx the median)\n", medtot / 1e6, worsttot / 1e6, who,
 	       (double)worsttot / (double)medtot);
-	/* The loose starvation bound. */
-	CHECK(worsttot <= 50 * medtot);
+	/* The loose starvation bound, with a floor: when most clients
+	 * finish within a millisecond (each on a spinning worker), one
+	 * descheduled for a few hundred ms is the scheduler, not
+	 * starvation (seen in CI: median 0.8 ms, worst 384 ms). */
+	CHECK(worsttot <= 50 * medtot || worsttot <= STARVED_NS);
 	return T_EXIT_PASS;
 }
