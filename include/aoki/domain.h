@@ -74,12 +74,15 @@ extern "C" {
 #define AOKI_DOMAIN_SHARED      0x1u	/* a shared region: key and heap, no gate */
 #define AOKI_DOMAIN_RECOVERABLE 0x2u	/* a fault inside returns -EFAULT from the gate
 					 * (aoki_domain_call has the contract) */
+#define AOKI_DOMAIN_SUCCESSOR   0x4u	/* succeeds the destroyed compartment of the
+					 * same name: may take up its key (below) */
 
 struct aoki_domain;	/* opaque */
 
 /* Compartment options; zero-initialise and set what you need. */
 struct aoki_domain_opts {
-	unsigned flags;		/* AOKI_DOMAIN_SHARED, AOKI_DOMAIN_RECOVERABLE */
+	unsigned flags;		/* AOKI_DOMAIN_SHARED, AOKI_DOMAIN_RECOVERABLE,
+				 * AOKI_DOMAIN_SUCCESSOR */
 	size_t heap_size;	/* bytes of heap; 0: 4 MiB; rounded up to 16 KiB */
 	size_t stack_size;	/* bytes of stack per thread; 0: 128 KiB */
 };
@@ -139,7 +142,14 @@ bool aoki_domain_hardened(void);
  * on it.  When no key is free, the keys of destroyed compartments are
  * revoked from every thread of the process (SIGRTMAX, reserved by the
  * runtime in PKU mode; up to 200 ms per thread that does not answer) and
- * reused only if all answered.  Returns 0 with *@out set, -EINVAL (bad
+ * reused only if all answered.  io_uring's worker threads cannot be
+ * asked: a key one of them may hold (it was made while the key was live)
+ * stays out of use while it lives, except for an AOKI_DOMAIN_SUCCESSOR
+ * compartment: when no other key is left, it gets the key of the last
+ * destroyed compartment called @name that only such workers may hold
+ * (they keep the reach they had: that compartment's successor; a
+ * recovered server uses this, docs/domain.md).  Names are the program's
+ * to keep apart.  Returns 0 with *@out set, -EINVAL (bad
  * name/opts, not initialised), -ENOSPC (no free protection key, or
  * AOKI_DOMAIN_MAX reached: keys are not virtualised; also while a thread
  * blocks SIGRTMAX and keys wait for revocation), -ENOMEM.  Blocking

@@ -227,12 +227,14 @@ int dom_landlock_install(bool report_only);
 /* revoke.c: keys of destroyed compartments (quarantine, revocation) */
 #define DOM_REVOKE_SIG (SIGRTMAX)	/* reserved by the runtime in PKU mode */
 int dom_revoke_install(void);		/* the handler; init, PKU mode */
-void dom_revoke_quarantine(int pkey);	/* destroy: hold the key back (dom_rt.lock) */
+void dom_revoke_quarantine(int pkey, const char *name);	/* destroy: hold the key back (dom_rt.lock) */
 /* A key for a new compartment: a quarantined one proven clean before, else
  * a fresh one (pkey_alloc, no rights for the caller), else one proven
- * clean now by revoking the quarantined keys from every thread.  Returns
- * the key, -ENOSPC, or pkey_alloc's -errno.  dom_rt.lock held. */
-int dom_revoke_take_key(void);
+ * clean now by revoking the quarantined keys from every thread, else, for
+ * a @successor, the key last held by a compartment called @name that only
+ * io_uring workers may still hold.  Returns the key, -ENOSPC, or
+ * pkey_alloc's -errno.  dom_rt.lock held. */
+int dom_revoke_take_key(const char *name, bool successor);
 /* PKRU = (PKRU & ~@clear) | @set on this thread, applying any revocation
  * that ran between the read and the write.  Outside the gates only. */
 void dom_pkru_update(uint32_t clear, uint32_t set);

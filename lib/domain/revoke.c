@@ -50,6 +50,18 @@
  *      the signal, or does not answer in time, leaves them all in
  *      quarantine (aoki_domain_create() then says -ENOSPC): the failure
  *      is safe.
+ *   5. A key that every thread but io_uring workers gave up is an heir
+ *      key: it stays in quarantine, but goes to a successor
+ *      (AOKI_DOMAIN_SUCCESSOR) of the compartment that had it last, by
+ *      name, when no clean key is left.  Those workers got their rights
+ *      by running that compartment's I/O, and an io-wq worker lives as
+ *      long as its thread (the last one of each kind never times out), so
+ *      a recovered server that makes workers would otherwise use up the
+ *      keys: a worker made by its n-th incarnation holds every key handed
+ *      out before it.  Given to the successor, the key keeps the reach
+ *      the workers had, the memory of that server, and nothing else's.
+ *      Its birth time is not renewed: the workers of its earlier lives
+ *      are still counted as holding it.
  * The runtime's other signal handlers block DOM_REVOKE_SIG, so it never
  * runs on top of a handler whose frame would bring an old PKRU back.
  * Read-modify-writes of PKRU outside the gates (grant, revoke_all, the
@@ -86,6 +98,8 @@ static _Atomic uint32_t rev_epoch;	/* rounds started */
 static _Atomic uint32_t key_epoch[16];	/* round that last revoked key k */
 static uint32_t quarantine;		/* keys held back (dom_rt.lock) */
 static uint32_t clean;			/* keys proven clean, unused (dom_rt.lock) */
+static uint32_t heir;			/* quarantined, held by io_uring workers only (dom_rt.lock) */
+static char last_name[16][32];		/* who had key k last (dom_rt.lock) */
 static long born[16];	/* CLOCK_BOOTTIME ns: key k last handed out (dom_rt.lock) */
 
 static uint32_t key_bits(uint32_t keys)
@@ -391,15 +405,27 @@ static uint32_t reclaim(uint32_t keys)
 	atomic_store(&asking, 0);
 	if (r < 0 || p == MAX_PASSES)
 		return 0;
+	heir |= keys & done.held;	/* step 5 */
 	return keys & ~done.held;
 }
 
-void dom_revoke_quarantine(int pkey)
+void dom_revoke_quarantine(int pkey, const char *name)
 {
 	quarantine |= 1u << pkey;
+	heir &= ~(1u << pkey);		/* proven again for this life */
+	snprintf(last_name[pkey], sizeof(last_name[pkey]), "%s", name);
 }
 
-int dom_revoke_take_key(void)
+/* An heir key (step 5) whose last compartment was called @name, or -1. */
+static int heir_of(const char *name)
+{
+	for (int k = 1; k < 16; k++)
+		if ((heir & (1u << k)) && strcmp(last_name[k], name) == 0)
+			return k;
+	return -1;
+}
+
+int dom_revoke_take_key(const char *name, bool successor)
 {
 	/* Before any thread can get rights on the key (step 3). */
 	long now = clock_ns(CLOCK_BOOTTIME);
@@ -415,10 +441,18 @@ int dom_revoke_take_key(void)
 		if (quarantine) {
 			clean = reclaim(quarantine);
 			quarantine &= ~clean;
+			heir &= ~clean;
 		}
 	}
-	if (!clean)
-		return -ENOSPC;
+	if (!clean) {
+		k = successor ? heir_of(name) : -1;
+		if (k < 0)
+			return -ENOSPC;
+		/* born[k] stays: the workers of its earlier lives hold it. */
+		quarantine &= ~(1u << k);
+		heir &= ~(1u << k);
+		return k;
+	}
 	k = __builtin_ctz(clean);
 	clean &= ~(1u << k);
 	born[k] = now;

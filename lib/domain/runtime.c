@@ -156,7 +156,7 @@ int aoki_domain_create(const char *name, const struct aoki_domain_opts *opts,
 		return -EINVAL;
 	if (opts)
 		o = *opts;
-	if (o.flags & ~(AOKI_DOMAIN_SHARED | AOKI_DOMAIN_RECOVERABLE))
+	if (o.flags & ~(AOKI_DOMAIN_SHARED | AOKI_DOMAIN_RECOVERABLE | AOKI_DOMAIN_SUCCESSOR))
 		return -EINVAL;
 	d = calloc(1, sizeof(*d));
 	if (!d)
@@ -182,7 +182,7 @@ int aoki_domain_create(const char *name, const struct aoki_domain_opts *opts,
 		/* A key of a destroyed compartment only once no thread holds
 		 * rights on it (revoke.c); else a fresh one, PKEY_DISABLE_ACCESS:
 		 * the creating thread gets no rights. */
-		d->pkey = dom_revoke_take_key();
+		d->pkey = dom_revoke_take_key(d->name, o.flags & AOKI_DOMAIN_SUCCESSOR);
 		if (d->pkey < 0) {
 			r = d->pkey;
 			goto fail;
@@ -206,7 +206,7 @@ fail_heap:
 	dom_heap_fini(&d->heap);
 fail_key:
 	if (d->pkey > 0)
-		dom_revoke_quarantine(d->pkey);
+		dom_revoke_quarantine(d->pkey, d->name);
 fail:
 	pthread_mutex_unlock(&dom_rt.lock);
 	pthread_mutex_destroy(&d->lock);
@@ -241,7 +241,7 @@ int aoki_domain_destroy(struct aoki_domain *d)
 		 * key is not freed: other threads, and gate frames, may still
 		 * hold rights on it (revoke.c). */
 		aoki_domain_grant(d, AOKI_DOMAIN_NONE);
-		dom_revoke_quarantine(d->pkey);
+		dom_revoke_quarantine(d->pkey, d->name);
 	}
 	pthread_mutex_unlock(&dom_rt.lock);
 	pthread_mutex_destroy(&d->lock);

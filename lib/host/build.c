@@ -42,7 +42,13 @@ static long create_in(void *p)
 int host_build(struct aoki_host *h)
 {
 	struct aoki_domain_opts o = {
-		.flags = AOKI_DOMAIN_RECOVERABLE,
+		/* A rebuild (the server runs already) succeeds the faulted
+		 * incarnation: it may take up the key that only io_uring
+		 * workers made for that incarnation's I/O still hold
+		 * (aoki_domain_create).  Two hosts of one service share the
+		 * name; such workers reach both anyway (io-wq workers belong
+		 * to the calling thread and run every ring's work of it). */
+		.flags = AOKI_DOMAIN_RECOVERABLE | (h->srv ? AOKI_DOMAIN_SUCCESSOR : 0),
 		.heap_size = h->heap_size ? h->heap_size :
 			     h->svc->heap_size ? h->svc->heap_size : DEFAULT_HEAP,
 		.stack_size = h->svc->stack_size,

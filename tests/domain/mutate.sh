@@ -33,7 +33,7 @@ no-pkey-mprotect	kill	sys.c	s/return dom_pkey_mprotect\(addr, len, PROT_READ \| 
 all-access-gate-pkru	kill	runtime.c	s/uint32_t v = PKRU_ALL_DENIED;\n\n\tif \(d->pkey > 0\)/uint32_t v = 0;\n\n\tif (d->pkey > 0)/
 leaky-gate-exit	kill	gate.S	s/movl GF_PKRU\(%rdx\), %ebx/movl aoki__pkru_table+RO_GAD(%rip), %ebx/
 no-revoke-on-destroy	kill	runtime.c	s/\t\taoki_domain_grant\(d, AOKI_DOMAIN_NONE\);\n//
-free-key-on-destroy	kill	runtime.c	s/\t\tdom_revoke_quarantine\(d->pkey\);\n\t\}\n\tpthread_mutex_unlock/\t\tdom_pkey_free(d->pkey);\n\t}\n\tpthread_mutex_unlock/
+free-key-on-destroy	kill	runtime.c	s/\t\tdom_revoke_quarantine\(d->pkey, d->name\);\n\t\}\n\tpthread_mutex_unlock/\t\tdom_pkey_free(d->pkey);\n\t}\n\tpthread_mutex_unlock/
 no-revoke-other-threads	kill	revoke.c	s/\t\tr = pass\(&done, round\);/\t\tr = 0;/
 no-revoke-self	kill	revoke.c	s/\tdom_pkru_update\(0, bits\);\t\/\*/\t(void)0;\t\/*/
 no-revoke-sigframe	kill	revoke.c	s/\t\*pk \|= bits;\n//
@@ -110,6 +110,8 @@ no-revoke-light-frames	kill	revoke.c	s/\tfor \(unsigned i = 0; i < DOM_MAX_DEPTH
 revoke-io-workers-hold-nothing	kill	revoke.c	s/\t\t\tdone->held \|= \(uint32_t\)w;/\t\t\t(void)w;/
 revoke-ask-io-workers	kill	revoke.c	s/\t\tif \(w >= 0\)\n/\t\tif (0)\n/
 revoke-io-workers-hold-all	kill	revoke.c	s/\(keys & \(1u << k\)\) && born\[k\] < made_by/keys \& (1u << k)/
+revoke-no-successor	kill	revoke.c	s/\t\tk = successor \? heir_of\(name\) : -1;/\t\tk = -1; (void)heir_of;/
+revoke-heir-to-anyone	kill	revoke.c	s/\t\tk = successor \? heir_of\(name\) : -1;/\t\tk = heir ? __builtin_ctz(heir) : -1; (void)heir_of;/
 revoke-resend-while-pending	kill	revoke.c	s/\t\tif \(send\) \{\n\t\t\tsend = false;/\t\tif (1) {/
 seccomp-table-range	kill	seccomp.c	s/r = build\(&p, true, \(const uintptr_t \(\*\)\[2\]\)ranges, 2\);/r = build(\&p, true, (const uintptr_t (*)[2])ranges, 1);/
 EOF

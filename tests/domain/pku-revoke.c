@@ -16,6 +16,15 @@
  *      key born after the worker must be out of the worker's reach
  *      (-EFAULT); once T has exited (its workers with it) W's key comes
  *      back.
+ *   3. A recovered server: 20 times a compartment "s" is made (from the
+ *      second on as AOKI_DOMAIN_SUCCESSOR), a thread makes an io-wq worker
+ *      inside its gate and stays (its worker with it), and "s" is
+ *      destroyed.  Every creation must succeed: once the keys are used
+ *      up, "s" takes up a key only such workers hold.  Control: with
+ *      every key worker-held, a compartment of another name, and one
+ *      called "s" without the flag, get -ENOSPC; once the threads exited,
+ *      they get keys.  Without the successor rule the 14th "s" got
+ *      -ENOSPC (what check 4 of host-pku hit with 20 faults of blkd).
  * On the old code the worker, which blocks every signal, never answered
  * the revocation signal: no key came back, the first creation said
  * -ENOSPC (exit 1).  Counting io_uring threads as holding nothing would
@@ -168,6 +177,17 @@ static long async_in_w(void *arg)
 	return ring_do(&ring, IORING_OP_WRITE, IOSQE_ASYNC, pipefd[1], &v, sizeof(v), 0);
 }
 
+/* Inside a gate: the first async request on ring @arg makes its thread's
+ * io-wq worker, a copy of that thread with the gate's PKRU. */
+static long async_in_w_ring(void *arg)
+{
+	long v = 1;
+
+	return ring_do(arg, IORING_OP_WRITE, IOSQE_ASYNC, pipefd[1], &v, sizeof(v), 0);
+}
+
+static long peek_in(void *arg) { return peek(arg); }
+
 /* Outside every gate, no rights: have a worker copy *@src to the pipe.
  * The value, or the request's -errno. */
 static long async_copy(const void *src)
@@ -253,26 +273,112 @@ static void io_worker(void *arg)
 	stop_loopers(t);
 }
 
-int main(void)
+/* --- 3: a successor takes up a key only its workers hold ------------- */
+
+#define ROUNDS_3 20
+
+static struct aoki_domain *S;
+static atomic_int made, leave;
+
+/* Make an io-wq worker inside S's gate, then stay until told to leave:
+ * the worker, which holds S's key, lives as long as this thread. */
+static void *successor_worker(void *arg)
+{
+	struct ring r;
+	long v;
+
+	(void)arg;
+	CHECK_EQ(ring_init(&r), 0);
+	CHECK_EQ(aoki_domain_call(S, async_in_w_ring, &r), sizeof(v));
+	CHECK_EQ(read(pipefd[0], &v, sizeof(v)), sizeof(v));
+	atomic_fetch_add(&made, 1);
+	while (!atomic_load(&leave))
+		nap_ms(5);
+	close(r.fd);
+	return NULL;
+}
+
+static void successor(void *arg)
+{
+	pthread_t t[ROUNDS_3];
+	struct aoki_domain *other;
+	unsigned seen = 0;
+	void *p;
+	int i, k, r;
+
+	(void)arg;
+	init_pku_or_skip(0);
+	CHECK_EQ(pipe(pipefd), 0);
+	for (i = 0; i < ROUNDS_3; i++) {
+		struct aoki_domain_opts o = {
+			.flags = AOKI_DOMAIN_RECOVERABLE | (i ? AOKI_DOMAIN_SUCCESSOR : 0),
+		};
+
+		r = aoki_domain_create("s", &o, &S);
+		if (r < 0) {
+			fprintf(stderr, "round %d: aoki_domain_create(\"s\", SUCCESSOR): %d (%s)\n",
+				i, r, strerror(-r));
+			exit(1);
+		}
+		k = aoki_domain_pkey(S);
+		seen |= 1u << k;
+		/* Usable: its memory is its own. */
+		CHECK_EQ(aoki_domain_alloc(S, 4096, &p), 0);
+		CHECK_EQ(aoki_domain_call(S, put, p), 0);
+		CHECK_EQ(aoki_domain_call(S, peek_in, p), SECRET);
+		CHECK_EQ(aoki_domain_thread_create(&t[i], NULL, successor_worker, NULL), 0);
+		while (atomic_load(&made) <= i)
+			nap_ms(1);
+		CHECK_EQ(aoki_domain_destroy(S), 0);
+	}
+	/* More rounds than keys: keys were taken up. */
+	CHECK(__builtin_popcount(seen) < ROUNDS_3);
+	/* Control: no stranger gets a worker-held key. */
+	CHECK_EQ(aoki_domain_create("stranger", NULL, &other), -ENOSPC);
+	CHECK_EQ(aoki_domain_create("s", NULL, &other), -ENOSPC);
+	atomic_store(&leave, 1);
+	for (i = 0; i < ROUNDS_3; i++)
+		CHECK_EQ(pthread_join(t[i], NULL), 0);
+	/* The workers go with their threads: the keys come back. */
+	for (i = 0; i < 100 && (r = aoki_domain_create("stranger", NULL, &other)) == -ENOSPC; i++)
+		nap_ms(20);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(aoki_domain_destroy(other), 0);
+}
+
+/* Run case @fn in a child; 0 when it passed, else 1 with why. */
+static int run_case(void (*fn)(void *), const char *what)
 {
 	struct child_result res;
-	int r = in_child_both_modes(rounds);
 
-	if (r)
-		return r;
-	OK("24 keys reused while 3 threads loop through gates (with and without hardening)");
-	CHECK(in_child(io_worker, NULL, &res) == 0);
+	CHECK(in_child(fn, NULL, &res) == 0);
 	fputs(res.err, stderr);
 	if (res.exited && res.code == ATTACK_WORKED) {
 		fprintf(stderr, "FAIL: a key an io-wq worker holds was handed to a new compartment\n");
 		return 1;
 	}
 	if (!res.exited || res.code != 0) {
-		fprintf(stderr, "FAIL: io-wq worker case: %s %d\n", res.exited ? "exit" : "signal",
+		fprintf(stderr, "FAIL: %s case: %s %d\n", what, res.exited ? "exit" : "signal",
 			res.code);
 		return 1;
 	}
+	return 0;
+}
+
+int main(void)
+{
+	int r = in_child_both_modes(rounds);
+
+	if (r)
+		return r;
+	OK("24 keys reused while 3 threads loop through gates (with and without hardening)");
+	if (run_case(io_worker, "io-wq worker"))
+		return 1;
 	OK("an io-wq worker made in W's gate: 20 keys reused around W's key, a key born after "
 	   "the worker out of its reach, W's key back once the worker's thread exited");
+	if (run_case(successor, "successor"))
+		return 1;
+	OK("20 successors of \"s\", each leaving an io-wq worker that holds its key: keys "
+	   "taken up by the successors, refused to others until the workers exited");
 	return 0;
 }

@@ -36,6 +36,7 @@ void check_server_vs_app(void);		/* 2: check_blk.c */
 void check_server_vs_server(void);	/* 3: check_svc.c */
 void check_faults_under_load(void);	/* 4: check_blk.c */
 void check_keys_come_back(void);	/* 5: check_keys.c (known bug) */
+void check_workers_keep_keys(void);	/* 6: check_keys.c */
 
 static inline double now_ms(void)
 {

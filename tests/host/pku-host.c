@@ -9,11 +9,14 @@
  *      application keeps its own data in; its fault is recovered and the
  *      client's request succeeds (check_blk.c);
  *   3. one hosted server cannot read another's memory (check_svc.c);
- *   4. 20 faults under a verified blk load: no error, no corruption
+ *   4. 30 faults under a verified blk load: no error, no corruption
  *      (check_blk.c);
  *   5. 16 recoveries in one process, more than there are keys: the keys
  *      of destroyed compartments come back (check_keys.c; failed before
- *      the closer thread let the revocation signal through).
+ *      the closer thread let the revocation signal through);
+ *   6. 20 recoveries, each incarnation leaving an io-wq worker alive:
+ *      still a key for every rebuild (check_keys.c; failed before a
+ *      rebuild could take up its predecessor's key).
  * Each check has its control, which shows the access is otherwise
  * possible.  Each runs in a child process of its own (fresh keys, fresh
  * servers), and all run even when one fails, so that a build without
@@ -35,6 +38,8 @@ static const struct {
 	{ "3: a hosted server cannot reach another's memory", check_server_vs_server },
 	{ "4: faults under a verified blk load", check_faults_under_load },
 	{ "5: keys come back after many recoveries", check_keys_come_back },
+	{ "6: keys come back while io-wq workers of every incarnation live",
+	  check_workers_keep_keys },
 };
 
 static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
