@@ -206,10 +206,20 @@ int aoki_domain_free(struct aoki_domain *d, void *p);
  * aoki_domain_place - tag the pages [@addr, @addr + @len) (both multiples
  * of AOKI_DOMAIN_PAGE) with @d's key, e.g. a component's globals declared
  * with AOKI_DOMAIN_GLOBALS.  They go back to key 0 on destroy.  Returns 0,
- * -EINVAL (misaligned, shared with another placement), -ENOMEM, -EPERM.
+ * -EINVAL (misaligned, shared with another placement), -ENOMEM (more than
+ * 32 placements), -EPERM.
  * Blocking.
  */
 int aoki_domain_place(struct aoki_domain *d, void *addr, size_t len);
+
+/*
+ * aoki_domain_unplace - undo aoki_domain_place(@d, @addr, @len) (the same
+ * range): the pages go back to key 0 now.  Call it before unmapping a
+ * placed range, or the destroy would retag whatever is mapped there by
+ * then.  Returns 0, -ENOENT (not a placement of @d), -EPERM (hardening
+ * mode: the range stays placed), -EINVAL.  Blocking.
+ */
+int aoki_domain_unplace(struct aoki_domain *d, void *addr, size_t len);
 
 /* Declare @name, a variable of type @T on pages of its own, to be placed
  * in a compartment with aoki_domain_place(d, &name, sizeof(name)); access

@@ -167,6 +167,18 @@ int aoki_host_from_env(void);
 void *aoki_host_alloc(struct aoki_host *h, size_t size);
 void aoki_host_free(struct aoki_host *h, void *p);
 
+/*
+ * aoki_host_place - put memory the service mapped itself (its io_uring
+ * rings: [@addr, @addr + @len), page multiples) under its compartment's
+ * key, out of the application's reach like its heap; for services,
+ * inside their callbacks.  aoki_host_unplace() gives it back to key 0,
+ * and must come before the unmapping.  A server hosted unisolated: 0,
+ * nothing done.  Return 0 or -errno of aoki_domain_place(3) /
+ * aoki_domain_unplace(3).  Blocking.
+ */
+int aoki_host_place(struct aoki_host *h, void *addr, size_t len);
+int aoki_host_unplace(struct aoki_host *h, void *addr, size_t len);
+
 /* Figures of a hosted server. */
 struct aoki_host_stats {
 	uint64_t recoveries;	/* faults recovered (compartment rebuilt) */

@@ -19,7 +19,7 @@
 #define DOM_MAX_DEPTH 32	/* nested gates per thread */
 #define DOM_SPAN 16384		/* heap span */
 #define DOM_NCLS 9		/* size classes 16 .. 4096 */
-#define DOM_MAX_PLACES 8	/* aoki_domain_place() ranges per compartment */
+#define DOM_MAX_PLACES 32	/* aoki_domain_place() ranges per compartment */
 #define DOM_ALTSTACK (64 * 1024)
 
 /* PKRU: two bits per key, AD (access disable) at 2k, WD (write disable) at 2k+1. */

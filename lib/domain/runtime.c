@@ -299,6 +299,31 @@ out:
 	return r;
 }
 
+int aoki_domain_unplace(struct aoki_domain *d, void *addr, size_t len)
+{
+	int r = -ENOENT;
+
+	if (!d)
+		return -EINVAL;
+	pthread_mutex_lock(&dom_rt.lock);
+	for (unsigned i = 0; i < d->nplaces; i++) {
+		if (d->places[i].addr != addr || d->places[i].len != len)
+			continue;
+		/* The seccomp filter that keeps a placed range from being
+		 * remapped cannot be taken back: the range stays placed. */
+		r = -EPERM;
+		if (dom_rt.hardened)
+			break;
+		r = dom_tag(addr, len, d->pkey > 0 ? 0 : -1);
+		if (r < 0)
+			break;
+		d->places[i] = d->places[--d->nplaces];
+		break;
+	}
+	pthread_mutex_unlock(&dom_rt.lock);
+	return r;
+}
+
 int aoki_domain_attach(struct aoki_domain *d, struct aoki_domain *target, unsigned rights)
 {
 	uint8_t old;

@@ -232,6 +232,16 @@ void aoki_host_free(struct aoki_host *h, void *p)
 		aoki_domain_free(h->dom, p);
 }
 
+int aoki_host_place(struct aoki_host *h, void *addr, size_t len)
+{
+	return h->dom ? aoki_domain_place(h->dom, addr, len) : 0;
+}
+
+int aoki_host_unplace(struct aoki_host *h, void *addr, size_t len)
+{
+	return h->dom ? aoki_domain_unplace(h->dom, addr, len) : 0;
+}
+
 int aoki_host_get_stats(const struct aoki_host *h, struct aoki_host_stats *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aoki/blk.h"
+#include "aoki/host.h"
 #include "io.h"
 #include "record.h"
 
@@ -297,6 +299,42 @@ int blkd_io_start(struct aoki_req *req, const struct blkd_io_args *a)
 	return AOKI_DEFERRED;
 }
 
+/*
+ * A hosted blkd keeps its ring's mappings (the SQ ring, the CQ ring when
+ * not the same mapping, the SQEs) under its compartment's key, like its
+ * heap: the application cannot forge requests nor read completions.  Only
+ * blkd's own code, inside the compartment, touches them; the kernel
+ * reaches the rings through its own mapping.  @on: place, else give them
+ * back (before io_uring_queue_exit() unmaps them).  0 or -errno.
+ */
+static int ring_keyed(struct io_worker *iw, int on)
+{
+	struct io_uring *ring = &iw->ring;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	void *addr[3] = { ring->sq.ring_ptr, ring->sq.sqes, ring->cq.ring_ptr };
+	size_t len[3] = { ring->sq.ring_sz, ring->sq.ring_entries * sizeof(struct io_uring_sqe),
+			  ring->cq.ring_sz };
+	int n = ring->cq.ring_ptr == ring->sq.ring_ptr ? 2 : 3, r = 0;
+
+	if (!iw->d->host)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		size_t l = (len[i] + page - 1) & ~(page - 1);
+		int e = on ? aoki_host_place(iw->d->host, addr[i], l)
+			   : aoki_host_unplace(iw->d->host, addr[i], l);
+
+		if (e < 0 && !r)
+			r = e;
+		if (e < 0 && on) {
+			while (i-- > 0)
+				aoki_host_unplace(iw->d->host, addr[i],
+						  (len[i] + page - 1) & ~(page - 1));
+			break;
+		}
+	}
+	return r;
+}
+
 /* worker_ops.start: the worker's ring, with the volumes registered. */
 static int io_start(void *arg, unsigned worker, void **wctx)
 {
@@ -318,11 +356,20 @@ static int io_start(void *arg, unsigned worker, void **wctx)
 		blkd_free(d, iw);
 		return r;
 	}
+	r = ring_keyed(iw, 1);
+	if (r < 0) {
+		fprintf(stderr, "aoki-blkd: the ring under the compartment's key: %s\n",
+			strerror(-r));
+		io_uring_queue_exit(&iw->ring);
+		blkd_free(d, iw);
+		return r;
+	}
 	for (unsigned i = 0; i < d->nvol; i++)
 		fds[i] = d->vol[i].fd;
 	r = io_uring_register_files(&iw->ring, fds, d->nvol);
 	if (r < 0) {
 		fprintf(stderr, "aoki-blkd: io_uring_register_files: %s\n", strerror(-r));
+		ring_keyed(iw, 0);
 		io_uring_queue_exit(&iw->ring);
 		blkd_free(d, iw);
 		return r;
@@ -351,6 +398,7 @@ static void io_stop(void *wctx)
 		io_reap(iw);
 		io_flush(iw);
 	}
+	ring_keyed(iw, 0);
 	io_uring_queue_exit(&iw->ring);
 	while (iw->free_ops) {
 		struct io_op *op = iw->free_ops;

@@ -112,6 +112,8 @@ revoke-ask-io-workers	kill	revoke.c	s/\t\tif \(w >= 0\)\n/\t\tif (0)\n/
 revoke-io-workers-hold-all	kill	revoke.c	s/\(keys & \(1u << k\)\) && born\[k\] < made_by/keys \& (1u << k)/
 revoke-no-successor	kill	revoke.c	s/\t\tk = successor \? heir_of\(name\) : -1;/\t\tk = -1; (void)heir_of;/
 revoke-heir-to-anyone	kill	revoke.c	s/\t\tk = successor \? heir_of\(name\) : -1;/\t\tk = heir ? __builtin_ctz(heir) : -1; (void)heir_of;/
+unplace-keeps-placement	kill	runtime.c	s/\t\td->places\[i\] = d->places\[--d->nplaces\];\n//
+unplace-no-retag	kill	runtime.c	s/\t\tr = dom_tag\(addr, len, d->pkey > 0 \? 0 : -1\);/\t\tr = 0;/
 revoke-resend-while-pending	kill	revoke.c	s/\t\tif \(send\) \{\n\t\t\tsend = false;/\t\tif (1) {/
 seccomp-table-range	kill	seccomp.c	s/r = build\(&p, true, \(const uintptr_t \(\*\)\[2\]\)ranges, 2\);/r = build(\&p, true, (const uintptr_t (*)[2])ranges, 1);/
 EOF

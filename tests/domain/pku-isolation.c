@@ -4,6 +4,8 @@
  * from inside its gate, a pkey fault (reported, default policy: abort)
  * from outside and from another compartment.
  */
+#include <sys/mman.h>
+
 #include "dtest.h"
 
 static struct aoki_domain *A, *B;
@@ -33,6 +35,28 @@ static void read_stack(void *arg) { (void)arg; peek(stack_a); }
 static void write_stack(void *arg) { (void)arg; poke(stack_a, 1); }
 static void read_glob(void *arg) { (void)arg; peek(&glob_a.v.v[3]); }
 static void write_glob(void *arg) { (void)arg; poke(&glob_a.v.v[3], 1); }
+
+static void read_at(void *arg) { peek(arg); }
+
+/* The protection key of the page at @p (/proc/self/smaps), -1 if none. */
+static int pkey_of(const void *p)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	int in = 0, k = -1, v;
+
+	CHECK(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+		else if (in && sscanf(line, "ProtectionKey: %d", &v) == 1)
+			k = v;
+	}
+	fclose(f);
+	return k;
+}
 
 static long b_reads_a(void *arg) { return peek(arg); }
 static void from_b(void *arg) { aoki_domain_call(B, b_reads_a, arg); }
@@ -92,7 +116,33 @@ int main(void)
 	CHECK_PKEY_ABORT(read_heap, heap_a, &r);
 	OK("grant read, grant read-write, revoke");
 
-	CHECK_EQ(aoki_domain_destroy(A), 0);
+	/* A placed mapping given back before it is unmapped: key 0 at once,
+	 * and the destroy does not touch what is mapped there later. */
+	{
+		long *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			       -1, 0);
+		long *again;
+
+		CHECK(m != MAP_FAILED);
+		CHECK_EQ(aoki_domain_place(A, m, 4096), 0);
+		CHECK_PKEY_ABORT(read_at, m, &r);
+		CHECK_EQ(aoki_domain_unplace(A, m, 4096), 0);
+		CHECK_EQ(aoki_domain_unplace(A, m, 4096), -ENOENT);
+		CHECK_EQ(aoki_domain_unplace(B, &glob_a, sizeof(glob_a)), -ENOENT);
+		poke(m, 5);
+		CHECK_EQ(munmap(m, 4096), 0);
+		again = mmap(m, 4096, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		CHECK(again == m);
+		/* Now B's: A's destroy must leave it so. */
+		CHECK_EQ(aoki_domain_place(B, again, 4096), 0);
+		CHECK_EQ(aoki_domain_destroy(A), 0);
+		CHECK_EQ(pkey_of(again), aoki_domain_pkey(B));
+		CHECK_EQ(aoki_domain_unplace(B, again, 4096), 0);
+		CHECK_EQ(pkey_of(again), 0);
+		munmap(again, 4096);
+	}
+	OK("unplace: key 0 again at once, and left alone by the destroy");
 	CHECK_EQ(aoki_domain_destroy(B), 0);
 	glob_a.v.v[0] = 1;	/* back to key 0 */
 	OK("destroy returns placed globals to key 0");

@@ -231,7 +231,13 @@ int main(void)
 	CHECK_EQ(aoki_domain_place(B, &a_globals, sizeof(a_globals)), -EINVAL);
 	CHECK_EQ(aoki_domain_place(B, (char *)&a_globals + 1, 4096), -EINVAL);
 	a_globals.v.counter = 5;
-	OK("globals placement");
+	CHECK_EQ(aoki_domain_unplace(B, &a_globals, sizeof(a_globals)), -ENOENT);
+	CHECK_EQ(aoki_domain_unplace(A, &a_globals, 4096 * 2), -ENOENT);
+	CHECK_EQ(aoki_domain_unplace(A, &a_globals, sizeof(a_globals)), 0);
+	CHECK_EQ(aoki_domain_place(B, &a_globals, sizeof(a_globals)), 0);	/* free again */
+	CHECK_EQ(aoki_domain_unplace(B, &a_globals, sizeof(a_globals)), 0);
+	CHECK_EQ(aoki_domain_place(A, &a_globals, sizeof(a_globals)), 0);
+	OK("globals placement, unplace");
 
 	heap_stress(A);
 	CHECK_EQ(aoki_domain_last_fault(&f), -ENOENT);

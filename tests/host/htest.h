@@ -37,6 +37,7 @@ void check_server_vs_server(void);	/* 3: check_svc.c */
 void check_faults_under_load(void);	/* 4: check_blk.c */
 void check_keys_come_back(void);	/* 5: check_keys.c (known bug) */
 void check_workers_keep_keys(void);	/* 6: check_keys.c */
+void check_ring_keyed(void);		/* 7: check_ring.c */
 
 static inline double now_ms(void)
 {

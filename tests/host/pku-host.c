@@ -16,7 +16,9 @@
  *      the closer thread let the revocation signal through);
  *   6. 20 recoveries, each incarnation leaving an io-wq worker alive:
  *      still a key for every rebuild (check_keys.c; failed before a
- *      rebuild could take up its predecessor's key).
+ *      rebuild could take up its predecessor's key);
+ *   7. a hosted blkd's io_uring rings carry its key: the application
+ *      cannot read them (check_ring.c).
  * Each check has its control, which shows the access is otherwise
  * possible.  Each runs in a child process of its own (fresh keys, fresh
  * servers), and all run even when one fails, so that a build without
@@ -40,6 +42,7 @@ static const struct {
 	{ "5: keys come back after many recoveries", check_keys_come_back },
 	{ "6: keys come back while io-wq workers of every incarnation live",
 	  check_workers_keep_keys },
+	{ "7: a hosted blkd's io_uring rings are under its key", check_ring_keyed },
 };
 
 static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
