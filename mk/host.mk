@@ -2,7 +2,7 @@
 # that need PKU.  Included by the top-level Makefile after its own rules.
 #
 #   tests/host/*.c  -> one static binary, $(BUILD)/host-pku/host-isolation
-#                      (built from libaoki.a: lib/host, blkd, lib/domain),
+#                      (built from libaoki.a: lib/host, blkd, fsd, lib/domain),
 #                      run by $(BUILD)/tests/host-pku: natively when the
 #                      CPU has PKU, else in a QEMU guest with emulated PKU
 #                      (scripts/vm-run.sh), like domain-pku (mk/domain.mk)
@@ -10,6 +10,18 @@
 HOST_PKU_SRC := $(sort $(wildcard tests/host/*.c))
 HOST_PKU_OBJ := $(HOST_PKU_SRC:%.c=$(BUILD)/obj/%.o)
 HOST_PKU_BIN := $(BUILD)/host-pku/host-isolation
+# Check 8's ext4 image, made here (the guest has no mke2fs) and built into
+# the binary (tests/host/fsimg.S).
+HOST_PKU_IMG := $(BUILD)/host-pku/fs.img
+HOST_PKU_OBJ += $(BUILD)/obj/tests/host/fsimg.o
+
+$(HOST_PKU_IMG): mk/host.mk
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && truncate -s 16M $@ && mke2fs -q -t ext4 -b 4096 -F $@
+
+$(BUILD)/obj/tests/host/fsimg.o: tests/host/fsimg.S $(HOST_PKU_IMG)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -c -DFS_IMAGE='"$(abspath $(HOST_PKU_IMG))"' -o $@ $<
 
 ifeq ($(SAN),)
 # Static: the guest has no libc (liburing.a for blkd's io_uring).  The

@@ -25,18 +25,27 @@ long host_call(struct aoki_host *h, aoki_domain_fn fn, void *arg)
 struct create_args {
 	struct aoki_host *h;
 	struct aoki_server_config cfg;
+	char port[sizeof(((struct aoki_host *)0)->cfg_port)];
 	char err[256];
 };
 
 static long create_in(void *p)
 {
 	struct create_args *a = p;
+	long r;
 
 	/* The service parses its words like a command line: getopt starts
 	 * afresh (a rebuild parses them again). */
 	optind = 0;
-	return a->h->svc->create(a->h, a->h->argc, a->h->argv, &a->cfg, a->err,
-				 sizeof(a->err));
+	r = a->h->svc->create(a->h, a->h->argc, a->h->argv, &a->cfg, a->err, sizeof(a->err));
+	/* The port's name may be in the compartment's heap (fsd copies its
+	 * options there), out of the host's reach: copied out here. */
+	if (r >= 0 && a->cfg.port &&
+	    snprintf(a->port, sizeof(a->port), "%s", a->cfg.port) >= (int)sizeof(a->port)) {
+		snprintf(a->err, sizeof(a->err), "port name too long");
+		r = -ENAMETOOLONG;
+	}
+	return r;
 }
 
 int host_build(struct aoki_host *h)
@@ -81,6 +90,10 @@ int host_build(struct aoki_host *h)
 		goto fail;
 	}
 	h->cfg = a->cfg;
+	if (h->cfg.port) {
+		memcpy(h->cfg_port, a->port, sizeof(h->cfg_port));
+		h->cfg.port = h->cfg_port;
+	}
 	h->state = a->cfg.handler_arg;
 	free(a);
 	return 0;
@@ -91,30 +104,20 @@ fail:
 	return (int)(r == -EFAULT ? -EINVAL : r);
 }
 
-struct stop_args {
-	struct aoki_host *h;
-	unsigned worker;
-};
-
 static long stop_worker_in(void *p)
 {
-	struct stop_args *a = p;
+	struct host_gate_args *a = p;
 
 	srv_stop_worker_ops(a->h->srv, a->worker);
 	return 0;
 }
 
-struct destroy_args {
-	struct aoki_host *h;
-	int faulted;
-};
-
 static long destroy_in(void *p)
 {
-	struct destroy_args *a = p;
+	struct host_gate_args *a = p;
 	const struct aoki_host_service *svc = a->h->svc;
 
-	if (a->faulted && svc->discard)
+	if (a->flag && svc->discard)
 		svc->discard(a->h, a->h->state);
 	else if (svc->destroy)
 		svc->destroy(a->h, a->h->state);
@@ -135,7 +138,7 @@ void host_teardown(struct aoki_host *h, int faulted)
 		if (faulted)
 			srv_abandon(h->srv);
 		for (unsigned i = 0; i < h->nworkers; i++) {
-			struct stop_args a = { h, i };
+			h->build = (struct host_gate_args){ h, i, faulted };
 
 			/* A service with discard() fences its I/O itself
 			 * (fsd: blkd's fence at its next open); its stop hook
@@ -143,14 +146,13 @@ void host_teardown(struct aoki_host *h, int faulted)
 			 * ever). */
 			if (faulted && h->svc->discard)
 				srv_forget_worker_ops(h->srv, i);
-			else if (host_call(h, stop_worker_in, &a) == -EFAULT)
+			else if (host_call(h, stop_worker_in, &h->build) == -EFAULT)
 				drained = 0;
 		}
 	}
 	if (drained) {
-		struct destroy_args a = { h, faulted };
-
-		if (host_call(h, destroy_in, &a) == -EFAULT)
+		h->build = (struct host_gate_args){ h, 0, faulted };
+		if (host_call(h, destroy_in, &h->build) == -EFAULT)
 			drained = 0;
 	}
 	if (!drained) {

@@ -44,17 +44,11 @@ static int64_t mono_ns(void)
 	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 
-struct turn_args {
-	struct aoki_host *h;
-	unsigned worker;
-	int block;
-};
-
 static long turn_in(void *p)
 {
-	struct turn_args *a = p;
+	struct host_gate_args *a = p;
 
-	return srv_drive_worker(a->h->srv, a->worker, a->block, TURN_SLEEP_NS);
+	return srv_drive_worker(a->h->srv, a->worker, a->flag, TURN_SLEEP_NS);
 }
 
 /* A rebuild failed with @r (rebuild_lock held): try again later, or give
@@ -176,7 +170,7 @@ int host_drive(struct inproc_port *p, int block)
 		if (atomic_load_explicit(&h->wowner[i], memory_order_relaxed) == &drive_self)
 			return -EDEADLK;
 	for (unsigned i = 0; i < h->nworkers; i++) {
-		struct turn_args a = { h, i, block };
+		struct host_gate_args *a = &h->turn[i];
 		uint64_t gen;
 		long r;
 
@@ -198,7 +192,8 @@ int host_drive(struct inproc_port *p, int block)
 		}
 		gen = atomic_load_explicit(&h->gen, memory_order_relaxed);
 		atomic_store_explicit(&h->wowner[i], &drive_self, memory_order_relaxed);
-		r = host_call(h, turn_in, &a);
+		*a = (struct host_gate_args){ h, i, block };
+		r = host_call(h, turn_in, a);
 		atomic_store_explicit(&h->wowner[i], NULL, memory_order_relaxed);
 		if (r == -EFAULT) {
 			/* Nobody enters the broken incarnation again: set the

@@ -65,6 +65,7 @@ static void host_free(struct aoki_host *h)
 	}
 	free(h->wlock);
 	free(h->wowner);
+	free(h->turn);
 	pthread_mutex_destroy(&h->rebuild_lock);
 	free(h->argv);
 	free(h->words);
@@ -113,7 +114,8 @@ static int start_server(struct aoki_host *h)
 	h->nworkers = srv_nworkers(h->srv);
 	h->wlock = calloc(h->nworkers, sizeof(*h->wlock));
 	h->wowner = calloc(h->nworkers, sizeof(*h->wowner));
-	if (!h->wlock || !h->wowner)
+	h->turn = calloc(h->nworkers, sizeof(*h->turn));
+	if (!h->wlock || !h->wowner || !h->turn)
 		return -ENOMEM;
 	for (unsigned i = 0; i < h->nworkers; i++)
 		pthread_mutex_init(&h->wlock[i], NULL);

@@ -24,6 +24,13 @@
 #include "aoki/host.h"
 #include "../ipc/inproc.h"
 
+/* The argument of a gate call into the server (see turn, build below). */
+struct host_gate_args {
+	struct aoki_host *h;
+	unsigned worker;
+	int flag;		/* turn: block; teardown: faulted */
+};
+
 struct aoki_host {
 	struct inproc_port port;	/* first: the registry's view */
 	const struct aoki_host_service *svc;
@@ -39,7 +46,8 @@ struct aoki_host {
 	void *state;		/* cfg.handler_arg of the service */
 
 	struct aoki_server *srv;
-	struct aoki_server_config cfg;	/* as the service filled it */
+	struct aoki_server_config cfg;	/* as the service filled it, but: */
+	char cfg_port[256];	/* cfg.port, copied out of the compartment */
 	char dir[64];		/* the private socket's directory */
 
 	/* One lock per worker: whoever holds it runs that worker's turn;
@@ -48,6 +56,12 @@ struct aoki_host {
 	pthread_mutex_t *wlock;
 	_Atomic(const void *) *wowner;
 	unsigned nworkers;
+	/* The arguments of the gate calls live here, in ordinary memory:
+	 * the calling thread may be inside another hosted server (fsd
+	 * driving its blkd), on a stack under that server's key, which
+	 * this server's gate cannot read.  turn[i] under wlock[i]; build
+	 * with every worker lock held (or before the server runs). */
+	struct host_gate_args *turn, build;
 	/* Set with release when stopping, or when the incarnation faulted
 	 * and must not be entered until rebuilt (broken); drivers load them
 	 * with acquire after taking a worker lock. */

@@ -38,6 +38,7 @@ void check_faults_under_load(void);	/* 4: check_blk.c */
 void check_keys_come_back(void);	/* 5: check_keys.c (known bug) */
 void check_workers_keep_keys(void);	/* 6: check_keys.c */
 void check_ring_keyed(void);		/* 7: check_ring.c */
+void check_fsd_hosted(void);		/* 8: check_fsd.c */
 
 static inline double now_ms(void)
 {

@@ -18,7 +18,10 @@
  *      still a key for every rebuild (check_keys.c; failed before a
  *      rebuild could take up its predecessor's key);
  *   7. a hosted blkd's io_uring rings carry its key: the application
- *      cannot read them (check_ring.c).
+ *      cannot read them (check_ring.c);
+ *   8. aoki-fsd hosted on a hosted aoki-blkd: out of the application's
+ *      reach, its write to blkd's memory stopped and recovered, faults
+ *      recovered with the data intact (check_fsd.c).
  * Each check has its control, which shows the access is otherwise
  * possible.  Each runs in a child process of its own (fresh keys, fresh
  * servers), and all run even when one fails, so that a build without
@@ -43,6 +46,7 @@ static const struct {
 	{ "6: keys come back while io-wq workers of every incarnation live",
 	  check_workers_keep_keys },
 	{ "7: a hosted blkd's io_uring rings are under its key", check_ring_keyed },
+	{ "8: aoki-fsd hosted next to aoki-blkd", check_fsd_hosted },
 };
 
 static int rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
