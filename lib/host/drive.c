@@ -15,7 +15,9 @@
  * rebuild that fails (no protection key yet, a server it needs not back
  * yet) is tried again by later turns, 1 ms after the first failure and
  * twice as long each time, for 5 s; then every turn fails with its error,
- * as a daemon that aoki-init gave up on.
+ * as a daemon that aoki-init gave up on.  So does every turn, with -EIO,
+ * after HOST_FAULT_STREAK_MAX faults with no turn completed between them:
+ * a request that makes the server fault each time it is run again.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +34,10 @@
 #define RETRY_FIRST_NS 1000000ll	/* a failed rebuild is tried again */
 #define RETRY_MAX_NS 500000000ll	/* ... growing to this delay */
 #define HOST_REBUILD_GIVEUP_NS 5000000000ll	/* ... for this long */
+/* Faults in a row, no turn completed between them, after which the host
+ * gives up as on a rebuild that keeps failing: a request that makes the
+ * server fault every time it is run again would else loop for ever. */
+#define HOST_FAULT_STREAK_MAX 16
 
 /* This thread's identity in wowner[] (an address of its own). */
 static __thread char drive_self;
@@ -104,6 +110,13 @@ static void rebuild(struct aoki_host *h, uint64_t gen)
 		return;
 	}
 	host_teardown(h, 1);	/* nothing left to do after a failed rebuild */
+	if (atomic_load_explicit(&h->fault_streak, memory_order_relaxed) >= HOST_FAULT_STREAK_MAX) {
+		host_log(h, "%s: %u faults in a row, no turn completed between them (a "
+			 "request that makes it fault each time it runs?): giving up",
+			 h->svc->name, HOST_FAULT_STREAK_MAX);
+		atomic_store_explicit(&h->failed, -EIO, memory_order_relaxed);
+		goto out;
+	}
 	r = host_build(h);
 	if (r < 0) {
 		/* Still broken, same generation: a later turn tries again. */
@@ -121,6 +134,7 @@ static void rebuild(struct aoki_host *h, uint64_t gen)
 		atomic_fetch_add_explicit(&h->gen, 1, memory_order_release);
 		atomic_store_explicit(&h->broken, 0, memory_order_release);
 	}
+out:
 	for (unsigned i = h->nworkers; i-- > 0;)
 		pthread_mutex_unlock(&h->wlock[i]);
 	pthread_mutex_unlock(&h->rebuild_lock);
@@ -195,6 +209,12 @@ int host_drive(struct inproc_port *p, int block)
 		*a = (struct host_gate_args){ h, i, block };
 		r = host_call(h, turn_in, a);
 		atomic_store_explicit(&h->wowner[i], NULL, memory_order_relaxed);
+		/* Relaxed: a count for rebuild(), which reads it under the
+		 * worker locks this store is ordered by. */
+		if (r == -EFAULT)
+			atomic_fetch_add_explicit(&h->fault_streak, 1, memory_order_relaxed);
+		else if (atomic_load_explicit(&h->fault_streak, memory_order_relaxed))
+			atomic_store_explicit(&h->fault_streak, 0, memory_order_relaxed);
 		if (r == -EFAULT) {
 			/* Nobody enters the broken incarnation again: set the
 			 * flag before letting the lock go.  Release pairs with

@@ -78,6 +78,8 @@ struct aoki_host {
 	_Atomic int failed;
 
 	_Atomic uint64_t recoveries, drain_failures;
+	/* Faults with no turn completed between them (drive.c). */
+	_Atomic unsigned fault_streak;
 	_Atomic int inject_kind;	/* aoki_host_inject_fault */
 	_Atomic(void *) inject_target;
 	int quiet;
