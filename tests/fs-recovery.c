@@ -160,7 +160,17 @@ static void crash(unsigned k)
 	t_sleep_ms(5 + (unsigned)(rand() % 20));
 	CHECK_EQ(aoki_host_inject_fault(h, kinds[k % 4], NULL), 0);
 	while (recoveries(h) == before && !atomic_load(&failed)) {
-		CHECK(t_now_ns() < end);
+		if (t_now_ns() >= end) {
+			/* Say what stands, for a failure seen once under load. */
+			struct aoki_host_stats st;
+
+			aoki_host_get_stats(h, &st);
+			fprintf(stderr, "fault %u (kind %#x into %s) not taken within 5 s: %llu "
+				"recoveries, %llu drain failures\n", k, kinds[k % 4],
+				h == t_blk_host ? "blkd" : "fsd", (unsigned long long)st.recoveries,
+				(unsigned long long)st.drain_failures);
+			CHECK(t_now_ns() < end);
+		}
 		t_sleep_ms(1);
 	}
 }
