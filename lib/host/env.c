@@ -28,7 +28,9 @@ static int host_entry(char *entry)
 	if (!*name)
 		return 0;	/* an empty entry (";;", a trailing ';') */
 	if (!colon) {
-		fprintf(stderr, "aoki: AOKI_HOST: \"%s\": want NAME: OPTIONS\n", name);
+		/* At most 60 bytes of it: the variable may be huge. */
+		fprintf(stderr, "aoki: AOKI_HOST: \"%.60s%s\": want NAME: OPTIONS\n", name,
+			strlen(name) > 60 ? "..." : "");
 		return -EINVAL;
 	}
 	*colon = 0;
