@@ -16,7 +16,9 @@
  *            there (servers/fsd/stage.c);
  *   aoki-fuse (--fuse) the same servers, and aoki-fuse -f mounting aoki-fsd
  *            on the mount point: the POSIX workloads (fio, the POSIX
- *            metadata table) run there as on the kernel and fuse2fs.
+ *            metadata table) run there as on the kernel and fuse2fs;
+ *   aoki in-process (--layout inproc or both) aoki-blkd and aoki-fsd
+ *            hosted in the bench's process (fs_inproc.c), the same client.
  * Then every workload runs in order on that one file system, and the side
  * is torn down.  The data workloads are fio (io_uring, O_DIRECT) on the
  * mounts, and one client thread with aoki_fs_submit/reap on buffers from
@@ -32,7 +34,8 @@
  * The files: fs_main.c (options, the run, medians, entry point), fs_side.c
  * (images, mounts, servers, cleanup on exit and on signals), fs_data.c
  * (fio and the aoki data client), fs_meta.c (the metadata driver and its
- * two operation tables), fs_output.c (table and JSON).  Shared helpers of
+ * two operation tables), fs_output.c (table and JSON), fs_inproc.c (the
+ * in-process servers).  Shared helpers of
  * the blk bench (clocks, medians, children, CPU accounting) come from
  * blk.h.  What these files share is named bf_ (bench fs).
  */
@@ -50,7 +53,11 @@
 #define BF_PFX "aoki bench fs"
 #define BF_MAX_RUNS 99
 
-enum { BF_KERNEL, BF_FUSE, BF_AOKI, BF_AOKI_FUSE, BF_SIDES };
+enum { BF_KERNEL, BF_FUSE, BF_AOKI, BF_AOKI_FUSE, BF_AOKI_INPROC, BF_SIDES };
+
+/* --layout: where aoki-blkd and aoki-fsd run (the aoki sides). */
+#define BF_LAYOUT_PROCESS 0x1u	/* processes of their own (BF_AOKI) */
+#define BF_LAYOUT_INPROC  0x2u	/* hosted in the bench's process (BF_AOKI_INPROC) */
 
 enum {
 	WL_SEQWRITE, WL_SEQREAD, WL_RANDREAD, WL_RANDWRITE,	/* data: fio / aoki client */
@@ -69,6 +76,7 @@ extern const char *const bf_side_names[BF_SIDES];
 struct bf_cfg {
 	int json, quick;
 	int fuse;		/* --fuse: the aoki-fuse side too */
+	unsigned layouts;	/* BF_LAYOUT_*: which aoki sides run */
 	unsigned runs;
 	uint64_t image;		/* bytes of each image */
 	uint64_t file;		/* bytes of the data file */
@@ -104,6 +112,7 @@ struct bf_side {
 	char root[80];			/* mount point (kernel, fuse2fs) */
 	pid_t srv[3];			/* server processes whose CPU counts */
 	struct aoki_fs *fs;		/* aoki: the mount */
+	struct aoki_host *host[2];	/* in-process: blkd, fsd */
 	int fio_direct;			/* fio may use direct=1 here */
 };
 
@@ -163,6 +172,22 @@ int bf_data(const struct bf_cfg *c, const struct bf_side *s, int wl, struct bf_f
 int bf_meta_begin(const struct bf_cfg *c, const struct bf_side *s);
 int bf_meta(const struct bf_cfg *c, const struct bf_side *s, int wl, struct bf_fig *f);
 void bf_meta_end(const struct bf_side *s);
+
+/* ------------------------------------------------------ fs_inproc.c */
+
+/* bf_inproc_up - host aoki-blkd on the image and aoki-fsd on it in this
+ * process, s->fs mounted; 0 or -1 (reported; call bf_inproc_down in any
+ * case).  bf_inproc_down - unmount first (the caller), then stop them. */
+int bf_inproc_up(const struct bf_cfg *c, struct bf_side *s);
+void bf_inproc_down(struct bf_side *s);
+/* bf_inproc_isolated - whether the compartments are PKU-enforced. */
+int bf_inproc_isolated(void);
+
+/* bf_aoki_client - whether side @s is driven through <aoki/fs.h>. */
+static inline int bf_aoki_client(const struct bf_side *s)
+{
+	return s->side == BF_AOKI || s->side == BF_AOKI_INPROC;
+}
 
 /* ------------------------------------------------------ fs_output.c */
 

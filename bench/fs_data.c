@@ -240,5 +240,5 @@ int bf_data(const struct bf_cfg *c, const struct bf_side *s, int wl, struct bf_f
 {
 	if (!shapes[wl].write)
 		bf_drop_cache(c, s);
-	return s->side == BF_AOKI ? aoki_run(c, s, wl, f) : fio_run(c, s, wl, f);
+	return bf_aoki_client(s) ? aoki_run(c, s, wl, f) : fio_run(c, s, wl, f);
 }

@@ -30,7 +30,8 @@ const struct bf_workload bf_wls[WL_COUNT] = {
 	[WL_READDIR] = { "readdir_10k", "entries/s" },
 };
 
-const char *const bf_side_names[BF_SIDES] = { "kernel", "fuse2fs", "aoki", "aoki_fuse" };
+const char *const bf_side_names[BF_SIDES] = { "kernel", "fuse2fs", "aoki", "aoki_fuse",
+					       "aoki_inproc" };
 
 /* ------------------------------------------------------------ messages */
 
@@ -77,6 +78,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: aoki bench fs [--json] [--quick] [--size MiB] [--runs N] [--fuse]\n"
+		"                     [--layout process|inproc|both]\n"
 		"Measures aoki-fsd (on aoki-blkd) against the kernel's ext4 (a loop device\n"
 		"with direct I/O) and fuse2fs, each on a fresh ext4 image (mke2fs -t ext4\n"
 		"-b 4096) in a private directory under $TMPDIR (else /var/tmp):\n"
@@ -95,7 +97,11 @@ static void usage(FILE *f)
 		"  --runs N     runs of everything, medians reported (default 3)\n"
 		"  --fuse       also aoki-fsd through aoki-fuse (its FUSE mount): the fio\n"
 		"               and POSIX metadata workloads there, as on the kernel and\n"
-		"               fuse2fs, with its ratios and targets (CPU adds aoki-fuse)\n");
+		"               fuse2fs, with its ratios and targets (CPU adds aoki-fuse)\n"
+		"  --layout L   where aoki-blkd and aoki-fsd run: process (their own\n"
+		"               processes, the default), inproc (hosted in this process,\n"
+		"               each in a compartment, driven by the client thread through\n"
+		"               gates: <aoki/host.h>; \"unprotected\" without PKU) or both\n");
 }
 
 static int parse_args(int argc, char **argv, struct bf_cfg *c)
@@ -106,6 +112,7 @@ static int parse_args(int argc, char **argv, struct bf_cfg *c)
 		{ "size", required_argument, NULL, 's' },
 		{ "runs", required_argument, NULL, 'r' },
 		{ "fuse", no_argument, NULL, 'f' },
+		{ "layout", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -114,8 +121,16 @@ static int parse_args(int argc, char **argv, struct bf_cfg *c)
 	int o;
 
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "jqs:r:fh", opts, NULL)) != -1) {
+	c->layouts = BF_LAYOUT_PROCESS;
+	while ((o = getopt_long(argc, argv, "jqs:r:fl:h", opts, NULL)) != -1) {
 		switch (o) {
+		case 'l':
+			c->layouts = !strcmp(optarg, "process") ? BF_LAYOUT_PROCESS :
+				     !strcmp(optarg, "inproc") ? BF_LAYOUT_INPROC :
+				     !strcmp(optarg, "both") ? BF_LAYOUT_PROCESS | BF_LAYOUT_INPROC : 0;
+			if (!c->layouts)
+				return bf_err("--layout: process, inproc or both, not '%s'", optarg);
+			break;
 		case 'f':
 			c->fuse = 1;
 			break;

@@ -186,7 +186,7 @@ int bf_meta_begin(const struct bf_cfg *c, const struct bf_side *s)
 	int r;
 
 	m.side = s;
-	if (s->side == BF_AOKI) {
+	if (bf_aoki_client(s)) {
 		m.ops = &aoki_ops;
 		m.fs = s->fs;
 		if ((r = aoki_fs_alloc(s->fs, FILE_BYTES, &m.buf)) < 0)
@@ -208,7 +208,7 @@ int bf_meta_begin(const struct bf_cfg *c, const struct bf_side *s)
 
 void bf_meta_end(const struct bf_side *s)
 {
-	if (s->side == BF_AOKI)
+	if (bf_aoki_client(s))
 		aoki_fs_free(s->fs, m.buf);
 	else
 		free(m.buf);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* fs_output.c - `aoki bench fs`: the medians as a table (with the ratios
  * and the team's targets, met or MISSED; with --fuse a second table for
- * aoki-fuse and its own targets) and as one JSON object. */
+ * aoki-fuse and its own targets, with --layout inproc or both one for the
+ * in-process layout) and as one JSON object. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -45,38 +46,47 @@ static const char *verdict(double ratio_v, double goal)
 	return ratio_v >= goal ? "met" : "MISSED";
 }
 
-/* The aoki-fuse rows: the same POSIX workloads as the kernel and
- * fuse2fs, through aoki-fuse on aoki-fsd. */
-static void print_fuse_table(FILE *f, const struct bf_results *r)
+/*
+ * The rows of another aoki side (@side: aoki-fuse, or the in-process
+ * layout) against the kernel and fuse2fs, with its targets @goal; for the
+ * in-process layout also against the process layout.
+ */
+static void print_side_table(FILE *f, const struct bf_cfg *c, const struct bf_results *r,
+			     int side, const char *title, const char *col,
+			     const double (*goal)[2])
 {
+	int vs_proc = side == BF_AOKI_INPROC && c->have[BF_AOKI];
 	unsigned met = 0, total = 0;
 
-	fprintf(f, "through FUSE: aoki-fuse on aoki-fsd, the same fio and POSIX workloads, same "
-		"run, same device\n");
-	fprintf(f, "%-18s %-9s %10s %10s %10s %9s %-12s %9s %-12s\n", "workload", "unit",
-		"kernel", "fuse2fs", "aoki-fuse", "vs kernel", "(target)", "vs fuse", "(target)");
+	fprintf(f, "%s\n", title);
+	fprintf(f, "%-18s %-9s %10s %10s %11s %9s %-12s %9s %-12s%s\n", "workload", "unit",
+		"kernel", "fuse2fs", col, "vs kernel", "(target)", "vs fuse", "(target)",
+		vs_proc ? " vs process" : "");
 	for (int w = 0; w < WL_COUNT; w++) {
-		double rk = ratio_of(r, BF_AOKI_FUSE, w, BF_KERNEL);
-		double rf = ratio_of(r, BF_AOKI_FUSE, w, BF_FUSE);
+		double rk = ratio_of(r, side, w, BF_KERNEL);
+		double rf = ratio_of(r, side, w, BF_FUSE);
 		char tk[24], tf[24];
 
-		snprintf(tk, sizeof(tk), fuse_target[w][0] ? ">=%g %s" : "-", fuse_target[w][0],
-			 verdict(rk, fuse_target[w][0]));
-		snprintf(tf, sizeof(tf), fuse_target[w][1] ? ">=%g %s" : "-", fuse_target[w][1],
-			 verdict(rf, fuse_target[w][1]));
-		fprintf(f, "%-18s %-9s %10.0f %10.0f %10.0f %9.3f %-12s %9.2f %-12s\n",
+		snprintf(tk, sizeof(tk), goal[w][0] ? ">=%g %s" : "-", goal[w][0],
+			 verdict(rk, goal[w][0]));
+		snprintf(tf, sizeof(tf), goal[w][1] ? ">=%g %s" : "-", goal[w][1],
+			 verdict(rf, goal[w][1]));
+		fprintf(f, "%-18s %-9s %10.0f %10.0f %11.0f %9.3f %-12s %9.2f %-12s",
 			bf_wls[w].name, bf_wls[w].unit, r->med[BF_KERNEL][w].v,
-			r->med[BF_FUSE][w].v, r->med[BF_AOKI_FUSE][w].v, rk, tk, rf, tf);
+			r->med[BF_FUSE][w].v, r->med[side][w].v, rk, tk, rf, tf);
+		if (vs_proc)
+			fprintf(f, " %10.2f", ratio_of(r, side, w, BF_AOKI));
+		fputc('\n', f);
 		for (int b = 0; b < 2; b++) {
 			double rv = b ? rf : rk;
 
-			if (fuse_target[w][b] && isfinite(rv)) {
+			if (goal[w][b] && isfinite(rv)) {
 				total++;
-				met += rv >= fuse_target[w][b];
+				met += rv >= goal[w][b];
 			}
 		}
 	}
-	fprintf(f, "targets through FUSE met: %u of %u\n", met, total);
+	fprintf(f, "targets met (%s): %u of %u\n", col, met, total);
 }
 
 void bf_print_table(FILE *f, const struct bf_cfg *c, const struct bf_results *r)
@@ -113,20 +123,32 @@ void bf_print_table(FILE *f, const struct bf_cfg *c, const struct bf_results *r)
 	}
 	fprintf(f, "targets met: %u of %u\n", met, total);
 	if (c->fuse)
-		print_fuse_table(f, r);
-	fprintf(f, "%-18s %14s %14s %14s%s\n", "CPU us/op", "kernel", "fuse2fs", "aoki",
-		c->fuse ? "      aoki-fuse" : "");
+		print_side_table(f, c, r, BF_AOKI_FUSE, "through FUSE: aoki-fuse on aoki-fsd, the "
+				 "same fio and POSIX workloads, same run, same device",
+				 "aoki-fuse", fuse_target);
+	if (c->have[BF_AOKI_INPROC])
+		print_side_table(f, c, r, BF_AOKI_INPROC, bf_inproc_isolated() ?
+				 "in-process layout: aoki-blkd and aoki-fsd hosted in the bench's "
+				 "process, each in its compartment (PKU-isolated), same client" :
+				 "in-process layout: aoki-blkd and aoki-fsd hosted in the bench's "
+				 "process (unprotected: no PKU, compartments not enforced), same "
+				 "client", "aoki-inproc", target);
+	fprintf(f, "%-18s %14s %14s %14s%s%s\n", "CPU us/op", "kernel", "fuse2fs", "aoki",
+		c->fuse ? "      aoki-fuse" : "", c->have[BF_AOKI_INPROC] ? "    aoki-inproc" : "");
 	for (int w = 0; w < WL_COUNT; w++) {
 		fprintf(f, "%-18s %14.2f %14.2f %14.2f", bf_wls[w].name,
 			r->med[BF_KERNEL][w].cpu_us, r->med[BF_FUSE][w].cpu_us,
 			r->med[BF_AOKI][w].cpu_us);
 		if (c->fuse)
 			fprintf(f, " %14.2f", r->med[BF_AOKI_FUSE][w].cpu_us);
+		if (c->have[BF_AOKI_INPROC])
+			fprintf(f, " %14.2f", r->med[BF_AOKI_INPROC][w].cpu_us);
 		fputc('\n', f);
 	}
 	fprintf(f, "CPU: fio usr+sys or the driver thread, plus fuse2fs or aoki-blkd + aoki-fsd "
-		"(+ aoki-fuse) (/proc/PID/stat); the kernel's own threads (loop, jbd2, FUSE "
-		"request handling) are not counted; a seq op is 1 MiB, a readdir op one entry\n");
+		"(+ aoki-fuse) (/proc/PID/stat); in-process, the driver thread runs the servers "
+		"too; the kernel's own threads (loop, jbd2, FUSE request handling) are not "
+		"counted; a seq op is 1 MiB, a readdir op one entry\n");
 	for (int s = 0; s < BF_SIDES; s++)
 		if (!c->have[s] && c->why[s][0])	/* not aoki_fuse without --fuse */
 			fprintf(f, "%s: skipped (%s)\n", bf_side_names[s], c->why[s]);
@@ -176,6 +198,10 @@ void bf_print_json(FILE *f, const struct bf_cfg *c, const struct bf_results *r)
 	json_num(f, "file_mib", (double)(c->file >> 20), &first);
 	json_num(f, "fuse2fs_fio_direct", c->fuse_note[0] ? 0 : 1, &first);
 	json_num(f, "aoki_fuse", c->fuse, &first);
+	json_str(f, "layout", c->layouts == BF_LAYOUT_PROCESS ? "process" :
+		 c->layouts == BF_LAYOUT_INPROC ? "inproc" : "both", &first);
+	if (c->have[BF_AOKI_INPROC])
+		json_num(f, "inproc_isolated", bf_inproc_isolated(), &first);
 	if (c->fuse)
 		json_num(f, "aoki_fuse_fio_direct", c->aoki_fuse_note[0] ? 0 : 1, &first);
 	for (int w = 0; w < WL_COUNT; w++) {
@@ -194,6 +220,12 @@ void bf_print_json(FILE *f, const struct bf_cfg *c, const struct bf_results *r)
 			json_num(f, key, ratio_of(r, BF_AOKI_FUSE, w, BF_KERNEL), &first);
 			snprintf(key, sizeof(key), "%s_aoki_fuse_vs_fuse2fs", n);
 			json_num(f, key, ratio_of(r, BF_AOKI_FUSE, w, BF_FUSE), &first);
+		}
+		if (c->have[BF_AOKI_INPROC]) {
+			snprintf(key, sizeof(key), "%s_aoki_inproc_vs_kernel", n);
+			json_num(f, key, ratio_of(r, BF_AOKI_INPROC, w, BF_KERNEL), &first);
+			snprintf(key, sizeof(key), "%s_aoki_inproc_vs_aoki", n);
+			json_num(f, key, ratio_of(r, BF_AOKI_INPROC, w, BF_AOKI), &first);
 		}
 		for (int s = 0; s < BF_SIDES; s++) {
 			snprintf(key, sizeof(key), "%s_cpu_us_%s", n, bf_side_names[s]);

@@ -137,6 +137,10 @@ int bf_prepare(struct bf_cfg *c)
 		c->have[BF_FUSE] = 0;
 		snprintf(c->why[BF_FUSE], sizeof(c->why[0]), "no usable /dev/fuse");
 	}
+	if (!(c->layouts & BF_LAYOUT_PROCESS))
+		c->have[BF_AOKI] = 0;	/* not asked for: no rows, no note */
+	if (!(c->layouts & BF_LAYOUT_INPROC))
+		c->have[BF_AOKI_INPROC] = 0;
 	if (!c->fuse) {
 		c->have[BF_AOKI_FUSE] = 0;	/* not asked for: no rows, no note */
 	} else if (access(c->aoki_fuse, X_OK)) {
@@ -426,6 +430,8 @@ int bf_side_up(const struct bf_cfg *c, int side, struct bf_side *s)
 		return fuse_up(c, s);
 	case BF_AOKI_FUSE:
 		return aoki_fuse_up(c, s);
+	case BF_AOKI_INPROC:
+		return bf_inproc_up(c, s);
 	default:
 		return aoki_up(c, s);
 	}
@@ -460,6 +466,7 @@ void bf_side_down(const struct bf_cfg *c, struct bf_side *s)
 		aoki_fs_unmount(s->fs);
 		s->fs = NULL;
 	}
+	bf_inproc_down(s);
 	/* The FUSE mounts first: aoki-fuse needs aoki-fsd until then. */
 	unmount(c);
 	stop_pid(c, CL_FUSE, 0, "fuse2fs");	/* exits once unmounted */
