@@ -17,6 +17,9 @@
  *     the old code, which checked a worker only when its lock was busy,
  *     passes this test too: its nested turn of the other worker found
  *     nothing to serve.  Kept as the check of the behaviour.)
+ *   - the private socket's directory an application killed before its
+ *     aoki_host_stop() left behind is removed by the next one to host a
+ *     server; one whose pid still runs is kept (control);
  *   - a request that makes the server fault each time it runs: after 16
  *     faults with no turn completed between them the host gives up, the
  *     call and every later one get -EIO at once.  Before, recovery reran
@@ -29,6 +32,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,6 +195,46 @@ static void poison_request(void)
 	aoki_host_stop(h);
 }
 
+/* A directory "aoki-host-<pid>-<tag>" holding a file "s", in $TMPDIR. */
+static void fake_sockdir(const char *tmp, pid_t pid, const char *tag, char *path, size_t cap)
+{
+	char s[PATH_MAX + 8];
+	FILE *f;
+
+	snprintf(path, cap, "%s/aoki-host-%d-%s", tmp, (int)pid, tag);
+	CHECK_EQ(mkdir(path, 0700), 0);
+	snprintf(s, sizeof(s), "%s/s", path);
+	f = fopen(s, "w");
+	CHECK(f);
+	fclose(f);
+}
+
+/* Stale socket directories go, live ones stay. */
+static void stale_sockdirs(void)
+{
+	const struct aoki_host_opts quiet = { .flags = AOKI_HOST_QUIET };
+	char tmp[PATH_MAX], stale[PATH_MAX + 64], live[PATH_MAX + 64], port[PATH_MAX];
+	struct aoki_host *h;
+	struct stat st;
+	pid_t dead = fork();
+
+	CHECK(dead >= 0);
+	if (dead == 0)
+		_exit(0);
+	CHECK_EQ(waitpid(dead, NULL, 0), dead);
+	snprintf(tmp, sizeof(tmp), "%s/t", t_run_dir());
+	CHECK_EQ(mkdir(tmp, 0700), 0);
+	CHECK_EQ(setenv("TMPDIR", tmp, 1), 0);
+	fake_sockdir(tmp, dead, "gone", stale, sizeof(stale));
+	fake_sockdir(tmp, getpid(), "mine", live, sizeof(live));
+	snprintf(port, sizeof(port), "%s/svc4.sock", t_run_dir());
+	CHECK_EQ(aoki_host_start_service(&svc, port, &quiet, &h), 0);
+	CHECK(stat(stale, &st) < 0 && errno == ENOENT);
+	CHECK_EQ(stat(live, &st), 0);
+	aoki_host_stop(h);
+	unsetenv("TMPDIR");
+}
+
 int main(void)
 {
 	const struct aoki_host_opts quiet = { .flags = AOKI_HOST_QUIET };
@@ -240,5 +286,6 @@ int main(void)
 	CHECK_EQ(atomic_load(&discards), 1);
 	self_calls_two_workers();
 	poison_request();
+	stale_sockdirs();
 	return 0;
 }

@@ -81,12 +81,12 @@ static void port_release(struct inproc_port *p)
 /* The private socket: a directory of our own, mode 0700. */
 static int make_private_socket_path(struct aoki_host *h)
 {
-	const char *tmp = getenv("TMPDIR");
+	int r = host_sockdir_make(h->dir, sizeof(h->dir));
 
-	snprintf(h->dir, sizeof(h->dir), "%s/aoki-host-XXXXXX",
-		 tmp && *tmp && strlen(tmp) < 40 ? tmp : "/tmp");
-	if (!mkdtemp(h->dir))
-		return -errno;
+	if (r < 0) {
+		h->dir[0] = 0;
+		return r;
+	}
 	snprintf(h->port.sock, sizeof(h->port.sock), "%s/s", h->dir);
 	return 0;
 }

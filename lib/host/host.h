@@ -48,7 +48,7 @@ struct aoki_host {
 	struct aoki_server *srv;
 	struct aoki_server_config cfg;	/* as the service filled it, but: */
 	char cfg_port[256];	/* cfg.port, copied out of the compartment */
-	char dir[64];		/* the private socket's directory */
+	char dir[80];		/* the private socket's directory */
 
 	/* One lock per worker: whoever holds it runs that worker's turn;
 	 * wowner[i] names the holding thread (its drive_self address), so
@@ -84,6 +84,10 @@ struct aoki_host {
 	_Atomic(void *) inject_target;
 	int quiet;
 };
+
+/* sockdir.c: make the private socket's directory in @dir (@cap bytes),
+ * after removing those that processes now gone left behind.  0 or -errno. */
+int host_sockdir_make(char *dir, size_t cap);
 
 /* build.c: make a new incarnation (compartment and service state); fills
  * h->dom, h->state and h->cfg.  0 or -errno (a message on stderr). */
