@@ -18,7 +18,9 @@
  *            on the mount point: the POSIX workloads (fio, the POSIX
  *            metadata table) run there as on the kernel and fuse2fs;
  *   aoki in-process (--layout inproc or both) aoki-blkd and aoki-fsd
- *            hosted in the bench's process (fs_inproc.c), the same client.
+ *            hosted in the bench's process (fs_inproc.c), the same client:
+ *            two sides, each server in a compartment (aoki_inproc) and
+ *            without one (aoki_unisolated, AOKI_HOST_UNISOLATED).
  * Then every workload runs in order on that one file system, and the side
  * is torn down.  The data workloads are fio (io_uring, O_DIRECT) on the
  * mounts, and one client thread with aoki_fs_submit/reap on buffers from
@@ -53,11 +55,12 @@
 #define BF_PFX "aoki bench fs"
 #define BF_MAX_RUNS 99
 
-enum { BF_KERNEL, BF_FUSE, BF_AOKI, BF_AOKI_FUSE, BF_AOKI_INPROC, BF_SIDES };
+enum { BF_KERNEL, BF_FUSE, BF_AOKI, BF_AOKI_FUSE, BF_AOKI_INPROC, BF_AOKI_UNISO, BF_SIDES };
 
 /* --layout: where aoki-blkd and aoki-fsd run (the aoki sides). */
 #define BF_LAYOUT_PROCESS 0x1u	/* processes of their own (BF_AOKI) */
-#define BF_LAYOUT_INPROC  0x2u	/* hosted in the bench's process (BF_AOKI_INPROC) */
+#define BF_LAYOUT_INPROC  0x2u	/* hosted in the bench's process (BF_AOKI_INPROC,
+				 * BF_AOKI_UNISO) */
 
 enum {
 	WL_SEQWRITE, WL_SEQREAD, WL_RANDREAD, WL_RANDWRITE,	/* data: fio / aoki client */
@@ -176,8 +179,10 @@ void bf_meta_end(const struct bf_side *s);
 /* ------------------------------------------------------ fs_inproc.c */
 
 /* bf_inproc_up - host aoki-blkd on the image and aoki-fsd on it in this
- * process, s->fs mounted; 0 or -1 (reported; call bf_inproc_down in any
- * case).  bf_inproc_down - unmount first (the caller), then stop them. */
+ * process, each in a compartment (BF_AOKI_INPROC) or without one
+ * (BF_AOKI_UNISO: AOKI_HOST_UNISOLATED), s->fs mounted; 0 or -1
+ * (reported; call bf_inproc_down in any case).  bf_inproc_down - unmount
+ * first (the caller), then stop them. */
 int bf_inproc_up(const struct bf_cfg *c, struct bf_side *s);
 void bf_inproc_down(struct bf_side *s);
 /* bf_inproc_isolated - whether the compartments are PKU-enforced. */
@@ -186,7 +191,7 @@ int bf_inproc_isolated(void);
 /* bf_aoki_client - whether side @s is driven through <aoki/fs.h>. */
 static inline int bf_aoki_client(const struct bf_side *s)
 {
-	return s->side == BF_AOKI || s->side == BF_AOKI_INPROC;
+	return s->side == BF_AOKI || s->side == BF_AOKI_INPROC || s->side == BF_AOKI_UNISO;
 }
 
 /* ------------------------------------------------------ fs_output.c */

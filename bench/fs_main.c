@@ -31,7 +31,7 @@ const struct bf_workload bf_wls[WL_COUNT] = {
 };
 
 const char *const bf_side_names[BF_SIDES] = { "kernel", "fuse2fs", "aoki", "aoki_fuse",
-					       "aoki_inproc" };
+					       "aoki_inproc", "aoki_unisolated" };
 
 /* ------------------------------------------------------------ messages */
 
@@ -98,10 +98,14 @@ static void usage(FILE *f)
 		"  --fuse       also aoki-fsd through aoki-fuse (its FUSE mount): the fio\n"
 		"               and POSIX metadata workloads there, as on the kernel and\n"
 		"               fuse2fs, with its ratios and targets (CPU adds aoki-fuse)\n"
-		"  --layout L   where aoki-blkd and aoki-fsd run: process (their own\n"
-		"               processes, the default), inproc (hosted in this process,\n"
-		"               each in a compartment, driven by the client thread through\n"
-		"               gates: <aoki/host.h>; \"unprotected\" without PKU) or both\n");
+		"  --layout L   where aoki-blkd and aoki-fsd run, a table per layout:\n"
+		"               process  their own processes (default);\n"
+		"               inproc   hosted in this process (<aoki/host.h>), their turns\n"
+		"                        run by the client thread: two tables, each\n"
+		"                        server in a compartment (\"unprotected\" without\n"
+		"                        PKU) and without one (AOKI_HOST_UNISOLATED);\n"
+		"               both     all three, the in-process ones with their ratios\n"
+		"                        to the process layout\n");
 }
 
 static int parse_args(int argc, char **argv, struct bf_cfg *c)

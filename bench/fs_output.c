@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* fs_output.c - `aoki bench fs`: the medians as a table (with the ratios
  * and the team's targets, met or MISSED; with --fuse a second table for
- * aoki-fuse and its own targets, with --layout inproc or both one for the
- * in-process layout) and as one JSON object. */
+ * aoki-fuse and its own targets, with --layout inproc or both two for the
+ * in-process layout, in compartments and unisolated) and as one JSON
+ * object. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <stdio.h>
@@ -46,22 +47,37 @@ static const char *verdict(double ratio_v, double goal)
 	return ratio_v >= goal ? "met" : "MISSED";
 }
 
+/* inproc_side - whether @side hosts the servers in the bench's process. */
+static int inproc_side(int side)
+{
+	return side == BF_AOKI_INPROC || side == BF_AOKI_UNISO;
+}
+
+/* isolation_cost - the throughput the compartments cost: 1 - in
+ * compartments / unisolated (negative: within the noise). */
+static double isolation_cost(const struct bf_results *r, int wl)
+{
+	return 1 - ratio_of(r, BF_AOKI_INPROC, wl, BF_AOKI_UNISO);
+}
+
 /*
- * The rows of another aoki side (@side: aoki-fuse, or the in-process
- * layout) against the kernel and fuse2fs, with its targets @goal; for the
- * in-process layout also against the process layout.
+ * The rows of another aoki side (@side: aoki-fuse, or an in-process side)
+ * against the kernel and fuse2fs, with its targets @goal; for the
+ * in-process sides also against the process layout, and for the
+ * unisolated one the isolation's cost.
  */
 static void print_side_table(FILE *f, const struct bf_cfg *c, const struct bf_results *r,
 			     int side, const char *title, const char *col,
 			     const double (*goal)[2])
 {
-	int vs_proc = side == BF_AOKI_INPROC && c->have[BF_AOKI];
+	int vs_proc = inproc_side(side) && c->have[BF_AOKI];
+	int iso = side == BF_AOKI_UNISO && c->have[BF_AOKI_INPROC];
 	unsigned met = 0, total = 0;
 
 	fprintf(f, "%s\n", title);
-	fprintf(f, "%-18s %-9s %10s %10s %11s %9s %-12s %9s %-12s%s\n", "workload", "unit",
+	fprintf(f, "%-18s %-9s %10s %10s %11s %9s %-12s %9s %-12s%s%s\n", "workload", "unit",
 		"kernel", "fuse2fs", col, "vs kernel", "(target)", "vs fuse", "(target)",
-		vs_proc ? " vs process" : "");
+		vs_proc ? " vs process" : "", iso ? " isolation cost" : "");
 	for (int w = 0; w < WL_COUNT; w++) {
 		double rk = ratio_of(r, side, w, BF_KERNEL);
 		double rf = ratio_of(r, side, w, BF_FUSE);
@@ -76,6 +92,8 @@ static void print_side_table(FILE *f, const struct bf_cfg *c, const struct bf_re
 			r->med[BF_FUSE][w].v, r->med[side][w].v, rk, tk, rf, tf);
 		if (vs_proc)
 			fprintf(f, " %10.2f", ratio_of(r, side, w, BF_AOKI));
+		if (iso)
+			fprintf(f, " %14.1f%%", 100 * isolation_cost(r, w));
 		fputc('\n', f);
 		for (int b = 0; b < 2; b++) {
 			double rv = b ? rf : rk;
@@ -87,19 +105,57 @@ static void print_side_table(FILE *f, const struct bf_cfg *c, const struct bf_re
 		}
 	}
 	fprintf(f, "targets met (%s): %u of %u\n", col, met, total);
+	if (iso)
+		fprintf(f, "isolation cost: 1 - %s / %s throughput%s\n", "aoki-inproc", col,
+			bf_inproc_isolated() ? "" : " (no PKU: the gates without the protection "
+			"key switches, not what PKU costs)");
 }
 
-void bf_print_table(FILE *f, const struct bf_cfg *c, const struct bf_results *r)
+/* print_inproc_tables - the in-process sides' tables (--layout inproc or
+ * both). */
+static void print_inproc_tables(FILE *f, const struct bf_cfg *c, const struct bf_results *r)
+{
+	if (c->have[BF_AOKI_INPROC])
+		print_side_table(f, c, r, BF_AOKI_INPROC, bf_inproc_isolated() ?
+				 "in-process layout: aoki-blkd and aoki-fsd hosted in the bench's "
+				 "process, each in its compartment (PKU-isolated), same client" :
+				 "in-process layout: aoki-blkd and aoki-fsd hosted in the bench's "
+				 "process (unprotected: no PKU, compartments not enforced), same "
+				 "client", "aoki-inproc", target);
+	if (c->have[BF_AOKI_UNISO])
+		print_side_table(f, c, r, BF_AOKI_UNISO, "in-process, unisolated: the same "
+				 "without compartments (AOKI_HOST_UNISOLATED: the servers' code "
+				 "called directly), same client", "aoki-uniso", target);
+}
+
+/* print_cpu_table - CPU per operation, a column per side that ran. */
+static void print_cpu_table(FILE *f, const struct bf_cfg *c, const struct bf_results *r)
+{
+	static const char *const head[BF_SIDES] = {
+		[BF_KERNEL] = "kernel", [BF_FUSE] = "fuse2fs", [BF_AOKI] = "aoki",
+		[BF_AOKI_FUSE] = "aoki-fuse", [BF_AOKI_INPROC] = "aoki-inproc",
+		[BF_AOKI_UNISO] = "aoki-uniso",
+	};
+
+	fprintf(f, "%-18s", "CPU us/op");
+	for (int s = 0; s < BF_SIDES; s++)
+		if (c->have[s] || s <= BF_FUSE)	/* kernel, fuse2fs: as the tables */
+			fprintf(f, " %14s", head[s]);
+	fputc('\n', f);
+	for (int w = 0; w < WL_COUNT; w++) {
+		fprintf(f, "%-18s", bf_wls[w].name);
+		for (int s = 0; s < BF_SIDES; s++)
+			if (c->have[s] || s <= BF_FUSE)
+				fprintf(f, " %14.2f", r->med[s][w].cpu_us);
+		fputc('\n', f);
+	}
+}
+
+/* print_process_table - the process layout's rows, with the targets. */
+static void print_process_table(FILE *f, const struct bf_results *r)
 {
 	unsigned met = 0, total = 0;
 
-	fprintf(f, "aoki bench fs: %s, %ld CPUs, Linux %s, %s\n", c->cpu, c->nproc, c->kernel,
-		c->fio_version);
-	fprintf(f, "images %llu MiB on %s, data file %llu MiB, random windows %g s after "
-		"%g s; %u create, %u create_fsync, %u-entry readdir x %u; median of %u\n",
-		(unsigned long long)(c->image >> 20), c->host_fs,
-		(unsigned long long)(c->file >> 20), c->runtime, c->warmup, c->n_create,
-		c->n_fsync, c->n_dir, c->n_list, c->runs);
 	fprintf(f, "%-18s %-9s %10s %10s %10s %9s %-12s %9s %-12s\n", "workload", "unit",
 		"kernel", "fuse2fs", "aoki", "vs kernel", "(target)", "vs fuse", "(target)");
 	for (int w = 0; w < WL_COUNT; w++) {
@@ -122,29 +178,25 @@ void bf_print_table(FILE *f, const struct bf_cfg *c, const struct bf_results *r)
 		}
 	}
 	fprintf(f, "targets met: %u of %u\n", met, total);
+}
+
+void bf_print_table(FILE *f, const struct bf_cfg *c, const struct bf_results *r)
+{
+	fprintf(f, "aoki bench fs: %s, %ld CPUs, Linux %s, %s\n", c->cpu, c->nproc, c->kernel,
+		c->fio_version);
+	fprintf(f, "images %llu MiB on %s, data file %llu MiB, random windows %g s after "
+		"%g s; %u create, %u create_fsync, %u-entry readdir x %u; median of %u\n",
+		(unsigned long long)(c->image >> 20), c->host_fs,
+		(unsigned long long)(c->file >> 20), c->runtime, c->warmup, c->n_create,
+		c->n_fsync, c->n_dir, c->n_list, c->runs);
+	if (c->have[BF_AOKI])	/* not with --layout inproc */
+		print_process_table(f, r);
 	if (c->fuse)
 		print_side_table(f, c, r, BF_AOKI_FUSE, "through FUSE: aoki-fuse on aoki-fsd, the "
 				 "same fio and POSIX workloads, same run, same device",
 				 "aoki-fuse", fuse_target);
-	if (c->have[BF_AOKI_INPROC])
-		print_side_table(f, c, r, BF_AOKI_INPROC, bf_inproc_isolated() ?
-				 "in-process layout: aoki-blkd and aoki-fsd hosted in the bench's "
-				 "process, each in its compartment (PKU-isolated), same client" :
-				 "in-process layout: aoki-blkd and aoki-fsd hosted in the bench's "
-				 "process (unprotected: no PKU, compartments not enforced), same "
-				 "client", "aoki-inproc", target);
-	fprintf(f, "%-18s %14s %14s %14s%s%s\n", "CPU us/op", "kernel", "fuse2fs", "aoki",
-		c->fuse ? "      aoki-fuse" : "", c->have[BF_AOKI_INPROC] ? "    aoki-inproc" : "");
-	for (int w = 0; w < WL_COUNT; w++) {
-		fprintf(f, "%-18s %14.2f %14.2f %14.2f", bf_wls[w].name,
-			r->med[BF_KERNEL][w].cpu_us, r->med[BF_FUSE][w].cpu_us,
-			r->med[BF_AOKI][w].cpu_us);
-		if (c->fuse)
-			fprintf(f, " %14.2f", r->med[BF_AOKI_FUSE][w].cpu_us);
-		if (c->have[BF_AOKI_INPROC])
-			fprintf(f, " %14.2f", r->med[BF_AOKI_INPROC][w].cpu_us);
-		fputc('\n', f);
-	}
+	print_inproc_tables(f, c, r);
+	print_cpu_table(f, c, r);
 	fprintf(f, "CPU: fio usr+sys or the driver thread, plus fuse2fs or aoki-blkd + aoki-fsd "
 		"(+ aoki-fuse) (/proc/PID/stat); in-process, the driver thread runs the servers "
 		"too; the kernel's own threads (loop, jbd2, FUSE request handling) are not "
@@ -200,7 +252,7 @@ void bf_print_json(FILE *f, const struct bf_cfg *c, const struct bf_results *r)
 	json_num(f, "aoki_fuse", c->fuse, &first);
 	json_str(f, "layout", c->layouts == BF_LAYOUT_PROCESS ? "process" :
 		 c->layouts == BF_LAYOUT_INPROC ? "inproc" : "both", &first);
-	if (c->have[BF_AOKI_INPROC])
+	if (c->layouts & BF_LAYOUT_INPROC)
 		json_num(f, "inproc_isolated", bf_inproc_isolated(), &first);
 	if (c->fuse)
 		json_num(f, "aoki_fuse_fio_direct", c->aoki_fuse_note[0] ? 0 : 1, &first);
@@ -221,11 +273,17 @@ void bf_print_json(FILE *f, const struct bf_cfg *c, const struct bf_results *r)
 			snprintf(key, sizeof(key), "%s_aoki_fuse_vs_fuse2fs", n);
 			json_num(f, key, ratio_of(r, BF_AOKI_FUSE, w, BF_FUSE), &first);
 		}
-		if (c->have[BF_AOKI_INPROC]) {
-			snprintf(key, sizeof(key), "%s_aoki_inproc_vs_kernel", n);
-			json_num(f, key, ratio_of(r, BF_AOKI_INPROC, w, BF_KERNEL), &first);
-			snprintf(key, sizeof(key), "%s_aoki_inproc_vs_aoki", n);
-			json_num(f, key, ratio_of(r, BF_AOKI_INPROC, w, BF_AOKI), &first);
+		for (int s = BF_AOKI_INPROC; s <= BF_AOKI_UNISO; s++) {
+			if (!c->have[s])
+				continue;
+			snprintf(key, sizeof(key), "%s_%s_vs_kernel", n, bf_side_names[s]);
+			json_num(f, key, ratio_of(r, s, w, BF_KERNEL), &first);
+			snprintf(key, sizeof(key), "%s_%s_vs_aoki", n, bf_side_names[s]);
+			json_num(f, key, ratio_of(r, s, w, BF_AOKI), &first);
+		}
+		if (c->have[BF_AOKI_INPROC] && c->have[BF_AOKI_UNISO]) {
+			snprintf(key, sizeof(key), "%s_isolation_overhead", n);
+			json_num(f, key, isolation_cost(r, w), &first);
 		}
 		for (int s = 0; s < BF_SIDES; s++) {
 			snprintf(key, sizeof(key), "%s_cpu_us_%s", n, bf_side_names[s]);

@@ -139,8 +139,14 @@ int bf_prepare(struct bf_cfg *c)
 	}
 	if (!(c->layouts & BF_LAYOUT_PROCESS))
 		c->have[BF_AOKI] = 0;	/* not asked for: no rows, no note */
-	if (!(c->layouts & BF_LAYOUT_INPROC))
-		c->have[BF_AOKI_INPROC] = 0;
+	if (!(c->layouts & BF_LAYOUT_INPROC)) {
+		c->have[BF_AOKI_INPROC] = c->have[BF_AOKI_UNISO] = 0;
+	} else if (strpbrk(c->img, " \t\n")) {	/* hosted: words split at blanks */
+		c->have[BF_AOKI_INPROC] = c->have[BF_AOKI_UNISO] = 0;
+		for (int s = BF_AOKI_INPROC; s <= BF_AOKI_UNISO; s++)
+			snprintf(c->why[s], sizeof(c->why[0]),
+				 "the image's path has a blank (set TMPDIR)");
+	}
 	if (!c->fuse) {
 		c->have[BF_AOKI_FUSE] = 0;	/* not asked for: no rows, no note */
 	} else if (access(c->aoki_fuse, X_OK)) {
@@ -431,6 +437,7 @@ int bf_side_up(const struct bf_cfg *c, int side, struct bf_side *s)
 	case BF_AOKI_FUSE:
 		return aoki_fuse_up(c, s);
 	case BF_AOKI_INPROC:
+	case BF_AOKI_UNISO:
 		return bf_inproc_up(c, s);
 	default:
 		return aoki_up(c, s);

@@ -11,12 +11,6 @@
  *     happened (create() ran four times, the call took >= 7 ms, the
  *     retry delays 1 + 2 + 4 ms);
  *   - discard() runs after a fault, destroy() at the stop, each once;
- *   - with two workers, a handler calling its own server through any of
- *     four channels, from any of four: -EDEADLK every time.  (The fix
- *     this covers checks every worker's owner before taking any lock;
- *     the old code, which checked a worker only when its lock was busy,
- *     passes this test too: its nested turn of the other worker found
- *     nothing to serve.  Kept as the check of the behaviour.)
  *   - the private socket's directory an application killed before its
  *     aoki_host_stop() left behind is removed by the next one to host a
  *     server; one whose pid still runs is kept (control);
@@ -50,11 +44,9 @@ static volatile uintptr_t nowhere = 16;
 /* Ordinary memory: the service's code reaches it, as the test does. */
 static _Atomic int fail_creates, creates, destroys, discards;
 static struct aoki_chan *self_ch;	/* a channel of the test to the service */
-static struct aoki_chan *self_chs[4];	/* the same, to the two-worker one */
 
 struct svc_state {
 	struct aoki_host *h;
-	unsigned workers;
 };
 
 static int handle(struct aoki_req *req, void *arg)
@@ -64,14 +56,6 @@ static int handle(struct aoki_req *req, void *arg)
 	aoki_host_check_fault(s->h);
 	if (aoki_req_opcode(req) == OP_POISON)
 		*(volatile int *)nowhere = 1;	/* faults, every time */
-	if (aoki_req_opcode(req) == OP_SELF && s->workers > 1) {
-		size_t n;
-		const unsigned *k = aoki_req_data(req, &n);
-
-		if (n != sizeof(*k) || *k >= 4)
-			return -EINVAL;
-		return aoki_call(self_chs[*k], OP_ECHO, NULL, 0, NULL, 0, NULL);
-	}
 	if (aoki_req_opcode(req) == OP_SELF)
 		return aoki_call(self_ch, OP_ECHO, NULL, 0, NULL, 0, NULL);
 	return aoki_req_opcode(req) == OP_ECHO ? 0 : -ENOSYS;
@@ -88,17 +72,16 @@ static int create(struct aoki_host *h, int argc, char **argv, struct aoki_server
 		snprintf(err, errcap, "told to fail");
 		return -EAGAIN;
 	}
-	if (argc != 2 && argc != 3) {
-		snprintf(err, errcap, "want the port, and the workers");
+	if (argc != 2) {
+		snprintf(err, errcap, "want one word: the port");
 		return -EINVAL;
 	}
 	s = aoki_host_alloc(h, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->h = h;
-	s->workers = argc == 3 ? (unsigned)atoi(argv[2]) : 1;
 	*cfg = (struct aoki_server_config){ .port = argv[1], .handler = handle,
-					    .handler_arg = s, .workers = s->workers };
+					    .handler_arg = s, .workers = 1 };
 	return 0;
 }
 
@@ -123,43 +106,6 @@ static uint64_t recoveries(struct aoki_host *h)
 
 	CHECK_EQ(aoki_host_get_stats(h, &st), 0);
 	return st.recoveries;
-}
-
-/* A two-worker instance: every (caller channel, self channel) pair,
- * which covers a handler in either worker's turn calling either. */
-static void self_calls_two_workers(void)
-{
-	const struct aoki_host_opts quiet = { .flags = AOKI_HOST_QUIET };
-	const struct aoki_chan_opts opts = { .timeout_ns = 5000000000 };
-	struct aoki_chan *ch[4];
-	char words[PATH_MAX + 8];
-	struct aoki_host *h;
-	int64_t t0;
-	int r;
-
-	snprintf(words, sizeof(words), "%s/svc2.sock 2", t_run_dir());
-	CHECK_EQ(aoki_host_start_service(&svc, words, &quiet, &h), 0);
-	words[strlen(words) - 2] = 0;	/* the port alone */
-	/* Channels go to the workers in turn: both kinds on both workers. */
-	for (int i = 0; i < 4; i++)
-		CHECK_EQ(aoki_connect(words, &opts, &ch[i]), 0);
-	for (int i = 0; i < 4; i++)
-		CHECK_EQ(aoki_connect(words, &opts, &self_chs[i]), 0);
-	for (unsigned i = 0; i < 4; i++)
-		for (unsigned k = 0; k < 4; k++) {
-			t0 = t_now_ns();
-			r = aoki_call(ch[i], OP_SELF, &k, sizeof(k), NULL, 0, NULL);
-			if (r != -EDEADLK)
-				fprintf(stderr, "two workers: channel %u calling through %u: %d "
-					"after %.0f ms\n", i, k, r, (double)(t_now_ns() - t0) / 1e6);
-			CHECK_EQ(r, -EDEADLK);
-		}
-	CHECK_EQ(aoki_call(ch[0], OP_ECHO, NULL, 0, NULL, 0, NULL), 0);
-	for (int i = 0; i < 4; i++) {
-		aoki_close(ch[i]);
-		aoki_close(self_chs[i]);
-	}
-	aoki_host_stop(h);
 }
 
 /* The poisonous request, on a fresh instance. */
@@ -284,7 +230,6 @@ int main(void)
 	aoki_host_stop(h);
 	CHECK_EQ(atomic_load(&destroys), 1);
 	CHECK_EQ(atomic_load(&discards), 1);
-	self_calls_two_workers();
 	poison_request();
 	stale_sockdirs();
 	return 0;

@@ -144,10 +144,14 @@ void host_teardown(struct aoki_host *h, int faulted)
 			 * (fsd: blkd's fence at its next open); its stop hook
 			 * would trust damaged state (a drain could wait for
 			 * ever). */
-			if (faulted && h->svc->discard)
+			if (faulted && h->svc->discard) {
 				srv_forget_worker_ops(h->srv, i);
-			else if (host_call(h, stop_worker_in, &h->build) == -EFAULT)
+			} else if (host_call(h, stop_worker_in, &h->build) == -EFAULT) {
+				/* Its stop hook faulted: never run it again (the
+				 * server's destroy would, outside the gate). */
+				srv_forget_worker_ops(h->srv, i);
 				drained = 0;
+			}
 		}
 	}
 	if (drained) {
