@@ -48,6 +48,17 @@ static long create_in(void *p)
 	return r;
 }
 
+/* Why a build failed: on stderr at the first start (the caller must
+ * know), through host_log for a rebuild (quiet hosts stay quiet; drive.c
+ * says it will try again). */
+static void build_failed(const struct aoki_host *h, const char *what, const char *why)
+{
+	if (h->srv)
+		host_log(h, "%s: rebuild: %s%s", h->svc->name, what, why);
+	else
+		fprintf(stderr, "aoki-host: %s: %s%s\n", h->svc->name, what, why);
+}
+
 int host_build(struct aoki_host *h)
 {
 	struct aoki_domain_opts o = {
@@ -68,8 +79,7 @@ int host_build(struct aoki_host *h)
 	if (!(h->flags & AOKI_HOST_UNISOLATED)) {
 		r = aoki_domain_create(h->name, &o, &h->dom);
 		if (r < 0) {
-			fprintf(stderr, "aoki-host: %s: no compartment: %s\n", h->svc->name,
-				strerror((int)-r));
+			build_failed(h, "no compartment: ", strerror((int)-r));
 			return (int)r;
 		}
 	}
@@ -83,9 +93,8 @@ int host_build(struct aoki_host *h)
 	a->h = h;
 	r = host_call(h, create_in, a);
 	if (r < 0) {
-		fprintf(stderr, "aoki-host: %s: %s\n", h->svc->name,
-			r == -EFAULT && !a->err[0] ? "faulted while starting" :
-			a->err[0] ? a->err : strerror((int)-r));
+		build_failed(h, "", r == -EFAULT && !a->err[0] ? "faulted while starting" :
+			     a->err[0] ? a->err : strerror((int)-r));
 		free(a);
 		goto fail;
 	}
