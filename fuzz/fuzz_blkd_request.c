@@ -51,7 +51,7 @@ static void setup(void)
 	d.uid = getuid();
 	snprintf(port, sizeof(port), "%s/s", dir);
 	cfg.port = port;
-	if (blkd_volumes_open(&d, 1) || aoki_server_create(&cfg, &srv) ||
+	if (blkd_volumes_open(&d, 1, 1) || aoki_server_create(&cfg, &srv) ||
 	    aoki_server_start(srv) || aoki_connect(port, NULL, &ch) ||
 	    aoki_grant_create(ch, 65536, AOKI_GRANT_READ | AOKI_GRANT_WRITE, &grant_rw, &mem))
 		abort();

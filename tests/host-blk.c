@@ -57,7 +57,11 @@ static void errors(void)
 	snprintf(bad, sizeof(bad), "--port %s --volume v=%s/missing.img", port, dir);
 	CHECK(aoki_host_start("blkd", bad, &quiet, &h) < 0);
 	CHECK_EQ(aoki_host_start("blkd", words, &quiet, &h), 0);
-	CHECK_EQ(aoki_host_start("blkd", words, &quiet, &h2), -EEXIST);
+	/* The same port again (on another file: the same one is refused
+	 * first, -EBUSY, blk-exclusive). */
+	snprintf(bad, sizeof(bad), "--port %s --quiet --volume v=%s/other.img", port, dir);
+	t_blk_file(bad + strlen(bad) - strlen(dir) - strlen("/other.img"), 1 << 20);
+	CHECK_EQ(aoki_host_start("blkd", bad, &quiet, &h2), -EEXIST);
 	CHECK_EQ(round_trip(port, 1), 0);
 	aoki_host_stop(h);
 	aoki_host_stop(NULL);
@@ -73,7 +77,10 @@ static void layout_choice(void)
 	unsigned char *buf;
 	pid_t pid;
 
-	snprintf(vol, sizeof(vol), "v=%s", file);
+	/* The daemon on a file of its own: one file is one server's
+	 * (blk-exclusive). */
+	snprintf(vol, sizeof(vol), "v=%s/daemon.img", dir);
+	t_blk_file(vol + 2, 1 << 20);
 	pid = t_blkd_start(port, (const char *const[]){ "--volume", vol, NULL });
 	CHECK_EQ(aoki_host_start("blkd", words, &quiet, &h), 0);
 	CHECK_EQ(aoki_blk_open(port, "v", AOKI_BLK_RDWR, NULL, &b), 0);

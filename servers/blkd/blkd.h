@@ -117,9 +117,12 @@ int blkd_volume_add(struct blkd *d, const char *name, const char *path, int read
 		    struct blkd_volume **out);
 
 /* volume.c: open every volume and learn its geometry; logs a notice for
- * each that falls back to buffered I/O.  Returns 0 or -errno, with a
- * message naming the volume on stderr. */
-int blkd_volumes_open(struct blkd *d, int quiet);
+ * each that falls back to buffered I/O.  With @claim, take each file
+ * served read-write for this server alone (-EBUSY while another server
+ * holds it, after waiting out a server that is going away); without
+ * (--check), only look.  Returns 0 or -errno, with a message naming the
+ * volume on stderr. */
+int blkd_volumes_open(struct blkd *d, int quiet, int claim);
 void blkd_volumes_close(struct blkd *d);
 
 /* access.c: may the peer open @v (@write: read-write)?  0, -EACCES, or

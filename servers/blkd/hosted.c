@@ -40,7 +40,7 @@ static int blkd_host_create(struct aoki_host *h, int argc, char **argv,
 		blkd_config_free(d);
 		return -EINVAL;
 	}
-	r = blkd_volumes_open(d, cfg->quiet);
+	r = blkd_volumes_open(d, cfg->quiet, 1);
 	if (r < 0) {
 		snprintf(err, errcap, "cannot open the volumes: %s", strerror(-r));
 		blkd_volumes_close(d);

@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 	r = blkd_parse_options(argc, argv, &d, &cfg, &o);
 	if (r >= 0)
 		return r;
-	r = blkd_volumes_open(&d, cfg.quiet && !o.check);
+	r = blkd_volumes_open(&d, cfg.quiet && !o.check, !o.check);
 	if (r < 0 || o.check) {
 		blkd_volumes_close(&d);
 		if (r == 0)

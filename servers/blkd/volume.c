@@ -10,10 +10,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "blkd.h"
@@ -65,6 +67,47 @@ static int geometry(struct blkd_volume *v)
 	return 0;
 }
 
+/* How long a held file is waited for: the lock of a server that was
+ * killed or faulted goes only when its io_uring, which holds the file
+ * too, is torn down, by the kernel, after the process is reaped. */
+#define CLAIM_WAIT_NS (3 * 1000000000ll)
+
+/*
+ * A file served read-write is this server's alone: an exclusive lock on
+ * the whole file (an open file description lock, so two aoki-blkd hosted
+ * in one process conflict as two processes do; it goes with the last
+ * reference to the open file).  Two file systems writing one image lose
+ * each other's data without a word.  The volumes of one server may name
+ * the same file (one lock, taken by the first); programs that take no
+ * lock (e2fsck, a loop mount) are not kept out.  0, or -EBUSY.
+ */
+static int claim(const struct blkd *d, unsigned i)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct timespec nap = { 0, 1000000 };
+	struct stat st, o;
+	int64_t waited = 0;
+
+	if (fstat(d->vol[i].fd, &st) < 0)
+		return -errno;
+	for (unsigned j = 0; j < i; j++)
+		if (!d->vol[j].read_only && fstat(d->vol[j].fd, &o) == 0 &&
+		    o.st_dev == st.st_dev && o.st_ino == st.st_ino)
+			return 0;	/* locked with volume j */
+	for (;;) {
+		if (fcntl(d->vol[i].fd, F_OFD_SETLK, &fl) == 0)
+			return 0;
+		if (errno != EAGAIN && errno != EACCES)
+			return -errno;
+		if (waited >= CLAIM_WAIT_NS)
+			return -EBUSY;
+		nanosleep(&nap, NULL);
+		waited += nap.tv_nsec;
+		if (nap.tv_nsec < 50000000)
+			nap.tv_nsec *= 2;
+	}
+}
+
 static int open_one(struct blkd_volume *v, int quiet)
 {
 	int mode = v->read_only ? O_RDONLY : O_RDWR, r;
@@ -101,15 +144,19 @@ static int open_one(struct blkd_volume *v, int quiet)
 	return r;
 }
 
-int blkd_volumes_open(struct blkd *d, int quiet)
+int blkd_volumes_open(struct blkd *d, int quiet, int claim_files)
 {
 	for (unsigned i = 0; i < d->nvol; i++) {
 		struct blkd_volume *v = &d->vol[i];
 		int r = open_one(v, quiet);
 
+		if (r == 0 && claim_files && !v->read_only)
+			r = claim(d, i);
 		if (r < 0) {
 			fprintf(stderr, "aoki-blkd: volume %s: %s: %s\n", v->name, v->path,
-				r == -EINVAL ? "not a regular file or block device" : strerror(-r));
+				r == -EINVAL ? "not a regular file or block device" :
+				r == -EBUSY ? "in use: served read-write by another aoki-blkd" :
+				strerror(-r));
 			return r;
 		}
 		if (!quiet)
