@@ -146,6 +146,7 @@ struct fsd {
 	ext2_filsys fs;
 	struct aoki_blk *meta;	/* synchronous: metadata, journal, edges */
 	struct aoki_blk *data;	/* asynchronous: client data */
+	int claim_fd;		/* claim.c: this fsd's lock on the volume; -1 */
 	struct aoki_blk_info info;
 	unsigned bsize;		/* file-system block size */
 	void *bounce;		/* FSD_BOUNCE_BLOCKS blocks in a blk arena */
@@ -272,6 +273,12 @@ int alloc_reset(struct fsd *d);		/* after a checkpoint */
  * empty, needs_recovery cleared) and frees what the mount took: 0, or
  * -errno when the image was not left clean (the next mount replays). */
 int fsd_mount(struct fsd *d);
+
+/* claim.c: fsd_claim - take the volume for this fsd alone (read-write
+ * mounts): 0, -EBUSY (another fsd has it: said on stderr), or -errno of
+ * the port's path.  fsd_unclaim - let it go (fsd_release). */
+int fsd_claim(struct fsd *d);
+void fsd_unclaim(struct fsd *d);
 int fsd_unmount(struct fsd *d);
 /* fsd_release - free what the mount took, writing nothing to the image,
  * the journal or the staging ring (a failed mount; a fault).  With

@@ -212,6 +212,7 @@ void fsd_release(struct fsd *d, int own)
 	}
 	d->journal_map = NULL;
 	stage_close(d, own);
+	fsd_unclaim(d);
 }
 
 /* A mount that failed: free what it took, writing nothing. */
@@ -225,8 +226,10 @@ static int mount_failed(struct fsd *d, int r)
 static int mount_image(struct fsd *d)
 {
 	unsigned replayed = 0;
-	int r;
+	int r = fsd_claim(d);
 
+	if (r < 0)
+		return r;
 	if (d->cfg.stage_path && !d->cfg.read_only && stage_open(d, d->cfg.stage_path) < 0)
 		fprintf(stderr, "aoki-fsd: cannot use %s: a crash of aoki-fsd will lose what "
 			"was not yet committed (%s)\n", d->cfg.stage_path, strerror(errno));
