@@ -36,13 +36,8 @@ static int host(const char *img, const char *name, int ro, struct aoki_host **h)
 
 int main(void)
 {
-	char img[PATH_MAX], vol[PATH_MAX + 8], vol2[PATH_MAX * 3], err[PATH_MAX + 16];
+	char img[PATH_MAX], vol[PATH_MAX + 8], vol2[PATH_MAX * 3], port[PATH_MAX + 8];
 	struct aoki_host *a, *b, *ro;
-	int status;
-	pid_t pid;
-	FILE *f;
-	char line[512];
-	int said = 0;
 
 	snprintf(img, sizeof(img), "%s/v.img", t_run_dir());
 	t_blk_file(img, 1 << 20);
@@ -53,26 +48,9 @@ int main(void)
 
 	/* Another writer in another process: the daemon. */
 	snprintf(vol, sizeof(vol), "v=%s", img);
-	snprintf(err, sizeof(err), "%s/daemon.err", t_run_dir());
-	pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		char port[PATH_MAX + 8];
-
-		snprintf(port, sizeof(port), "%s/d.sock", t_run_dir());
-		if (!freopen(err, "w", stderr))
-			_exit(126);
-		execl(t_blkd_path(), "aoki-blkd", "--volume", vol, "--port", port, (char *)NULL);
-		_exit(127);
-	}
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) < 126);
-	f = fopen(err, "r");
-	CHECK(f);
-	while (fgets(line, sizeof(line), f))
-		said |= strstr(line, "in use") != NULL;
-	fclose(f);
-	CHECK(said);
+	snprintf(port, sizeof(port), "%s/d.sock", t_run_dir());
+	t_run_fails_saying((const char *const[]){ t_blkd_path(), "--volume", vol, "--port", port,
+						  NULL }, "in use");
 
 	/* Controls: a reader beside the writer; a writer after it, which
 	 * may name the file twice. */

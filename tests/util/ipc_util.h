@@ -119,6 +119,40 @@ static inline pid_t t_spawn(const char *const *argv)
 }
 
 /*
+ * t_run_fails_saying - run @argv (argv[0] a path) to its end with its
+ * stderr in a file of the run directory; it must exit non-zero (not fail
+ * to start) and say @needle on stderr.  Exits the test otherwise.
+ */
+static inline void t_run_fails_saying(const char *const *argv, const char *needle)
+{
+	char err[PATH_MAX + 16], line[512];
+	int status, said = 0;
+	pid_t pid;
+	FILE *f;
+
+	snprintf(err, sizeof(err), "%s/run-%d.err", t_run_dir(), (int)getpid());
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		if (!freopen(err, "w", stderr))
+			_exit(126);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) < 126);
+	f = fopen(err, "r");
+	CHECK(f);
+	while (fgets(line, sizeof(line), f))
+		said |= strstr(line, needle) != NULL;
+	fclose(f);
+	if (!said)
+		fprintf(stderr, "%s exited %d without saying \"%s\"\n", argv[0],
+			WEXITSTATUS(status), needle);
+	CHECK(said);
+}
+
+/*
  * t_wait_accepting - wait until the server @pid accepts channels on
  * @port (a connect succeeds), checking every @poll_ms that it is still
  * alive.  Exits the test if it died or is not up within 5 s.
