@@ -7,7 +7,11 @@
  * nested aoki_connect waited on the pthread_once it ran inside; the
  * child's alarm fails the test).  Nothing listens at the ports; a second
  * process finds the first one's directory; fsd named before the blkd it
- * needs fails to be hosted (every mount then fails).
+ * needs fails to be hosted (every mount then fails).  A child that
+ * returns from main() leaves the image clean (the servers AOKI_HOST
+ * hosted are stopped at exit: before, the image was left to journal
+ * recovery and what was acknowledged sat in the staging ring of that run
+ * directory only); a run in another run directory sees its directory.
  */
 #define _GNU_SOURCE
 #include <sys/stat.h>
@@ -74,8 +78,12 @@ int main(int argc, char **argv)
 	snprintf(env, sizeof(env), "blkd: --volume disk=%s --quiet; fsd: --volume disk --quiet",
 		 img);
 	CHECK_EQ(run_child(argv[0], env), 0);
-	/* A second process finds the first one's directory (its staging
-	 * ring or journal replayed at the mount). */
+	/* Stopped at exit: a clean image, which a tool without our run
+	 * directory reads as it is. */
+	CHECK_EQ(t_sh("dumpe2fs -h '%s' 2>/dev/null | grep -q needs_recovery", img), 1);
+	CHECK_EQ(t_sh("debugfs -R 'stat /hosted' '%s' 2>/dev/null | grep -q 'Type: directory'",
+		      img), 0);
+	/* A second process finds the first one's directory. */
 	CHECK_EQ(run_child(argv[0], env), 0);
 	/* fsd before the blkd it needs: it cannot be hosted (-EINVAL). */
 	snprintf(env, sizeof(env), "fsd: --volume disk --quiet; blkd: --volume disk=%s", img);

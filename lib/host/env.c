@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * env.c - AOKI_HOST: servers a program hosts without being changed
- * (aoki/host.h gives the syntax).  Read once, at the first aoki_connect.
+ * (aoki/host.h gives the syntax).  Read once, at the first aoki_connect;
+ * stopped at exit().
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -9,11 +10,49 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "host.h"
 
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 static int env_result;
+
+/* What AOKI_HOST hosted, in order, and the process that hosted it. */
+static struct aoki_host **env_hosts;
+static unsigned env_nhosts;
+static pid_t env_pid;
+
+/*
+ * At exit, stop them, the last hosted first (fsd before the blkd under
+ * it): a program that returns from main() must not leave its file system
+ * to crash recovery, whose staging ring is only in its run directory (a
+ * run with another AOKI_RUN_DIR lost what the first had acknowledged).
+ * Not in a child of fork() that calls exit(): the servers are the
+ * parent's, and stopping a copy would write the parent's image.
+ */
+static void stop_env_hosts(void)
+{
+	if (getpid() != env_pid)
+		return;
+	while (env_nhosts)
+		aoki_host_stop(env_hosts[--env_nhosts]);
+}
+
+/* Remember @h for stop_env_hosts; 0 or -ENOMEM. */
+static int keep(struct aoki_host *h)
+{
+	struct aoki_host **v = realloc(env_hosts, (env_nhosts + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	env_hosts = v;
+	env_hosts[env_nhosts++] = h;
+	if (env_nhosts == 1) {
+		env_pid = getpid();
+		atexit(stop_env_hosts);
+	}
+	return 0;
+}
 
 /* Host one "name: words" entry; 0 or -errno (said on stderr). */
 static int host_entry(char *entry)
@@ -47,7 +86,11 @@ static int host_entry(char *entry)
 		 * volume file would read as "no server" to aoki_blk_open. */
 		return -EINVAL;
 	}
-	/* Hosted for the rest of the process's life. */
+	/* Hosted for the rest of the process's life, stopped at exit(). */
+	if (keep(h) < 0) {
+		aoki_host_stop(h);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
