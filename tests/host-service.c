@@ -232,5 +232,17 @@ int main(void)
 	CHECK_EQ(atomic_load(&discards), 1);
 	poison_request();
 	stale_sockdirs();
+	/* NULL handles: errors, or the daemon's libc heap, not a crash. */
+	{
+		struct aoki_host_stats st;
+		void *p = aoki_host_alloc(NULL, 64);
+
+		CHECK_EQ(aoki_host_inject_fault(NULL, AOKI_HOST_FAULT_NULL, NULL), -EINVAL);
+		CHECK_EQ(aoki_host_get_stats(NULL, &st), -EINVAL);
+		CHECK(p && !((char *)p)[63]);
+		aoki_host_free(NULL, p);
+		CHECK_EQ(aoki_host_place(NULL, p, 4096), 0);
+		CHECK_EQ(aoki_host_unplace(NULL, p, 4096), 0);
+	}
 	return 0;
 }

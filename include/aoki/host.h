@@ -5,8 +5,8 @@
  * on the threads of their clients.  docs/layouts.md compares the layouts.
  *
  * A hosted server is the same server code with the same protocol: the
- * client API does not change.  aoki_connect() (and aoki_blk_open(), which
- * calls it) looks for a server hosted in this process under the port
+ * client API does not change.  aoki_connect() (and aoki_blk_open() and
+ * aoki_fs_mount(), which call it) looks for a server hosted in this process under the port
  * name first and falls back to the socket port.  A request is queued in
  * the channel memory as across processes; then, instead of waking a
  * server thread on another CPU, the client thread enters the server's
@@ -113,19 +113,23 @@ struct aoki_host_opts {
 };
 
 /*
- * aoki_host_start - host the built-in service @name ("blkd") in this
- * process, configured by @config (the daemon's options, aoki-blkd(8), as
- * one string split at white space, no quoting; NULL is the same as "",
- * which blkd refuses: it needs a volume).  The server answers for the
- * port its options name (--port), else the service's default (blkd:
- * "blk", AOKI_BLK_PORT).  AOKI_HOST_QUIET silences the hosting layer's
+ * aoki_host_start - host the built-in service @name ("blkd" or "fsd") in
+ * this process, configured by @config (the daemon's options, aoki-blkd(8)
+ * or aoki-fsd(8), as one string split at white space, no quoting; NULL is
+ * the same as "", which blkd refuses: it needs a volume).  The server
+ * answers for the port its options name (--port), else the service's
+ * default (blkd: "blk", AOKI_BLK_PORT; fsd: "fs", AOKI_FS_PORT).  A file
+ * blkd serves read-write, and a volume fsd mounts read-write, is one
+ * server's at a time (-EBUSY while another, in this process or another,
+ * has it).  AOKI_HOST_QUIET silences the hosting layer's
  * lines (and the unprotected-mode notice, when this call initialises
  * compartments); the server's own (volumes opened) follow its --quiet
  * option.  Initialises compartments
  * (aoki_domain_init) if nobody has.  From then on aoki_connect() to the
  * service's port reaches it.  Returns 0 with *@out set, -ENOENT (no such
  * service), -EINVAL (bad configuration: the reason on stderr), -EEXIST
- * (a server is already hosted for that port), -ENOSPC (no protection key
+ * (a server is already hosted for that port), -EBUSY (its volume is
+ * another server's), -ENOSPC (no protection key
  * left), or another -errno of the service (a volume that will not open:
  * its open(2) error, -ENOENT included) or of the server.  Blocking.
  */
@@ -162,6 +166,7 @@ int aoki_host_from_env(void);
  * aoki_host_alloc - @size zeroed bytes of the hosted server's heap (its
  * compartment's); for services, inside create() and later.  Returns NULL
  * when out of memory.  aoki_host_free() returns them; NULL is ignored.
+ * With @h NULL (the server runs as a daemon) both use libc's heap.
  * Blocking (the heap's lock).
  */
 void *aoki_host_alloc(struct aoki_host *h, size_t size);
@@ -172,7 +177,8 @@ void aoki_host_free(struct aoki_host *h, void *p);
  * rings: [@addr, @addr + @len), page multiples) under its compartment's
  * key, out of the application's reach like its heap; for services,
  * inside their callbacks.  aoki_host_unplace() gives it back to key 0,
- * and must come before the unmapping.  A server hosted unisolated: 0,
+ * and must come before the unmapping.  A server hosted unisolated, or @h
+ * NULL: 0,
  * nothing done.  Return 0 or -errno of aoki_domain_place(3) /
  * aoki_domain_unplace(3).  Blocking.
  */
@@ -187,7 +193,8 @@ struct aoki_host_stats {
 	int isolated;		/* its compartment is enforced by PKU */
 };
 
-/* aoki_host_get_stats - @h's figures into *@out.  Returns 0.  Wait-free. */
+/* aoki_host_get_stats - @h's figures into *@out.  Returns 0, -EINVAL (NULL).
+ * Wait-free. */
 int aoki_host_get_stats(const struct aoki_host *h, struct aoki_host_stats *out);
 
 /*
@@ -203,7 +210,7 @@ int aoki_host_get_stats(const struct aoki_host *h, struct aoki_host_stats *out);
  * submitted; fsd: an operation that must not run twice - create, mkdir,
  * rename, link, symlink, unlink... - done, recorded and staged; fsd's
  * other requests leave the fault pending), so that its rerun must cope
- * with work already done.  Returns 0, -EINVAL (unknown kind).
+ * with work already done.  Returns 0, -EINVAL (unknown kind, @h NULL).
  * Lock-free.
  */
 #define AOKI_HOST_FAULT_NULL  1	/* dereference a garbage pointer */

@@ -216,7 +216,7 @@ void *aoki_host_alloc(struct aoki_host *h, size_t size)
 {
 	void *p = NULL;
 
-	if (!h->dom)
+	if (!h || !h->dom)
 		return calloc(1, size);
 	if (aoki_domain_alloc(h->dom, size, &p) < 0)
 		return NULL;
@@ -228,7 +228,7 @@ void aoki_host_free(struct aoki_host *h, void *p)
 {
 	if (!p)
 		return;
-	if (!h->dom)
+	if (!h || !h->dom)
 		free(p);
 	else
 		aoki_domain_free(h->dom, p);
@@ -236,16 +236,18 @@ void aoki_host_free(struct aoki_host *h, void *p)
 
 int aoki_host_place(struct aoki_host *h, void *addr, size_t len)
 {
-	return h->dom ? aoki_domain_place(h->dom, addr, len) : 0;
+	return h && h->dom ? aoki_domain_place(h->dom, addr, len) : 0;
 }
 
 int aoki_host_unplace(struct aoki_host *h, void *addr, size_t len)
 {
-	return h->dom ? aoki_domain_unplace(h->dom, addr, len) : 0;
+	return h && h->dom ? aoki_domain_unplace(h->dom, addr, len) : 0;
 }
 
 int aoki_host_get_stats(const struct aoki_host *h, struct aoki_host_stats *out)
 {
+	if (!h || !out)
+		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 	out->recoveries = atomic_load_explicit(&h->recoveries, memory_order_relaxed);
 	out->drain_failures = atomic_load_explicit(&h->drain_failures, memory_order_relaxed);

@@ -13,7 +13,7 @@ int aoki_host_inject_fault(struct aoki_host *h, int kind, void *target)
 {
 	int base = kind & ~AOKI_HOST_FAULT_LATE;
 
-	if (base < AOKI_HOST_FAULT_NULL || base > AOKI_HOST_FAULT_ABORT)
+	if (!h || base < AOKI_HOST_FAULT_NULL || base > AOKI_HOST_FAULT_ABORT)
 		return -EINVAL;
 	atomic_store_explicit(&h->inject_target, target, memory_order_relaxed);
 	/* Release: the target is visible to the handler that takes the
