@@ -244,5 +244,12 @@ int main(void)
 		CHECK_EQ(aoki_host_place(NULL, p, 4096), 0);
 		CHECK_EQ(aoki_host_unplace(NULL, p, 4096), 0);
 	}
+	/* Flags nobody defined: refused, not ignored. */
+	{
+		const struct aoki_host_opts odd = { .flags = 0x80 };
+
+		snprintf(port, sizeof(port), "%s/svc5.sock", t_run_dir());
+		CHECK_EQ(aoki_host_start_service(&svc, port, &odd, &h), -EINVAL);
+	}
 	return 0;
 }

@@ -127,7 +127,8 @@ struct aoki_host_opts {
  * option.  Initialises compartments
  * (aoki_domain_init) if nobody has.  From then on aoki_connect() to the
  * service's port reaches it.  Returns 0 with *@out set, -ENOENT (no such
- * service), -EINVAL (bad configuration: the reason on stderr), -EEXIST
+ * service), -EINVAL (bad configuration: the reason on stderr; unknown
+ * flags in @opts), -EEXIST
  * (a server is already hosted for that port), -EBUSY (its volume is
  * another server's), -ENOSPC (no protection key
  * left), or another -errno of the service (a volume that will not open:

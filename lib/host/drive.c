@@ -68,6 +68,8 @@ static void rebuild_failed(struct aoki_host *h, int r)
 		h->retry_delay = RETRY_FIRST_NS;
 	} else if (h->retry_delay < RETRY_MAX_NS) {
 		h->retry_delay *= 2;
+		if (h->retry_delay > RETRY_MAX_NS)
+			h->retry_delay = RETRY_MAX_NS;
 	}
 	if (now - h->fail_since >= HOST_REBUILD_GIVEUP_NS) {
 		host_log(h, "%s: cannot rebuild after a fault: %s; giving up", h->svc->name,

@@ -128,7 +128,8 @@ int aoki_host_start_service(const struct aoki_host_service *svc, const char *con
 	struct aoki_host *h;
 	int r;
 
-	if (!svc || !svc->name || !svc->create || !out)
+	if (!svc || !svc->name || !svc->create || !out ||
+	    (opts && (opts->flags & ~(AOKI_HOST_UNISOLATED | AOKI_HOST_QUIET))))
 		return -EINVAL;
 	/* Quiet: not even the one-line notice of the unprotected mode (a
 	 * program that initialised compartments itself chose already). */
