@@ -66,10 +66,9 @@ static void rebuild_failed(struct aoki_host *h, int r)
 	if (!h->fail_since) {
 		h->fail_since = now;
 		h->retry_delay = RETRY_FIRST_NS;
-	} else if (h->retry_delay < RETRY_MAX_NS) {
-		h->retry_delay *= 2;
-		if (h->retry_delay > RETRY_MAX_NS)
-			h->retry_delay = RETRY_MAX_NS;
+	} else {
+		h->retry_delay = h->retry_delay * 2 < RETRY_MAX_NS ? h->retry_delay * 2
+								   : RETRY_MAX_NS;
 	}
 	if (now - h->fail_since >= HOST_REBUILD_GIVEUP_NS) {
 		host_log(h, "%s: cannot rebuild after a fault: %s; giving up", h->svc->name,

@@ -3,15 +3,16 @@
  * sockdir.c - the private socket of a hosted server lives in a directory
  * of its own, "$TMPDIR/aoki-host-<pid>-XXXXXX" (else /tmp), removed at
  * aoki_host_stop().  An application killed before that leaves it behind:
- * each new one is made after removing the directories of processes that
- * are gone (same owner, the pid in the name no longer running).  A pid
- * that was reused by a live process keeps its directory: nothing is
- * removed that might be in use.
+ * the first one a process makes (in each $TMPDIR) comes after removing
+ * the directories of processes that are gone (same owner, the pid in the
+ * name no longer running).  A pid that was reused by a live process keeps
+ * its directory: nothing is removed that might be in use.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,18 +54,36 @@ static void reap_one(int dirfd, const char *name)
 	unlinkat(dirfd, name, AT_REMOVEDIR);
 }
 
+/* Remove every stale directory in @base: once a process for each base
+ * (a scan of a busy /tmp is not work for every server started). */
+static void reap_stale(const char *base)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static char reaped[64];	/* base_dir() is shorter */
+	DIR *d;
+	struct dirent *e;
+
+	pthread_mutex_lock(&lock);
+	if (!strcmp(reaped, base)) {
+		pthread_mutex_unlock(&lock);
+		return;
+	}
+	snprintf(reaped, sizeof(reaped), "%s", base);
+	pthread_mutex_unlock(&lock);
+	d = opendir(base);
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, PREFIX, strlen(PREFIX)))
+			reap_one(dirfd(d), e->d_name);
+	closedir(d);
+}
+
 int host_sockdir_make(char *dir, size_t cap)
 {
 	const char *base = base_dir();
-	DIR *d = opendir(base);
-	struct dirent *e;
 
-	if (d) {
-		while ((e = readdir(d)))
-			if (!strncmp(e->d_name, PREFIX, strlen(PREFIX)))
-				reap_one(dirfd(d), e->d_name);
-		closedir(d);
-	}
+	reap_stale(base);
 	if (snprintf(dir, cap, "%s/" PREFIX "%d-XXXXXX", base, (int)getpid()) >= (int)cap)
 		return -ENAMETOOLONG;
 	return mkdtemp(dir) ? 0 : -errno;

@@ -318,17 +318,17 @@ static int ring_keyed(struct io_worker *iw, int on)
 
 	if (!iw->d->host)
 		return 0;
+	for (int i = 0; i < n; i++)
+		len[i] = (len[i] + page - 1) & ~(page - 1);	/* whole pages mapped */
 	for (int i = 0; i < n; i++) {
-		size_t l = (len[i] + page - 1) & ~(page - 1);
-		int e = on ? aoki_host_place(iw->d->host, addr[i], l)
-			   : aoki_host_unplace(iw->d->host, addr[i], l);
+		int e = on ? aoki_host_place(iw->d->host, addr[i], len[i])
+			   : aoki_host_unplace(iw->d->host, addr[i], len[i]);
 
 		if (e < 0 && !r)
 			r = e;
 		if (e < 0 && on) {
 			while (i-- > 0)
-				aoki_host_unplace(iw->d->host, addr[i],
-						  (len[i] + page - 1) & ~(page - 1));
+				aoki_host_unplace(iw->d->host, addr[i], len[i]);
 			break;
 		}
 	}

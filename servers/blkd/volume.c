@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "blkd.h"
+#include "daemon.h"
 
 #ifndef STATX_DIOALIGN
 #define STATX_DIOALIGN 0x2000u
@@ -83,10 +84,10 @@ static int geometry(struct blkd_volume *v)
  */
 static int claim(const struct blkd *d, unsigned i)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	struct timespec nap = { 0, 1000000 };
 	struct stat st, o;
 	int64_t waited = 0;
+	int r;
 
 	if (fstat(d->vol[i].fd, &st) < 0)
 		return -errno;
@@ -95,12 +96,9 @@ static int claim(const struct blkd *d, unsigned i)
 		    o.st_dev == st.st_dev && o.st_ino == st.st_ino)
 			return 0;	/* locked with volume j */
 	for (;;) {
-		if (fcntl(d->vol[i].fd, F_OFD_SETLK, &fl) == 0)
-			return 0;
-		if (errno != EAGAIN && errno != EACCES)
-			return -errno;
-		if (waited >= CLAIM_WAIT_NS)
-			return -EBUSY;
+		r = daemon_lock_exclusive(d->vol[i].fd);
+		if (r != -EBUSY || waited >= CLAIM_WAIT_NS)
+			return r;
 		nanosleep(&nap, NULL);
 		waited += nap.tv_nsec;
 		if (nap.tv_nsec < 50000000)

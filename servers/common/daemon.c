@@ -2,6 +2,7 @@
 /* daemon.c - see daemon.h. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -82,4 +83,13 @@ int daemon_serve(const char *name, struct aoki_server_config *cfg, const char *w
 	sigwait(&stop, &sig);
 	aoki_server_destroy(srv);
 	return 0;
+}
+
+int daemon_lock_exclusive(int fd)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	return errno == EAGAIN || errno == EACCES ? -EBUSY : -errno;
 }

@@ -47,4 +47,13 @@ int daemon_option(const char *name, int c, const char *arg, struct aoki_server_c
  */
 int daemon_serve(const char *name, struct aoki_server_config *cfg, const char *what);
 
+/*
+ * daemon_lock_exclusive - an exclusive lock on the whole of @fd's file,
+ * not waiting: an open file description lock, so two servers conflict
+ * whether they are processes or hosted in one process, and it goes with
+ * the last reference to the open file.  Returns 0, -EBUSY (held by
+ * another), or -errno.
+ */
+int daemon_lock_exclusive(int fd);
+
 #endif

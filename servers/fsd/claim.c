@@ -21,11 +21,11 @@
 
 #include "aoki/blk.h"
 #include "aoki/ipc.h"
+#include "daemon.h"
 #include "fsd.h"
 
 int fsd_claim(struct fsd *d)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	char sock[PATH_MAX], path[PATH_MAX + 300];
 	int fd, r;
 
@@ -43,8 +43,8 @@ int fsd_claim(struct fsd *d)
 			"be noticed\n", path, strerror(errno), d->cfg.volume);
 		return 0;
 	}
-	if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
-		r = errno == EAGAIN || errno == EACCES ? -EBUSY : -errno;
+	r = daemon_lock_exclusive(fd);
+	if (r < 0) {
 		close(fd);
 		if (r == -EBUSY)
 			fprintf(stderr, "aoki-fsd: volume '%s' of aoki-blkd is in use by another "
