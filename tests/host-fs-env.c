@@ -14,7 +14,9 @@
  * directory only); a run in another run directory sees its directory.
  */
 #define _GNU_SOURCE
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
 #include "fs_util.h"
 
@@ -48,7 +50,37 @@ static int child(const char *run_dir)
 	return stat(sock, &sb) == 0 ? 2 : 0;
 }
 
-static int run_child(const char *self, const char *env)
+static void exit_now(int sig)
+{
+	(void)sig;
+	exit(0);	/* the atexit stop runs here, maybe inside a turn */
+}
+
+/* Write files until a CPU-time timer's handler calls exit(): with the
+ * thread inside a hosted server's turn, most of the time.  The stop at
+ * exit used to wait there for the worker lock this thread holds. */
+static int child_exit_in_handler(void)
+{
+	struct itimerval it = { .it_value = { 0, 200000 } };
+	struct aoki_fs *fs;
+	char name[32];
+
+	alarm(20);
+	if (aoki_fs_mount("fs", NULL, &fs) < 0)
+		return 1;
+	signal(SIGPROF, exit_now);
+	setitimer(ITIMER_PROF, &it, NULL);
+	for (unsigned i = 0;; i++) {
+		int fd;
+
+		snprintf(name, sizeof(name), "/sig%u", i % 64);
+		fd = aoki_fs_open(fs, name, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+		if (fd >= 0)
+			aoki_fs_close(fs, fd);
+	}
+}
+
+static int run_child_mode(const char *self, const char *env, const char *mode)
 {
 	pid_t pid = fork();
 	int status;
@@ -56,7 +88,7 @@ static int run_child(const char *self, const char *env)
 	CHECK(pid >= 0);
 	if (pid == 0) {
 		setenv("AOKI_HOST", env, 1);
-		execl(self, self, "--child", t_run_dir(), (char *)NULL);
+		execl(self, self, mode, t_run_dir(), (char *)NULL);
 		_exit(127);
 	}
 	CHECK_EQ(waitpid(pid, &status, 0), pid);
@@ -67,12 +99,19 @@ static int run_child(const char *self, const char *env)
 	return WEXITSTATUS(status);
 }
 
+static int run_child(const char *self, const char *env)
+{
+	return run_child_mode(self, env, "--child");
+}
+
 int main(int argc, char **argv)
 {
 	char img[PATH_MAX], env[2 * PATH_MAX];
 
 	if (argc == 3 && !strcmp(argv[1], "--child"))
 		return child(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "--child-sig"))
+		return child_exit_in_handler();
 	snprintf(img, sizeof(img), "%s/fs.img", t_run_dir());
 	t_fs_mkfs(img, 64);
 	snprintf(env, sizeof(env), "blkd: --volume disk=%s --quiet; fsd: --volume disk --quiet",
@@ -85,6 +124,10 @@ int main(int argc, char **argv)
 		      img), 0);
 	/* A second process finds the first one's directory. */
 	CHECK_EQ(run_child(argv[0], env), 0);
+	/* exit() from a signal handler, 5 times: never a hang (the
+	 * child's alarm); before, the stop at exit waited for itself. */
+	for (int i = 0; i < 5; i++)
+		CHECK_EQ(run_child_mode(argv[0], env, "--child-sig"), 0);
 	/* fsd before the blkd it needs: it cannot be hosted (-EINVAL). */
 	snprintf(env, sizeof(env), "fsd: --volume disk --quiet; blkd: --volume disk=%s", img);
 	CHECK_EQ(run_child(argv[0], env), 1);

@@ -172,6 +172,15 @@ static void await_rebuild(struct aoki_host *h)
 	pthread_mutex_unlock(&h->rebuild_lock);
 }
 
+int host_driving(const struct aoki_host *h)
+{
+	/* Relaxed: only this thread stores its own address there. */
+	for (unsigned i = 0; i < h->nworkers; i++)
+		if (atomic_load_explicit(&h->wowner[i], memory_order_relaxed) == &drive_self)
+			return 1;
+	return 0;
+}
+
 int host_drive(struct inproc_port *p, int block)
 {
 	struct aoki_host *h = (struct aoki_host *)p;

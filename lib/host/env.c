@@ -34,6 +34,12 @@ static void stop_env_hosts(void)
 {
 	if (getpid() != env_pid)
 		return;
+	/* exit() from inside a server's turn (a signal handler that exits,
+	 * landing there): stopping would wait for the worker lock this
+	 * thread holds.  Left as a crash leaves them. */
+	for (unsigned i = 0; i < env_nhosts; i++)
+		if (host_driving(env_hosts[i]))
+			return;
 	while (env_nhosts)
 		aoki_host_stop(env_hosts[--env_nhosts]);
 }

@@ -105,6 +105,9 @@ long host_call(struct aoki_host *h, aoki_domain_fn fn, void *arg);
 
 /* drive.c: the inproc_port drive function. */
 int host_drive(struct inproc_port *p, int block);
+/* drive.c: is the calling thread inside one of @h's turns (holding a
+ * worker lock)?  Wait-free. */
+int host_driving(const struct aoki_host *h);
 
 /* services.c: the built-in service called @name, or NULL. */
 const struct aoki_host_service *host_service_find(const char *name);

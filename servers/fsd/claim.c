@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,15 +27,21 @@
 
 int fsd_claim(struct fsd *d)
 {
-	char sock[PATH_MAX], path[PATH_MAX + 300];
+	char sock[PATH_MAX], real[PATH_MAX], path[PATH_MAX + 300];
 	int fd, r;
 
 	d->claim_fd = -1;
 	if (d->cfg.read_only)
 		return 0;
+	/* A volume name is a file name here: no blkd volume has a '/'. */
+	if (!d->cfg.volume || strchr(d->cfg.volume, '/'))
+		return -EINVAL;
 	r = aoki_port_path(d->cfg.blk_port ? d->cfg.blk_port : AOKI_BLK_PORT, sock, sizeof(sock));
 	if (r < 0)
 		return r;
+	/* The socket itself, not a symlink to it: one name per blkd. */
+	if (realpath(sock, real))
+		snprintf(sock, sizeof(sock), "%s", real);
 	snprintf(path, sizeof(path), "%s.fsd-%s.lock", sock, d->cfg.volume);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
